@@ -1,0 +1,24 @@
+using System.CommandLine;
+using MmCluster.Cli.Commands;
+
+namespace MmCluster.Cli;
+
+/// <summary>The user's entry point: <c>mmcluster dev | watch | manifest | bench | caption | k8s</c>.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("MmCluster: distributed training of vision-language models (CLIP, BLIP-2) on Akka.NET + TorchSharp.");
+        root.Add(ManifestCommand.Create());
+        var bench = new Command("bench", "Benchmarks: planning, collectives, training step, coordinator.");
+        bench.Add(BenchPlanCommand.Create());
+        bench.Add(BenchCollectivesCommand.Create());
+        bench.Add(BenchStepCommand.Create());
+        root.Add(bench);
+        foreach (var command in RunCommands.Create())
+        {
+            root.Add(command);
+        }
+        return await root.Parse(args).InvokeAsync();
+    }
+}

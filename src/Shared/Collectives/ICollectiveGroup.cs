@@ -1,0 +1,32 @@
+namespace MmCluster.Shared.Collectives;
+
+/// <summary>
+/// A fixed group of W ranks that run collectives together on contiguous float32 buffers. Every rank calls the same
+/// operations in the same order. Every call has a deadline: a dead or silent peer makes it throw
+/// <see cref="CollectiveException"/> naming the peer, on every rank, never hang.
+/// Implementations: the gRPC ring between worker processes (Worker/Collectives) and an in-process one for tests.
+/// </summary>
+public interface ICollectiveGroup : IAsyncDisposable
+{
+    int Rank { get; }
+
+    int WorldSize { get; }
+
+    /// <summary>Every rank gives <paramref name="local"/> of the same length n; <paramref name="output"/> (W·n) receives them in rank order.</summary>
+    Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default);
+
+    /// <summary>
+    /// Every rank gives <paramref name="input"/> of the same length n; rank r receives in <paramref name="output"/> the sum over
+    /// ranks of block r (<see cref="BlockPartition"/>). For all-gather's backward, n = W·b and each block is b long.
+    /// </summary>
+    Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default);
+
+    /// <summary>In place: every rank ends with the element-wise sum (or mean) of all ranks' buffers.</summary>
+    Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default);
+
+    /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
+    Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default);
+
+    /// <summary>Returns once every rank has entered the barrier.</summary>
+    Task BarrierAsync(CancellationToken ct = default);
+}

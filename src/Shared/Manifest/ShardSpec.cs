@@ -1,0 +1,13 @@
+namespace MmCluster.Shared.Manifest;
+
+/// <summary>
+/// A unit of work: a contiguous, row-group-aligned range of rows inside one Parquet file of the manifest.
+/// Planned from footers only; leased by the coordinator to one worker at a time.
+/// </summary>
+/// <param name="ShardId">Index of the shard in its epoch plan (stable for a given manifest).</param>
+/// <param name="File">Path of the Parquet file, relative to the manifest folder.</param>
+/// <param name="FirstRowGroup">First row group of the range.</param>
+/// <param name="RowGroupCount">Number of row groups in the range.</param>
+/// <param name="FirstRow">Index of the first row inside the file.</param>
+/// <param name="RowCount">Number of rows.</param>
+public sealed record ShardSpec(int ShardId, string File, int FirstRowGroup, int RowGroupCount, long FirstRow, long RowCount);
