@@ -27,6 +27,12 @@ public interface ICollectiveGroup : IAsyncDisposable
     /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
     Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default);
 
+    /// <summary>
+    /// Ring neighbour exchange: sends <paramref name="send"/> to rank r+1 and receives into <paramref name="receive"/> from rank r-1
+    /// (mod W), or the reverse when <paramref name="forward"/> is false. Used by the SigLIP ring and its backward.
+    /// </summary>
+    Task NeighborExchangeAsync(ReadOnlyMemory<float> send, Memory<float> receive, bool forward = true, CancellationToken ct = default);
+
     /// <summary>Returns once every rank has entered the barrier.</summary>
     Task BarrierAsync(CancellationToken ct = default);
 }

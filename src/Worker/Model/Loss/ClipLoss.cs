@@ -1,0 +1,39 @@
+using MmCluster.Worker.Collectives;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace MmCluster.Worker.Model.Loss;
+
+/// <summary>
+/// CLIP's symmetric InfoNCE in OpenCLIP's local-loss form with gather-with-gradient (open_clip/loss.py ClipLoss,
+/// local_loss=True, gather_with_grad=True): this rank's b rows against all W·b gathered columns, labels offset by rank·b.
+/// With parameter gradients averaged over ranks, the gradient equals the one-process gradient on the global batch.
+/// </summary>
+public static class ClipLoss
+{
+    public const double MaxLogitScale = 100.0;
+
+    /// <param name="imageFeatures">(b, D), L2-normalized.</param>
+    /// <param name="textFeatures">(b, D), L2-normalized.</param>
+    /// <param name="logitScale">Scalar parameter holding log(scale); the scale is exp(.) clamped at 100.</param>
+    public static Tensor Compute(Tensor imageFeatures, Tensor textFeatures, Tensor logitScale, IFeatureGatherer gatherer)
+    {
+        var b = imageFeatures.shape[0];
+        using var allImage = gatherer.AllGather(imageFeatures);   // (W·b, D)
+        using var allText = gatherer.AllGather(textFeatures);     // (W·b, D)
+        using var scale = logitScale.exp().clamp_max(MaxLogitScale);
+        using var allTextT = allText.t();
+        using var allImageT = allImage.t();
+        using var simImage = imageFeatures.matmul(allTextT);      // (b, D) @ (D, W·b) -> (b, W·b)
+        using var simText = textFeatures.matmul(allImageT);
+        using var logitsPerImage = simImage * scale;
+        using var logitsPerText = simText * scale;
+        using var rows = arange(b, dtype: ScalarType.Int64, device: imageFeatures.device);
+        using var labels = rows + gatherer.Rank * b;             // this rank's rows sit at rank·b in the gathered columns
+        using var lossImage = cross_entropy(logitsPerImage, labels);
+        using var lossText = cross_entropy(logitsPerText, labels);
+        using var sum = lossImage + lossText;
+        return sum / 2.0;
+    }
+}
