@@ -10,12 +10,6 @@ namespace MmCluster.Shared.Hosting;
 /// <summary>The one place that turns <see cref="AkkaSettings"/> into an Akka.NET cluster member (no .conf files).</summary>
 public static class AkkaHostingExtensions
 {
-    /// <summary>Cluster role of the coordinator process (the seed node and the oldest member).</summary>
-    public const string CoordinatorRole = "coordinator";
-
-    /// <summary>Cluster role of a worker process.</summary>
-    public const string WorkerRole = "worker";
-
     /// <summary>
     /// Remoting on the configured address, Akka.Cluster with the configured seeds and roles, and the split-brain
     /// resolver. Control messages are protobuf <c>IMessage</c>s, which Akka.Remote serializes with its protobuf
@@ -38,7 +32,7 @@ public static class AkkaHostingExtensions
                 SeedNodes = settings.SeedNodes.ToArray(),
                 // The coordinator is the oldest member (it founds the cluster): whatever partition holds it survives,
                 // so it is never downed by a worker's death and can tell the survivors why the run stopped.
-                SplitBrainResolver = new KeepOldestOption { DownIfAlone = false, Role = CoordinatorRole },
+                SplitBrainResolver = new KeepOldestOption { DownIfAlone = false, Role = ClusterRoles.Coordinator },
             })
             .AddHocon(ClusterTimingHocon(settings), HoconAddMode.Prepend);
         return builder;
