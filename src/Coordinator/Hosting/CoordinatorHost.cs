@@ -19,13 +19,17 @@ public static class CoordinatorHost
     {
         using var host = ClusterProcessHost.Build(services => services.AddMmCoordinator(options));
         var run = host.Services.GetRequiredService<CoordinatorRun>();
-        var outcome = await ClusterProcessHost.RunUntilAsync(host, run.Outcome,
-            () => AbortAsync(run, "the coordinator was stopped (Ctrl-C or SIGTERM)", options.AbortGrace), cancellationToken).ConfigureAwait(false);
-        if (!outcome.Succeeded)
-        {
-            await Console.Error.WriteLineAsync($"mmcluster coordinator: {outcome.Message}").ConfigureAwait(false);
-        }
-        return outcome;
+        return await ClusterProcessHost.RunUntilAsync(host, run.Outcome,
+            () => AbortAsync(run, "the coordinator was stopped (Ctrl-C or SIGTERM)", options.AbortGrace),
+            outcome =>
+            {
+                if (!outcome.Succeeded)
+                {
+                    Console.Error.WriteLine($"mmcluster coordinator: {outcome.Message}");
+                }
+                options.OnOutcome?.Invoke(outcome);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -23,6 +23,9 @@ public sealed record CoordinatorOptions
     /// <summary>Called once the cluster is up, with the coordinator's Akka address (the seed node for workers).</summary>
     public Action<string>? Listening { get; init; }
 
+    /// <summary>Called as soon as the run ended, before the coordinator leaves the cluster (summary.json, exit message).</summary>
+    public Action<RunOutcome>? OnOutcome { get; init; }
+
     /// <summary>Fails the run when the world size has not registered in time; null waits forever.</summary>
     public TimeSpan? RendezvousTimeout { get; init; }
 

@@ -23,9 +23,11 @@ public static class ClusterProcessHost
     /// <summary>
     /// Starts the host and waits for <paramref name="outcome"/>. When the host is asked to stop first (Ctrl-C,
     /// SIGTERM) or <paramref name="cancellationToken"/> fires, <paramref name="onStopRequested"/> produces the outcome
-    /// (e.g. tells the peers). Then the host stops: the member leaves the cluster.
+    /// (e.g. tells the peers). <paramref name="report"/> sees the outcome at once; then the host stops: the member
+    /// leaves the cluster (which can take seconds while a dead member is still being downed).
     /// </summary>
-    public static async Task<T> RunUntilAsync<T>(IHost host, Task<T> outcome, Func<Task<T>> onStopRequested, CancellationToken cancellationToken)
+    public static async Task<T> RunUntilAsync<T>(IHost host, Task<T> outcome, Func<Task<T>> onStopRequested, Action<T> report,
+        CancellationToken cancellationToken)
     {
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -34,7 +36,9 @@ public static class ClusterProcessHost
         try
         {
             var first = await Task.WhenAny(outcome, stopRequested).ConfigureAwait(false);
-            return first == outcome ? await outcome.ConfigureAwait(false) : await onStopRequested().ConfigureAwait(false);
+            var result = first == outcome ? await outcome.ConfigureAwait(false) : await onStopRequested().ConfigureAwait(false);
+            report(result);
+            return result;
         }
         finally
         {

@@ -17,14 +17,16 @@ public static class WorkerHost
     {
         var ending = new EndingSession(session);
         using var host = ClusterProcessHost.Build(services => services.AddMmWorker(options, ending));
-        var ended = await ClusterProcessHost.RunUntilAsync(host, ending.Ended,
+        return await ClusterProcessHost.RunUntilAsync(host, ending.Ended,
             () => Task.FromResult(new RunEnded(false, $"worker {options.Agent.WorkerId} was stopped (Ctrl-C or SIGTERM)")),
+            ended =>
+            {
+                if (!ended.Succeeded)
+                {
+                    Console.Error.WriteLine($"mmcluster worker {options.Agent.WorkerId}: {ended.Reason}");
+                }
+            },
             cancellationToken).ConfigureAwait(false);
-        if (!ended.Succeeded)
-        {
-            await Console.Error.WriteLineAsync($"mmcluster worker {options.Agent.WorkerId}: {ended.Reason}").ConfigureAwait(false);
-        }
-        return ended;
     }
 
     /// <summary>Adds the worker's actor system and agent to a host (the worker's web host serving the collectives).</summary>
