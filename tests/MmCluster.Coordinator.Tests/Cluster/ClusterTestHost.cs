@@ -60,62 +60,17 @@ public static class ClusterTestHost
             Akka = new AkkaSettings { Port = 0, SeedNodes = [seed] },
             Agent = new WorkerAgentSettings(workerId, $"http://127.0.0.1:{50000 + workerId.Length}"),
         };
-        var ended = await WorkerHost.RunAsync(options, new ScriptedSession());
+        var ended = await WorkerHost.RunAsync(options, new ScriptedSession([(0, 20), (1, 1000)], Say));
         Say($"ENDED {(ended.Succeeded ? "ok" : "failed")} {ended.Reason}");
         return ended.ExitCode;
     }
 
-    private static void Say(string line)
+    internal static void Say(string line)
     {
         lock (Console.Out)
         {
             Console.Out.WriteLine(line);
             Console.Out.Flush();
-        }
-    }
-
-    /// <summary>
-    /// Stands in for the trainer: epoch 0 fast (every shard it gets is "trained" in 20 ms), a commit voted by every
-    /// rank, then epoch 1 slowly (1 s a shard), so the specs can kill a worker mid-run.
-    /// </summary>
-    private sealed class ScriptedSession : ITrainingSession
-    {
-        private readonly CancellationTokenSource stop = new();
-
-        public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
-        {
-            Say($"GENERATION rank={generation.Rank} world={generation.WorldSize} peers={string.Join(',', generation.Peers.Select(p => $"{p.Rank}:{p.WorkerId}@{p.CollectiveAddress}"))} stage={Encoding.UTF8.GetString(generation.StageConfig.Span)}");
-            _ = Task.Run(() => TrainAsync(control, stop.Token));
-        }
-
-        public void OnRunEnded(RunEnded ended) => stop.Cancel();
-
-        private static async Task TrainAsync(IControlPlane control, CancellationToken cancellationToken)
-        {
-            try
-            {
-                // Ranks step in lockstep in a real run; here each epoch's commit is at the same step on every rank.
-                var step = 0L;
-                foreach (var (epoch, delay) in new[] { (0, 20), (1, 1000) })
-                {
-                    step = epoch * 1000L;
-                    while (await control.NextShardAsync(epoch, cancellationToken) is { } lease)
-                    {
-                        await Task.Delay(delay, cancellationToken);
-                        control.CompleteShard(lease, lease.Shard.RowCount, ++step);
-                        control.ReportProgress(new ProgressReport(step, epoch, 1.0 / step, 100, delay, 1));
-                        Say($"SHARD epoch={epoch} id={lease.Shard.ShardId}");
-                    }
-                    step = (epoch + 1) * 1000L;
-                    var commit = await control.CommitCheckpointAsync(step, $"ckpt-epoch-{epoch}", cancellationToken);
-                    Say($"COMMITTED epoch={epoch} step={commit.Step} ledger-bytes={commit.Ledger.Length}");
-                }
-                control.ReportFinished(step);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or RunEndedException)
-            {
-                Say($"TRAINER stopped: {ex.Message}");
-            }
         }
     }
 }
