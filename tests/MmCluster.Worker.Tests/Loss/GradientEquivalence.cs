@@ -49,14 +49,9 @@ internal static class GradientEquivalence
                 var model = models[rank];
                 var loss = createLoss(group);
                 using var averager = new GradientAverager(group, model.parameters());
-                using var scope = NewDisposeScope();
                 using var myImages = images.narrow(0, rank * b, b);
                 using var myTexts = texts.narrow(0, rank * b, b);
-                var (image, text) = model.forward(myImages, myTexts);
-                using var value = loss.Compute(model, image, text);
-                value.backward();
-                loss.ThrowIfBackwardFailed();
-                averager.Average();
+                Step(model, loss, averager, myImages, myTexts);
                 return model.Gradients();
             });
         }
@@ -67,6 +62,18 @@ internal static class GradientEquivalence
                 model.Dispose();
             }
         }
+    }
+
+    /// <summary>One training step as the trainer runs it, minus the optimizer: forward, loss, backward, check, average.</summary>
+    public static void Step(TinyTwoTower model, IRankLoss loss, GradientAverager averager, Tensor images, Tensor texts)
+    {
+        using var scope = NewDisposeScope();
+        model.zero_grad();
+        var (image, text) = model.forward(images, texts);
+        var value = loss.Compute(model, image, text);
+        value.backward();
+        loss.ThrowIfBackwardFailed();
+        averager.Average();
     }
 
     /// <summary>Per tensor: |g - g_ref| ≤ tolerance · |g_ref| (L2 norms), for every parameter.</summary>
