@@ -28,6 +28,7 @@ public sealed class ModelPresetCatalog
     public static ModelPresetCatalog Default { get; } = new(
     [
         new ModelPreset("clip-tiny", [StageKind.Clip], ClipFields),
+        new ModelPreset("clip-mini", [StageKind.Clip], ClipFields),
         new ModelPreset("lm-tiny", [StageKind.Lm], LmFields),
         new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2], QFormerFields),
     ]);

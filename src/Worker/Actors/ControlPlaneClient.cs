@@ -11,6 +11,12 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
         return reply.Lease;
     }
 
+    public async Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default)
+    {
+        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch, WaitWhileLeased: false), cancellationToken).ConfigureAwait(false);
+        return new ShardOffer(reply.Lease, reply.AllLeased);
+    }
+
     public void CompleteShard(ShardLease lease, long rowsConsumed, long step) =>
         agent.Tell(new ShardDone(lease, rowsConsumed, step));
 

@@ -17,6 +17,12 @@ public sealed record GenerationInfo(
 /// <summary>A shard leased to this worker for one epoch.</summary>
 public sealed record ShardLease(int Epoch, ShardSpec Shard);
 
+/// <summary>
+/// The answer to a non-waiting shard request: a lease; or none with <paramref name="AllLeased"/> (others hold the rest of
+/// the epoch); or none without it (every shard of the epoch is done).
+/// </summary>
+public sealed record ShardOffer(ShardLease? Lease, bool AllLeased);
+
 /// <summary>Progress a trainer reports every few steps; the agent adds the worker id and rank.</summary>
 public sealed record ProgressReport(
     long Step,

@@ -12,6 +12,12 @@ public interface IControlPlane
     /// </summary>
     Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Like <see cref="NextShardAsync"/> but never waits: <see cref="ShardOffer.AllLeased"/> when every remaining shard of
+    /// the epoch is leased to someone (a trainer then reads ahead into the next epoch instead of starving its peers).
+    /// </summary>
+    Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default);
+
     /// <summary>Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row.</summary>
     void CompleteShard(ShardLease lease, long rowsConsumed, long step);
 

@@ -23,6 +23,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, (IActorRef ReplyTo, int Epoch)> pendingShards = [];
     private readonly Dictionary<long, List<IActorRef>> pendingCommits = [];
+    private readonly HashSet<long> noWait = [];
     private ICanTell? coordinator;
     private Address? coordinatorAddress;
     private StartGeneration? generation;
@@ -132,6 +133,10 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
         var requestId = ++nextRequestId;
         pendingShards[requestId] = (Sender, next.Epoch);
+        if (!next.WaitWhileLeased)
+        {
+            noWait.Add(requestId);
+        }
         RequestShard(requestId, next.Epoch);
     }
 
@@ -154,7 +159,11 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleNoShardAvailable(NoShardAvailable none)
     {
-        if (pendingShards.ContainsKey(none.RequestId))
+        if (noWait.Remove(none.RequestId))
+        {
+            Reply(none.RequestId, new NextShardReply(null, AllLeased: true));
+        }
+        else if (pendingShards.ContainsKey(none.RequestId))
         {
             Timers.StartSingleTimer($"retry-{none.RequestId}", new RetryShard(none.RequestId, none.Epoch),
                 TimeSpan.FromMilliseconds(Math.Max(10, none.RetryAfterMs)));
@@ -165,6 +174,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void Reply(long requestId, NextShardReply reply)
     {
+        noWait.Remove(requestId);
         if (pendingShards.Remove(requestId, out var pending))
         {
             pending.ReplyTo.Tell(reply);
