@@ -17,13 +17,17 @@ public sealed class ParquetManifestReader
 
     /// <param name="folder">The manifest folder.</param>
     /// <param name="split">When set, rows of other splits are skipped (and counted in <see cref="ManifestReadStats.FilteredBySplit"/>).</param>
-    public ParquetManifestReader(string folder, string? split = null)
+    /// <param name="imageRoot">Folder that relative <c>image_path</c> values resolve against; default: the manifest folder.</param>
+    public ParquetManifestReader(string folder, string? split = null, string? imageRoot = null)
     {
         Folder = Path.GetFullPath(folder);
+        ImageRoot = imageRoot is null ? Folder : Path.GetFullPath(imageRoot);
         _split = split;
     }
 
     public string Folder { get; }
+
+    public string ImageRoot { get; }
 
     /// <summary>Totals over every shard this reader has read.</summary>
     public ManifestReadStats Stats { get; } = new();
@@ -281,7 +285,7 @@ public sealed class ParquetManifestReader
         }
         try
         {
-            return File.ReadAllBytes(Path.Combine(Folder, imagePath));
+            return File.ReadAllBytes(Path.Combine(ImageRoot, imagePath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

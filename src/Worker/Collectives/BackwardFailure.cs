@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MmCluster.Shared.Collectives;
 
 namespace MmCluster.Worker.Collectives;
@@ -5,11 +6,17 @@ namespace MmCluster.Worker.Collectives;
 /// <summary>
 /// Holds the first exception raised inside the backward of a collective autograd function. libtorch calls that backward
 /// from native code, where a managed exception would kill the process; so the function records the failure, returns a zero
-/// gradient, and the trainer calls <see cref="ThrowIfFailed"/> right after <c>loss.backward()</c>.
+/// gradient, and the failure is thrown after <c>loss.backward()</c>: by <see cref="CollectiveAutograd.ThrowIfBackwardFailed"/>,
+/// or at the latest by <see cref="GradientAverager"/>. One per group: once a collective of the group failed, the group is
+/// broken, so every differentiable collective on it skips its collective.
 /// </summary>
 internal sealed class BackwardFailure
 {
+    private static readonly ConditionalWeakTable<ICollectiveGroup, BackwardFailure> ByGroup = new();
+
     private Exception? failure;
+
+    public static BackwardFailure Of(ICollectiveGroup group) => ByGroup.GetValue(group, _ => new BackwardFailure());
 
     public bool HasFailed => Volatile.Read(ref failure) is not null;
 

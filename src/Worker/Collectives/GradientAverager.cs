@@ -1,5 +1,7 @@
 using MmCluster.Shared.Collectives;
+using MmCluster.Worker.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Collectives;
@@ -8,46 +10,72 @@ namespace MmCluster.Worker.Collectives;
 /// After backward, replaces every trainable parameter's gradient with its mean over ranks (REFERENCES.md, "when is it
 /// exact", condition 3), replicated scalars such as the logit scale and bias included. Gradients travel in flat float32
 /// buckets of about 25 MB (as PyTorch DDP): few collectives, each large enough to reach the link's bandwidth. The bucket
-/// layout is fixed at construction from the parameters that require grad (frozen ones are skipped), in the order given,
-/// which must be the same on every rank; a parameter without a gradient contributes zeros, so ranks always agree.
+/// layout is fixed by the first parameter list (at construction, or at the first <see cref="AverageGradients"/>): the
+/// parameters that require grad (frozen ones are skipped), in the order given, which must be the same on every rank; a
+/// parameter without a gradient contributes zeros, so ranks always agree. Before averaging it rethrows a failure of a
+/// differentiable collective of the same group during backward (see <see cref="CollectiveAutograd"/>).
 /// </summary>
-public sealed class GradientAverager : IDisposable
+public sealed class GradientAverager : IGradientAverager, IDisposable
 {
     public const long DefaultBucketBytes = 25L * 1024 * 1024;
 
     private readonly ICollectiveGroup group;
-    private readonly Bucket[] buckets;
+    private readonly long bucketCapacity;
+    private Tensor[] trainable = [];
+    private Bucket[]? buckets;
 
-    public GradientAverager(ICollectiveGroup group, IEnumerable<Tensor> parameters, long bucketBytes = DefaultBucketBytes)
+    /// <summary>Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>TrainStep</c> calls it).</summary>
+    public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes)
     {
         ArgumentNullException.ThrowIfNull(group);
-        ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketBytes, sizeof(float));
         this.group = group;
-        var trainable = parameters.Where(p => p.requires_grad).ToList();
-        ParameterCount = trainable.Count;
-        ElementCount = trainable.Sum(p => p.numel());
-        buckets = Plan(trainable, bucketBytes / sizeof(float));
+        bucketCapacity = bucketBytes / sizeof(float);
+    }
+
+    /// <summary>Plans the buckets now, for <see cref="Average"/>.</summary>
+    public GradientAverager(ICollectiveGroup group, IEnumerable<Tensor> parameters, long bucketBytes = DefaultBucketBytes)
+        : this(group, bucketBytes)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Plan(parameters);
     }
 
     /// <summary>Trainable parameters averaged.</summary>
-    public int ParameterCount { get; }
+    public int ParameterCount => trainable.Length;
 
     /// <summary>Gradient elements averaged per step (the all-reduce moves 4 bytes each).</summary>
-    public long ElementCount { get; }
+    public long ElementCount => trainable.Sum(p => p.numel());
 
-    public int BucketCount => buckets.Length;
+    public int BucketCount => buckets?.Length ?? 0;
+
+    /// <summary><see cref="IGradientAverager"/>: the list must be the same (same tensors, same order) at every call.</summary>
+    public void AverageGradients(IReadOnlyList<Parameter> parameters)
+    {
+        if (buckets is null)
+        {
+            Plan(parameters);
+        }
+        else if (!parameters.Where(p => p.requires_grad).Select(p => p.Handle).SequenceEqual(trainable.Select(p => p.Handle)))
+        {
+            throw new ArgumentException("the parameters differ from those the gradient buckets were planned for", nameof(parameters));
+        }
+
+        Average();
+    }
 
     /// <summary>Averages the gradients over ranks, in place; blocks until every bucket's all-reduce completes.</summary>
     public void Average()
     {
+        var planned = buckets ?? throw new InvalidOperationException("no parameters yet: construct with them or call AverageGradients");
+        BackwardFailure.Of(group).ThrowIfFailed($"rank {group.Rank}: a collective of the backward pass");
         if (group.WorldSize == 1)
         {
             return; // the mean over one rank is the gradient itself
         }
 
         using var noGrad = no_grad();
-        foreach (var bucket in buckets)
+        foreach (var bucket in planned)
         {
             bucket.Pack();
             TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean));
@@ -57,13 +85,19 @@ public sealed class GradientAverager : IDisposable
 
     public void Dispose()
     {
-        foreach (var bucket in buckets)
+        foreach (var bucket in buckets ?? [])
         {
             bucket.Flat.Dispose();
         }
     }
 
-    private static Bucket[] Plan(List<Tensor> trainable, long capacity)
+    private void Plan(IEnumerable<Tensor> parameters)
+    {
+        trainable = [.. parameters.Where(p => p.requires_grad)];
+        buckets = Plan(trainable, bucketCapacity);
+    }
+
+    private static Bucket[] Plan(Tensor[] trainable, long capacity)
     {
         var buckets = new List<Bucket>();
         var members = new List<Tensor>();

@@ -57,6 +57,10 @@ public sealed class ParquetManifestReaderSpecs : IDisposable
         Assert.Equal(ManifestFixtures.Png(2), rows[1].Image);
         Assert.Equal("images/a.png", rows[0].ImagePath);
         Assert.Equal(1, reader.Stats.SkippedUndecodableImage);
+        // With another image root, "images/a.png" resolves to images/images/a.png (absent); absolute paths are unaffected.
+        var rooted = new ParquetManifestReader(_temp.Path, imageRoot: _temp.Combine("images"));
+        var fromRoot = await ManifestFixtures.ReadAllAsync(rooted, ShardPlanner.BuildShards(summary.Files));
+        Assert.Equal(["b"], fromRoot.Select(r => r.Key));
     }
 
     [Fact]

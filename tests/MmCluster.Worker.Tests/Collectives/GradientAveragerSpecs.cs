@@ -1,6 +1,8 @@
 using MmCluster.Shared.Collectives;
 using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Tests.Loss;
+using MmCluster.Worker.Training;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -56,6 +58,49 @@ public sealed class GradientAveragerSpecs
             Assert.Equal([2.0, 2.0], trained);
             Assert.False(frozenHasGradient);
         }
+    }
+
+    [Fact]
+    public void Should_plan_buckets_at_first_call_and_refuse_other_parameters_when_used_as_the_train_step_hook()
+    {
+        var groups = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(30));
+        var results = RankThreads.Run(2, rank =>
+        {
+            using var weight = nn.Parameter(zeros(3));
+            using var other = nn.Parameter(zeros(3));
+            weight.grad = full(3, rank * 2f);
+            IGradientAverager averager = new GradientAverager(groups[rank]);
+            averager.AverageGradients([weight]);
+            var refused = Record.Exception(() => averager.AverageGradients([other]));
+            return (Values(weight.grad!), refused);
+        });
+
+        Assert.All(results, r => Assert.Equal([1.0, 1.0, 1.0], r.Item1));
+        Assert.All(results, r => Assert.IsType<ArgumentException>(r.refused));
+    }
+
+    [Fact]
+    public void Should_rethrow_the_backward_failure_naming_the_peer_when_averaging_after_a_failed_backward()
+    {
+        var groups = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(30));
+        var errors = RankThreads.Run(2, rank =>
+        {
+            using var scope = NewDisposeScope();
+            var weight = nn.Parameter(ones(2, 2));
+            var gathered = new CollectiveFeatureGatherer(groups[rank]).AllGather(weight);
+            if (rank == 1)
+            {
+                groups[1].DisposeAsync().AsTask().Wait();
+                return null;
+            }
+
+            gathered.sum().backward();                                   // the trainer forgot ThrowIfBackwardFailed
+            return Record.Exception(() => new GradientAverager(groups[0]).AverageGradients([weight]));
+        });
+
+        var error = Assert.IsType<CollectiveException>(errors[0]);
+        Assert.Equal(1, error.PeerRank);
+        Assert.Contains("backward pass", error.Message);
     }
 
     private static double[] Values(Tensor t)

@@ -1,5 +1,9 @@
+using System.Diagnostics;
+using MmCluster.Shared.Collectives;
+using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Tests.Collectives;
 using Xunit;
+using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Tests.Loss;
 
@@ -35,5 +39,32 @@ public sealed class GrpcGradientEquivalenceSpecs
                 GradientEquivalence.AssertEquivalent(reference, ranks[rank], $"{loss} over gRPC W={world} rank {rank}");
             }
         }
+    }
+
+    [Fact]
+    public async Task Should_throw_after_backward_naming_the_peer_when_a_peer_dies_between_forward_and_backward()
+    {
+        var deadline = TimeSpan.FromSeconds(2);
+        await using var ring = await LoopbackRing.StartAsync(2, deadline: deadline);
+        var clock = Stopwatch.StartNew();
+        var errors = RankThreads.Run(2, rank =>
+        {
+            using var scope = NewDisposeScope();
+            var gatherer = new CollectiveFeatureGatherer(ring.Groups[rank]);
+            var local = ones(LocalBatch, 4).requires_grad_();
+            var gathered = gatherer.AllGather(local);
+            if (rank == 1)
+            {
+                ring.Groups[1].DisposeAsync().AsTask().Wait();         // the peer dies after the forward all-gather
+                return null;
+            }
+
+            gathered.sum().backward();                                 // the reduce-scatter fails; backward itself must not throw
+            return Record.Exception(gatherer.ThrowIfBackwardFailed);
+        });
+
+        var error = Assert.IsType<CollectiveException>(errors[0]);
+        Assert.Equal(1, error.PeerRank);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, deadline + TimeSpan.FromSeconds(5));
     }
 }
