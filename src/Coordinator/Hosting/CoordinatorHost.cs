@@ -54,6 +54,7 @@ public static class CoordinatorHost
                 registry.Register<ShardLedgerActor>(ledger);
                 registry.Register<RunActor>(runActor);
                 run.SetRunActor(runActor);
+                options.RunActorStarted?.Invoke(system, runActor);
                 if (options.RendezvousTimeout is { } timeout)
                 {
                     system.Scheduler.ScheduleTellOnce(timeout, runActor,

@@ -23,6 +23,9 @@ public sealed record CoordinatorOptions
     /// <summary>Called once the cluster is up, with the coordinator's Akka address (the seed node for workers).</summary>
     public Action<string>? Listening { get; init; }
 
+    /// <summary>Called once the RunActor exists, to start actors beside it (the dashboard's progress feed).</summary>
+    public Action<Akka.Actor.ActorSystem, Akka.Actor.IActorRef>? RunActorStarted { get; init; }
+
     /// <summary>Called as soon as the run ended, before the coordinator leaves the cluster (summary.json, exit message).</summary>
     public Action<RunOutcome>? OnOutcome { get; init; }
 

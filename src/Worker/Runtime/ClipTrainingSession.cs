@@ -62,7 +62,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         var modelConfig = ClipConfig.FromPreset(config.Preset);
         using var model = new ClipModel(modelConfig);
         ParameterBroadcast.FromRoot(group, model.state_dict().Values);
-        using var averager = new GradientAverager(group, model.parameters().Where(p => p.requires_grad));
+        using var averager = new GradientAverager(group);
         var options = new TrainOptions
         {
             LearningRate = config.LearningRate,
@@ -73,7 +73,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             Beta2 = config.Beta2,
             MaxGradNorm = config.GradClip,
         };
-        using var trainer = new TrainStep(model, options, new CollectiveFeatureGatherer(group), new DistributedGradients(averager));
+        using var trainer = new TrainStep(model, options, new CollectiveFeatureGatherer(group), averager);
         var startEpoch = 0;
         if (config.ResumeFrom is { } resume)
         {
@@ -122,6 +122,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
                     ["logit_scale"] = result.LogitScale,
                     ["data_wait_ms"] = progress.DataWaitMs,
                     ["skipped_rows"] = feed.SkippedRows,
+                    ["samples"] = step * config.BatchSize,
                 };
                 foreach (var (key, value) in lastEval)
                 {
@@ -157,11 +158,5 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             await File.WriteAllBytesAsync(tmp, commit.Ledger.ToArray(), ct);
             File.Move(tmp, ledgerPath, overwrite: true);
         }
-    }
-
-    /// <summary>Plugs the bucketed all-reduce (mean) into the train step.</summary>
-    private sealed class DistributedGradients(GradientAverager averager) : IGradientAverager
-    {
-        public void AverageGradients(IReadOnlyList<TorchSharp.Modules.Parameter> parameters) => averager.Average();
     }
 }
