@@ -118,6 +118,7 @@ internal static class BenchCollectivesCommand
             }
             // times[(op, MiB)][rank] = per-iteration milliseconds
             var times = new Dictionary<(string Op, double MiB), double[][]>();
+            var cpu = new Dictionary<(string Op, double MiB), double>();
             for (var r = 0; r < settings.World; r++)
             {
                 for (var line = await ReadLineAsync(processes[r], r, ct); line != "DONE"; line = await ReadLineAsync(processes[r], r, ct))
@@ -129,11 +130,12 @@ internal static class BenchCollectivesCommand
                         times[key] = perRank = new double[settings.World][];
                     }
                     perRank[r] = parts[3].Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+                    cpu[key] = cpu.GetValueOrDefault(key) + double.Parse(parts[4], CultureInfo.InvariantCulture);
                 }
             }
             // An iteration lasts as long as its slowest rank; report the median iteration.
             return times.Select(kv => new CollectivesBenchResult(kv.Key.Op, settings.World, kv.Key.MiB,
-                CollectivesBenchResult.Median(Enumerable.Range(0, settings.Iters).Select(i => kv.Value.Max(rank => rank[i])).ToArray()), settings.Iters)).ToList();
+                CollectivesBenchResult.Median(Enumerable.Range(0, settings.Iters).Select(i => kv.Value.Max(rank => rank[i])).ToArray()), settings.Iters, cpu[kv.Key])).ToList();
         }
         finally
         {

@@ -11,7 +11,7 @@ namespace MmCluster.Cli.Commands;
 /// <summary>
 /// What one child process of <c>mmcluster bench collectives</c> does. A rank: host a collective server on loopback, print
 /// <c>ADDR address</c>, read <c>PEERS a0,a1,...</c> from stdin, then time every operation and size and print
-/// <c>TIME op MiB t1,t2,...</c> (ms per iteration, each after a barrier) and <c>DONE</c>. A TCP sender: connect to the
+/// <c>TIME op MiB t1,t2,... cpu</c> (ms per iteration, each after a barrier; CPU ms per iteration) and <c>DONE</c>. A TCP sender: connect to the
 /// parent and send the buffer each time the parent asks (one byte), the raw loopback reference.
 /// </summary>
 internal static class CollectivesBenchRank
@@ -43,17 +43,20 @@ internal static class CollectivesBenchRank
             {
                 var run = Prepare(group, op, floats);
                 var times = new List<double>();
+                var cpu = TimeSpan.Zero;
                 for (var i = 0; i < settings.Warmup + settings.Iters; i++)
                 {
                     await group.BarrierAsync(ct);
+                    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                     var clock = Stopwatch.StartNew();
                     await run(ct);
                     if (i >= settings.Warmup)
                     {
                         times.Add(clock.Elapsed.TotalMilliseconds);
+                        cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
                     }
                 }
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME {op} {mib} {string.Join(',', times.Select(t => t.ToString("R", CultureInfo.InvariantCulture)))}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME {op} {mib} {string.Join(',', times.Select(t => t.ToString("R", CultureInfo.InvariantCulture)))} {cpu.TotalMilliseconds / settings.Iters}"));
                 Console.Out.Flush();
             }
         }
