@@ -131,25 +131,25 @@ public sealed partial class GrpcCollectiveGroup
     /// <summary>Received chunks waiting for the operation loop, one unbounded queue per (direction, lane), in arrival order.</summary>
     private sealed class InboundLanes
     {
-        private readonly Channel<PushChunksRequest>[] _lanes;
+        private readonly Channel<ReceivedChunk>[] _lanes;
 
         public InboundLanes(int lanesPerEdge)
         {
-            _lanes = new Channel<PushChunksRequest>[2 * lanesPerEdge];
+            _lanes = new Channel<ReceivedChunk>[2 * lanesPerEdge];
             for (var i = 0; i < _lanes.Length; i++)
             {
-                _lanes[i] = Channel.CreateUnbounded<PushChunksRequest>(new UnboundedChannelOptions { SingleReader = true });
+                _lanes[i] = Channel.CreateUnbounded<ReceivedChunk>(new UnboundedChannelOptions { SingleReader = true });
             }
         }
 
         private int PerEdge => _lanes.Length / 2;
 
-        public ChannelReader<PushChunksRequest> Reader(RingDirection direction, int chunkIndex)
+        public ChannelReader<ReceivedChunk> Reader(RingDirection direction, int chunkIndex)
         {
             return _lanes[(int)direction * PerEdge + chunkIndex % PerEdge].Reader;
         }
 
-        public ChannelWriter<PushChunksRequest> Writer(RingDirection direction, int lane)
+        public ChannelWriter<ReceivedChunk> Writer(RingDirection direction, int lane)
         {
             return _lanes[(int)direction * PerEdge + lane].Writer;
         }

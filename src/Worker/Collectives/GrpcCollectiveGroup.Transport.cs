@@ -183,7 +183,7 @@ public sealed partial class GrpcCollectiveGroup
         return new CollectiveException($"rank {Rank}: {text}", peer, error);
     }
 
-    private async Task<PushChunksRequest> ReceiveAsync(OpState op, RingDirection direction, int index, int from, int step, int chunk, int count,
+    private async Task<ReceivedChunk> ReceiveAsync(OpState op, RingDirection direction, int index, int from, int step, int chunk, int count,
         long? expectedTotal = null)
     {
         op.WaitingPeer = from;
@@ -196,17 +196,17 @@ public sealed partial class GrpcCollectiveGroup
                 from);
         }
         var total = expectedTotal ?? op.TotalElements;
-        if (frame.TotalElements != total || frame.Payload.Length != count * sizeof(float))
+        if (frame.TotalElements != total || frame.PayloadLength != count * sizeof(float))
         {
             throw new CollectiveException(
-                $"rank {Rank}: {Describe(from)} has {frame.TotalElements} floats for {op} (chunk of {frame.Payload.Length} bytes) while this rank expects {total} (chunk of {count * sizeof(float)} bytes): buffer sizes differ across ranks",
+                $"rank {Rank}: {Describe(from)} has {frame.TotalElements} floats for {op} (chunk of {frame.PayloadLength} bytes) while this rank expects {total} (chunk of {count * sizeof(float)} bytes): buffer sizes differ across ranks",
                 from);
         }
         return frame;
     }
 
     /// <summary>Reads one inbound lane for as long as the group lives (called by CollectiveService); returns the chunk count.</summary>
-    internal async Task<long> ReadInboundAsync(CollectiveHeaders headers, IAsyncStreamReader<PushChunksRequest> stream, CancellationToken callToken)
+    internal async Task<long> ReadInboundAsync(CollectiveHeaders headers, IAsyncStreamReader<ReceivedChunk> stream, CancellationToken callToken)
     {
         var source = headers.SourceRank;
         var expected = Neighbor(headers.Direction, incoming: true);

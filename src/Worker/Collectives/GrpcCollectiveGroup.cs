@@ -165,7 +165,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
             {
                 var (offset, count) = ChunkRange(blockCount, c);
                 var frame = await ReceiveAsync(op, RingDirection.Forward, receiveIndex++, left, s, c, count).ConfigureAwait(false);
-                var received = MemoryMarshal.Cast<byte, float>(frame.Payload.Span);
+                var received = MemoryMarshal.Cast<byte, float>(frame.Payload);
                 var target = plan.Work.Span.Slice(blockOffset + offset, count);
                 if (s < plan.ReduceSteps)
                 {
@@ -183,6 +183,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
                 {
                     received.CopyTo(target);
                 }
+                frame.Release();
                 if (s + 1 < plan.Steps)
                 {
                     sender.Enqueue(sendIndex++, Frame(op, s + 1, c, plan.Work.Slice(blockOffset + offset, count)));
@@ -209,7 +210,8 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
             if (distance > 0)
             {
                 var frame = await ReceiveAsync(op, RingDirection.Forward, c, left, 0, c, count).ConfigureAwait(false);
-                MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(buffer.Span.Slice(offset, count));
+                MemoryMarshal.Cast<byte, float>(frame.Payload).CopyTo(buffer.Span.Slice(offset, count));
+                frame.Release();
             }
             sender?.Enqueue(c, Frame(op, 0, c, buffer.Slice(offset, count)));
         }
@@ -232,7 +234,8 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         {
             var (offset, count) = ChunkRange(receive.Length, c);
             var frame = await ReceiveAsync(op, direction, c, from, 0, c, count, receive.Length).ConfigureAwait(false);
-            MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(receive.Span.Slice(offset, count));
+            MemoryMarshal.Cast<byte, float>(frame.Payload).CopyTo(receive.Span.Slice(offset, count));
+            frame.Release();
         }
         await sender.CompleteAsync().ConfigureAwait(false);
     }
