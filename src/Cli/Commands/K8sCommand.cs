@@ -40,7 +40,13 @@ internal static class K8sCommand
         command.SetAction((result, ct) => RunCommands.Guard("k8s render", async () =>
         {
             var specPath = result.GetValue(spec)!;
-            var loaded = RunSpecLoader.Load(specPath);
+            // Paths in the spec are pod paths: the coordinator checks they exist, in its pod, not here.
+            var loaded = RunSpecLoader.Load(specPath, new RunSpecValidator(exists: _ => true));
+            if (loaded.Manifest?.Path is { } manifestPath && !manifestPath.StartsWith('/'))
+            {
+                throw new ArgumentException(
+                    $"{specPath}: manifest.path '{manifestPath}' is relative; in a pod it would resolve inside the read-only spec ConfigMap ({K8sLayout.SpecMount}). Use a path on the run-data volume, e.g. {K8sLayout.DataMount}/manifest");
+            }
             var world = result.GetValue(workers) ?? loaded.WorldSize;
             var token = result.GetValue(secret)! switch
             {

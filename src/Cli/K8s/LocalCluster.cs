@@ -41,7 +41,16 @@ internal static class LocalCluster
             {
                 await log.WriteLineAsync($"mmcluster k8s run-local: pod {pod.Name} exited {process.ExitCode}");
             }
-            return children.All(c => c.Process.ExitCode == 0) ? 0 : 1;
+            if (children.Any(c => c.Process.ExitCode != 0))
+            {
+                return 1;
+            }
+            foreach (var (_, process) in children)
+            {
+                await process.DisposeAsync();
+            }
+            Directory.Delete(Path.Combine(root, "pods"), recursive: true); // logs stay
+            return 0;
         }
         catch (OperationCanceledException)
         {

@@ -155,12 +155,15 @@ internal sealed class LocalPodPlanner(K8sObjects objects, string podsRoot, strin
             : throw new ArgumentException($"Service {service.Metadata.Name}: its selector matches {matches.Count} pods; run-local maps a Service name to exactly one");
     }
 
+    /// <summary>Mount paths -> local directories in one pass (a local directory may itself start with a mount path, e.g. /tmp).</summary>
     private static string MapPaths(string text, List<(string MountPath, string Local)> mounts)
     {
-        foreach (var (mountPath, local) in mounts)
+        if (mounts.Count == 0)
         {
-            text = Regex.Replace(text, $@"(?<=^|[\s:=""'\[,]){Regex.Escape(mountPath)}(?=/|$|[\s""'\],])", local.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.Multiline);
+            return text;
         }
-        return text;
+        var local = mounts.ToDictionary(m => m.MountPath, m => m.Local, StringComparer.Ordinal);
+        var alternatives = string.Join('|', mounts.Select(m => Regex.Escape(m.MountPath))); // longest first
+        return Regex.Replace(text, $@"(?<=^|[\s:=""'\[,])(?:{alternatives})(?=/|$|[\s""'\],])", m => local[m.Value], RegexOptions.Multiline);
     }
 }
