@@ -14,6 +14,7 @@ public static class Program
         bench.Add(BenchPlanCommand.Create());
         bench.Add(BenchCollectivesCommand.Create());
         bench.Add(BenchStepCommand.Create());
+        bench.Add(BenchCoordinatorCommand.Create());
         root.Add(bench);
         root.Add(WatchCommand.Create());
         root.Add(K8sCommand.Create());

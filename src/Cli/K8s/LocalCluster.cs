@@ -26,6 +26,7 @@ internal static class LocalCluster
         }
         await log.WriteLineAsync($"mmcluster k8s run-local: {pods.Count} pods on {subnet}.0/24, volumes in {data}, logs in {root}/logs");
         var children = new List<(LocalPod Pod, ChildProcess Process)>();
+        var succeeded = false;
         try
         {
             foreach (var pod in pods)
@@ -41,16 +42,8 @@ internal static class LocalCluster
             {
                 await log.WriteLineAsync($"mmcluster k8s run-local: pod {pod.Name} exited {process.ExitCode}");
             }
-            if (children.Any(c => c.Process.ExitCode != 0))
-            {
-                return 1;
-            }
-            foreach (var (_, process) in children)
-            {
-                await process.DisposeAsync();
-            }
-            Directory.Delete(Path.Combine(root, "pods"), recursive: true); // logs stay
-            return 0;
+            succeeded = children.All(c => c.Process.ExitCode == 0);
+            return succeeded ? 0 : 1;
         }
         catch (OperationCanceledException)
         {
@@ -63,6 +56,10 @@ internal static class LocalCluster
             foreach (var (_, process) in children)
             {
                 await process.DisposeAsync();
+            }
+            if (succeeded)
+            {
+                Directory.Delete(Path.Combine(root, "pods"), recursive: true); // the logs stay
             }
         }
     }

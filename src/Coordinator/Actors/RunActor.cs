@@ -14,8 +14,15 @@ namespace MmCluster.Coordinator.Actors;
 /// for subscribers, checkpoint votes become ledger commits. A worker that becomes unreachable, leaves or terminates
 /// mid-run fails the run: every surviving worker gets <see cref="RunFailed"/> naming it.
 /// </summary>
-public sealed class RunActor : ReceiveActor
+public sealed class RunActor : ReceiveActor, IWithTimers
 {
+    /// <summary>
+    /// Frequent changes (a progress report, a lease, a registration) are published at most this often: building a
+    /// snapshot costs O(workers), so one per message would cost O(workers^2) per second at scale (bench coordinator).
+    /// Phase changes, checkpoint commits and the end are published at once.
+    /// </summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(200);
+
     private readonly RunSettings settings;
     private readonly IActorRef ledger;
     private readonly Action<RunOutcome> onOutcome;
@@ -28,6 +35,7 @@ public sealed class RunActor : ReceiveActor
     private long? lastCommittedStep;
     private string? lastCommittedPath;
     private string? failureReason;
+    private bool publishPending;
 
     public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome)
     {
@@ -48,9 +56,12 @@ public sealed class RunActor : ReceiveActor
         Receive<SubscribeRunSnapshots>(HandleSubscribe);
         Receive<UnsubscribeRunSnapshots>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
         Receive<Terminated>(HandleTerminated);
+        Receive<PublishDue>(_ => Publish());
         Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
         Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(RunSettings settings, IActorRef ledger, Action<RunOutcome>? onOutcome = null)
     {
@@ -107,7 +118,7 @@ public sealed class RunActor : ReceiveActor
         {
             workers[register.WorkerId] = new WorkerEntry(register, Sender);
             Context.Watch(Sender);
-            Publish();
+            PublishSoon();
         }
         if (workers.Count == settings.WorldSize)
         {
@@ -170,7 +181,7 @@ public sealed class RunActor : ReceiveActor
         {
             worker.Progress = progress;
             worker.LastReportAt = DateTimeOffset.UtcNow;
-            Publish();
+            PublishSoon();
         }
     }
 
@@ -230,13 +241,13 @@ public sealed class RunActor : ReceiveActor
             End(true, $"run {settings.RunId} finished: {workers.Count} workers done");
             return;
         }
-        Publish();
+        PublishSoon();
     }
 
     private void HandleLedgerStats(LedgerStats stats)
     {
         ledgerStats = stats;
-        Publish();
+        PublishSoon();
     }
 
     private void HandleAbort(AbortRun abort)
@@ -294,7 +305,7 @@ public sealed class RunActor : ReceiveActor
             log.Warning("Worker {0} {1} before the run started; waiting for another.", id, what);
             workers.Remove(id);
             Context.Unwatch(worker.Agent);
-            Publish();
+            PublishSoon();
             return;
         }
         if (phase == RunPhase.Running)
@@ -350,8 +361,19 @@ public sealed class RunActor : ReceiveActor
         return true;
     }
 
+    private void PublishSoon()
+    {
+        if (!publishPending && subscribers.Count > 0)
+        {
+            publishPending = true;
+            Timers.StartSingleTimer(PublishDue.Instance, PublishDue.Instance, PublishInterval);
+        }
+    }
+
     private RunSnapshot Publish()
     {
+        publishPending = false;
+        Timers.Cancel(PublishDue.Instance);
         var snapshot = Snapshot();
         foreach (var subscriber in subscribers)
         {
@@ -390,6 +412,13 @@ public sealed class RunActor : ReceiveActor
             Registration.Threads, Progress?.Step ?? 0, Progress?.Epoch ?? 0, Progress?.Loss ?? double.NaN,
             Progress?.SamplesPerSecond ?? 0, Progress?.StepTimeMs ?? 0, Progress?.CollectiveTimeMs ?? 0,
             Progress?.Metrics.ToDictionary() ?? [], Finished, LastReportAt);
+    }
+
+    private sealed class PublishDue
+    {
+        public static readonly PublishDue Instance = new();
+
+        private PublishDue() { }
     }
 
     private sealed class CommitVotes

@@ -11,8 +11,11 @@ namespace MmCluster.Coordinator.Actors;
 /// worker that holds a lease: when one terminates, its leased shards go back to pending. Workers reach it through
 /// the RunActor, which forwards their requests so that the sender stays the worker's agent actor.
 /// </summary>
-public sealed class ShardLedgerActor : ReceiveActor
+public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
 {
+    /// <summary>Stats after leases and completions go out at most this often (computing them is O(shards done)).</summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How long a worker waits before asking again when every remaining shard is leased.</summary>
     public const int RetryAfterMs = 200;
 
@@ -20,6 +23,7 @@ public sealed class ShardLedgerActor : ReceiveActor
     private readonly Dictionary<IActorRef, string> leaseholders = [];
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private bool publishPending;
 
     public ShardLedgerActor(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore)
     {
@@ -30,7 +34,10 @@ public sealed class ShardLedgerActor : ReceiveActor
         Receive<GetLedgerStats>(_ => Sender.Tell(ledger.Stats()));
         Receive<SubscribeLedgerStats>(HandleSubscribe);
         Receive<Terminated>(HandleTerminated);
+        Receive<PublishDue>(_ => Publish());
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore = null) =>
         Akka.Actor.Props.Create(() => new ShardLedgerActor(planEpoch, restore));
@@ -55,7 +62,7 @@ public sealed class ShardLedgerActor : ReceiveActor
                     Context.Watch(Sender);
                 }
                 Sender.Tell(ToMessage(request, leased.Shard));
-                Publish();
+                PublishSoon();
                 break;
             case LeaseResult.NoneAvailable:
                 Sender.Tell(new NoShardAvailable { RequestId = request.RequestId, Epoch = request.Epoch, RetryAfterMs = RetryAfterMs });
@@ -89,7 +96,7 @@ public sealed class ShardLedgerActor : ReceiveActor
             log.Warning("Worker {0} completed epoch {1} shard {2} again: {3} duplicate samples.",
                 completed.WorkerId, completed.Epoch, completed.ShardId, completed.RowsConsumed);
         }
-        Publish();
+        PublishSoon();
     }
 
     private void HandleCommitLedger(CommitLedger commit)
@@ -125,8 +132,19 @@ public sealed class ShardLedgerActor : ReceiveActor
         }
     }
 
+    private void PublishSoon()
+    {
+        if (!publishPending && subscribers.Count > 0)
+        {
+            publishPending = true;
+            Timers.StartSingleTimer(PublishDue.Instance, PublishDue.Instance, PublishInterval);
+        }
+    }
+
     private void Publish()
     {
+        publishPending = false;
+        Timers.Cancel(PublishDue.Instance);
         if (subscribers.Count == 0)
         {
             return;
@@ -149,4 +167,11 @@ public sealed class ShardLedgerActor : ReceiveActor
         FirstRow = shard.FirstRow,
         RowCount = shard.RowCount,
     };
+
+    private sealed class PublishDue
+    {
+        public static readonly PublishDue Instance = new();
+
+        private PublishDue() { }
+    }
 }

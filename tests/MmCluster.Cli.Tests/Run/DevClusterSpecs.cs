@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using MmCluster.Shared.Manifest;
-using MmCluster.Shared.Manifest.Import;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -20,7 +17,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
     public async Task Should_train_evaluate_and_checkpoint_when_two_workers_run_a_tiny_clip_spec()
     {
         var manifest = Path.Combine(root, "manifest");
-        await WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
         var spec = Path.Combine(root, "tiny.yaml");
         await File.WriteAllTextAsync(spec, $"""
             name: tiny
@@ -45,7 +42,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
             """);
         var runDir = Path.Combine(root, "run");
 
-        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(4));
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(4), output);
 
         Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
         using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "summary.json")));
@@ -74,73 +71,12 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         var spec = Path.Combine(root, "bad.yaml");
         await File.WriteAllTextAsync(spec, "name: bad\nstages:\n  - name: clip\n    kind: clap\n");
 
-        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", Path.Combine(root, "run")], TimeSpan.FromMinutes(1));
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", Path.Combine(root, "run")], TimeSpan.FromMinutes(1), output);
 
         Assert.Equal(2, exit);
         Assert.Contains("bad.yaml", log);
         Assert.Contains("clap", log);
         Assert.False(Directory.Exists(Path.Combine(root, "run", "logs")));
-    }
-
-    private static async Task WriteManifestAsync(string folder, int trainRows, int testRows)
-    {
-        var random = new Random(7);
-        foreach (var (split, rows) in new[] { ("train", trainRows), ("test", testRows) })
-        {
-            await using var writer = new ParquetManifestWriter(folder, new ParquetManifestWriterOptions
-            {
-                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true,
-            });
-            for (var i = 0; i < rows; i++)
-            {
-                var label = i % 10;
-                var pixels = new byte[28 * 28];
-                random.NextBytes(pixels);
-                var caption = CaptionTemplates.Render(CaptionTemplates.Training[i % CaptionTemplates.Training.Count], ClassNames.FashionMnist[label]);
-                await writer.AddAsync(new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split));
-            }
-        }
-    }
-
-    private async Task<(int Exit, string Log)> RunCliAsync(IEnumerable<string> args, TimeSpan timeout)
-    {
-        var cli = Path.Combine(AppContext.BaseDirectory, "mmcluster.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(cli);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var lines = new List<string>();
-        void Collect(object _, DataReceivedEventArgs e)
-        {
-            if (e.Data is { } line)
-            {
-                lock (lines)
-                {
-                    lines.Add(line);
-                }
-            }
-        }
-        process.OutputDataReceived += Collect;
-        process.ErrorDataReceived += Collect;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mmcluster {string.Join(' ', args)} did not finish in {timeout}:\n{string.Join('\n', lines)}");
-        }
-        process.WaitForExit();
-        var log = string.Join('\n', lines);
-        output.WriteLine(log);
-        return (process.ExitCode, log);
     }
 
     public void Dispose()
