@@ -15,6 +15,7 @@ public static class Program
         bench.Add(BenchCollectivesCommand.Create());
         bench.Add(BenchStepCommand.Create());
         root.Add(bench);
+        root.Add(WatchCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

@@ -1,0 +1,24 @@
+using Akka.Actor;
+using MmCluster.Shared.Grpc.Control;
+
+namespace MmCluster.Coordinator.Actors;
+
+/// <summary>Sent by the RunActor (or a dashboard) to receive <c>LedgerStats</c> after every change of the ledger.</summary>
+public sealed record SubscribeLedgerStats(IActorRef Subscriber);
+
+/// <summary>Sent by the RunActor once every rank voted for a checkpoint step; answered by <see cref="LedgerCommitted"/>.</summary>
+public sealed record CommitLedger(long Step);
+
+/// <summary>The ledger as of a committed step, for the checkpoint of that step.</summary>
+public sealed record LedgerCommitted(long Step, LedgerSnapshot Snapshot);
+
+/// <summary>Query for the ledger's counts; answered by <c>LedgerStats</c>.</summary>
+public sealed class GetLedgerStats
+{
+    public static readonly GetLedgerStats Instance = new();
+
+    private GetLedgerStats() { }
+}
+
+/// <summary>Published to subscribers when the ledger cannot go on (an epoch cannot be planned, a bad report).</summary>
+public sealed record LedgerFault(string Reason);

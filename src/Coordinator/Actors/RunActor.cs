@@ -1,0 +1,400 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Google.Protobuf;
+using MmCluster.Coordinator.Ledger;
+using MmCluster.Shared.Grpc.Control;
+
+namespace MmCluster.Coordinator.Actors;
+
+/// <summary>
+/// The coordinator's run: rendezvous (waits for the world size of <see cref="RegisterWorker"/>, assigns ranks by
+/// worker id, sends every worker the same peer table in <see cref="StartGeneration"/>), then the single address
+/// workers talk to: shard requests and completions go to the ledger, progress goes into <see cref="RunSnapshot"/>s
+/// for subscribers, checkpoint votes become ledger commits. A worker that becomes unreachable, leaves or terminates
+/// mid-run fails the run: every surviving worker gets <see cref="RunFailed"/> naming it.
+/// </summary>
+public sealed class RunActor : ReceiveActor
+{
+    private readonly RunSettings settings;
+    private readonly IActorRef ledger;
+    private readonly Action<RunOutcome> onOutcome;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Dictionary<string, WorkerEntry> workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, CommitVotes> votes = [];
+    private readonly HashSet<IActorRef> subscribers = [];
+    private RunPhase phase = RunPhase.WaitingForWorkers;
+    private LedgerStats ledgerStats = LedgerStats.Empty;
+    private long? lastCommittedStep;
+    private string? lastCommittedPath;
+    private string? failureReason;
+
+    public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome)
+    {
+        this.settings = settings;
+        this.ledger = ledger;
+        this.onOutcome = onOutcome;
+        Receive<RegisterWorker>(HandleRegister);
+        Receive<RequestShard>(HandleRequestShard);
+        Receive<ShardCompleted>(HandleShardCompleted);
+        Receive<ReportProgress>(HandleProgress);
+        Receive<CommitCheckpoint>(HandleCommitVote);
+        Receive<LedgerCommitted>(HandleLedgerCommitted);
+        Receive<WorkerFinished>(HandleWorkerFinished);
+        Receive<LedgerStats>(HandleLedgerStats);
+        Receive<LedgerFault>(fault => Fail(fault.Reason, null));
+        Receive<AbortRun>(HandleAbort);
+        Receive<GetRunSnapshot>(_ => Sender.Tell(Snapshot()));
+        Receive<SubscribeRunSnapshots>(HandleSubscribe);
+        Receive<UnsubscribeRunSnapshots>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
+        Receive<Terminated>(HandleTerminated);
+        Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
+        Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
+    }
+
+    public static Props Props(RunSettings settings, IActorRef ledger, Action<RunOutcome>? onOutcome = null)
+    {
+        var callback = onOutcome ?? IgnoreOutcome;
+        return Akka.Actor.Props.Create(() => new RunActor(settings, ledger, callback));
+    }
+
+    protected override void PreStart()
+    {
+        if (settings.WorldSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.WorldSize, "world size must be at least 1.");
+        }
+        ledger.Tell(new SubscribeLedgerStats(Self));
+        if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
+        {
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
+        }
+    }
+
+    protected override void PostStop()
+    {
+        if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
+        {
+            Cluster.Get(Context.System).Unsubscribe(Self);
+        }
+    }
+
+    private void HandleRegister(RegisterWorker register)
+    {
+        if (string.IsNullOrWhiteSpace(register.WorkerId))
+        {
+            Sender.Tell(new RegistrationRejected { Reason = "worker id is empty" });
+            return;
+        }
+        var known = workers.GetValueOrDefault(register.WorkerId);
+        if (phase != RunPhase.WaitingForWorkers)
+        {
+            if (known is not null && known.Agent.Equals(Sender) && known.Start is not null)
+            {
+                Sender.Tell(known.Start);
+                return;
+            }
+            Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = $"run {settings.RunId} is {phase}; worker {register.WorkerId} is not part of it" });
+            return;
+        }
+        if (known is not null && !known.Agent.Equals(Sender))
+        {
+            log.Warning("Worker {0} registered again from {1}; replacing {2}.", register.WorkerId, Sender.Path.Address, known.Agent.Path.Address);
+            Context.Unwatch(known.Agent);
+        }
+        if (known is null || !known.Agent.Equals(Sender))
+        {
+            workers[register.WorkerId] = new WorkerEntry(register, Sender);
+            Context.Watch(Sender);
+            Publish();
+        }
+        if (workers.Count == settings.WorldSize)
+        {
+            StartGeneration();
+        }
+    }
+
+    private void StartGeneration()
+    {
+        var ranked = workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList();
+        var peers = ranked.Select((w, rank) => new Peer
+        {
+            Rank = rank,
+            WorkerId = w.Registration.WorkerId,
+            CollectiveAddress = w.Registration.CollectiveAddress,
+            AkkaAddress = w.Agent.Path.Address.ToString(),
+        }).ToList();
+        var stageConfig = ByteString.CopyFrom(settings.StageConfig.Span);
+        for (var rank = 0; rank < ranked.Count; rank++)
+        {
+            var start = new StartGeneration
+            {
+                RunId = settings.RunId,
+                Generation = settings.Generation,
+                Rank = rank,
+                WorldSize = settings.WorldSize,
+                StageConfig = stageConfig,
+            };
+            start.Peers.AddRange(peers);
+            ranked[rank].Rank = rank;
+            ranked[rank].Start = start;
+            ranked[rank].Agent.Tell(start);
+        }
+        phase = RunPhase.Running;
+        log.Info("Run {0} generation {1} started with {2} workers: {3}.", settings.RunId, settings.Generation,
+            ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
+        Publish();
+    }
+
+    private void HandleRequestShard(RequestShard request)
+    {
+        if (RefuseUnlessRunning())
+        {
+            return;
+        }
+        ledger.Forward(request);
+    }
+
+    private void HandleShardCompleted(ShardCompleted completed)
+    {
+        if (phase == RunPhase.Running)
+        {
+            ledger.Forward(completed);
+        }
+    }
+
+    private void HandleProgress(ReportProgress progress)
+    {
+        if (workers.TryGetValue(progress.WorkerId, out var worker))
+        {
+            worker.Progress = progress;
+            worker.LastReportAt = DateTimeOffset.UtcNow;
+            Publish();
+        }
+    }
+
+    private void HandleCommitVote(CommitCheckpoint vote)
+    {
+        if (RefuseUnlessRunning() || !workers.ContainsKey(vote.WorkerId))
+        {
+            return;
+        }
+        if (!votes.TryGetValue(vote.Step, out var commit))
+        {
+            commit = new CommitVotes();
+            votes[vote.Step] = commit;
+        }
+        commit.Voters.Add(vote.WorkerId);
+        if (!string.IsNullOrEmpty(vote.Path))
+        {
+            commit.Path ??= vote.Path;
+        }
+        if (commit.Voters.Count == settings.WorldSize)
+        {
+            ledger.Tell(new CommitLedger(vote.Step));
+        }
+    }
+
+    private void HandleLedgerCommitted(LedgerCommitted committed)
+    {
+        if (!votes.Remove(committed.Step, out var commit) || phase != RunPhase.Running)
+        {
+            return;
+        }
+        lastCommittedStep = committed.Step;
+        lastCommittedPath = commit.Path;
+        var message = new CheckpointCommitted { Step = committed.Step, Path = commit.Path ?? "", Ledger = committed.Snapshot };
+        foreach (var worker in workers.Values)
+        {
+            worker.Agent.Tell(message);
+        }
+        Publish();
+    }
+
+    private void HandleWorkerFinished(WorkerFinished finished)
+    {
+        if (phase != RunPhase.Running || !workers.TryGetValue(finished.WorkerId, out var worker))
+        {
+            return;
+        }
+        worker.Finished = true;
+        if (workers.Values.All(w => w.Finished))
+        {
+            phase = RunPhase.Finished;
+            var message = new RunFinished { RunId = settings.RunId, Generation = settings.Generation };
+            foreach (var each in workers.Values)
+            {
+                each.Agent.Tell(message);
+            }
+            End(true, $"run {settings.RunId} finished: {workers.Count} workers done");
+            return;
+        }
+        Publish();
+    }
+
+    private void HandleLedgerStats(LedgerStats stats)
+    {
+        ledgerStats = stats;
+        Publish();
+    }
+
+    private void HandleAbort(AbortRun abort)
+    {
+        if (phase is RunPhase.WaitingForWorkers or RunPhase.Running)
+        {
+            Fail(abort.Reason, null);
+        }
+        Sender.Tell(Snapshot());
+    }
+
+    private void HandleSubscribe(SubscribeRunSnapshots subscribe)
+    {
+        subscribers.Add(subscribe.Subscriber);
+        Context.Watch(subscribe.Subscriber);
+        subscribe.Subscriber.Tell(Snapshot());
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        subscribers.Remove(terminated.ActorRef);
+        var worker = workers.Values.FirstOrDefault(w => w.Agent.Equals(terminated.ActorRef));
+        if (worker is not null)
+        {
+            WorkerLost(worker, "terminated");
+        }
+    }
+
+    private void HandleMemberEvent(ClusterEvent.IMemberEvent memberEvent)
+    {
+        switch (memberEvent)
+        {
+            case ClusterEvent.MemberLeft or ClusterEvent.MemberExited:
+                HandleMemberLost(memberEvent.Member, "left the cluster");
+                break;
+            case ClusterEvent.MemberRemoved:
+                HandleMemberLost(memberEvent.Member, "was removed from the cluster");
+                break;
+        }
+    }
+
+    private void HandleMemberLost(Member member, string what)
+    {
+        foreach (var worker in workers.Values.Where(w => w.Agent.Path.Address.Equals(member.Address)).ToList())
+        {
+            WorkerLost(worker, what);
+        }
+    }
+
+    private void WorkerLost(WorkerEntry worker, string what)
+    {
+        var id = worker.Registration.WorkerId;
+        if (phase == RunPhase.WaitingForWorkers)
+        {
+            log.Warning("Worker {0} {1} before the run started; waiting for another.", id, what);
+            workers.Remove(id);
+            Context.Unwatch(worker.Agent);
+            Publish();
+            return;
+        }
+        if (phase == RunPhase.Running)
+        {
+            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run", worker);
+        }
+    }
+
+    private void Fail(string reason, WorkerEntry? culprit)
+    {
+        if (phase is RunPhase.Finished or RunPhase.Failed)
+        {
+            return;
+        }
+        phase = RunPhase.Failed;
+        failureReason = reason;
+        var message = new RunFailed
+        {
+            RunId = settings.RunId,
+            Generation = settings.Generation,
+            Reason = reason,
+            WorkerId = culprit?.Registration.WorkerId ?? "",
+            WorkerAddress = culprit?.Agent.Path.Address.ToString() ?? "",
+        };
+        foreach (var survivor in workers.Values.Where(w => w != culprit))
+        {
+            survivor.Agent.Tell(message);
+        }
+        log.Error("Run {0} failed: {1}", settings.RunId, reason);
+        End(false, $"run {settings.RunId} failed: {reason}");
+    }
+
+    private void End(bool succeeded, string message)
+    {
+        var snapshot = Publish();
+        onOutcome(new RunOutcome(succeeded, message, snapshot));
+    }
+
+    private bool RefuseUnlessRunning()
+    {
+        if (phase == RunPhase.Running)
+        {
+            return false;
+        }
+        if (phase == RunPhase.Failed)
+        {
+            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = settings.Generation, Reason = failureReason ?? "" });
+        }
+        else if (phase == RunPhase.Finished)
+        {
+            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = settings.Generation });
+        }
+        return true;
+    }
+
+    private RunSnapshot Publish()
+    {
+        var snapshot = Snapshot();
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Tell(snapshot);
+        }
+        return snapshot;
+    }
+
+    private RunSnapshot Snapshot() => new(
+        settings.RunId,
+        settings.Generation,
+        phase,
+        settings.WorldSize,
+        workers.Values.OrderBy(w => w.Rank < 0 ? int.MaxValue : w.Rank).ThenBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance)
+            .Select(w => w.Status()).ToList(),
+        ledgerStats,
+        lastCommittedStep,
+        lastCommittedPath,
+        failureReason,
+        DateTimeOffset.UtcNow);
+
+    private static void IgnoreOutcome(RunOutcome outcome) { }
+
+    private sealed class WorkerEntry(RegisterWorker registration, IActorRef agent)
+    {
+        public RegisterWorker Registration { get; } = registration;
+        public IActorRef Agent { get; } = agent;
+        public int Rank { get; set; } = -1;
+        public StartGeneration? Start { get; set; }
+        public ReportProgress? Progress { get; set; }
+        public DateTimeOffset? LastReportAt { get; set; }
+        public bool Finished { get; set; }
+
+        public WorkerStatus Status() => new(
+            Registration.WorkerId, Rank, Agent.Path.Address.ToString(), Registration.CollectiveAddress, Registration.Device,
+            Registration.Threads, Progress?.Step ?? 0, Progress?.Epoch ?? 0, Progress?.Loss ?? double.NaN,
+            Progress?.SamplesPerSecond ?? 0, Progress?.StepTimeMs ?? 0, Progress?.CollectiveTimeMs ?? 0,
+            Progress?.Metrics.ToDictionary() ?? [], Finished, LastReportAt);
+    }
+
+    private sealed class CommitVotes
+    {
+        public HashSet<string> Voters { get; } = new(StringComparer.Ordinal);
+        public string? Path { get; set; }
+    }
+}

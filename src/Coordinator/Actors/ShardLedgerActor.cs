@@ -1,0 +1,152 @@
+using Akka.Actor;
+using Akka.Event;
+using MmCluster.Coordinator.Ledger;
+using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Manifest;
+
+namespace MmCluster.Coordinator.Actors;
+
+/// <summary>
+/// Hands shards out to workers that ask for work (pull) and keeps the <see cref="ShardLedger"/>. It watches every
+/// worker that holds a lease: when one terminates, its leased shards go back to pending. Workers reach it through
+/// the RunActor, which forwards their requests so that the sender stays the worker's agent actor.
+/// </summary>
+public sealed class ShardLedgerActor : ReceiveActor
+{
+    /// <summary>How long a worker waits before asking again when every remaining shard is leased.</summary>
+    public const int RetryAfterMs = 200;
+
+    private readonly ShardLedger ledger;
+    private readonly Dictionary<IActorRef, string> leaseholders = [];
+    private readonly HashSet<IActorRef> subscribers = [];
+    private readonly ILoggingAdapter log = Context.GetLogger();
+
+    public ShardLedgerActor(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore)
+    {
+        ledger = new ShardLedger(planEpoch, restore);
+        Receive<RequestShard>(HandleRequestShard);
+        Receive<ShardCompleted>(HandleShardCompleted);
+        Receive<CommitLedger>(HandleCommitLedger);
+        Receive<GetLedgerStats>(_ => Sender.Tell(ledger.Stats()));
+        Receive<SubscribeLedgerStats>(HandleSubscribe);
+        Receive<Terminated>(HandleTerminated);
+    }
+
+    public static Props Props(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore = null) =>
+        Akka.Actor.Props.Create(() => new ShardLedgerActor(planEpoch, restore));
+
+    private void HandleRequestShard(RequestShard request)
+    {
+        LeaseResult result;
+        try
+        {
+            result = ledger.Lease(request.Epoch, request.WorkerId);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+        {
+            Fault($"cannot hand out epoch {request.Epoch} to worker {request.WorkerId}: {ex.Message}");
+            return;
+        }
+        switch (result)
+        {
+            case LeaseResult.Leased leased:
+                if (leaseholders.TryAdd(Sender, request.WorkerId))
+                {
+                    Context.Watch(Sender);
+                }
+                Sender.Tell(ToMessage(request, leased.Shard));
+                Publish();
+                break;
+            case LeaseResult.NoneAvailable:
+                Sender.Tell(new NoShardAvailable { RequestId = request.RequestId, Epoch = request.Epoch, RetryAfterMs = RetryAfterMs });
+                break;
+            case LeaseResult.EpochComplete complete:
+                Sender.Tell(new EpochCompleted { RequestId = request.RequestId, Epoch = request.Epoch, SamplesExpected = complete.SamplesExpected });
+                break;
+        }
+    }
+
+    private void HandleShardCompleted(ShardCompleted completed)
+    {
+        CompletionResult result;
+        try
+        {
+            result = ledger.Complete(completed.Epoch, completed.ShardId, completed.RowsConsumed, completed.Step);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            Fault($"worker {completed.WorkerId} reported an impossible completion: {ex.Message}");
+            return;
+        }
+        if (result == CompletionResult.UnknownShard)
+        {
+            log.Warning("Worker {0} completed epoch {1} shard {2}, which was never planned; ignored.",
+                completed.WorkerId, completed.Epoch, completed.ShardId);
+            return;
+        }
+        if (result == CompletionResult.Duplicate)
+        {
+            log.Warning("Worker {0} completed epoch {1} shard {2} again: {3} duplicate samples.",
+                completed.WorkerId, completed.Epoch, completed.ShardId, completed.RowsConsumed);
+        }
+        Publish();
+    }
+
+    private void HandleCommitLedger(CommitLedger commit)
+    {
+        Sender.Tell(new LedgerCommitted(commit.Step, ledger.Commit(commit.Step)));
+        Publish();
+    }
+
+    private void HandleSubscribe(SubscribeLedgerStats subscribe)
+    {
+        subscribers.Add(subscribe.Subscriber);
+        Context.Watch(subscribe.Subscriber);
+        subscribe.Subscriber.Tell(ledger.Stats());
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        subscribers.Remove(terminated.ActorRef);
+        if (leaseholders.Remove(terminated.ActorRef, out var workerId))
+        {
+            var released = ledger.Release(workerId);
+            log.Warning("Worker {0} terminated: {1} leased shard(s) returned to pending.", workerId, released);
+            Publish();
+        }
+    }
+
+    private void Fault(string reason)
+    {
+        log.Error(reason);
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Tell(new LedgerFault(reason));
+        }
+    }
+
+    private void Publish()
+    {
+        if (subscribers.Count == 0)
+        {
+            return;
+        }
+        var stats = ledger.Stats();
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Tell(stats);
+        }
+    }
+
+    private static ShardLeased ToMessage(RequestShard request, ShardSpec shard) => new()
+    {
+        RequestId = request.RequestId,
+        Epoch = request.Epoch,
+        ShardId = shard.ShardId,
+        File = shard.File,
+        FirstRowGroup = shard.FirstRowGroup,
+        RowGroupCount = shard.RowGroupCount,
+        FirstRow = shard.FirstRow,
+        RowCount = shard.RowCount,
+    };
+}

@@ -1,0 +1,83 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using MmCluster.Coordinator.Actors;
+using MmCluster.Shared.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MmCluster.Coordinator.Hosting;
+
+/// <summary>
+/// The coordinator process: the cluster's seed node hosting the RunActor (<c>/user/run</c>) and the ShardLedgerActor
+/// (<c>/user/shard-ledger</c>). <see cref="RunAsync"/> returns when the run finished or failed, or on Ctrl-C/SIGTERM
+/// (then the workers get RunFailed and the coordinator leaves the cluster gracefully).
+/// </summary>
+public static class CoordinatorHost
+{
+    /// <summary>Runs one run to its end. The outcome's <see cref="RunOutcome.ExitCode"/> is what the process should exit with.</summary>
+    public static async Task<RunOutcome> RunAsync(CoordinatorOptions options, CancellationToken cancellationToken = default)
+    {
+        using var host = ClusterProcessHost.Build(services => services.AddMmCoordinator(options));
+        var run = host.Services.GetRequiredService<CoordinatorRun>();
+        return await ClusterProcessHost.RunUntilAsync(host, run.Outcome,
+            () => AbortAsync(run, "the coordinator was stopped (Ctrl-C or SIGTERM)", options.AbortGrace),
+            outcome =>
+            {
+                if (!outcome.Succeeded)
+                {
+                    Console.Error.WriteLine($"mmcluster coordinator: {outcome.Message}");
+                }
+                options.OnOutcome?.Invoke(outcome);
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds the coordinator's actor system and <see cref="CoordinatorRun"/> to a host (the dashboard's web host can
+    /// call this to serve gRPC beside the actors).
+    /// </summary>
+    public static IServiceCollection AddMmCoordinator(this IServiceCollection services, CoordinatorOptions options)
+    {
+        var run = new CoordinatorRun();
+        services.AddSingleton(run);
+        var akka = options.Akka;
+        if (!akka.Roles.Contains(ClusterRoles.Coordinator))
+        {
+            akka.Roles.Add(ClusterRoles.Coordinator);
+        }
+        services.AddAkka(akka.SystemName, builder => builder
+            .WithMmCluster(akka)
+            .WithActors((system, registry) =>
+            {
+                var ledger = system.ActorOf(ShardLedgerActor.Props(options.PlanEpoch, options.ResumeLedger), "shard-ledger");
+                var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome), "run");
+                registry.Register<ShardLedgerActor>(ledger);
+                registry.Register<RunActor>(runActor);
+                run.SetRunActor(runActor);
+                if (options.RendezvousTimeout is { } timeout)
+                {
+                    system.Scheduler.ScheduleTellOnce(timeout, runActor,
+                        new AbortRun($"only some of the {options.Run.WorldSize} workers registered within {timeout.TotalSeconds:0} s"), ActorRefs.NoSender);
+                }
+            })
+            .AddStartup((system, _) =>
+            {
+                var cluster = Cluster.Get(system);
+                if (akka.SeedNodes.Count == 0)
+                {
+                    cluster.Join(cluster.SelfAddress);
+                }
+                options.Listening?.Invoke(cluster.SelfAddress.ToString());
+            }));
+        return services;
+    }
+
+    private static async Task<RunOutcome> AbortAsync(CoordinatorRun run, string reason, TimeSpan grace)
+    {
+        var actor = await run.RunActor.ConfigureAwait(false);
+        await actor.Ask<RunSnapshot>(new AbortRun(reason), grace).ConfigureAwait(false);
+        // Give remoting a moment to deliver RunFailed to the workers before the coordinator leaves.
+        await Task.WhenAny(run.Outcome, Task.Delay(grace)).ConfigureAwait(false);
+        return run.Outcome.IsCompleted ? await run.Outcome.ConfigureAwait(false) : throw new TimeoutException($"run did not stop within {grace}");
+    }
+}

@@ -1,0 +1,25 @@
+namespace MmCluster.Coordinator.Ledger;
+
+/// <summary>The ledger's counts for every epoch planned so far; published to the RunActor after each change.</summary>
+public sealed record LedgerStats(IReadOnlyList<EpochLedgerStats> Epochs)
+{
+    public static readonly LedgerStats Empty = new([]);
+}
+
+/// <summary>
+/// One epoch's counts. <c>Missing</c> is what no commit covers yet: at the end of a run with a final commit it is the
+/// number of samples never trained on (shards never done, or rows a worker dropped).
+/// </summary>
+public sealed record EpochLedgerStats(
+    int Epoch,
+    int Shards,
+    int Pending,
+    int Leased,
+    int DoneUncommitted,
+    int Committed,
+    long SamplesExpected,
+    long SamplesCommitted,
+    long SamplesUncommitted,
+    long Duplicates,
+    long Missing,
+    bool IsComplete);

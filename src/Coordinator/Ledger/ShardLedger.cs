@@ -1,0 +1,191 @@
+using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Manifest;
+
+namespace MmCluster.Coordinator.Ledger;
+
+/// <summary>
+/// The coordinator's book of shards, per epoch: pending, leased (by worker), done-uncommitted and committed.
+/// Plain bookkeeping with no Akka in it, so <c>ShardLedgerActor</c> only moves messages. Epochs are planned lazily,
+/// on the first request for them, by the injected plan function (the ShardPlanner: deterministic from seed and epoch).
+/// </summary>
+public sealed class ShardLedger
+{
+    private readonly Func<int, EpochPlan> planEpoch;
+    private readonly SortedDictionary<int, EpochBook> epochs = [];
+    private readonly Dictionary<int, EpochLedger> restored;
+
+    /// <param name="planEpoch">Plans one epoch; called once per epoch.</param>
+    /// <param name="restore">The ledger stored in the checkpoint to resume from, or null for a fresh run.</param>
+    public ShardLedger(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore = null)
+    {
+        this.planEpoch = planEpoch;
+        restored = restore?.Epochs.ToDictionary(e => e.Epoch) ?? [];
+    }
+
+    /// <summary>Leases the next pending shard of <paramref name="epoch"/> to <paramref name="workerId"/>.</summary>
+    public LeaseResult Lease(int epoch, string workerId)
+    {
+        var book = Book(epoch);
+        if (book.Pending.First is { } first)
+        {
+            book.Pending.RemoveFirst();
+            book.Leased[first.Value] = workerId;
+            return new LeaseResult.Leased(book.Shards[first.Value]);
+        }
+        return book.IsComplete ? new LeaseResult.EpochComplete(book.SamplesExpected) : new LeaseResult.NoneAvailable();
+    }
+
+    /// <summary>
+    /// Records that a shard was consumed. The first completion wins (even from a worker that lost the lease);
+    /// any later completion of the same shard counts its rows as duplicates.
+    /// </summary>
+    public CompletionResult Complete(int epoch, int shardId, long rowsConsumed, long step)
+    {
+        if (!epochs.TryGetValue(epoch, out var book))
+        {
+            return CompletionResult.UnknownShard;
+        }
+        if (!book.Shards.TryGetValue(shardId, out var shard))
+        {
+            return CompletionResult.UnknownShard;
+        }
+        if (rowsConsumed < 0 || rowsConsumed > shard.RowCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rowsConsumed), rowsConsumed,
+                $"epoch {epoch} shard {shardId} ({shard.File}) has {shard.RowCount} rows; {rowsConsumed} consumed is impossible.");
+        }
+        if (book.DoneUncommitted.ContainsKey(shardId) || book.Committed.ContainsKey(shardId))
+        {
+            book.Duplicates += rowsConsumed;
+            return CompletionResult.Duplicate;
+        }
+        book.Leased.Remove(shardId);
+        book.Pending.Remove(shardId);
+        book.DoneUncommitted[shardId] = new DoneShard(rowsConsumed, step);
+        return CompletionResult.Accepted;
+    }
+
+    /// <summary>Returns every shard leased to <paramref name="workerId"/> to the front of its epoch's pending queue.</summary>
+    public int Release(string workerId)
+    {
+        var released = 0;
+        foreach (var book in epochs.Values)
+        {
+            var mine = book.Leased.Where(kv => kv.Value == workerId).Select(kv => kv.Key).OrderDescending().ToList();
+            foreach (var shardId in mine)
+            {
+                book.Leased.Remove(shardId);
+                book.Pending.AddFirst(shardId);
+                released++;
+            }
+        }
+        return released;
+    }
+
+    /// <summary>
+    /// Commits every shard done at or before <paramref name="step"/> and returns the ledger as of that commit,
+    /// for the checkpoint of that step.
+    /// </summary>
+    public LedgerSnapshot Commit(long step)
+    {
+        var snapshot = new LedgerSnapshot { Step = step };
+        foreach (var book in epochs.Values)
+        {
+            foreach (var (shardId, done) in book.DoneUncommitted.Where(kv => kv.Value.Step <= step).ToList())
+            {
+                book.DoneUncommitted.Remove(shardId);
+                book.Committed[shardId] = done.Rows;
+            }
+            var epoch = new EpochLedger
+            {
+                Epoch = book.Epoch,
+                ShardCount = book.Shards.Count,
+                SamplesExpected = book.SamplesExpected,
+                Duplicates = book.Duplicates,
+            };
+            epoch.Committed.AddRange(book.Committed.OrderBy(kv => kv.Key)
+                .Select(kv => new CommittedShard { ShardId = kv.Key, RowsConsumed = kv.Value }));
+            snapshot.Epochs.Add(epoch);
+        }
+        return snapshot;
+    }
+
+    /// <summary>Per-epoch counts for the dashboard and <c>summary.json</c>.</summary>
+    public LedgerStats Stats() => new(epochs.Values.Select(b => b.Stats()).ToList());
+
+    private EpochBook Book(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        if (!epochs.TryGetValue(epoch, out var book))
+        {
+            book = new EpochBook(planEpoch(epoch), restored.GetValueOrDefault(epoch));
+            epochs[epoch] = book;
+        }
+        return book;
+    }
+
+    private readonly record struct DoneShard(long Rows, long Step);
+
+    private sealed class EpochBook
+    {
+        public EpochBook(EpochPlan plan, EpochLedger? restored)
+        {
+            if (plan.Epoch < 0)
+            {
+                throw new ArgumentException($"plan for epoch {plan.Epoch} is invalid.", nameof(plan));
+            }
+            Epoch = plan.Epoch;
+            Shards = [];
+            foreach (var shard in plan.Shards)
+            {
+                if (!Shards.TryAdd(shard.ShardId, shard))
+                {
+                    throw new ArgumentException($"epoch {plan.Epoch} plan lists shard {shard.ShardId} twice.", nameof(plan));
+                }
+            }
+            SamplesExpected = plan.TotalRows;
+            if (restored is not null)
+            {
+                Restore(restored);
+            }
+            Pending = new LinkedList<int>(plan.Shards.Select(s => s.ShardId).Where(id => !Committed.ContainsKey(id)));
+        }
+
+        public int Epoch { get; }
+        public Dictionary<int, ShardSpec> Shards { get; }
+        public long SamplesExpected { get; }
+        public LinkedList<int> Pending { get; }
+        public Dictionary<int, string> Leased { get; } = [];
+        public Dictionary<int, DoneShard> DoneUncommitted { get; } = [];
+        public Dictionary<int, long> Committed { get; } = [];
+        public long Duplicates { get; set; }
+        public bool IsComplete => DoneUncommitted.Count + Committed.Count == Shards.Count;
+
+        public EpochLedgerStats Stats()
+        {
+            var committedRows = Committed.Values.Sum();
+            return new EpochLedgerStats(Epoch, Shards.Count, Pending.Count, Leased.Count, DoneUncommitted.Count,
+                Committed.Count, SamplesExpected, committedRows, DoneUncommitted.Values.Sum(d => d.Rows), Duplicates,
+                SamplesExpected - committedRows, IsComplete);
+        }
+
+        private void Restore(EpochLedger restored)
+        {
+            if (restored.ShardCount != Shards.Count || restored.SamplesExpected != SamplesExpected)
+            {
+                throw new InvalidOperationException(
+                    $"checkpoint ledger for epoch {Epoch} has {restored.ShardCount} shards / {restored.SamplesExpected} samples, " +
+                    $"but the manifest plans {Shards.Count} shards / {SamplesExpected} samples: the manifest changed since the checkpoint.");
+            }
+            Duplicates = restored.Duplicates;
+            foreach (var shard in restored.Committed)
+            {
+                if (!Shards.ContainsKey(shard.ShardId))
+                {
+                    throw new InvalidOperationException($"checkpoint ledger for epoch {Epoch} names shard {shard.ShardId}, which the plan lacks.");
+                }
+                Committed[shard.ShardId] = shard.RowsConsumed;
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MmCluster.Shared.Runs;
+
+/// <summary>
+/// What the coordinator sends every worker for one stage (inside StartGeneration, as JSON): the stage of the run spec
+/// resolved to absolute paths and concrete step counts, so every rank trains the same thing.
+/// </summary>
+public sealed record StageConfig
+{
+    public required string RunId { get; init; }
+
+    public required string RunDirectory { get; init; }
+
+    public required string Stage { get; init; }
+
+    public required string Kind { get; init; }
+
+    public required string Preset { get; init; }
+
+    public required string ManifestPath { get; init; }
+
+    public string TrainSplit { get; init; } = "train";
+
+    public string TestSplit { get; init; } = "test";
+
+    public long Seed { get; init; }
+
+    /// <summary>Samples per rank per step (every rank the same).</summary>
+    public int BatchSize { get; init; }
+
+    public long TotalSteps { get; init; }
+
+    /// <summary>floor(train rows / (W·b)): the steps one epoch of the train split gives.</summary>
+    public long StepsPerEpoch { get; init; }
+
+    public double LearningRate { get; init; }
+
+    public double WeightDecay { get; init; }
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.98;
+
+    public long WarmupSteps { get; init; }
+
+    public double GradClip { get; init; } = 1.0;
+
+    /// <summary>0: evaluate at the end only.</summary>
+    public long EvalEvery { get; init; }
+
+    public IReadOnlyList<string> ZeroShotTemplates { get; init; } = [];
+
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+
+    public int RetrievalHeldOut { get; init; } = 1000;
+
+    /// <summary>0: a checkpoint at the end only.</summary>
+    public long CheckpointEvery { get; init; }
+
+    /// <summary>A checkpoint to resume from (weights, optimizer, step), or null for a fresh start.</summary>
+    public string? ResumeFrom { get; init; }
+
+    /// <summary>Torch threads per worker.</summary>
+    public int Threads { get; init; } = 1;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    public static StageConfig FromJson(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize<StageConfig>(json, Json) ?? throw new InvalidDataException("empty stage config");
+}

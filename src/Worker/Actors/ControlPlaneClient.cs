@@ -1,0 +1,29 @@
+using Akka.Actor;
+
+namespace MmCluster.Worker.Actors;
+
+/// <summary><see cref="IControlPlane"/> over the agent actor: Ask for replies, Tell for reports. Safe from any thread.</summary>
+internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
+{
+    public async Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default)
+    {
+        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch), cancellationToken).ConfigureAwait(false);
+        return reply.Lease;
+    }
+
+    public async Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default)
+    {
+        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch, WaitWhileLeased: false), cancellationToken).ConfigureAwait(false);
+        return new ShardOffer(reply.Lease, reply.AllLeased);
+    }
+
+    public void CompleteShard(ShardLease lease, long rowsConsumed, long step) =>
+        agent.Tell(new ShardDone(lease, rowsConsumed, step));
+
+    public void ReportProgress(ProgressReport report) => agent.Tell(report);
+
+    public Task<CheckpointCommit> CommitCheckpointAsync(long step, string path, CancellationToken cancellationToken = default) =>
+        agent.Ask<CheckpointCommit>(new VoteCommit(step, path), cancellationToken);
+
+    public void ReportFinished(long step) => agent.Tell(new TrainerFinished(step));
+}

@@ -1,0 +1,47 @@
+using MmCluster.Shared.Manifest;
+
+namespace MmCluster.Worker.Actors;
+
+/// <summary>One rank's entry in the peer table: where its collective gRPC service listens.</summary>
+public sealed record PeerInfo(int Rank, string WorkerId, string CollectiveAddress, string AkkaAddress);
+
+/// <summary>What the coordinator's StartGeneration gives the trainer: rank, world, peers, and the stage's config.</summary>
+public sealed record GenerationInfo(
+    string RunId,
+    long Generation,
+    int Rank,
+    int WorldSize,
+    IReadOnlyList<PeerInfo> Peers,
+    ReadOnlyMemory<byte> StageConfig);
+
+/// <summary>A shard leased to this worker for one epoch.</summary>
+public sealed record ShardLease(int Epoch, ShardSpec Shard);
+
+/// <summary>
+/// The answer to a non-waiting shard request: a lease; or none with <paramref name="AllLeased"/> (others hold the rest of
+/// the epoch); or none without it (every shard of the epoch is done).
+/// </summary>
+public sealed record ShardOffer(ShardLease? Lease, bool AllLeased);
+
+/// <summary>Progress a trainer reports every few steps; the agent adds the worker id and rank.</summary>
+public sealed record ProgressReport(
+    long Step,
+    int Epoch,
+    double Loss,
+    double SamplesPerSecond,
+    double StepTimeMs,
+    double CollectiveTimeMs,
+    IReadOnlyDictionary<string, double>? Metrics = null);
+
+/// <summary>A committed checkpoint: the coordinator's shard ledger as of <paramref name="Step"/>, protobuf-encoded.</summary>
+public sealed record CheckpointCommit(long Step, string Path, ReadOnlyMemory<byte> Ledger);
+
+/// <summary>How the run ended for this worker. <paramref name="Reason"/> names the worker that caused a failure.</summary>
+public sealed record RunEnded(bool Succeeded, string Reason)
+{
+    /// <summary>0 when the run finished, 1 otherwise.</summary>
+    public int ExitCode => Succeeded ? 0 : 1;
+}
+
+/// <summary>Thrown into a trainer's pending control-plane calls when the run ends.</summary>
+public sealed class RunEndedException(string reason) : Exception(reason);

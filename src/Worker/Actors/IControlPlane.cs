@@ -1,0 +1,35 @@
+namespace MmCluster.Worker.Actors;
+
+/// <summary>
+/// Thread-safe calls a trainer makes to the coordinator, through the worker's agent actor (which never blocks).
+/// Every pending call fails with <see cref="RunEndedException"/> when the run ends.
+/// </summary>
+public interface IControlPlane
+{
+    /// <summary>
+    /// Leases the next shard of <paramref name="epoch"/>; null when every shard of the epoch is done. Waits (retrying)
+    /// while every remaining shard is leased to other workers. Several calls may be outstanding (prefetch).
+    /// </summary>
+    Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Like <see cref="NextShardAsync"/> but never waits: <see cref="ShardOffer.AllLeased"/> when every remaining shard of
+    /// the epoch is leased to someone (a trainer then reads ahead into the next epoch instead of starving its peers).
+    /// </summary>
+    Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default);
+
+    /// <summary>Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row.</summary>
+    void CompleteShard(ShardLease lease, long rowsConsumed, long step);
+
+    /// <summary>Sends progress for the dashboard (every few steps).</summary>
+    void ReportProgress(ProgressReport report);
+
+    /// <summary>
+    /// Votes to commit the checkpoint of <paramref name="step"/> (every rank calls it; rank 0 after writing the weights
+    /// under <paramref name="path"/>). Completes when every rank voted, with the ledger to store in the checkpoint.
+    /// </summary>
+    Task<CheckpointCommit> CommitCheckpointAsync(long step, string path, CancellationToken cancellationToken = default);
+
+    /// <summary>Tells the coordinator this worker's trainer is done; the run finishes when every worker is.</summary>
+    void ReportFinished(long step);
+}

@@ -1,0 +1,14 @@
+namespace MmCluster.Worker.Actors;
+
+/// <summary>
+/// The trainer as the worker's agent actor sees it. Both calls come from the actor's mailbox and must return at
+/// once: start or stop work on the trainer's own thread. The trainer talks back through <see cref="IControlPlane"/>.
+/// </summary>
+public interface ITrainingSession
+{
+    /// <summary>The coordinator assigned this worker its rank and sent the peer table and the stage.</summary>
+    void OnGenerationStarted(GenerationInfo generation, IControlPlane control);
+
+    /// <summary>The run ended (finished, failed, or the coordinator was lost). Called once; abort the current step.</summary>
+    void OnRunEnded(RunEnded ended);
+}

@@ -1,0 +1,321 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Google.Protobuf;
+using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Hosting;
+using MmCluster.Shared.Manifest;
+
+namespace MmCluster.Worker.Actors;
+
+/// <summary>
+/// The worker's end of the control plane. Finds the coordinator (the cluster member with the coordinator role),
+/// registers until StartGeneration arrives, hands the generation to the <see cref="ITrainingSession"/>, and relays
+/// the trainer's requests (<see cref="IControlPlane"/>) to the coordinator's RunActor with itself as sender, so the
+/// ledger watches this actor for the leases it holds. Ends the session when the run ends or the coordinator is lost.
+/// </summary>
+public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
+{
+    private const string RegisterTimer = "register";
+
+    private readonly WorkerAgentSettings settings;
+    private readonly ITrainingSession session;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Dictionary<long, (IActorRef ReplyTo, int Epoch)> pendingShards = [];
+    private readonly Dictionary<long, List<IActorRef>> pendingCommits = [];
+    private readonly HashSet<long> noWait = [];
+    private ICanTell? coordinator;
+    private Address? coordinatorAddress;
+    private StartGeneration? generation;
+    private RunEnded? ended;
+    private long nextRequestId;
+    private bool subscribedToCluster;
+
+    public WorkerAgentActor(WorkerAgentSettings settings, ITrainingSession session, IActorRef? coordinator)
+    {
+        this.settings = settings;
+        this.session = session;
+        this.coordinator = coordinator;
+        Receive<RegisterTick>(_ => HandleRegisterTick());
+        Receive<StartGeneration>(HandleStartGeneration);
+        Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}")));
+        Receive<NextShard>(HandleNextShard);
+        Receive<RetryShard>(HandleRetryShard);
+        Receive<ShardLeased>(HandleShardLeased);
+        Receive<NoShardAvailable>(HandleNoShardAvailable);
+        Receive<EpochCompleted>(HandleEpochCompleted);
+        Receive<ShardDone>(HandleShardDone);
+        Receive<ProgressReport>(HandleProgress);
+        Receive<VoteCommit>(HandleVoteCommit);
+        Receive<CheckpointCommitted>(HandleCheckpointCommitted);
+        Receive<TrainerFinished>(finished => TellCoordinator(new WorkerFinished { WorkerId = settings.WorkerId, Step = finished.Step }));
+        Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
+        Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
+        Receive<Terminated>(HandleTerminated);
+        Receive<ClusterEvent.MemberUp>(up => HandleMemberUp(up.Member));
+        Receive<ClusterEvent.UnreachableMember>(unreachable => HandleCoordinatorLost(unreachable.Member, "became unreachable"));
+        Receive<ClusterEvent.MemberRemoved>(removed => HandleCoordinatorLost(removed.Member, "left the cluster"));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="coordinator">The RunActor to talk to; null finds it in the cluster by the coordinator role.</param>
+    public static Props Props(WorkerAgentSettings settings, ITrainingSession session, IActorRef? coordinator = null) =>
+        Akka.Actor.Props.Create(() => new WorkerAgentActor(settings, session, coordinator));
+
+    protected override void PreStart()
+    {
+        if (coordinator is IActorRef injected)
+        {
+            Context.Watch(injected);
+            StartRegistering();
+            return;
+        }
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
+        subscribedToCluster = true;
+    }
+
+    protected override void PostStop()
+    {
+        if (subscribedToCluster)
+        {
+            Cluster.Get(Context.System).Unsubscribe(Self);
+        }
+        End(new RunEnded(false, $"worker {settings.WorkerId} stopped before the run ended"));
+    }
+
+    private void HandleMemberUp(Member member)
+    {
+        if (coordinator is not null || !member.HasRole(ClusterRoles.Coordinator))
+        {
+            return;
+        }
+        coordinatorAddress = member.Address;
+        coordinator = Context.ActorSelection(new RootActorPath(member.Address) / "user" / "run");
+        StartRegistering();
+    }
+
+    private void StartRegistering() =>
+        Timers.StartPeriodicTimer(RegisterTimer, RegisterTick.Instance, TimeSpan.Zero, settings.RegisterInterval);
+
+    private void HandleRegisterTick() => TellCoordinator(new RegisterWorker
+    {
+        WorkerId = settings.WorkerId,
+        CollectiveAddress = settings.CollectiveAddress,
+        Device = settings.Device,
+        Threads = settings.Threads,
+    });
+
+    private void HandleStartGeneration(StartGeneration start)
+    {
+        if (generation is not null || ended is not null)
+        {
+            return;
+        }
+        Timers.Cancel(RegisterTimer);
+        generation = start;
+        coordinator = Sender;
+        Context.Watch(Sender);
+        var info = new GenerationInfo(start.RunId, start.Generation, start.Rank, start.WorldSize,
+            start.Peers.Select(p => new PeerInfo(p.Rank, p.WorkerId, p.CollectiveAddress, p.AkkaAddress)).ToList(),
+            start.StageConfig.Memory);
+        log.Info("Worker {0}: run {1} generation {2}, rank {3} of {4}.", settings.WorkerId, start.RunId, start.Generation, start.Rank, start.WorldSize);
+        session.OnGenerationStarted(info, new ControlPlaneClient(Self));
+    }
+
+    private void HandleNextShard(NextShard next)
+    {
+        if (RefuseWhenNotRunning())
+        {
+            return;
+        }
+        var requestId = ++nextRequestId;
+        pendingShards[requestId] = (Sender, next.Epoch);
+        if (!next.WaitWhileLeased)
+        {
+            noWait.Add(requestId);
+        }
+        RequestShard(requestId, next.Epoch);
+    }
+
+    private void HandleRetryShard(RetryShard retry)
+    {
+        if (ended is null && pendingShards.ContainsKey(retry.RequestId))
+        {
+            RequestShard(retry.RequestId, retry.Epoch);
+        }
+    }
+
+    private void RequestShard(long requestId, int epoch) =>
+        TellCoordinator(new RequestShard { WorkerId = settings.WorkerId, Epoch = epoch, RequestId = requestId });
+
+    private void HandleShardLeased(ShardLeased leased)
+    {
+        var shard = new ShardSpec(leased.ShardId, leased.File, leased.FirstRowGroup, leased.RowGroupCount, leased.FirstRow, leased.RowCount);
+        Reply(leased.RequestId, new NextShardReply(new ShardLease(leased.Epoch, shard)));
+    }
+
+    private void HandleNoShardAvailable(NoShardAvailable none)
+    {
+        if (noWait.Remove(none.RequestId))
+        {
+            Reply(none.RequestId, new NextShardReply(null, AllLeased: true));
+        }
+        else if (pendingShards.ContainsKey(none.RequestId))
+        {
+            Timers.StartSingleTimer($"retry-{none.RequestId}", new RetryShard(none.RequestId, none.Epoch),
+                TimeSpan.FromMilliseconds(Math.Max(10, none.RetryAfterMs)));
+        }
+    }
+
+    private void HandleEpochCompleted(EpochCompleted completed) => Reply(completed.RequestId, new NextShardReply(null));
+
+    private void Reply(long requestId, NextShardReply reply)
+    {
+        noWait.Remove(requestId);
+        if (pendingShards.Remove(requestId, out var pending))
+        {
+            pending.ReplyTo.Tell(reply);
+        }
+    }
+
+    private void HandleShardDone(ShardDone done) => TellCoordinator(new ShardCompleted
+    {
+        WorkerId = settings.WorkerId,
+        Epoch = done.Lease.Epoch,
+        ShardId = done.Lease.Shard.ShardId,
+        RowsConsumed = done.RowsConsumed,
+        Step = done.Step,
+    });
+
+    private void HandleProgress(ProgressReport report)
+    {
+        var message = new ReportProgress
+        {
+            WorkerId = settings.WorkerId,
+            Rank = generation?.Rank ?? -1,
+            Step = report.Step,
+            Epoch = report.Epoch,
+            Loss = report.Loss,
+            SamplesPerSecond = report.SamplesPerSecond,
+            StepTimeMs = report.StepTimeMs,
+            CollectiveTimeMs = report.CollectiveTimeMs,
+        };
+        if (report.Metrics is not null)
+        {
+            foreach (var (name, value) in report.Metrics)
+            {
+                message.Metrics[name] = value;
+            }
+        }
+        TellCoordinator(message);
+    }
+
+    private void HandleVoteCommit(VoteCommit vote)
+    {
+        if (RefuseWhenNotRunning())
+        {
+            return;
+        }
+        if (!pendingCommits.TryGetValue(vote.Step, out var waiting))
+        {
+            waiting = [];
+            pendingCommits[vote.Step] = waiting;
+        }
+        waiting.Add(Sender);
+        TellCoordinator(new CommitCheckpoint { WorkerId = settings.WorkerId, Step = vote.Step, Path = vote.Path });
+    }
+
+    private void HandleCheckpointCommitted(CheckpointCommitted committed)
+    {
+        if (!pendingCommits.Remove(committed.Step, out var waiting))
+        {
+            return;
+        }
+        var commit = new CheckpointCommit(committed.Step, committed.Path, committed.Ledger?.ToByteArray() ?? []);
+        foreach (var replyTo in waiting)
+        {
+            replyTo.Tell(commit);
+        }
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        if (coordinator is IActorRef current && current.Equals(terminated.ActorRef))
+        {
+            End(new RunEnded(false, $"coordinator {terminated.ActorRef.Path.Address} terminated"));
+        }
+    }
+
+    private void HandleCoordinatorLost(Member member, string what)
+    {
+        if (member.Address.Equals(coordinatorAddress))
+        {
+            End(new RunEnded(false, $"coordinator {member.Address} {what}"));
+        }
+    }
+
+    private bool RefuseWhenNotRunning()
+    {
+        if (ended is not null)
+        {
+            Sender.Tell(new Status.Failure(new RunEndedException(ended.Reason)));
+            return true;
+        }
+        if (generation is null)
+        {
+            Sender.Tell(new Status.Failure(new InvalidOperationException($"worker {settings.WorkerId} has no generation yet")));
+            return true;
+        }
+        return false;
+    }
+
+    private void TellCoordinator(object message)
+    {
+        if (ended is null)
+        {
+            coordinator?.Tell(message, Self);
+        }
+    }
+
+    private void End(RunEnded runEnded)
+    {
+        if (ended is not null)
+        {
+            return;
+        }
+        ended = runEnded;
+        Timers.CancelAll();
+        var failure = new Status.Failure(new RunEndedException(runEnded.Reason));
+        foreach (var pending in pendingShards.Values)
+        {
+            pending.ReplyTo.Tell(failure);
+        }
+        foreach (var replyTo in pendingCommits.Values.SelectMany(w => w))
+        {
+            replyTo.Tell(failure);
+        }
+        pendingShards.Clear();
+        pendingCommits.Clear();
+        if (runEnded.Succeeded)
+        {
+            log.Info("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
+        }
+        else
+        {
+            log.Warning("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
+        }
+        session.OnRunEnded(runEnded);
+    }
+
+    private sealed class RegisterTick
+    {
+        public static readonly RegisterTick Instance = new();
+
+        private RegisterTick() { }
+    }
+
+    private sealed record RetryShard(long RequestId, int Epoch);
+}

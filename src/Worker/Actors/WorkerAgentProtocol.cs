@@ -1,0 +1,16 @@
+namespace MmCluster.Worker.Actors;
+
+/// <summary>In-process: the trainer asks the agent for a shard; answered by <see cref="NextShardReply"/>.</summary>
+public sealed record NextShard(int Epoch, bool WaitWhileLeased = true);
+
+/// <summary>In-process answer to <see cref="NextShard"/>: a lease, or null at the end of the epoch.</summary>
+public sealed record NextShardReply(ShardLease? Lease, bool AllLeased = false);
+
+/// <summary>In-process: the trainer consumed a shard.</summary>
+public sealed record ShardDone(ShardLease Lease, long RowsConsumed, long Step);
+
+/// <summary>In-process: the trainer votes for a checkpoint commit; answered by <see cref="CheckpointCommit"/>.</summary>
+public sealed record VoteCommit(long Step, string Path);
+
+/// <summary>In-process: the trainer finished the run.</summary>
+public sealed record TrainerFinished(long Step);

@@ -1,0 +1,12 @@
+namespace MmCluster.Worker.Actors;
+
+/// <summary>What a worker tells the coordinator when it registers.</summary>
+/// <param name="WorkerId">Unique in the run; ranks follow the ids' order (<c>worker-2</c> before <c>worker-10</c>).</param>
+/// <param name="CollectiveAddress">Where this worker's collective gRPC service listens, for the peer table.</param>
+/// <param name="Device">"cpu", "cuda:0", ...</param>
+/// <param name="Threads">Torch threads this worker trains with.</param>
+public sealed record WorkerAgentSettings(string WorkerId, string CollectiveAddress, string Device = "cpu", int Threads = 1)
+{
+    /// <summary>How often registration is repeated until the coordinator answers with StartGeneration.</summary>
+    public TimeSpan RegisterInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

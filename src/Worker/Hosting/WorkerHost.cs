@@ -1,0 +1,68 @@
+using Akka.Hosting;
+using MmCluster.Shared.Hosting;
+using MmCluster.Worker.Actors;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MmCluster.Worker.Hosting;
+
+/// <summary>
+/// The worker process's Akka part: joins the cluster, starts the <see cref="WorkerAgentActor"/> (<c>/user/worker-agent</c>)
+/// that registers and hands StartGeneration to the trainer, and returns when the run ends. Ctrl-C/SIGTERM makes the
+/// worker leave the cluster gracefully (the coordinator then fails the run naming this worker).
+/// </summary>
+public static class WorkerHost
+{
+    /// <summary>Runs until the run ends for this worker; <see cref="RunEnded.ExitCode"/> is what the process should exit with.</summary>
+    public static async Task<RunEnded> RunAsync(WorkerOptions options, ITrainingSession session, CancellationToken cancellationToken = default)
+    {
+        var ending = new EndingSession(session);
+        using var host = ClusterProcessHost.Build(services => services.AddMmWorker(options, ending));
+        return await ClusterProcessHost.RunUntilAsync(host, ending.Ended,
+            () => Task.FromResult(new RunEnded(false, $"worker {options.Agent.WorkerId} was stopped (Ctrl-C or SIGTERM)")),
+            ended =>
+            {
+                if (!ended.Succeeded)
+                {
+                    Console.Error.WriteLine($"mmcluster worker {options.Agent.WorkerId}: {ended.Reason}");
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds the worker's actor system and agent to a host (the worker's web host serving the collectives).</summary>
+    public static IServiceCollection AddMmWorker(this IServiceCollection services, WorkerOptions options, ITrainingSession session)
+    {
+        var akka = options.Akka;
+        if (!akka.Roles.Contains(ClusterRoles.Worker))
+        {
+            akka.Roles.Add(ClusterRoles.Worker);
+        }
+        if (akka.SeedNodes.Count == 0)
+        {
+            throw new ArgumentException(
+                $"worker {options.Agent.WorkerId} needs the coordinator's address as a seed node (Akka:SeedNodes:0, e.g. akka.tcp://{akka.SystemName}@127.0.0.1:4053).",
+                nameof(options));
+        }
+        services.AddAkka(akka.SystemName, builder => builder
+            .WithMmCluster(akka)
+            .WithActors((system, registry) =>
+                registry.Register<WorkerAgentActor>(system.ActorOf(WorkerAgentActor.Props(options.Agent, session), "worker-agent"))));
+        return services;
+    }
+
+    /// <summary>Passes the session's calls through and completes <see cref="Ended"/> when the run ends.</summary>
+    private sealed class EndingSession(ITrainingSession inner) : ITrainingSession
+    {
+        private readonly TaskCompletionSource<RunEnded> ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<RunEnded> Ended => ended.Task;
+
+        public void OnGenerationStarted(GenerationInfo generation, IControlPlane control) => inner.OnGenerationStarted(generation, control);
+
+        public void OnRunEnded(RunEnded runEnded)
+        {
+            inner.OnRunEnded(runEnded);
+            ended.TrySetResult(runEnded);
+        }
+    }
+}

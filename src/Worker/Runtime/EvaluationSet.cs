@@ -1,0 +1,39 @@
+using MmCluster.Shared.Manifest;
+using MmCluster.Worker.Training;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>This rank's slice of the test split (every W-th row from its rank), decoded once for repeated evaluations.</summary>
+internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, string[] Captions)
+{
+    public static async Task<EvaluationSet> LoadAsync(
+        string manifest, string split, ImageDecoder decoder, int rank, int world, CancellationToken ct)
+    {
+        var summary = await ParquetManifestReader.InspectAsync(manifest, ct).ConfigureAwait(false);
+        var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = split });
+        var reader = new ParquetManifestReader(manifest, split);
+        var images = new List<byte[]>();
+        var labels = new List<int>();
+        var captions = new List<string>();
+        long index = 0;
+        foreach (var shard in shards.OrderBy(s => s.File, StringComparer.Ordinal).ThenBy(s => s.FirstRowGroup))
+        {
+            await foreach (var row in reader.ReadShardAsync(shard, cancellationToken: ct).ConfigureAwait(false))
+            {
+                if (index++ % world == rank)
+                {
+                    images.Add(row.Image);
+                    labels.Add(row.Label ?? -1);
+                    captions.Add(row.Caption);
+                }
+            }
+        }
+        var per = decoder.ValuesPerImage;
+        var pixels = new float[(long)images.Count * per];
+        for (var i = 0; i < images.Count; i++)
+        {
+            decoder.Decode(images[i], pixels.AsSpan(i * per, per), $"{split}[{i}]");
+        }
+        return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Threading.Channels;
+using MmCluster.Shared.Manifest;
+using MmCluster.Worker.Actors;
+using MmCluster.Worker.Training;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// The worker's input pipeline: leases shards from the coordinator (pull), reads their rows with Parquet.Net, decodes
+/// and tokenizes them into batches of exactly b rows on a background task, and keeps a few batches ready so the model
+/// never waits on input. When every remaining shard of an epoch is leased to other ranks it reads ahead into the next
+/// epoch, so no rank runs dry while its peers still hold rows (every rank must step the same number of times).
+/// </summary>
+internal sealed class ShardBatchFeed : IAsyncDisposable
+{
+    private readonly Channel<ClipBatch> batches;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task producer;
+
+    public ShardBatchFeed(
+        IControlPlane control, ParquetManifestReader reader, BatchBuilder builder, LeaseTracker tracker,
+        int batchSize, long batchesWanted, int startEpoch, int depth = 6)
+    {
+        batches = Channel.CreateBounded<ClipBatch>(new BoundedChannelOptions(depth) { SingleReader = true, SingleWriter = true });
+        producer = Task.Run(() => ProduceAsync(control, reader, builder, tracker, batchSize, batchesWanted, startEpoch, stop.Token));
+    }
+
+    /// <summary>The epoch of the shard the feed is reading now (for progress).</summary>
+    public int CurrentEpoch { get; private set; }
+
+    /// <summary>Rows skipped as bad (empty caption, undecodable image) so far.</summary>
+    public long SkippedRows { get; private set; }
+
+    /// <summary>Blocks the training thread until the next batch is ready; throws the feed's error if it failed.</summary>
+    public ClipBatch Next(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return batches.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException;
+        }
+    }
+
+    private async Task ProduceAsync(
+        IControlPlane control, ParquetManifestReader reader, BatchBuilder builder, LeaseTracker tracker,
+        int batchSize, long batchesWanted, int epoch, CancellationToken ct)
+    {
+        Exception? failure = null;
+        try
+        {
+            var pending = new List<CaptionedImage>(batchSize);
+            long produced = 0;
+            var emptyEpochs = 0;
+            while (produced < batchesWanted)
+            {
+                var offer = await control.TryNextShardAsync(epoch, ct).ConfigureAwait(false);
+                if (offer.Lease is null)
+                {
+                    // Done, or the rest of this epoch is leased to others: read ahead into the next epoch.
+                    emptyEpochs = offer.AllLeased ? 0 : emptyEpochs + 1;
+                    if (emptyEpochs > 2)
+                    {
+                        throw new InvalidOperationException($"the manifest gave no rows for epochs {epoch - 2}..{epoch}: is the train split empty?");
+                    }
+                    epoch++;
+                    continue;
+                }
+                emptyEpochs = 0;
+                CurrentEpoch = epoch;
+                var entry = tracker.Begin(offer.Lease);
+                var stats = new ManifestReadStats();
+                var truncated = false;
+                await foreach (var row in reader.ReadShardAsync(offer.Lease.Shard, stats, ct).ConfigureAwait(false))
+                {
+                    if (produced >= batchesWanted)
+                    {
+                        truncated = true;   // the run ends inside this shard: it stays leased, never reported done
+                        break;
+                    }
+                    pending.Add(new CaptionedImage(row.Key, row.Caption, row.Image, row.Label ?? -1));
+                    tracker.Produced(entry);
+                    if (pending.Count == batchSize)
+                    {
+                        var batch = builder.Build(pending);
+                        pending.Clear();
+                        await batches.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
+                        produced++;
+                    }
+                }
+                SkippedRows += stats.SkippedEmptyCaption + stats.SkippedUndecodableImage + stats.SkippedMissingKey;
+                if (!truncated)
+                {
+                    tracker.Finished(entry);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        batches.Writer.TryComplete(failure is null ? null : new ChannelClosedException(failure.Message, failure));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await producer.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        stop.Dispose();
+    }
+}

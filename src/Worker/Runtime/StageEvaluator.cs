@@ -1,0 +1,61 @@
+using MmCluster.Shared.Collectives;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Evaluation;
+using MmCluster.Worker.Model;
+using MmCluster.Worker.Training;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// Evaluates CLIP across the ranks: each rank scores its slice of the test split, and the counts are all-reduced, so
+/// zero-shot top-1 is over the whole split. Retrieval recall@1/5 uses the first held-out pairs of each rank's slice,
+/// averaged over ranks (every rank holds the same number of pairs).
+/// </summary>
+internal sealed class StageEvaluator(ClipModel model, CaptionTokenizer tokenizer, ICollectiveGroup group, StageConfig config, EvaluationSet data)
+{
+    private readonly ClipEvaluator evaluator = new(model, tokenizer);
+
+    public IReadOnlyDictionary<string, double> Evaluate()
+    {
+        var metrics = new Dictionary<string, double>();
+        using var images = evaluator.EncodeImages(data.Pixels, data.Count);
+        var templates = config.ZeroShotTemplates;
+        var sums = new float[4];
+        if (templates.Count > 0 && config.ClassNames.Count > 0 && data.Count > 0)
+        {
+            var top1 = evaluator.ZeroShotTop1(images, data.Labels, config.ClassNames, templates);
+            sums[0] = (float)Math.Round(top1 * data.Count);
+            sums[1] = data.Count;
+        }
+        var pairs = Math.Min(data.Count, Math.Max(1, config.RetrievalHeldOut / group.WorldSize));
+        if (pairs > 1)
+        {
+            using var slice = images.narrow(0, 0, pairs);
+            using var texts = evaluator.EncodeTexts(data.Captions.Take(pairs).ToList());
+            var recall = RetrievalMetrics.Compute(slice, texts, [1, 5]);
+            metrics["i2t_r1"] = recall.ImageToText[1];
+            metrics["i2t_r5"] = recall.ImageToText[5];
+            metrics["t2i_r1"] = recall.TextToImage[1];
+            metrics["t2i_r5"] = recall.TextToImage[5];
+        }
+        var recallSums = new[] { metrics.GetValueOrDefault("i2t_r1"), metrics.GetValueOrDefault("i2t_r5"), metrics.GetValueOrDefault("t2i_r1"), metrics.GetValueOrDefault("t2i_r5") };
+        var buffer = sums.Concat(recallSums.Select(v => (float)v)).ToArray();
+        TensorCollectiveWait(() => group.AllReduceAsync(buffer, ReduceOp.Sum));
+        if (buffer[1] > 0)
+        {
+            metrics["zero_shot_top1"] = buffer[0] / buffer[1];
+            metrics["zero_shot_images"] = buffer[1];
+        }
+        if (pairs > 1)
+        {
+            metrics["i2t_r1"] = buffer[4] / group.WorldSize;
+            metrics["i2t_r5"] = buffer[5] / group.WorldSize;
+            metrics["t2i_r1"] = buffer[6] / group.WorldSize;
+            metrics["t2i_r5"] = buffer[7] / group.WorldSize;
+        }
+        return metrics;
+    }
+
+    private static void TensorCollectiveWait(Func<Task> collective) => collective().GetAwaiter().GetResult();
+}

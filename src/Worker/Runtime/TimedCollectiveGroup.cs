@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using MmCluster.Shared.Collectives;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>Measures the wall time spent inside collectives (for the dashboard's "time in collectives").</summary>
+internal sealed class TimedCollectiveGroup(ICollectiveGroup inner) : ICollectiveGroup
+{
+    private long ticks;
+
+    public int Rank => inner.Rank;
+
+    public int WorldSize => inner.WorldSize;
+
+    /// <summary>Total time spent in collectives so far.</summary>
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref ticks));
+
+    public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default) =>
+        Time(inner.AllGatherAsync(local, output, ct));
+
+    public Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default) =>
+        Time(inner.ReduceScatterAsync(input, output, ct));
+
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default) =>
+        Time(inner.AllReduceAsync(buffer, op, ct));
+
+    public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default) =>
+        Time(inner.BroadcastAsync(buffer, root, ct));
+
+    public Task NeighborExchangeAsync(ReadOnlyMemory<float> send, Memory<float> receive, bool forward = true, CancellationToken ct = default) =>
+        Time(inner.NeighborExchangeAsync(send, receive, forward, ct));
+
+    public Task BarrierAsync(CancellationToken ct = default) => Time(inner.BarrierAsync(ct));
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private async Task Time(Task operation)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await operation.ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Add(ref ticks, Stopwatch.GetTimestamp() - start);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text;
+using MmCluster.Worker.Actors;
+
+namespace MmCluster.Coordinator.Tests.Cluster;
+
+/// <summary>
+/// Stands in for the trainer: for each (epoch, delay) it pulls shards until the epoch is done, "trains" each for
+/// <c>delay</c> ms, reports it, then votes a commit at the same step on every rank (ranks step in lockstep in a real
+/// run), and reports the run finished. Everything it does is said as a tagged line.
+/// </summary>
+internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> epochs, Action<string> say) : ITrainingSession
+{
+    private readonly CancellationTokenSource stop = new();
+
+    public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
+    {
+        var peers = string.Join(',', generation.Peers.Select(p => $"{p.Rank}:{p.WorkerId}@{p.CollectiveAddress}"));
+        say($"GENERATION rank={generation.Rank} world={generation.WorldSize} peers={peers} stage={Encoding.UTF8.GetString(generation.StageConfig.Span)}");
+        _ = Task.Run(() => TrainAsync(control, stop.Token));
+    }
+
+    public void OnRunEnded(RunEnded ended) => stop.Cancel();
+
+    private async Task TrainAsync(IControlPlane control, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var step = 0L;
+            foreach (var (epoch, delay) in epochs)
+            {
+                step = epoch * 1000L;
+                while (await control.NextShardAsync(epoch, cancellationToken) is { } lease)
+                {
+                    await Task.Delay(delay, cancellationToken);
+                    control.CompleteShard(lease, lease.Shard.RowCount, ++step);
+                    control.ReportProgress(new ProgressReport(step, epoch, 1.0 / step, 100, delay, 1));
+                    say($"SHARD epoch={epoch} id={lease.Shard.ShardId}");
+                }
+                step = (epoch + 1) * 1000L;
+                var commit = await control.CommitCheckpointAsync(step, $"ckpt-epoch-{epoch}", cancellationToken);
+                say($"COMMITTED epoch={epoch} step={commit.Step} ledger-bytes={commit.Ledger.Length}");
+            }
+            control.ReportFinished(step);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RunEndedException)
+        {
+            say($"TRAINER stopped: {ex.Message}");
+        }
+    }
+}

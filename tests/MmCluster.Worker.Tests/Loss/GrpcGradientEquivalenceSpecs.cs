@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using MmCluster.Shared.Collectives;
+using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Tests.Collectives;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Tests.Loss;
+
+/// <summary>
+/// The gradient-equivalence check of <see cref="GradientEquivalenceSpecs"/> over the real transport: W Kestrel collective
+/// servers on loopback, one <c>GrpcCollectiveGroup</c> per rank, every collective of the step (all-gather and its
+/// reduce-scatter backward, ring exchanges both ways, bucketed all-reduce of the gradients) crossing gRPC.
+/// </summary>
+public sealed class GrpcGradientEquivalenceSpecs
+{
+    private const int LocalBatch = 3;
+
+    [Theory]
+    [InlineData("clip", 2)]
+    [InlineData("clip", 3)]
+    [InlineData("clip", 4)]
+    [InlineData("siglip", 2)]
+    [InlineData("siglip", 3)]
+    [InlineData("siglip", 4)]
+    public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_talk_over_grpc(string loss, int world)
+    {
+        var setup = ContrastiveSetup.ByName(loss);
+        await using var ring = await LoopbackRing.StartAsync(world, deadline: TimeSpan.FromSeconds(20));
+        var (images, texts) = GradientEquivalence.Batch(world * LocalBatch);
+        using (images)
+        using (texts)
+        {
+            var reference = GradientEquivalence.Reference(setup, images, texts);
+            var ranks = GradientEquivalence.Distributed(ring.Groups, g => setup.Create(g), images, texts, setup);
+
+            for (var rank = 0; rank < world; rank++)
+            {
+                GradientEquivalence.AssertEquivalent(reference, ranks[rank], $"{loss} over gRPC W={world} rank {rank}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Should_throw_after_backward_naming_the_peer_when_a_peer_dies_between_forward_and_backward()
+    {
+        var deadline = TimeSpan.FromSeconds(2);
+        await using var ring = await LoopbackRing.StartAsync(2, deadline: deadline);
+        var clock = Stopwatch.StartNew();
+        var errors = RankThreads.Run(2, rank =>
+        {
+            using var scope = NewDisposeScope();
+            var gatherer = new CollectiveFeatureGatherer(ring.Groups[rank]);
+            var local = ones(LocalBatch, 4).requires_grad_();
+            var gathered = gatherer.AllGather(local);
+            if (rank == 1)
+            {
+                ring.Groups[1].DisposeAsync().AsTask().Wait();         // the peer dies after the forward all-gather
+                return null;
+            }
+
+            gathered.sum().backward();                                 // the reduce-scatter fails; backward itself must not throw
+            return Record.Exception(gatherer.ThrowIfBackwardFailed);
+        });
+
+        var error = Assert.IsType<CollectiveException>(errors[0]);
+        Assert.Equal(1, error.PeerRank);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, deadline + TimeSpan.FromSeconds(5));
+    }
+}
