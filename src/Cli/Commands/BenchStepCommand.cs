@@ -56,6 +56,7 @@ internal static class BenchStepCommand
                 parameters = result.ParameterCount,
                 ms_per_step_median = Math.Round(result.MedianMilliseconds, 2),
                 samples_per_s = Math.Round(result.SamplesPerSecond, 1),
+                cpu_ms_per_step_median = Math.Round(result.MedianCpuMilliseconds, 2),
                 ms_per_step = result.StepMilliseconds.Select(t => Math.Round(t, 2)),
                 last_loss = result.LastLoss,
             }));
@@ -63,7 +64,7 @@ internal static class BenchStepCommand
         else
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s), last loss {result.LastLoss:F3}"));
+                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}"));
         }
         return 0;
     }
