@@ -28,6 +28,7 @@ internal static class TrainLocalCommand
         command.Hidden = true;
         command.SetAction(parseResult =>
         {
+            var output = parseResult.InvocationConfiguration.Output;
             var settings = new LocalTrainingSettings
             {
                 DataDirectory = parseResult.GetValue(data)!, Preset = parseResult.GetValue(model)!, BatchSize = parseResult.GetValue(batch),
@@ -36,11 +37,11 @@ internal static class TrainLocalCommand
             };
             if (!File.Exists(Path.Combine(settings.DataDirectory, "train-images-idx3-ubyte.gz")))
             {
-                Console.Error.WriteLine($"mmcluster train-local: no Fashion-MNIST IDX files in {settings.DataDirectory} (apt-get install dataset-fashion-mnist)");
+                parseResult.InvocationConfiguration.Error.WriteLine($"mmcluster train-local: no Fashion-MNIST IDX files in {settings.DataDirectory} (apt-get install dataset-fashion-mnist)");
                 return 2;
             }
-            var report = LocalClipTraining.Run(settings, Console.WriteLine);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            var report = LocalClipTraining.Run(settings, output.WriteLine);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{settings.Preset} batch {settings.BatchSize} lr {settings.LearningRate} warm-up {settings.WarmupSteps}: {report.Steps} steps, {report.TrainSeconds:F0} s of training, final loss {report.FinalLoss:F3}, zero-shot top-1 {report.ZeroShotTop1:P1}"));
             return 0;
         });
