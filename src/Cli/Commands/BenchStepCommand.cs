@@ -1,18 +1,70 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MmCluster.Worker.Model;
+using MmCluster.Worker.Training;
 
 namespace MmCluster.Cli.Commands;
 
-/// <summary><c>mmcluster bench step</c> (not implemented yet).</summary>
+/// <summary>
+/// <c>mmcluster bench step --model clip-tiny --batch 256 --threads 1 [--json]</c>: the median wall time of one full
+/// training step (forward, loss, backward, clipping, AdamW) on random data in this process.
+/// </summary>
 internal static class BenchStepCommand
 {
     public static Command Create()
     {
-        var command = new Command("step", "Not implemented yet.");
-        command.SetAction(_ =>
+        var model = new Option<string>("--model") { Description = "Model preset: " + string.Join(", ", ClipConfig.Presets.Keys), DefaultValueFactory = _ => "clip-tiny" };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads (torch.set_num_threads).", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "Measured steps (the median is reported).", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var command = new Command("step", "Time one full CLIP training step (forward, loss, backward, AdamW) on random data.")
         {
-            Console.Error.WriteLine("mmcluster bench step: not implemented yet");
-            return 2;
-        });
+            model, batch, threads, warmup, steps, json,
+        };
+        command.SetAction(parseResult => Run(
+            parseResult.GetValue(model)!, parseResult.GetValue(batch), parseResult.GetValue(threads),
+            parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(json)));
         return command;
+    }
+
+    private static int Run(string preset, int batch, int threads, int warmup, int steps, bool json)
+    {
+        if (!ClipConfig.Presets.TryGetValue(preset, out var config))
+        {
+            Console.Error.WriteLine($"mmcluster bench step: unknown --model '{preset}'; known: {string.Join(", ", ClipConfig.Presets.Keys)}");
+            return 2;
+        }
+        if (batch < 1 || threads < 1 || warmup < 0 || steps < 1)
+        {
+            Console.Error.WriteLine("mmcluster bench step: --batch, --threads and --steps must be at least 1, --warmup at least 0");
+            return 2;
+        }
+        TorchSharp.torch.set_num_threads(threads);
+        var result = StepBenchmark.Run(config, batch, warmup, steps);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = preset,
+                batch,
+                threads,
+                warmup_steps = warmup,
+                measured_steps = steps,
+                parameters = result.ParameterCount,
+                ms_per_step_median = Math.Round(result.MedianMilliseconds, 2),
+                samples_per_s = Math.Round(result.SamplesPerSecond, 1),
+                ms_per_step = result.StepMilliseconds.Select(t => Math.Round(t, 2)),
+                last_loss = result.LastLoss,
+            }));
+        }
+        else
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s), last loss {result.LastLoss:F3}"));
+        }
+        return 0;
     }
 }

@@ -1,0 +1,4 @@
+namespace MmCluster.Cli.Watch;
+
+/// <summary>The coordinator did not answer within the watch command's waiting time.</summary>
+internal sealed class CoordinatorUnreachableException(string message) : Exception(message);

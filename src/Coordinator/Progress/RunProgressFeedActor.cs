@@ -1,0 +1,53 @@
+using Akka.Actor;
+using MmCluster.Coordinator.Actors;
+using MmCluster.Shared.Runs;
+
+namespace MmCluster.Coordinator.Progress;
+
+/// <summary>
+/// Subscribes to the RunActor's snapshots and publishes them, translated by <see cref="RunActorSnapshots"/>, into a
+/// <see cref="RunProgressHub"/> (the dashboard's source); records a history point whenever the step advances.
+/// </summary>
+public sealed class RunProgressFeedActor : ReceiveActor
+{
+    private readonly IActorRef _runActor;
+    private readonly RunProgressHub _hub;
+    private readonly string _stage;
+    private long _lastRecordedStep = -1;
+
+    public RunProgressFeedActor(IActorRef runActor, RunProgressHub hub, string stage)
+    {
+        _runActor = runActor;
+        _hub = hub;
+        _stage = stage;
+        Receive<Actors.RunSnapshot>(HandleSnapshot);
+    }
+
+    public static Props Props(IActorRef runActor, RunProgressHub hub, string stage) =>
+        Akka.Actor.Props.Create(() => new RunProgressFeedActor(runActor, hub, stage));
+
+    protected override void PreStart() => _runActor.Tell(new SubscribeRunSnapshots(Self));
+
+    protected override void PostStop() => _runActor.Tell(new UnsubscribeRunSnapshots(Self));
+
+    private void HandleSnapshot(Actors.RunSnapshot run)
+    {
+        var snapshot = RunActorSnapshots.Translate(_hub.Current, run, _stage);
+        _hub.Publish(snapshot);
+        if (snapshot.Step > _lastRecordedStep && snapshot.State == RunState.Running)
+        {
+            _lastRecordedStep = snapshot.Step;
+            _hub.Record(new HistoryPoint
+            {
+                Stage = _stage,
+                Step = snapshot.Step,
+                Epoch = snapshot.Epoch,
+                WallSeconds = snapshot.WallSeconds,
+                Time = snapshot.UpdatedAt,
+                Lr = snapshot.Lr,
+                SamplesPerSecond = snapshot.SamplesPerSecond,
+                Losses = snapshot.Stages.FirstOrDefault(s => s.Name == _stage)?.Losses ?? new Dictionary<string, double>(),
+            });
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Google.Protobuf.Collections;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
+using MmCluster.Shared.Runs;
+using MmCluster.Shared.Spec;
+using Proto = MmCluster.Shared.Grpc.Dashboard;
+
+namespace MmCluster.Coordinator.Services;
+
+/// <summary>Maps the coordinator's run records to the dashboard's protobuf messages (one direction only).</summary>
+internal static class DashboardMapping
+{
+    public static Proto.RunSnapshot ToProto(this RunSnapshot s)
+    {
+        var proto = new Proto.RunSnapshot
+        {
+            RunId = s.RunId,
+            RunName = s.RunName,
+            State = Same<Proto.RunState>(s.State),
+            Sequence = (ulong)s.Sequence,
+            Stage = s.Stage ?? "",
+            Epoch = s.Epoch,
+            Step = s.Step,
+            SamplesPerS = s.SamplesPerSecond,
+            Loss = s.Loss,
+            Lr = s.Lr,
+            WorldSize = s.WorldSize,
+            CollectiveFraction = s.CollectiveFraction,
+            LastEval = s.LastEval?.ToProto(),
+            WallS = s.WallSeconds,
+            StartedAt = Timestamp.FromDateTimeOffset(s.StartedAt),
+            UpdatedAt = Timestamp.FromDateTimeOffset(s.UpdatedAt),
+            Error = s.Error ?? "",
+        };
+        proto.Stages.AddRange(s.Stages.Select(ToProto));
+        proto.Workers.AddRange(s.Workers.Select(ToProto));
+        proto.Ledger.AddRange(s.Ledger.Select(l => new Proto.LedgerCounters
+        {
+            Stage = l.Stage,
+            Epoch = l.Epoch,
+            SamplesExpected = l.SamplesExpected,
+            SamplesCommitted = l.SamplesCommitted,
+            Duplicates = l.Duplicates,
+            Missing = l.Missing,
+        }));
+        return proto;
+    }
+
+    public static Proto.HistoryPoint ToProto(this HistoryPoint p)
+    {
+        var proto = new Proto.HistoryPoint
+        {
+            Stage = p.Stage,
+            Step = p.Step,
+            Epoch = p.Epoch,
+            WallS = p.WallSeconds,
+            Lr = p.Lr,
+            SamplesPerS = p.SamplesPerSecond,
+        };
+        Fill(proto.Losses, p.Losses);
+        Fill(proto.Eval, p.Eval ?? new Dictionary<string, double>());
+        return proto;
+    }
+
+    private static Proto.StageProgress ToProto(StageProgress s)
+    {
+        var proto = new Proto.StageProgress
+        {
+            Name = s.Name,
+            Kind = s.Kind.ToName(),
+            State = Same<Proto.StageState>(s.State),
+            Step = s.Step,
+            TotalSteps = s.TotalSteps,
+            Epoch = s.Epoch,
+            SamplesSeen = s.SamplesSeen,
+            WallS = s.WallSeconds,
+        };
+        proto.DependsOn.AddRange(s.DependsOn);
+        Fill(proto.Losses, s.Losses);
+        Fill(proto.Eval, s.Eval);
+        return proto;
+    }
+
+    private static Proto.WorkerProgress ToProto(WorkerProgress w) => new()
+    {
+        WorkerId = w.WorkerId,
+        Rank = w.Rank,
+        Address = w.Address,
+        State = Same<Proto.WorkerState>(w.State),
+        Step = w.Step,
+        StepTimeMs = w.StepTimeMs,
+        CollectiveTimeMs = w.CollectiveTimeMs,
+        SamplesPerS = w.SamplesPerSecond,
+        LastHeartbeat = w.LastHeartbeat is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+    };
+
+    private static Proto.Evaluation ToProto(this EvalResult e)
+    {
+        var proto = new Proto.Evaluation { Stage = e.Stage, Step = e.Step, At = Timestamp.FromDateTimeOffset(e.At) };
+        Fill(proto.Metrics, e.Metrics);
+        return proto;
+    }
+
+    /// <summary>The protobuf enum value of the same name (the proto's values are the domain's, prefixed).</summary>
+    internal static TProto Same<TProto>(Enum value)
+        where TProto : struct, Enum => Enum.Parse<TProto>(value.ToString());
+
+    private static void Fill(MapField<string, double> map, IReadOnlyDictionary<string, double> values)
+    {
+        foreach (var (name, value) in values)
+        {
+            map[name] = value;
+        }
+    }
+}

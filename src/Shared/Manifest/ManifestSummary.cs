@@ -1,0 +1,22 @@
+namespace MmCluster.Shared.Manifest;
+
+/// <summary>
+/// What the footers of a manifest folder say: schema, files, row groups, rows, bytes. Built by
+/// <see cref="ParquetManifestReader.InspectAsync"/> without reading any data page; memory is proportional to row groups.
+/// </summary>
+public sealed record ManifestSummary(
+    string Folder,
+    ManifestImageStorage Storage,
+    IReadOnlyList<ManifestColumn> Columns,
+    IReadOnlyList<ManifestFileSummary> Files)
+{
+    public int RowGroupCount => Files.Sum(f => f.RowGroups.Count);
+
+    public long Rows => Files.Sum(f => f.Rows);
+
+    public long Bytes => Files.Sum(f => f.Bytes);
+
+    /// <summary>Rows per split, for files whose footer names one; files with mixed or unknown splits count under "".</summary>
+    public IReadOnlyDictionary<string, long> RowsBySplit =>
+        Files.GroupBy(f => f.Split ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(f => f.Rows));
+}

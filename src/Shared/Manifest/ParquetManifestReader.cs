@@ -1,0 +1,308 @@
+using System.Runtime.CompilerServices;
+using Parquet;
+using Parquet.Schema;
+
+namespace MmCluster.Shared.Manifest;
+
+/// <summary>
+/// Reads a manifest folder (every <c>*.parquet</c> under it). <see cref="InspectAsync"/> reads footers only and scales to
+/// thousands of files; <see cref="ReadShardAsync"/> streams one shard's rows, skipping and counting bad rows. Structural
+/// problems (not Parquet, truncated, missing or mistyped columns, empty folder) throw <see cref="ManifestException"/>
+/// naming the file, and the row group where it applies.
+/// </summary>
+public sealed class ParquetManifestReader
+{
+    private static readonly byte[] Magic = "PAR1"u8.ToArray();
+    private readonly string? _split;
+
+    /// <param name="folder">The manifest folder.</param>
+    /// <param name="split">When set, rows of other splits are skipped (and counted in <see cref="ManifestReadStats.FilteredBySplit"/>).</param>
+    public ParquetManifestReader(string folder, string? split = null)
+    {
+        Folder = Path.GetFullPath(folder);
+        _split = split;
+    }
+
+    public string Folder { get; }
+
+    /// <summary>Totals over every shard this reader has read.</summary>
+    public ManifestReadStats Stats { get; } = new();
+
+    /// <summary>Lists the manifest's Parquet files (relative, '/'-separated, ordinal order); throws when there are none.</summary>
+    public static IReadOnlyList<string> ListFiles(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new ManifestException($"manifest folder does not exist", folder);
+        }
+        var files = Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (files.Count == 0)
+        {
+            throw new ManifestException("no .parquet files in the manifest folder", folder);
+        }
+        return files;
+    }
+
+    /// <summary>
+    /// Reads every file's footer (never a data page): schema, row groups with rows and bytes, split metadata.
+    /// Checks each file's schema and that all files store images the same way.
+    /// </summary>
+    public static async Task<ManifestSummary> InspectAsync(string folder, CancellationToken cancellationToken = default)
+    {
+        var full = Path.GetFullPath(folder);
+        var files = ListFiles(full);
+        var summaries = new ManifestFileSummary[files.Count];
+        var schemas = new ManifestFileSchema[files.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, files.Count), parallel, async (i, ct) =>
+        {
+            var path = Path.Combine(full, files[i]);
+            await using var reader = await OpenAsync(path, ct);
+            schemas[i] = ManifestFileSchema.From(reader.Schema, path);
+            summaries[i] = Summarize(files[i], new FileInfo(path).Length, reader);
+        });
+        for (var i = 1; i < files.Count; i++)
+        {
+            if (schemas[i].Storage != schemas[0].Storage)
+            {
+                throw new ManifestException(
+                    $"stores images {Describe(schemas[i].Storage)} but {files[0]} stores them {Describe(schemas[0].Storage)}; a manifest uses one layout",
+                    Path.Combine(full, files[i]));
+            }
+        }
+        return new ManifestSummary(full, schemas[0].Storage, schemas[0].Columns, summaries);
+    }
+
+    /// <summary>
+    /// Streams the rows of one shard (a row-group range of one file). Rows with an empty caption, a missing key, or an
+    /// image that does not decode (or whose file is missing) are skipped and counted in <see cref="Stats"/> and in
+    /// <paramref name="shardStats"/> when given.
+    /// </summary>
+    public async IAsyncEnumerable<ManifestRow> ReadShardAsync(
+        ShardSpec shard, ManifestReadStats? shardStats = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var path = Path.Combine(Folder, shard.File);
+        await using var reader = await OpenAsync(path, cancellationToken);
+        var schema = ManifestFileSchema.From(reader.Schema, path);
+        if (shard.FirstRowGroup < 0 || shard.RowGroupCount < 1 || shard.FirstRowGroup + shard.RowGroupCount > reader.RowGroupCount)
+        {
+            throw new ManifestException(
+                $"shard {shard.ShardId} asks for row groups {shard.FirstRowGroup}..{shard.FirstRowGroup + shard.RowGroupCount - 1} but the file has {reader.RowGroupCount}", path);
+        }
+        var row = shard.FirstRow;
+        for (var g = shard.FirstRowGroup; g < shard.FirstRowGroup + shard.RowGroupCount; g++)
+        {
+            var columns = await ReadRowGroupAsync(reader, schema, path, g, cancellationToken);
+            for (var i = 0; i < columns.Rows; i++, row++)
+            {
+                var (verdict, result) = Check(columns, i, schema.Storage);
+                Stats.Count(verdict);
+                shardStats?.Count(verdict);
+                if (verdict == ManifestRowVerdict.Ok)
+                {
+                    yield return result!;
+                }
+            }
+        }
+    }
+
+    /// <summary>Opens a file after checking the Parquet magic at both ends, so "not Parquet" and "truncated" get clear errors.</summary>
+    internal static async Task<ParquetReader> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.RandomAccess);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ManifestException($"cannot open: {e.Message}", path, inner: e);
+        }
+        try
+        {
+            await CheckMagicAsync(stream, path, cancellationToken);
+            return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: cancellationToken);
+        }
+        catch (ManifestException)
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await stream.DisposeAsync();
+            throw new ManifestException($"unreadable Parquet footer ({e.GetType().Name}: {e.Message})", path, inner: e);
+        }
+    }
+
+    private static async Task CheckMagicAsync(FileStream stream, string path, CancellationToken cancellationToken)
+    {
+        var head = new byte[4];
+        var tail = new byte[8];
+        if (stream.Length < 12)
+        {
+            throw new ManifestException($"not a Parquet file: {stream.Length} bytes is too short", path);
+        }
+        await stream.ReadExactlyAsync(head, cancellationToken);
+        if (!head.AsSpan().SequenceEqual(Magic))
+        {
+            throw new ManifestException("not a Parquet file (no PAR1 magic at the start)", path);
+        }
+        stream.Seek(-8, SeekOrigin.End);
+        await stream.ReadExactlyAsync(tail, cancellationToken);
+        if (!tail.AsSpan(4).SequenceEqual(Magic))
+        {
+            throw new ManifestException("truncated Parquet file (no PAR1 magic at the end: the footer is missing)", path);
+        }
+        var footerLength = BitConverter.ToInt32(tail, 0);
+        if (footerLength <= 0 || footerLength > stream.Length - 12)
+        {
+            throw new ManifestException($"truncated or corrupt Parquet file (footer length {footerLength} does not fit in {stream.Length} bytes)", path);
+        }
+        stream.Seek(0, SeekOrigin.Begin);
+    }
+
+    private static ManifestFileSummary Summarize(string relative, long bytes, ParquetReader reader)
+    {
+        var groups = new RowGroupSummary[reader.RowGroupCount];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            var meta = reader.Metadata!.RowGroups[g];
+            groups[g] = new RowGroupSummary(meta.NumRows, meta.TotalCompressedSize ?? SumCompressed(meta), meta.TotalByteSize);
+        }
+        reader.CustomMetadata.TryGetValue(ManifestSchema.SplitMetadataKey, out var split);
+        return new ManifestFileSummary(relative, bytes, string.IsNullOrEmpty(split) ? null : split, groups);
+    }
+
+    private static long SumCompressed(Parquet.Meta.RowGroup group) => group.Columns.Sum(c => c.MetaData?.TotalCompressedSize ?? 0);
+
+    private static string Describe(ManifestImageStorage storage) =>
+        storage == ManifestImageStorage.Embedded ? $"inline ('{ManifestSchema.Image}')" : $"by path ('{ManifestSchema.ImagePath}')";
+
+    private static async Task<RowGroupColumns> ReadRowGroupAsync(ParquetReader reader, ManifestFileSchema schema, string path, int group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var rowGroup = reader.OpenRowGroupReader(group);
+            var rows = checked((int)rowGroup.RowCount);
+            var columns = new RowGroupColumns(rows)
+            {
+                Keys = await ReadStringsAsync(rowGroup, schema.Key, rows, cancellationToken),
+                Captions = await ReadStringsAsync(rowGroup, schema.Caption, rows, cancellationToken),
+            };
+            if (schema.Storage == ManifestImageStorage.Embedded)
+            {
+                columns.Images = new byte[rows][];
+                await rowGroup.ReadAsync(schema.Image, columns.Images.AsMemory(), cancellationToken: cancellationToken);
+            }
+            else
+            {
+                columns.ImagePaths = await ReadStringsAsync(rowGroup, schema.Image, rows, cancellationToken);
+            }
+            if (schema.Label is not null)
+            {
+                columns.Labels = await ReadLabelsAsync(rowGroup, schema.Label, rows, cancellationToken);
+            }
+            if (schema.Split is not null)
+            {
+                columns.Splits = await ReadStringsAsync(rowGroup, schema.Split, rows, cancellationToken);
+            }
+            return columns;
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not ManifestException)
+        {
+            throw new ManifestException($"cannot read row group ({e.GetType().Name}: {e.Message})", path, group, inner: e);
+        }
+    }
+
+    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        var values = new string?[rows];
+        await rowGroup.ReadAsync(field, values.AsMemory()!, cancellationToken: cancellationToken);
+        return values;
+    }
+
+    private static async Task<int?[]> ReadLabelsAsync(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        if (field.ClrType == typeof(long))
+        {
+            var wide = new long?[rows];
+            await rowGroup.ReadAsync<long>(field, wide.AsMemory(), cancellationToken: cancellationToken);
+            return wide.Select(v => v is null ? (int?)null : checked((int)v.Value)).ToArray();
+        }
+        var labels = new int?[rows];
+        await rowGroup.ReadAsync<int>(field, labels.AsMemory(), cancellationToken: cancellationToken);
+        return labels;
+    }
+
+    private (ManifestRowVerdict, ManifestRow?) Check(RowGroupColumns columns, int i, ManifestImageStorage storage)
+    {
+        var split = columns.Splits?[i];
+        if (_split is not null && !string.Equals(split, _split, StringComparison.Ordinal))
+        {
+            return (ManifestRowVerdict.OtherSplit, null);
+        }
+        var key = columns.Keys[i];
+        if (string.IsNullOrEmpty(key))
+        {
+            return (ManifestRowVerdict.MissingKey, null);
+        }
+        var caption = columns.Captions[i];
+        if (string.IsNullOrWhiteSpace(caption))
+        {
+            return (ManifestRowVerdict.EmptyCaption, null);
+        }
+        string? imagePath = null;
+        byte[]? image;
+        if (storage == ManifestImageStorage.Embedded)
+        {
+            image = columns.Images![i];
+        }
+        else
+        {
+            imagePath = columns.ImagePaths![i];
+            image = LoadImage(imagePath);
+        }
+        if (image is null || !ImageCheck.IsDecodable(image))
+        {
+            return (ManifestRowVerdict.UndecodableImage, null);
+        }
+        return (ManifestRowVerdict.Ok, new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath));
+    }
+
+    private byte[]? LoadImage(string? imagePath)
+    {
+        if (string.IsNullOrEmpty(imagePath))
+        {
+            return null;
+        }
+        try
+        {
+            return File.ReadAllBytes(Path.Combine(Folder, imagePath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    private sealed class RowGroupColumns(int rows)
+    {
+        public int Rows { get; } = rows;
+
+        public string?[] Keys { get; init; } = [];
+
+        public string?[] Captions { get; init; } = [];
+
+        public byte[]?[]? Images { get; set; }
+
+        public string?[]? ImagePaths { get; set; }
+
+        public int?[]? Labels { get; set; }
+
+        public string?[]? Splits { get; set; }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json.Serialization;
+
+namespace MmCluster.Shared.Runs;
+
+/// <summary>
+/// One recorded moment of a stage: a training step (losses, learning rate, throughput) or an evaluation (<see cref="Eval"/>
+/// filled). The dashboard's history and each line of <c>metrics.jsonl</c> are these.
+/// </summary>
+public sealed record HistoryPoint
+{
+    [JsonPropertyName("time")]
+    public DateTimeOffset Time { get; init; } = DateTimeOffset.UtcNow;
+
+    [JsonPropertyName("wall_s")]
+    public double WallSeconds { get; init; }
+
+    [JsonPropertyName("stage")]
+    public required string Stage { get; init; }
+
+    [JsonPropertyName("step")]
+    public long Step { get; init; }
+
+    [JsonPropertyName("epoch")]
+    public int Epoch { get; init; }
+
+    [JsonPropertyName("losses")]
+    public IReadOnlyDictionary<string, double> Losses { get; init; } = new Dictionary<string, double>();
+
+    [JsonPropertyName("lr")]
+    public double Lr { get; init; }
+
+    [JsonPropertyName("samples_per_s")]
+    public double SamplesPerSecond { get; init; }
+
+    [JsonPropertyName("eval")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? Eval { get; init; }
+
+    /// <summary>The total loss (<c>loss</c> term), or NaN when the point has none (an evaluation).</summary>
+    [JsonIgnore]
+    public double Loss => Losses.TryGetValue("loss", out var loss) ? loss : double.NaN;
+
+    [JsonIgnore]
+    public bool IsEvaluation => Eval is { Count: > 0 };
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using MmCluster.Shared.Spec;
+
+namespace MmCluster.Shared.Runs;
+
+/// <summary>
+/// What a finished run leaves in <c>summary.json</c>: status, world size, every stage with its steps, samples, losses and
+/// evaluation, the run's headline evaluation (e.g. <c>eval.zero_shot_top1</c>), the ledger per stage and epoch, and the
+/// wall time. Built from the final <see cref="RunSnapshot"/>; snake_case JSON.
+/// </summary>
+public sealed record RunSummary
+{
+    public required string Status { get; init; }
+
+    public string RunId { get; init; } = "";
+
+    public string RunName { get; init; } = "";
+
+    public int WorldSize { get; init; }
+
+    public IReadOnlyList<StageSummary> Stages { get; init; } = [];
+
+    /// <summary>Every stage's final evaluation merged in schedule order (a later stage's metric of the same name wins).</summary>
+    public IReadOnlyDictionary<string, double> Eval { get; init; } = new Dictionary<string, double>();
+
+    public IReadOnlyList<LedgerCounters> Ledger { get; init; } = [];
+
+    public double WallS { get; init; }
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    public DateTimeOffset FinishedAt { get; init; }
+
+    public string? Error { get; init; }
+
+    public static RunSummary From(RunSnapshot snapshot)
+    {
+        var eval = new Dictionary<string, double>();
+        foreach (var (name, value) in snapshot.Stages.SelectMany(s => s.Eval))
+        {
+            eval[name] = value;
+        }
+        return new RunSummary
+        {
+            Status = JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.State.ToString()),
+            RunId = snapshot.RunId,
+            RunName = snapshot.RunName,
+            WorldSize = snapshot.WorldSize,
+            Stages = snapshot.Stages.Select(s => new StageSummary
+            {
+                Name = s.Name,
+                Kind = s.Kind.ToName(),
+                State = s.State,
+                Steps = s.Step,
+                SamplesSeen = s.SamplesSeen,
+                FinalLoss = s.Losses.TryGetValue("loss", out var loss) ? loss : null,
+                Losses = s.Losses,
+                Eval = s.Eval,
+                WallS = s.WallSeconds,
+            }).ToList(),
+            Eval = eval,
+            Ledger = snapshot.Ledger,
+            WallS = snapshot.WallSeconds,
+            StartedAt = snapshot.StartedAt,
+            FinishedAt = snapshot.UpdatedAt,
+            Error = snapshot.Error,
+        };
+    }
+
+    /// <summary>Writes <paramref name="path"/> atomically (temporary file, then rename), so readers never see half a summary.</summary>
+    public void Write(string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temporary = full + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, RunJson.Options) + "\n");
+        File.Move(temporary, full, overwrite: true);
+    }
+
+    public static RunSummary Read(string path) =>
+        JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), RunJson.Options)
+        ?? throw new InvalidDataException($"{path}: empty summary");
+}

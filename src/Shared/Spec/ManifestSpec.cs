@@ -1,0 +1,21 @@
+namespace MmCluster.Shared.Spec;
+
+/// <summary>The image-text manifest a run trains and evaluates on (a folder of Parquet files).</summary>
+public sealed record ManifestSpec
+{
+    /// <summary>The manifest folder, relative to the spec file's folder. Required.</summary>
+    public string? Path { get; init; }
+
+    public string TrainSplit { get; init; } = "train";
+
+    public string TestSplit { get; init; } = "test";
+
+    /// <summary>For manifests that reference images by path: the folder relative image paths resolve against.</summary>
+    public string? ImageRoot { get; init; }
+
+    /// <summary>
+    /// When set (only <c>fashion-mnist</c> today) a missing manifest folder is not an error: the dev command imports the
+    /// data set into <see cref="Path"/> first.
+    /// </summary>
+    public string? AutoImport { get; init; }
+}

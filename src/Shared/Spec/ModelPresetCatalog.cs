@@ -1,0 +1,38 @@
+namespace MmCluster.Shared.Spec;
+
+/// <summary>
+/// The model presets a spec may name. The worker owns the actual sizes; this list only lets the coordinator reject a
+/// misspelt preset or override before any process starts. <see cref="Default"/> matches the worker's presets.
+/// </summary>
+public sealed class ModelPresetCatalog
+{
+    private static readonly string[] ClipFields =
+    [
+        "image_size", "image_channels", "patch_size", "vision_width", "vision_layers", "vision_heads", "mlp_ratio",
+        "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale",
+    ];
+
+    private static readonly string[] LmFields =
+        ["vocab_size", "context_length", "width", "layers", "heads", "mlp_ratio", "dropout"];
+
+    private static readonly string[] QFormerFields =
+        ["num_query_tokens", "width", "layers", "heads", "mlp_ratio", "cross_attention_every", "embed_dim", "max_text_length", "prompt"];
+
+    private readonly Dictionary<string, ModelPreset> _presets;
+
+    public ModelPresetCatalog(IEnumerable<ModelPreset> presets)
+    {
+        _presets = presets.ToDictionary(p => p.Name, StringComparer.Ordinal);
+    }
+
+    public static ModelPresetCatalog Default { get; } = new(
+    [
+        new ModelPreset("clip-tiny", [StageKind.Clip], ClipFields),
+        new ModelPreset("lm-tiny", [StageKind.Lm], LmFields),
+        new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2], QFormerFields),
+    ]);
+
+    public IReadOnlyCollection<string> Names => _presets.Keys;
+
+    public ModelPreset? Find(string name) => _presets.GetValueOrDefault(name);
+}

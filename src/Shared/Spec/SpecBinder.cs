@@ -1,0 +1,336 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace MmCluster.Shared.Spec;
+
+/// <summary>
+/// Turns a parsed YAML (or JSON) document into a <see cref="RunSpec"/>, collecting every shape problem (unknown field,
+/// wrong type) with its path and position instead of stopping at the first. Missing required fields and value ranges
+/// are the <see cref="RunSpecValidator"/>'s job.
+/// </summary>
+internal sealed class SpecBinder
+{
+    private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages"];
+    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "image_root", "auto_import"];
+    private static readonly string[] StageFields =
+    [
+        "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
+        "grad_clip", "eval", "checkpoint_every",
+    ];
+
+    private readonly string? _file;
+    private readonly List<SpecProblem> _problems = [];
+    private readonly Dictionary<string, SpecPosition> _positions = new(StringComparer.Ordinal);
+
+    private SpecBinder(string? file)
+    {
+        _file = file;
+    }
+
+    public static (RunSpec Spec, IReadOnlyList<SpecProblem> Problems) Bind(YamlNode root, string? file, string baseDirectory)
+    {
+        var binder = new SpecBinder(file);
+        var spec = binder.BindRoot(root);
+        var source = new SpecSource(file, baseDirectory, binder._positions);
+        return (spec with { Source = source }, binder._problems);
+    }
+
+    private RunSpec BindRoot(YamlNode root)
+    {
+        var top = Section(root, "", RootFields);
+        if (top is null)
+        {
+            return new RunSpec();
+        }
+        var spec = new RunSpec
+        {
+            Name = top.Text("name"),
+            Seed = top.Long("seed") ?? 0,
+            WorldSize = top.Int("world_size") ?? 1,
+        };
+        if (top.Child("manifest", ManifestFields) is { } manifest)
+        {
+            spec = spec with
+            {
+                Manifest = new ManifestSpec
+                {
+                    Path = manifest.Text("path"),
+                    TrainSplit = manifest.Text("train_split") ?? "train",
+                    TestSplit = manifest.Text("test_split") ?? "test",
+                    ImageRoot = manifest.Text("image_root"),
+                    AutoImport = manifest.Text("auto_import"),
+                },
+            };
+        }
+        var stages = top.Items("stages").Select((item, i) => BindStage(item, SpecPath.Item("stages", i))).ToList();
+        return spec with { Stages = stages };
+    }
+
+    private StageSpec BindStage(YamlNode node, string path)
+    {
+        var s = Section(node, path, StageFields);
+        if (s is null)
+        {
+            return new StageSpec();
+        }
+        var stage = new StageSpec
+        {
+            Name = s.Text("name"),
+            Kind = s.Kind("kind"),
+            DependsOn = s.TextList("depends_on"),
+            BatchSize = s.Int("batch_size"),
+            Steps = s.Long("steps"),
+            Epochs = s.Int("epochs"),
+            GradClip = s.Double("grad_clip"),
+            CheckpointEvery = s.Long("checkpoint_every"),
+        };
+        if (s.Child("model", "preset", "overrides") is { } model)
+        {
+            stage = stage with { Model = new ModelSpec { Preset = model.Text("preset"), Overrides = model.ScalarMap("overrides") } };
+        }
+        if (s.Child("init", "from", "freeze") is { } init)
+        {
+            stage = stage with { Init = new InitSpec { From = init.TextList("from"), Freeze = init.TextList("freeze") } };
+        }
+        if (s.Child("optimizer", "lr", "weight_decay", "betas") is { } opt)
+        {
+            var defaults = new OptimizerSpec();
+            var betas = opt.Numbers("betas", 2);
+            stage = stage with
+            {
+                Optimizer = new OptimizerSpec
+                {
+                    Lr = opt.Double("lr") ?? defaults.Lr,
+                    WeightDecay = opt.Double("weight_decay") ?? defaults.WeightDecay,
+                    Beta1 = betas?[0] ?? defaults.Beta1,
+                    Beta2 = betas?[1] ?? defaults.Beta2,
+                },
+            };
+        }
+        if (s.Child("schedule", "warmup_steps", "cosine") is { } schedule)
+        {
+            stage = stage with { Schedule = new ScheduleSpec { WarmupSteps = schedule.Long("warmup_steps") ?? 0, Cosine = schedule.Bool("cosine") ?? true } };
+        }
+        if (s.Child("eval", "every_steps", "zero_shot", "retrieval") is { } eval)
+        {
+            stage = stage with
+            {
+                Eval = new EvalSpec
+                {
+                    EverySteps = eval.Long("every_steps"),
+                    ZeroShotTemplates = eval.Child("zero_shot", "templates")?.TextList("templates") ?? [],
+                    RetrievalHeldOut = eval.Child("retrieval", "held_out")?.Int("held_out"),
+                },
+            };
+        }
+        return stage;
+    }
+
+    private MappingSection? Section(YamlNode node, string path, IReadOnlyList<string> allowed)
+    {
+        Remember(path, node);
+        if (node is not YamlMappingNode mapping)
+        {
+            Report(path, node, $"expected a mapping of {string.Join(", ", allowed)}, got {Describe(node)}");
+            return null;
+        }
+        var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? "";
+            var fieldPath = SpecPath.Field(path, key);
+            Remember(fieldPath, keyNode);
+            if (!allowed.Contains(key))
+            {
+                Report(fieldPath, keyNode, UnknownField(key, allowed));
+                continue;
+            }
+            fields[key] = value;
+        }
+        return new MappingSection(this, path, fields);
+    }
+
+    private static string UnknownField(string key, IReadOnlyList<string> allowed)
+    {
+        var guess = allowed.OrderBy(a => EditDistance(a, key)).First();
+        var hint = EditDistance(guess, key) <= 2 ? $"; did you mean '{guess}'?" : "";
+        return $"unknown field '{key}' (expected one of: {string.Join(", ", allowed)}){hint}";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
+    private void Remember(string path, YamlNode node) =>
+        _positions.TryAdd(path, new SpecPosition((int)node.Start.Line, (int)node.Start.Column));
+
+    private void Report(string path, YamlNode node, string message) =>
+        _problems.Add(new SpecProblem(_file, path, (int)node.Start.Line, (int)node.Start.Column, message));
+
+    private static string Describe(YamlNode node) => node switch
+    {
+        YamlMappingNode => "a mapping",
+        YamlSequenceNode sequence => $"a list of {sequence.Children.Count}",
+        YamlScalarNode scalar when IsNull(scalar) => "nothing",
+        YamlScalarNode scalar => $"'{scalar.Value}'",
+        _ => node.NodeType.ToString(),
+    };
+
+    private static bool IsNull(YamlScalarNode scalar) =>
+        scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is null or "" or "~" or "null" or "Null" or "NULL";
+
+    /// <summary>The fields of one mapping, read with type checks; every read problem goes to the binder's list.</summary>
+    private sealed class MappingSection(SpecBinder binder, string path, Dictionary<string, YamlNode> fields)
+    {
+        public MappingSection? Child(string key, params string[] allowed) =>
+            Value(key) is { } node ? binder.Section(node, SpecPath.Field(path, key), allowed) : null;
+
+        public string? Text(string key) => Value(key) is { } node ? AsText(node, SpecPath.Field(path, key)) : null;
+
+        public long? Long(string key) => Parse<long>(key, "a whole number", text =>
+            long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null);
+
+        public int? Int(string key) => Parse<int>(key, "a whole number", text =>
+            int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null);
+
+        public double? Double(string key) => Parse(key, "a number", ParseDouble);
+
+        public bool? Bool(string key) => Parse(key, "true or false", text => text.ToLowerInvariant() switch
+        {
+            "true" or "yes" or "on" => true,
+            "false" or "no" or "off" => false,
+            _ => (bool?)null,
+        });
+
+        public StageKind? Kind(string key) => Value(key) is { } node && AsText(node, SpecPath.Field(path, key)) is { } text
+            ? StageKinds.TryParse(text, out var kind)
+                ? kind
+                : Fail<StageKind>(key, node, $"unknown stage kind '{text}' (expected one of: {string.Join(", ", StageKinds.All)})")
+            : null;
+
+        public IReadOnlyList<YamlNode> Items(string key)
+        {
+            var node = Value(key);
+            switch (node)
+            {
+                case null:
+                    return [];
+                case YamlSequenceNode sequence:
+                    return sequence.Children.ToList();
+                default:
+                    binder.Report(SpecPath.Field(path, key), node, $"expected a list, got {Describe(node)}");
+                    return [];
+            }
+        }
+
+        public IReadOnlyList<string> TextList(string key)
+        {
+            var listPath = SpecPath.Field(path, key);
+            if (Value(key) is YamlScalarNode single)
+            {
+                return AsText(single, listPath) is { } one ? [one] : [];
+            }
+            var texts = new List<string>();
+            foreach (var (item, i) in Items(key).Select((item, i) => (item, i)))
+            {
+                var itemPath = SpecPath.Item(listPath, i);
+                binder.Remember(itemPath, item);
+                if (AsText(item, itemPath) is { } text)
+                {
+                    texts.Add(text);
+                }
+            }
+            return texts;
+        }
+
+        public double[]? Numbers(string key, int count)
+        {
+            var items = Items(key);
+            if (items.Count == 0)
+            {
+                return null;
+            }
+            var values = items.Select((item, i) => item is YamlScalarNode s && ParseDouble(s.Value ?? "") is { } v ? v : (double?)null).ToArray();
+            if (items.Count != count || values.Any(v => v is null))
+            {
+                binder.Report(SpecPath.Field(path, key), fields[key], $"expected a list of {count} numbers, got {Describe(fields[key])}");
+                return null;
+            }
+            return values.Select(v => v!.Value).ToArray();
+        }
+
+        public IReadOnlyDictionary<string, string> ScalarMap(string key)
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            var node = Value(key);
+            if (node is null)
+            {
+                return map;
+            }
+            var mapPath = SpecPath.Field(path, key);
+            if (node is not YamlMappingNode mapping)
+            {
+                binder.Report(mapPath, node, $"expected a mapping of field: value, got {Describe(node)}");
+                return map;
+            }
+            foreach (var (keyNode, value) in mapping.Children)
+            {
+                var name = (keyNode as YamlScalarNode)?.Value ?? "";
+                var entryPath = SpecPath.Field(mapPath, name);
+                binder.Remember(entryPath, keyNode);
+                if (AsText(value, entryPath) is { } text)
+                {
+                    map[name] = text;
+                }
+            }
+            return map;
+        }
+
+        private YamlNode? Value(string key) =>
+            fields.TryGetValue(key, out var node) && !(node is YamlScalarNode s && IsNull(s)) ? node : null;
+
+        private string? AsText(YamlNode node, string at)
+        {
+            binder.Remember(at, node);
+            if (node is YamlScalarNode scalar)
+            {
+                return IsNull(scalar) ? null : scalar.Value;
+            }
+            binder.Report(at, node, $"expected a single value, got {Describe(node)}");
+            return null;
+        }
+
+        private T? Parse<T>(string key, string expected, Func<string, T?> parse)
+            where T : struct
+        {
+            if (Value(key) is not { } node || AsText(node, SpecPath.Field(path, key)) is not { } text)
+            {
+                return null;
+            }
+            return parse(text.Trim()) ?? Fail<T>(key, node, $"expected {expected}, got '{text}'");
+        }
+
+        private T? Fail<T>(string key, YamlNode node, string message)
+            where T : struct
+        {
+            binder.Report(SpecPath.Field(path, key), node, message);
+            return null;
+        }
+
+        private static double? ParseDouble(string text) =>
+            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null;
+    }
+}

@@ -1,0 +1,38 @@
+namespace MmCluster.Shared.Spec;
+
+/// <summary>
+/// One distributed job over the run's workers. A stage starts when every stage in <see cref="DependsOn"/> is done and may
+/// start from an earlier stage's final checkpoint or a safetensors file (<see cref="Init"/>).
+/// </summary>
+public sealed record StageSpec
+{
+    public string? Name { get; init; }
+
+    public StageKind? Kind { get; init; }
+
+    public IReadOnlyList<string> DependsOn { get; init; } = [];
+
+    public ModelSpec? Model { get; init; }
+
+    public InitSpec? Init { get; init; }
+
+    /// <summary>Samples per step on each worker (every rank steps with the same local batch).</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Optimizer steps; exactly one of <see cref="Steps"/> and <see cref="Epochs"/> is set.</summary>
+    public long? Steps { get; init; }
+
+    public int? Epochs { get; init; }
+
+    public OptimizerSpec Optimizer { get; init; } = new();
+
+    public ScheduleSpec Schedule { get; init; } = new();
+
+    /// <summary>Global gradient-norm clip; null means no clipping.</summary>
+    public double? GradClip { get; init; }
+
+    public EvalSpec Eval { get; init; } = new();
+
+    /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>
+    public long? CheckpointEvery { get; init; }
+}

@@ -1,0 +1,47 @@
+using MmCluster.Shared.Collectives;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Collectives;
+
+/// <summary>
+/// What the differentiable collectives share: the group, and the handling of failures inside backward. libtorch calls a
+/// custom backward from native frames, where a managed exception kills the process; so a failed collective there yields
+/// a zero gradient, later collectives of the pass are skipped, and <see cref="ThrowIfBackwardFailed"/> (called by the
+/// trainer right after <c>loss.backward()</c>) throws the <see cref="CollectiveException"/> naming the peer.
+/// </summary>
+public abstract class CollectiveAutograd
+{
+    private readonly BackwardFailure failure = new();
+
+    protected CollectiveAutograd(ICollectiveGroup group)
+    {
+        Group = group ?? throw new ArgumentNullException(nameof(group));
+    }
+
+    public int Rank => Group.Rank;
+
+    public int WorldSize => Group.WorldSize;
+
+    protected ICollectiveGroup Group { get; }
+
+    /// <summary>Throws the failure of a collective run during a backward pass, if any; the group is then unusable.</summary>
+    public void ThrowIfBackwardFailed() => failure.ThrowIfFailed($"rank {Rank}: {GetType().Name}");
+
+    /// <summary>For backward: the collective's gradient, or <paramref name="zeros"/> once any backward collective has failed.</summary>
+    protected Tensor GradientOrZeros(Func<Tensor> collective, Func<Tensor> zeros)
+    {
+        if (!failure.HasFailed)
+        {
+            try
+            {
+                return collective();
+            }
+            catch (Exception e)
+            {
+                failure.Record(e);
+            }
+        }
+
+        return zeros();
+    }
+}

@@ -1,0 +1,157 @@
+using System.Threading.Channels;
+using MmCluster.Shared.Collectives;
+using MmCluster.Shared.Grpc.Collective;
+
+namespace MmCluster.Worker.Collectives;
+
+/// <summary>Per-operation state: the sequence number every chunk carries, the deadline token, the senders to drain.</summary>
+public sealed partial class GrpcCollectiveGroup
+{
+    private sealed class OpState(long seq, CollectiveOp kind, long totalElements, CancellationToken token)
+    {
+        public long Seq { get; } = seq;
+
+        public CollectiveOp Kind { get; } = kind;
+
+        public long TotalElements { get; } = totalElements;
+
+        public CancellationToken Token { get; } = token;
+
+        public List<OpSender> Senders { get; } = [];
+
+        /// <summary>What the operation is blocked on, for the timeout message.</summary>
+        public string Waiting { get; set; } = "before any chunk moved";
+
+        public int? WaitingPeer { get; set; }
+
+        public async Task DrainAsync()
+        {
+            foreach (var sender in Senders)
+            {
+                await sender.DrainAsync().ConfigureAwait(false);
+            }
+        }
+
+        public override string ToString()
+        {
+            return $"{Kind} #{Seq} of {TotalElements} floats";
+        }
+    }
+
+    /// <summary>
+    /// The chunks an operation sends along one edge: chunk i goes to lane i mod L, each lane written in order by its own task,
+    /// so a chunk can be queued the moment its data is ready and the stream never waits for the ring loop.
+    /// </summary>
+    private sealed class OpSender
+    {
+        private readonly GrpcCollectiveGroup _group;
+        private readonly OpState _op;
+        private readonly OutboundLane[] _lanes;
+        private readonly int _peer;
+        private readonly Channel<PushChunksRequest>[] _queues;
+        private readonly Task[] _writers;
+
+        public OpSender(GrpcCollectiveGroup group, OpState op, OutboundLane[] lanes, int peer)
+        {
+            _group = group;
+            _op = op;
+            _lanes = lanes;
+            _peer = peer;
+            _queues = new Channel<PushChunksRequest>[lanes.Length];
+            _writers = new Task[lanes.Length];
+            for (var i = 0; i < lanes.Length; i++)
+            {
+                _queues[i] = Channel.CreateUnbounded<PushChunksRequest>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+                var lane = i;
+                _writers[i] = Task.Run(() => WriteLaneAsync(lane));
+            }
+        }
+
+        public void Enqueue(int index, PushChunksRequest frame)
+        {
+            _queues[index % _queues.Length].Writer.TryWrite(frame);
+        }
+
+        /// <summary>Waits until every queued chunk is handed to HTTP/2 (the caller may reuse its buffers after the operation).</summary>
+        public async Task CompleteAsync()
+        {
+            foreach (var queue in _queues)
+            {
+                queue.Writer.TryComplete();
+            }
+            _op.WaitingPeer = _peer;
+            _op.Waiting = $"sending to {_group.Describe(_peer)}";
+            await Task.WhenAll(_writers).WaitAsync(_op.Token).ConfigureAwait(false);
+        }
+
+        /// <summary>After a failure: stop queueing and give in-flight writes a moment to end (the streams are being aborted).</summary>
+        public async Task DrainAsync()
+        {
+            foreach (var queue in _queues)
+            {
+                queue.Writer.TryComplete();
+            }
+            try
+            {
+                await Task.WhenAll(_writers).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        private async Task WriteLaneAsync(int lane)
+        {
+            var reader = _queues[lane].Reader;
+            try
+            {
+                while (await reader.WaitToReadAsync(_op.Token).ConfigureAwait(false))
+                {
+                    while (reader.TryRead(out var frame))
+                    {
+                        await _lanes[lane].WriteAsync(frame).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (_op.Token.IsCancellationRequested)
+            {
+                // The operation already failed (deadline, fault, caller); it reports why.
+            }
+            catch (Exception ex)
+            {
+                if (!_group._faultCts.IsCancellationRequested)
+                {
+                    var status = await _lanes[lane].TryGetStatusAsync(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                    _group.Fault(_group.PeerFailure(_peer, status, ex));
+                }
+            }
+        }
+    }
+
+    /// <summary>Received chunks waiting for the operation loop, one unbounded queue per (direction, lane), in arrival order.</summary>
+    private sealed class InboundLanes
+    {
+        private readonly Channel<PushChunksRequest>[] _lanes;
+
+        public InboundLanes(int lanesPerEdge)
+        {
+            _lanes = new Channel<PushChunksRequest>[2 * lanesPerEdge];
+            for (var i = 0; i < _lanes.Length; i++)
+            {
+                _lanes[i] = Channel.CreateUnbounded<PushChunksRequest>(new UnboundedChannelOptions { SingleReader = true });
+            }
+        }
+
+        private int PerEdge => _lanes.Length / 2;
+
+        public ChannelReader<PushChunksRequest> Reader(RingDirection direction, int chunkIndex)
+        {
+            return _lanes[(int)direction * PerEdge + chunkIndex % PerEdge].Reader;
+        }
+
+        public ChannelWriter<PushChunksRequest> Writer(RingDirection direction, int lane)
+        {
+            return _lanes[(int)direction * PerEdge + lane].Writer;
+        }
+    }
+}

@@ -1,0 +1,275 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using MmCluster.Shared.Collectives;
+using MmCluster.Shared.Grpc.Collective;
+using MmCluster.Worker.Services;
+
+namespace MmCluster.Worker.Collectives;
+
+/// <summary>
+/// <see cref="ICollectiveGroup"/> over gRPC between worker processes: ring algorithms, chunked and pipelined.
+/// <para>Use: <c>var server = await CollectiveServer.StartAsync("127.0.0.1", 0);</c> on every rank, exchange
+/// <c>server.Address</c>, then <c>await using var group = GrpcCollectiveGroup.Create(options, server);</c> with
+/// <see cref="CollectiveGroupOptions"/> (run id, generation, rank, every rank's address, bearer token, deadline).</para>
+/// <para>Algorithms: all-gather is a ring of W-1 steps; reduce-scatter is a ring of W-1 steps in which rank r ends with block r
+/// (<see cref="BlockPartition"/>), summed in the order in[r+1] + in[r+2] + ... + in[r] (left to right, indices mod W);
+/// all-reduce is that reduce-scatter followed by the all-gather, as one pipelined ring of 2(W-1) steps (mean divides the
+/// finished block by W once); broadcast is pipelined along the ring from the root; barrier is an all-gather of nothing.
+/// Each step's block is cut into <see cref="CollectiveGroupOptions.ChunkBytes"/> chunks; a chunk is forwarded as soon as it
+/// arrives, over <see cref="CollectiveGroupOptions.StreamsPerEdge"/> streams per edge, sent without copying (UnsafeWrap)
+/// and received with one copy (or fused add) into the caller's buffer.</para>
+/// <para>Failure: every operation has <see cref="CollectiveGroupOptions.OperationDeadline"/>. A dead, silent, refusing or
+/// stale peer makes it throw <see cref="CollectiveException"/> naming the peer; the failing rank aborts its streams with the
+/// reason, so its neighbours fail at once too. After a failure the group is broken: every later call throws; build a group
+/// of the next generation. Operations on one group run one at a time, in the same order on every rank.</para>
+/// </summary>
+public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
+{
+    private readonly CollectiveGroupOptions _options;
+    private readonly CollectiveServer _server;
+    private readonly int _chunkElements;
+    private readonly SemaphoreSlim _opLock = new(1, 1);
+    private long _nextSeq;
+
+    private GrpcCollectiveGroup(CollectiveGroupOptions options, CollectiveServer server)
+    {
+        options.Validate();
+        _options = options;
+        _server = server;
+        _chunkElements = options.ChunkBytes / sizeof(float);
+        _inbox = new InboundLanes(options.StreamsPerEdge);
+    }
+
+    public int Rank => _options.Rank;
+
+    public int WorldSize => _options.WorldSize;
+
+    internal string RunId => _options.RunId;
+
+    internal long Generation => _options.Generation;
+
+    /// <summary>Creates the group and registers it with <paramref name="server"/> (this rank's own, already started server).</summary>
+    public static GrpcCollectiveGroup Create(CollectiveGroupOptions options, CollectiveServer server)
+    {
+        var group = new GrpcCollectiveGroup(options, server);
+        server.Registry.Register(group);
+        return group;
+    }
+
+    public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default)
+    {
+        if (output.Length != WorldSize * local.Length)
+        {
+            throw new ArgumentException($"all-gather output holds {output.Length} floats; it must hold W·n = {WorldSize}·{local.Length}.", nameof(output));
+        }
+        local.CopyTo(output.Slice(Rank * local.Length, local.Length));
+        return RunAsync(CollectiveOp.AllGather, output.Length, op => RingAsync(op, new RingPlan(WorldSize - 1, 0, 0, output, output, default)), ct);
+    }
+
+    public Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default)
+    {
+        var n = input.Length;
+        var own = BlockPartition.Count(n, WorldSize, Rank);
+        if (output.Length != own)
+        {
+            throw new ArgumentException($"reduce-scatter output holds {output.Length} floats; rank {Rank} of {WorldSize} receives block {Rank} of {own} of {n}.", nameof(output));
+        }
+        if (WorldSize == 1)
+        {
+            input.CopyTo(output);
+            return Task.CompletedTask;
+        }
+        return RunAsync(CollectiveOp.ReduceScatter, n, async op =>
+        {
+            var scratch = ArrayPool<float>.Shared.Rent(n);
+            try
+            {
+                var work = scratch.AsMemory(0, n);
+                await RingAsync(op, new RingPlan(WorldSize - 1, WorldSize - 1, -1, input, work, input)).ConfigureAwait(false);
+                work.Slice(BlockPartition.Offset(n, WorldSize, Rank), own).CopyTo(output);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scratch);
+            }
+        }, ct);
+    }
+
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default)
+    {
+        var steps = WorldSize - 1;
+        var plan = new RingPlan(2 * steps, steps, -1, buffer, buffer, buffer, op == ReduceOp.Mean ? WorldSize : 0f);
+        return RunAsync(CollectiveOp.AllReduce, buffer.Length, state => RingAsync(state, plan), ct);
+    }
+
+    public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default)
+    {
+        if (root < 0 || root >= WorldSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(root), $"broadcast root {root} is outside 0..{WorldSize - 1}.");
+        }
+        return RunAsync(CollectiveOp.Broadcast, buffer.Length, op => BroadcastChainAsync(op, buffer, root), ct);
+    }
+
+    public Task NeighborExchangeAsync(ReadOnlyMemory<float> send, Memory<float> receive, bool forward = true, CancellationToken ct = default)
+    {
+        if (WorldSize == 1)
+        {
+            if (receive.Length != send.Length)
+            {
+                throw new ArgumentException($"neighbour exchange with itself: receive holds {receive.Length} floats, send {send.Length}.", nameof(receive));
+            }
+            send.CopyTo(receive);
+            return Task.CompletedTask;
+        }
+        var direction = forward ? RingDirection.Forward : RingDirection.Backward;
+        return RunAsync(CollectiveOp.NeighborExchange, send.Length, op => ExchangeAsync(op, direction, send, receive), ct);
+    }
+
+    public Task BarrierAsync(CancellationToken ct = default)
+    {
+        return RunAsync(CollectiveOp.Barrier, 0, op => RingAsync(op, new RingPlan(WorldSize - 1, 0, 0, Memory<float>.Empty, Memory<float>.Empty, default)), ct);
+    }
+
+    /// <summary>
+    /// One ring: at step s this rank sends block (rank + shift - s) and receives block (rank + shift - s - 1) (mod W), the
+    /// block it forwards at step s + 1. Steps below <see cref="RingPlan.ReduceSteps"/> add the received chunk to this rank's
+    /// own <see cref="RingPlan.Addend"/>; the later ones copy it.
+    /// </summary>
+    private async Task RingAsync(OpState op, RingPlan plan)
+    {
+        if (plan.Steps == 0)
+        {
+            return;
+        }
+        var n = plan.Work.Length;
+        var sender = OpenSender(op, RingDirection.Forward);
+        var left = Neighbor(RingDirection.Forward, incoming: true);
+        var sendIndex = 0;
+        var receiveIndex = 0;
+        var firstBlock = Mod(Rank + plan.Shift);
+        var firstCount = BlockPartition.Count(n, WorldSize, firstBlock);
+        var firstOffset = BlockPartition.Offset(n, WorldSize, firstBlock);
+        for (var c = 0; c < ChunkCount(firstCount); c++)
+        {
+            var (offset, count) = ChunkRange(firstCount, c);
+            sender.Enqueue(sendIndex++, Frame(op, 0, c, plan.Step0Source.Slice(firstOffset + offset, count)));
+        }
+        for (var s = 0; s < plan.Steps; s++)
+        {
+            var block = Mod(Rank + plan.Shift - s - 1);
+            var blockCount = BlockPartition.Count(n, WorldSize, block);
+            var blockOffset = BlockPartition.Offset(n, WorldSize, block);
+            for (var c = 0; c < ChunkCount(blockCount); c++)
+            {
+                var (offset, count) = ChunkRange(blockCount, c);
+                var frame = await ReceiveAsync(op, RingDirection.Forward, receiveIndex++, left, s, c, count).ConfigureAwait(false);
+                var received = MemoryMarshal.Cast<byte, float>(frame.Payload.Span);
+                var target = plan.Work.Span.Slice(blockOffset + offset, count);
+                if (s < plan.ReduceSteps)
+                {
+                    var own = plan.Addend.Span.Slice(blockOffset + offset, count);
+                    if (s == plan.ReduceSteps - 1 && plan.Divisor != 0f)
+                    {
+                        FloatBytes.AddDivide(received, own, plan.Divisor, target);
+                    }
+                    else
+                    {
+                        FloatBytes.Add(received, own, target);
+                    }
+                }
+                else
+                {
+                    received.CopyTo(target);
+                }
+                if (s + 1 < plan.Steps)
+                {
+                    sender.Enqueue(sendIndex++, Frame(op, s + 1, c, plan.Work.Slice(blockOffset + offset, count)));
+                }
+            }
+        }
+        await sender.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Pipelined chain root -> root+1 -> ... -> root-1: each rank forwards a chunk as soon as it has it.</summary>
+    private async Task BroadcastChainAsync(OpState op, Memory<float> buffer, int root)
+    {
+        if (WorldSize == 1)
+        {
+            return;
+        }
+        var distance = Mod(Rank - root);
+        var forwards = distance < WorldSize - 1;
+        var sender = forwards ? OpenSender(op, RingDirection.Forward) : null;
+        var left = Neighbor(RingDirection.Forward, incoming: true);
+        for (var c = 0; c < ChunkCount(buffer.Length); c++)
+        {
+            var (offset, count) = ChunkRange(buffer.Length, c);
+            if (distance > 0)
+            {
+                var frame = await ReceiveAsync(op, RingDirection.Forward, c, left, 0, c, count).ConfigureAwait(false);
+                MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(buffer.Span.Slice(offset, count));
+            }
+            sender?.Enqueue(c, Frame(op, 0, c, buffer.Slice(offset, count)));
+        }
+        if (sender is not null)
+        {
+            await sender.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ExchangeAsync(OpState op, RingDirection direction, ReadOnlyMemory<float> send, Memory<float> receive)
+    {
+        var sender = OpenSender(op, direction);
+        for (var c = 0; c < ChunkCount(send.Length); c++)
+        {
+            var (offset, count) = ChunkRange(send.Length, c);
+            sender.Enqueue(c, Frame(op, 0, c, send.Slice(offset, count)));
+        }
+        var from = Neighbor(direction, incoming: true);
+        for (var c = 0; c < ChunkCount(receive.Length); c++)
+        {
+            var (offset, count) = ChunkRange(receive.Length, c);
+            var frame = await ReceiveAsync(op, direction, c, from, 0, c, count, receive.Length).ConfigureAwait(false);
+            MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(receive.Span.Slice(offset, count));
+        }
+        await sender.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private PushChunksRequest Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
+    {
+        return new PushChunksRequest
+        {
+            RunId = _options.RunId,
+            Generation = _options.Generation,
+            SourceRank = Rank,
+            OpSeq = op.Seq,
+            Op = op.Kind,
+            Step = step,
+            Chunk = chunk,
+            TotalElements = op.TotalElements,
+            Payload = UnsafeByteOperations.UnsafeWrap(FloatBytes.AsBytes(payload)),
+        };
+    }
+
+    private int ChunkCount(int elements)
+    {
+        return Math.Max(1, (elements + _chunkElements - 1) / _chunkElements);
+    }
+
+    private (int Offset, int Count) ChunkRange(int elements, int chunk)
+    {
+        var offset = chunk * _chunkElements;
+        return (offset, Math.Min(_chunkElements, elements - offset));
+    }
+
+    private int Mod(int value)
+    {
+        return ((value % WorldSize) + WorldSize) % WorldSize;
+    }
+
+    /// <summary>What a ring moves: see <see cref="RingAsync"/>. Divisor 0 = no division after the last reducing step.</summary>
+    private readonly record struct RingPlan(int Steps, int ReduceSteps, int Shift, ReadOnlyMemory<float> Step0Source, Memory<float> Work,
+        ReadOnlyMemory<float> Addend, float Divisor = 0f);
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>
+/// Multi-head self-attention with PyTorch nn.MultiheadAttention's parameter names (<c>in_proj_weight</c>,
+/// <c>in_proj_bias</c>, <c>out_proj</c>), so state_dict keys match OpenCLIP; the kernel is fused scaled_dot_product_attention.
+/// </summary>
+public sealed class Attention : Module<Tensor, Tensor>
+{
+    private readonly Parameter in_proj_weight;
+    private readonly Parameter in_proj_bias;
+    private readonly Linear out_proj;
+    private readonly long heads;
+    private readonly bool causal;
+
+    public Attention(long width, long heads, bool causal) : base(nameof(Attention))
+    {
+        this.heads = heads;
+        this.causal = causal;
+        in_proj_weight = Parameter(empty(3 * width, width));
+        in_proj_bias = Parameter(zeros(3 * width));
+        out_proj = Linear(width, width);
+        RegisterComponents();
+    }
+
+    /// <summary>OpenCLIP's init: in_proj ~ N(0, width^-1/2), out_proj ~ N(0, projStd), biases zero.</summary>
+    public void ResetParameters(double inStd, double projStd)
+    {
+        using var _ = no_grad();
+        init.normal_(in_proj_weight, 0, inStd);
+        init.zeros_(in_proj_bias);
+        init.normal_(out_proj.weight, 0, projStd);
+        init.zeros_(out_proj.bias!);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var (b, t, w) = (x.shape[0], x.shape[1], x.shape[2]);
+        using var qkv = functional.linear(x, in_proj_weight, in_proj_bias);   // (B, T, 3W)
+        using var split = qkv.view(b, t, 3, heads, w / heads);                  // (B, T, 3, nh, hs)
+        using var perm = split.permute(2, 0, 3, 1, 4);                         // (3, B, nh, T, hs)
+        using var q = perm[0];
+        using var k = perm[1];
+        using var v = perm[2];
+        using var y = functional.scaled_dot_product_attention(q, k, v, is_casual: causal); // (B, nh, T, hs)
+        using var yt = y.transpose(1, 2);                                      // (B, T, nh, hs)
+        using var merged = yt.reshape(b, t, w);
+        return out_proj.forward(merged);
+    }
+}

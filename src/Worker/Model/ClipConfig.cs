@@ -1,0 +1,84 @@
+namespace MmCluster.Worker.Model;
+
+/// <summary>
+/// CLIP hyperparameters (the way nanoGPT keeps GPTConfig): a ViT image tower and a causal text transformer meeting in a
+/// shared embedding space. Presets are named so a run spec and <c>bench step</c> can refer to them.
+/// </summary>
+public sealed record ClipConfig
+{
+    /// <summary>GPT-2's &lt;|endoftext|&gt;, the largest id of the GPT-2 vocabulary: EOT pooling takes argmax of the ids.</summary>
+    public const long Gpt2EndOfText = 50256;
+
+    public int ImageChannels { get; init; } = 1;
+    public int ImageSize { get; init; } = 28;
+    public int PatchSize { get; init; } = 4;
+    public int VisionWidth { get; init; } = 128;
+    public int VisionLayers { get; init; } = 4;
+    public int VisionHeads { get; init; } = 4;
+
+    public int VocabSize { get; init; } = 50257;
+    public int ContextLength { get; init; } = 32;
+    public int TextWidth { get; init; } = 128;
+    public int TextLayers { get; init; } = 4;
+    public int TextHeads { get; init; } = 4;
+
+    public int MlpRatio { get; init; } = 4;
+    public int EmbedDim { get; init; } = 128;
+
+    /// <summary>Initial logit scale, log(1/0.07), as in CLIP and OpenCLIP.</summary>
+    public double InitLogitScale { get; init; } = Math.Log(1 / 0.07);
+
+    /// <summary>The benchmark model: exactly the sizes compared with PyTorch (issue 4).</summary>
+    public static ClipConfig Tiny { get; } = new();
+
+    /// <summary>The Fashion-MNIST demo model: 2 layers per tower, width 128 (learns in minutes on 2 cores).</summary>
+    public static ClipConfig Mini { get; } = new() { VisionLayers = 2, TextLayers = 2 };
+
+    /// <summary>For unit tests only: a few thousand parameters.</summary>
+    public static ClipConfig Micro { get; } = new()
+    {
+        ImageSize = 8, PatchSize = 4, VisionWidth = 16, VisionLayers = 1, VisionHeads = 2,
+        VocabSize = 64, ContextLength = 8, TextWidth = 16, TextLayers = 1, TextHeads = 2, EmbedDim = 8,
+    };
+
+    public static IReadOnlyDictionary<string, ClipConfig> Presets { get; } = new Dictionary<string, ClipConfig>
+    {
+        ["clip-tiny"] = Tiny,
+        ["clip-mini"] = Mini,
+        ["clip-micro"] = Micro,
+    };
+
+    public int PatchesPerSide => ImageSize / PatchSize;
+
+    /// <summary>Tokens in the image sequence: one per patch plus the class token.</summary>
+    public int VisionSequenceLength => (PatchesPerSide * PatchesPerSide) + 1;
+
+    /// <summary>The end-of-text id used for pooling: the largest id of the vocabulary (GPT-2's &lt;|endoftext|&gt; for 50,257).</summary>
+    public long EndOfText => VocabSize - 1;
+
+    public static ClipConfig FromPreset(string name) =>
+        Presets.TryGetValue(name, out var config)
+            ? config
+            : throw new ArgumentException($"Unknown model preset '{name}'; known: {string.Join(", ", Presets.Keys)}.", nameof(name));
+
+    /// <summary>Throws naming the first inconsistent field.</summary>
+    public ClipConfig Validate()
+    {
+        Require(ImageSize % PatchSize == 0, $"ImageSize {ImageSize} is not a multiple of PatchSize {PatchSize}");
+        Require(VisionWidth % VisionHeads == 0, $"VisionWidth {VisionWidth} is not a multiple of VisionHeads {VisionHeads}");
+        Require(TextWidth % TextHeads == 0, $"TextWidth {TextWidth} is not a multiple of TextHeads {TextHeads}");
+        Require(ImageChannels is 1 or 3, $"ImageChannels must be 1 or 3, got {ImageChannels}");
+        Require(ContextLength >= 2, $"ContextLength must be at least 2, got {ContextLength}");
+        Require(VisionLayers >= 1 && TextLayers >= 1, "each tower needs at least one layer");
+        Require(VocabSize >= 2 && EmbedDim >= 1 && MlpRatio >= 1, "VocabSize, EmbedDim and MlpRatio must be positive");
+        return this;
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Invalid ClipConfig: {message}.");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>The transformer block's feed-forward: c_fc, GELU, c_proj (OpenCLIP's <c>mlp</c> Sequential keys).</summary>
+public sealed class Mlp : Module<Tensor, Tensor>
+{
+    private readonly Linear c_fc;
+    private readonly GELU gelu;
+    private readonly Linear c_proj;
+
+    public Mlp(long width, long hidden) : base(nameof(Mlp))
+    {
+        c_fc = Linear(width, hidden);
+        gelu = GELU();
+        c_proj = Linear(hidden, width);
+        RegisterComponents();
+    }
+
+    public void ResetParameters(double fcStd, double projStd)
+    {
+        using var _ = no_grad();
+        init.normal_(c_fc.weight, 0, fcStd);
+        init.zeros_(c_fc.bias!);
+        init.normal_(c_proj.weight, 0, projStd);
+        init.zeros_(c_proj.bias!);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var h = c_fc.forward(x);   // (B, T, W) -> (B, T, 4W)
+        using var a = gelu.forward(h);
+        return c_proj.forward(a);        // (B, T, 4W) -> (B, T, W)
+    }
+}

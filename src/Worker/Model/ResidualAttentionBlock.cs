@@ -1,0 +1,40 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>Pre-LN transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)) (open_clip/transformer.py).</summary>
+public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
+{
+    private readonly LayerNorm ln_1;
+    private readonly Attention attn;
+    private readonly LayerNorm ln_2;
+    private readonly Mlp mlp;
+
+    public ResidualAttentionBlock(long width, long heads, long mlpWidth, bool causal) : base(nameof(ResidualAttentionBlock))
+    {
+        ln_1 = LayerNorm(width);
+        attn = new Attention(width, heads, causal);
+        ln_2 = LayerNorm(width);
+        mlp = new Mlp(width, mlpWidth);
+        RegisterComponents();
+    }
+
+    public void ResetParameters(double attnStd, double projStd, double fcStd)
+    {
+        attn.ResetParameters(attnStd, projStd);
+        mlp.ResetParameters(fcStd, projStd);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var n1 = ln_1.forward(x);
+        using var a = attn.forward(n1);
+        using var h = x + a;
+        using var n2 = ln_2.forward(h);
+        using var m = mlp.forward(n2);
+        return h + m;
+    }
+}

@@ -1,0 +1,48 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>A stack of residual attention blocks; causal for the text tower, bidirectional for the image tower.</summary>
+public sealed class Transformer : Module<Tensor, Tensor>
+{
+    private readonly ModuleList<ResidualAttentionBlock> resblocks;
+    private readonly long width;
+
+    public Transformer(long width, int layers, long heads, int mlpRatio, bool causal) : base(nameof(Transformer))
+    {
+        this.width = width;
+        resblocks = new ModuleList<ResidualAttentionBlock>();
+        for (var i = 0; i < layers; i++)
+        {
+            resblocks.Add(new ResidualAttentionBlock(width, heads, mlpRatio * width, causal));
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>OpenCLIP's text-transformer init, used for both towers here.</summary>
+    public void ResetParameters()
+    {
+        var attnStd = Math.Pow(width, -0.5);
+        var projStd = attnStd * Math.Pow(2 * resblocks.Count, -0.5);
+        var fcStd = Math.Pow(2 * width, -0.5);
+        foreach (var block in resblocks)
+        {
+            block.ResetParameters(attnStd, projStd, fcStd);
+        }
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var h = x.alias();
+        foreach (var block in resblocks)
+        {
+            var next = block.forward(h);   // (B, T, W) -> (B, T, W)
+            h.Dispose();
+            h = next;
+        }
+        return h;
+    }
+}

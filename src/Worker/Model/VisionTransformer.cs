@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>
+/// The image tower: a ViT (Dosovitskiy et al. 2020) as in open_clip/transformer.py VisionTransformer: patchify by a strided
+/// convolution, prepend the class token, add positions, pre-LN transformer, ln_post on the class token, project.
+/// </summary>
+public sealed class VisionTransformer : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1;
+    private readonly Parameter class_embedding;
+    private readonly Parameter positional_embedding;
+    private readonly LayerNorm ln_pre;
+    private readonly Transformer transformer;
+    private readonly LayerNorm ln_post;
+    private readonly Parameter proj;
+
+    public VisionTransformer(ClipConfig config) : base(nameof(VisionTransformer))
+    {
+        var width = config.VisionWidth;
+        conv1 = Conv2d(config.ImageChannels, width, kernel_size: config.PatchSize, stride: config.PatchSize, bias: false);
+        class_embedding = Parameter(empty(width));
+        positional_embedding = Parameter(empty(config.VisionSequenceLength, width));
+        ln_pre = LayerNorm(width);
+        transformer = new Transformer(width, config.VisionLayers, config.VisionHeads, config.MlpRatio, causal: false);
+        ln_post = LayerNorm(width);
+        proj = Parameter(empty(width, config.EmbedDim));
+        RegisterComponents();
+    }
+
+    public void ResetParameters()
+    {
+        using var _ = no_grad();
+        var scale = Math.Pow(class_embedding.shape[0], -0.5);
+        init.normal_(class_embedding, 0, scale);
+        init.normal_(positional_embedding, 0, scale);
+        init.normal_(proj, 0, scale);
+        transformer.ResetParameters();
+    }
+
+    /// <param name="images">(B, C, H, W), normalized.</param>
+    /// <returns>(B, EmbedDim), not normalized.</returns>
+    public override Tensor forward(Tensor images)
+    {
+        var b = images.shape[0];
+        using var patches = conv1.forward(images);              // (B, W, H/p, W/p)
+        using var flat = patches.flatten(2);                     // (B, W, P)
+        using var tokens = flat.transpose(1, 2);                 // (B, P, W)
+        using var cls = class_embedding.expand(b, 1, -1);        // (B, 1, W)
+        using var seq = cat([cls, tokens], dim: 1);              // (B, P+1, W)
+        using var pos = seq + positional_embedding;
+        using var x = ln_pre.forward(pos);
+        using var h = transformer.forward(x);
+        using var first = h.select(1, 0);                        // (B, W): the class token
+        using var pooled = ln_post.forward(first);
+        return pooled.matmul(proj);                              // (B, W) @ (W, D) -> (B, D)
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.ML.Tokenizers;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// GPT-2 byte-level BPE from Microsoft.ML.Tokenizers with its bundled data package (nothing downloaded at run time).
+/// Captions become fixed-length rows: ids truncated to ContextLength-1, then &lt;|endoftext|&gt; (50256), then zeros, so
+/// the EOT is each row's largest id (what the text tower's argmax pooling looks for), as OpenCLIP pads with 0.
+/// </summary>
+public sealed class CaptionTokenizer
+{
+    public const long EndOfText = 50256;
+    public const long Pad = 0;
+
+    private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
+
+    public CaptionTokenizer(int contextLength)
+    {
+        if (contextLength < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "context length must be at least 2");
+        }
+        ContextLength = contextLength;
+    }
+
+    public int ContextLength { get; }
+
+    /// <summary>Writes one caption's ContextLength ids into <paramref name="destination"/>.</summary>
+    public void Encode(string caption, Span<long> destination)
+    {
+        if (destination.Length != ContextLength)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} ids, expected {ContextLength}", nameof(destination));
+        }
+        var ids = Gpt2.Value.EncodeToIds(caption, ContextLength - 1, out _, out _);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            destination[i] = ids[i];
+        }
+        destination[ids.Count] = EndOfText;
+        destination[(ids.Count + 1)..].Fill(Pad);
+    }
+
+    public long[] Encode(string caption)
+    {
+        var row = new long[ContextLength];
+        Encode(caption, row);
+        return row;
+    }
+
+    /// <summary>(N, ContextLength) ids, row-major.</summary>
+    public long[] EncodeBatch(IReadOnlyList<string> captions)
+    {
+        var ids = new long[(long)captions.Count * ContextLength];
+        for (var i = 0; i < captions.Count; i++)
+        {
+            Encode(captions[i], ids.AsSpan(i * ContextLength, ContextLength));
+        }
+        return ids;
+    }
+
+    /// <summary>The text of one row, up to (not including) its EOT.</summary>
+    public string Decode(ReadOnlySpan<long> row)
+    {
+        var end = row.IndexOf(EndOfText);
+        var ids = (end < 0 ? row : row[..end]).ToArray().Select(id => (int)id);
+        return Gpt2.Value.Decode(ids);
+    }
+}

@@ -1,0 +1,91 @@
+using SkiaSharp;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// Decodes PNG or JPEG bytes (SkiaSharp) into the model's input: resized to Size x Size (bilinear), grayscale
+/// (ITU-R 601 luma) or RGB, scaled to [0, 1] and normalized per channel, written in (C, H, W) order.
+/// </summary>
+public sealed class ImageDecoder
+{
+    private readonly float[] mean;
+    private readonly float[] std;
+
+    public ImageDecoder(int channels, int size, IReadOnlyList<float> mean, IReadOnlyList<float> std)
+    {
+        if (channels is not (1 or 3))
+        {
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be 1 (grayscale) or 3 (RGB)");
+        }
+        if (size < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "size must be positive");
+        }
+        if (mean.Count != channels || std.Count != channels || std.Any(s => s <= 0))
+        {
+            throw new ArgumentException($"mean and std need {channels} value(s) each, std positive");
+        }
+        Channels = channels;
+        Size = size;
+        this.mean = [.. mean];
+        this.std = [.. std];
+    }
+
+    /// <summary>Fashion-MNIST: 1x28x28, its training set's mean and standard deviation.</summary>
+    public static ImageDecoder FashionMnist { get; } = new(1, 28, [0.2860f], [0.3530f]);
+
+    /// <summary>OpenAI CLIP's RGB normalization at a given size.</summary>
+    public static ImageDecoder ClipRgb(int size) =>
+        new(3, size, [0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]);
+
+    public int Channels { get; }
+
+    public int Size { get; }
+
+    /// <summary>Floats per image: C·H·W.</summary>
+    public int ValuesPerImage => Channels * Size * Size;
+
+    public float[] Decode(ReadOnlySpan<byte> encoded, string key = "?")
+    {
+        var values = new float[ValuesPerImage];
+        Decode(encoded, values, key);
+        return values;
+    }
+
+    /// <param name="key">The row's key, named in errors.</param>
+    public void Decode(ReadOnlySpan<byte> encoded, Span<float> destination, string key = "?")
+    {
+        if (destination.Length != ValuesPerImage)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats, expected {ValuesPerImage}", nameof(destination));
+        }
+        using var data = SKData.CreateCopy(encoded);
+        using var decoded = SKBitmap.Decode(data)
+            ?? throw new InvalidDataException($"Image of row '{key}' ({encoded.Length} bytes) is not a PNG or JPEG SkiaSharp can decode.");
+        var info = new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Premul);
+        using var rgba = new SKBitmap(info);
+        using (var canvas = new SKCanvas(rgba))
+        {
+            using var image = SKImage.FromBitmap(decoded);
+            canvas.Clear(SKColors.Black);
+            canvas.DrawImage(image, new SKRect(0, 0, Size, Size), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
+        }
+        var bytes = rgba.GetPixelSpan();
+        var plane = Size * Size;
+        for (var p = 0; p < plane; p++)
+        {
+            var (r, g, b) = (bytes[4 * p], bytes[(4 * p) + 1], bytes[(4 * p) + 2]);
+            if (Channels == 1)
+            {
+                var luma = ((0.299f * r) + (0.587f * g) + (0.114f * b)) / 255f;
+                destination[p] = (luma - mean[0]) / std[0];
+            }
+            else
+            {
+                destination[p] = ((r / 255f) - mean[0]) / std[0];
+                destination[plane + p] = ((g / 255f) - mean[1]) / std[1];
+                destination[(2 * plane) + p] = ((b / 255f) - mean[2]) / std[2];
+            }
+        }
+    }
+}

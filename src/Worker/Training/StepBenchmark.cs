@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Model;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// Times full training steps (forward, loss, backward, clipping, AdamW) of a model preset on random data in this
+/// process: warm-up steps first, then the median of the measured steps. What <c>mmcluster bench step</c> runs.
+/// </summary>
+public static class StepBenchmark
+{
+    public static StepBenchmarkResult Run(ClipConfig config, int batchSize, int warmupSteps, int measuredSteps, int seed = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(measuredSteps, 1);
+        TorchSharp.torch.random.manual_seed(seed);
+        using var model = new ClipModel(config);
+        var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps };
+        using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance);
+        var batch = RandomBatch(config, batchSize, new Random(seed));
+        var parameterCount = model.parameters().Sum(p => p.numel());
+        for (var i = 0; i < warmupSteps; i++)
+        {
+            trainer.Run(batch);
+        }
+        var times = new double[measuredSteps];
+        var loss = 0f;
+        for (var i = 0; i < measuredSteps; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            loss = trainer.Run(batch).Loss;
+            times[i] = watch.Elapsed.TotalMilliseconds;
+        }
+        return new StepBenchmarkResult(batchSize, parameterCount, times, loss);
+    }
+
+    /// <summary>Gaussian pixels and random ids below the EOT, each row ended by one EOT at a random length, zeros after.</summary>
+    public static ClipBatch RandomBatch(ClipConfig config, int batchSize, Random random)
+    {
+        var shape = new long[] { batchSize, config.ImageChannels, config.ImageSize, config.ImageSize };
+        var pixels = new float[batchSize * config.ImageChannels * config.ImageSize * config.ImageSize];
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        }
+        var context = config.ContextLength;
+        var tokens = new long[batchSize * context];
+        for (var row = 0; row < batchSize; row++)
+        {
+            var length = random.Next(1, context);
+            for (var t = 0; t < length; t++)
+            {
+                tokens[(row * context) + t] = random.NextInt64(1, config.EndOfText);
+            }
+            tokens[(row * context) + length] = config.EndOfText;
+        }
+        return new ClipBatch(pixels, shape, tokens, context);
+    }
+}

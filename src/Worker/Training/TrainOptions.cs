@@ -1,0 +1,22 @@
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// Optimizer and schedule settings for <see cref="TrainStep"/>. Defaults follow OpenCLIP's CLIP recipe (AdamW
+/// betas 0.9/0.98, eps 1e-6, clip norm 1.0) with weight decay 0.05 as in the BLIP-2 configs.
+/// </summary>
+public sealed record TrainOptions
+{
+    public double LearningRate { get; init; } = 1e-3;
+    public int WarmupSteps { get; init; }
+    public int TotalSteps { get; init; } = 1000;
+    public double MinLearningRate { get; init; }
+    public double WeightDecay { get; init; } = 0.05;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.98;
+    public double Eps { get; init; } = 1e-6;
+
+    /// <summary>Global L2 norm the gradients are clipped to; 0 or less: measured, not clipped.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    public CosineWithWarmup Schedule => new(LearningRate, WarmupSteps, TotalSteps, MinLearningRate);
+}

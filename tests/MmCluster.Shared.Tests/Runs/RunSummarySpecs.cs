@@ -1,0 +1,102 @@
+using System.Text.Json;
+using MmCluster.Shared.Runs;
+using MmCluster.Shared.Spec;
+using Xunit;
+
+namespace MmCluster.Shared.Tests.Runs;
+
+public sealed class RunSummarySpecs : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("summary-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static RunSnapshot Finished() => new()
+    {
+        RunId = "r1",
+        RunName = "demo",
+        State = RunState.Succeeded,
+        WorldSize = 2,
+        WallSeconds = 321.5,
+        Stages =
+        [
+            new StageProgress
+            {
+                Name = "clip", Kind = StageKind.Clip, State = StageState.Done, Step = 900, TotalSteps = 900, SamplesSeen = 115_200,
+                Losses = new Dictionary<string, double> { ["loss"] = 0.42 },
+                Eval = new Dictionary<string, double> { ["zero_shot_top1"] = 0.83, ["i2t_r1"] = 0.2 },
+            },
+            new StageProgress
+            {
+                Name = "s1", Kind = StageKind.Blip2Stage1, State = StageState.Done, Step = 10, SamplesSeen = 640,
+                Losses = new Dictionary<string, double> { ["loss"] = 3.0, ["itc"] = 1.0, ["itm"] = 0.5, ["itg"] = 1.5 },
+                Eval = new Dictionary<string, double> { ["i2t_r1"] = 0.4, ["itm_acc"] = 0.9 },
+            },
+            new StageProgress { Name = "s2", Kind = StageKind.Blip2Stage2, State = StageState.Pending },
+        ],
+        Ledger = [new LedgerCounters("clip", 0, 60_000, 60_000, 0, 0), new LedgerCounters("clip", 1, 60_000, 59_904, 0, 96)],
+    };
+
+    [Fact]
+    public void Should_write_the_documented_snake_case_fields_when_a_run_finishes()
+    {
+        var path = Path.Combine(_dir, "run", "summary.json");
+
+        RunSummary.From(Finished()).Write(path);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        var root = json.RootElement;
+        Assert.Equal("succeeded", root.GetProperty("status").GetString());
+        Assert.Equal(2, root.GetProperty("world_size").GetInt32());
+        Assert.Equal(321.5, root.GetProperty("wall_s").GetDouble());
+        Assert.Equal(0.83, root.GetProperty("eval").GetProperty("zero_shot_top1").GetDouble());
+        // A later stage's metric of the same name wins.
+        Assert.Equal(0.4, root.GetProperty("eval").GetProperty("i2t_r1").GetDouble());
+        var clip = root.GetProperty("stages")[0];
+        Assert.Equal(("clip", "done", 900, 115_200L, 0.42), (clip.GetProperty("name").GetString(), clip.GetProperty("state").GetString(),
+            clip.GetProperty("steps").GetInt32(), clip.GetProperty("samples_seen").GetInt64(), clip.GetProperty("final_loss").GetDouble()));
+        Assert.Equal(1.5, root.GetProperty("stages")[1].GetProperty("losses").GetProperty("itg").GetDouble());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("stages")[2].GetProperty("final_loss").ValueKind);
+        var epoch1 = root.GetProperty("ledger")[1];
+        Assert.Equal((1, 60_000L, 59_904L, 0L, 96L), (epoch1.GetProperty("epoch").GetInt32(), epoch1.GetProperty("samples_expected").GetInt64(),
+            epoch1.GetProperty("samples_committed").GetInt64(), epoch1.GetProperty("duplicates").GetInt64(), epoch1.GetProperty("missing").GetInt64()));
+        Assert.False(File.Exists(path + ".tmp"));
+    }
+
+    [Fact]
+    public void Should_read_back_what_it_wrote_when_round_tripped()
+    {
+        var path = Path.Combine(_dir, "summary.json");
+        var summary = RunSummary.From(Finished() with { State = RunState.Failed, Error = "worker w1 left" });
+
+        summary.Write(path);
+        var back = RunSummary.Read(path);
+
+        Assert.Equal(("failed", "worker w1 left", 3), (back.Status, back.Error, back.Stages.Count));
+        Assert.Equal(summary.Ledger, back.Ledger);
+    }
+
+    [Fact]
+    public void Should_append_one_flushed_json_object_per_line_when_points_are_written()
+    {
+        var path = Path.Combine(_dir, "metrics.jsonl");
+        using (var writer = new MetricsJsonlWriter(path))
+        {
+            writer.Append(new HistoryPoint { Stage = "clip", Step = 1, Epoch = 0, WallSeconds = 0.5, Lr = 1e-4, SamplesPerSecond = 512, Losses = new Dictionary<string, double> { ["loss"] = 2.3 } });
+            // Readable while the writer is still open: every line is flushed.
+            Assert.Single(File.ReadAllLines(path));
+            writer.Append(new HistoryPoint { Stage = "clip", Step = 2, Eval = new Dictionary<string, double> { ["zero_shot_top1"] = 0.5 } });
+        }
+
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(2, lines.Length);
+        using var first = JsonDocument.Parse(lines[0]);
+        Assert.Equal(512, first.RootElement.GetProperty("samples_per_s").GetDouble());
+        Assert.Equal(0.5, first.RootElement.GetProperty("wall_s").GetDouble());
+        Assert.Equal(2.3, first.RootElement.GetProperty("losses").GetProperty("loss").GetDouble());
+        Assert.False(first.RootElement.TryGetProperty("eval", out _));
+        var points = MetricsJsonlWriter.Read(path);
+        Assert.True(points[1].IsEvaluation);
+        Assert.Equal(2.3, points[0].Loss);
+    }
+}

@@ -1,0 +1,44 @@
+using MmCluster.Shared.Spec;
+using Xunit;
+
+namespace MmCluster.Shared.Tests.Spec;
+
+public sealed class ShippedExampleSpecs
+{
+    private static string Example(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MmCluster.sln")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        return Path.Combine(dir.FullName, "examples", name);
+    }
+
+    [Fact]
+    public void Should_validate_the_clip_example_when_loaded()
+    {
+        var spec = RunSpecLoader.Load(Example("fashion-mnist-clip.yaml"));
+
+        var stage = Assert.Single(spec.Stages);
+        Assert.Equal((StageKind.Clip, "clip-tiny"), (stage.Kind!.Value, stage.Model!.Preset));
+        Assert.Equal(RunSpecValidator.FashionMnistAutoImport, spec.Manifest!.AutoImport);
+        Assert.NotEmpty(stage.Eval.ZeroShotTemplates);
+    }
+
+    [Fact]
+    public void Should_schedule_clip_lm_stage1_stage2_when_the_blip2_example_is_loaded()
+    {
+        var spec = RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml"));
+
+        var graph = StageGraph.Build(spec.Stages.Select(s => new StageNode(s.Name!, s.DependsOn)).ToList());
+        Assert.Equal(["clip", "lm", "blip2-stage1", "blip2-stage2"], graph.Order);
+        Assert.Equal(
+            [StageKind.Clip, StageKind.Lm, StageKind.Blip2Stage1, StageKind.Blip2Stage2],
+            spec.Stages.Select(s => s.Kind!.Value));
+        var stage2 = spec.Stages[3];
+        Assert.Equal(["blip2-stage1", "lm"], stage2.Init!.From);
+        Assert.Equal(["visual", "lm"], stage2.Init.Freeze);
+    }
+}
