@@ -52,6 +52,30 @@ public sealed class HostedClusterSpecs(ITestOutputHelper output) : IAsyncLifetim
         await WaitUntilAsync(() => said.Any(l => l.StartsWith("worker-0 RUN-ENDED failed worker worker-1 (rank 1", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task Should_fail_the_run_and_tell_the_workers_when_the_coordinator_is_stopped()
+    {
+        using var stop = new CancellationTokenSource();
+        var seed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new CoordinatorOptions
+        {
+            Akka = new AkkaSettings { Port = 0 },
+            Run = new RunSettings("stopped", 1, "{}"u8.ToArray()),
+            PlanEpoch = TestPlans.Uniform(4, 5),
+            Listening = address => seed.TrySetResult(address),
+        };
+        var coordinator = CoordinatorHost.RunAsync(options, stop.Token);
+        await StartWorkerAsync(await seed.Task.WaitAsync(TimeSpan.FromSeconds(30)), "worker-0", [(0, 1000)]);
+        await WaitUntilAsync(() => said.Any(l => l.Contains("GENERATION", StringComparison.Ordinal)));
+
+        stop.Cancel();
+
+        var outcome = await coordinator.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains("the coordinator was stopped", outcome.Message);
+        await WaitUntilAsync(() => said.Any(l => l.StartsWith("worker-0 RUN-ENDED failed", StringComparison.Ordinal)));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
