@@ -54,11 +54,6 @@ public static class CoordinatorHost
                 registry.Register<ShardLedgerActor>(ledger);
                 registry.Register<RunActor>(runActor);
                 run.SetRunActor(runActor);
-                if (options.RendezvousTimeout is { } timeout)
-                {
-                    system.Scheduler.ScheduleTellOnce(timeout, runActor,
-                        new AbortRun($"only some of the {options.Run.WorldSize} workers registered within {timeout.TotalSeconds:0} s"), ActorRefs.NoSender);
-                }
             })
             .AddStartup((system, _) =>
             {
