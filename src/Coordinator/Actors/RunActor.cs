@@ -298,6 +298,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleMemberLost(Member member, string what)
     {
+        var cluster = Cluster.Get(Context.System);
+        if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
+        {
+            // Our own leave (or downing) clears the membership: that is no worker's fault.
+            Fail($"the coordinator {what}", null);
+            return;
+        }
         foreach (var worker in workers.Values.Where(w => w.Agent.Path.Address.Equals(member.Address)).ToList())
         {
             WorkerLost(worker, what);
