@@ -68,6 +68,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             throw new ArgumentOutOfRangeException(nameof(settings), settings.WorldSize, "world size must be at least 1.");
         }
         ledger.Tell(new SubscribeLedgerStats(Self));
+        Context.Watch(ledger);
         if (settings.RendezvousTimeout is { } timeout)
         {
             Timers.StartSingleTimer(nameof(RendezvousDeadline), RendezvousDeadline.Instance, timeout);
@@ -276,6 +277,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void HandleTerminated(Terminated terminated)
     {
         subscribers.Remove(terminated.ActorRef);
+        if (terminated.ActorRef.Equals(ledger))
+        {
+            Fail("the shard ledger stopped", null);
+            return;
+        }
         var worker = workers.Values.FirstOrDefault(w => w.Agent.Equals(terminated.ActorRef));
         if (worker is not null)
         {
