@@ -47,7 +47,7 @@ public static class WatchCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(
+    internal static async Task<int> RunAsync(
         string coordinator, string? token, bool json, double waitSeconds, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(coordinator, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))

@@ -31,7 +31,18 @@ public static class RunActorSnapshots
         };
         var now = run.UpdatedAt;
         var wall = (now - previous.StartedAt).TotalSeconds;
-        var samples = run.Ledger.Epochs.Sum(e => e.SamplesCommitted + e.SamplesUncommitted);
+        var ledgerSamples = run.Ledger.Epochs.Sum(e => e.SamplesCommitted + e.SamplesUncommitted);
+        // Workers report the samples they trained ("samples"); the ledger only counts whole shards.
+        var samples = Math.Max(ledgerSamples, (long)training.Sum(w => w.Metrics.GetValueOrDefault("samples")));
+        // Rank 0 reports the replicated scalars (lr) and the last evaluation as "eval.<name>" metrics.
+        var lead = training.OrderBy(w => w.Rank).FirstOrDefault();
+        var lr = lead?.Metrics.GetValueOrDefault("lr") ?? previous.Lr;
+        var evalMetrics = lead?.Metrics
+            .Where(kv => kv.Key.StartsWith("eval.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["eval.".Length..], kv => kv.Value) ?? [];
+        var lastEval = evalMetrics.Count > 0
+            ? new EvalResult(stage, lead!.Step, evalMetrics, run.UpdatedAt)
+            : previous.LastEval;
         return previous with
         {
             RunId = run.RunId,
@@ -40,6 +51,8 @@ public static class RunActorSnapshots
             Step = step,
             Epoch = training.Count == 0 ? 0 : training.Max(w => w.Epoch),
             Loss = loss,
+            Lr = lr,
+            LastEval = lastEval,
             SamplesPerSecond = training.Sum(w => w.SamplesPerSecond),
             WorldSize = run.WorldSize,
             CollectiveFraction = training.Where(w => w.StepTimeMs > 0).Select(w => w.CollectiveTimeMs / w.StepTimeMs).DefaultIfEmpty(0).Average(),
@@ -63,6 +76,7 @@ public static class RunActorSnapshots
                 Epoch = training.Count == 0 ? 0 : training.Max(w => w.Epoch),
                 SamplesSeen = samples,
                 Losses = double.IsNaN(loss) ? s.Losses : new Dictionary<string, double>(s.Losses) { ["loss"] = loss },
+                Eval = evalMetrics.Count > 0 ? evalMetrics : s.Eval,
                 WallSeconds = wall,
             }).ToList(),
             UpdatedAt = now,

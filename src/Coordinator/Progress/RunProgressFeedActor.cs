@@ -13,18 +13,21 @@ public sealed class RunProgressFeedActor : ReceiveActor
     private readonly IActorRef _runActor;
     private readonly RunProgressHub _hub;
     private readonly string _stage;
+    private readonly Action<HistoryPoint>? _onPoint;
     private long _lastRecordedStep = -1;
+    private IReadOnlyDictionary<string, double>? _lastEval;
 
-    public RunProgressFeedActor(IActorRef runActor, RunProgressHub hub, string stage)
+    public RunProgressFeedActor(IActorRef runActor, RunProgressHub hub, string stage, Action<HistoryPoint>? onPoint = null)
     {
         _runActor = runActor;
         _hub = hub;
         _stage = stage;
+        _onPoint = onPoint;
         Receive<Actors.RunSnapshot>(HandleSnapshot);
     }
 
-    public static Props Props(IActorRef runActor, RunProgressHub hub, string stage) =>
-        Akka.Actor.Props.Create(() => new RunProgressFeedActor(runActor, hub, stage));
+    public static Props Props(IActorRef runActor, RunProgressHub hub, string stage, Action<HistoryPoint>? onPoint = null) =>
+        Akka.Actor.Props.Create(() => new RunProgressFeedActor(runActor, hub, stage, onPoint));
 
     protected override void PreStart() => _runActor.Tell(new SubscribeRunSnapshots(Self));
 
@@ -37,7 +40,13 @@ public sealed class RunProgressFeedActor : ReceiveActor
         if (snapshot.Step > _lastRecordedStep && snapshot.State == RunState.Running)
         {
             _lastRecordedStep = snapshot.Step;
-            _hub.Record(new HistoryPoint
+            var eval = snapshot.LastEval?.Metrics;
+            var newEval = eval is { Count: > 0 } && !ReferenceEquals(eval, _lastEval) && (_lastEval is null || !eval.SequenceEqual(_lastEval));
+            if (newEval)
+            {
+                _lastEval = eval;
+            }
+            var point = new HistoryPoint
             {
                 Stage = _stage,
                 Step = snapshot.Step,
@@ -47,7 +56,10 @@ public sealed class RunProgressFeedActor : ReceiveActor
                 Lr = snapshot.Lr,
                 SamplesPerSecond = snapshot.SamplesPerSecond,
                 Losses = snapshot.Stages.FirstOrDefault(s => s.Name == _stage)?.Losses ?? new Dictionary<string, double>(),
-            });
+                Eval = newEval ? eval : null,
+            };
+            _hub.Record(point);
+            _onPoint?.Invoke(point);
         }
     }
 }

@@ -18,7 +18,8 @@ namespace MmCluster.Worker.Collectives;
 /// finished block by W once); broadcast is pipelined along the ring from the root; barrier is an all-gather of nothing.
 /// Each step's block is cut into <see cref="CollectiveGroupOptions.ChunkBytes"/> chunks; a chunk is forwarded as soon as it
 /// arrives, over <see cref="CollectiveGroupOptions.StreamsPerEdge"/> streams per edge, sent without copying (UnsafeWrap)
-/// and received with one copy (or fused add) into the caller's buffer.</para>
+/// and received with one copy (or fused add) into the caller's buffer. Each lane is a PullChunks stream that the receiver
+/// opens on the sender, so the bulk data flows Kestrel -> SocketsHttpHandler, the cheaper direction.</para>
 /// <para>Failure: every operation has <see cref="CollectiveGroupOptions.OperationDeadline"/>. A dead, silent, refusing or
 /// stale peer makes it throw <see cref="CollectiveException"/> naming the peer; the failing rank aborts its streams with the
 /// reason, so its neighbours fail at once too. After a failure the group is broken: every later call throws; build a group
@@ -39,9 +40,15 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         _server = server;
         _chunkElements = options.ChunkBytes / sizeof(float);
         _inbox = new InboundLanes(options.StreamsPerEdge);
+        _outbound = [NewOutboundLanes(options.StreamsPerEdge), NewOutboundLanes(options.StreamsPerEdge)];
     }
 
     public int Rank => _options.Rank;
+
+    private static TaskCompletionSource<OutboundLane>[] NewOutboundLanes(int count)
+    {
+        return Enumerable.Range(0, count).Select(_ => new TaskCompletionSource<OutboundLane>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+    }
 
     public int WorldSize => _options.WorldSize;
 
@@ -165,7 +172,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
             {
                 var (offset, count) = ChunkRange(blockCount, c);
                 var frame = await ReceiveAsync(op, RingDirection.Forward, receiveIndex++, left, s, c, count).ConfigureAwait(false);
-                var received = MemoryMarshal.Cast<byte, float>(frame.Payload.Span);
+                var received = MemoryMarshal.Cast<byte, float>(frame.Payload);
                 var target = plan.Work.Span.Slice(blockOffset + offset, count);
                 if (s < plan.ReduceSteps)
                 {
@@ -183,6 +190,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
                 {
                     received.CopyTo(target);
                 }
+                frame.Release();
                 if (s + 1 < plan.Steps)
                 {
                     sender.Enqueue(sendIndex++, Frame(op, s + 1, c, plan.Work.Slice(blockOffset + offset, count)));
@@ -209,7 +217,8 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
             if (distance > 0)
             {
                 var frame = await ReceiveAsync(op, RingDirection.Forward, c, left, 0, c, count).ConfigureAwait(false);
-                MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(buffer.Span.Slice(offset, count));
+                MemoryMarshal.Cast<byte, float>(frame.Payload).CopyTo(buffer.Span.Slice(offset, count));
+                frame.Release();
             }
             sender?.Enqueue(c, Frame(op, 0, c, buffer.Slice(offset, count)));
         }
@@ -232,14 +241,15 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         {
             var (offset, count) = ChunkRange(receive.Length, c);
             var frame = await ReceiveAsync(op, direction, c, from, 0, c, count, receive.Length).ConfigureAwait(false);
-            MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(receive.Span.Slice(offset, count));
+            MemoryMarshal.Cast<byte, float>(frame.Payload).CopyTo(receive.Span.Slice(offset, count));
+            frame.Release();
         }
         await sender.CompleteAsync().ConfigureAwait(false);
     }
 
-    private PushChunksRequest Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
+    private ChunkFrame Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
     {
-        return new PushChunksRequest
+        return new ChunkFrame
         {
             RunId = _options.RunId,
             Generation = _options.Generation,

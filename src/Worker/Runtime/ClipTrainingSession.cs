@@ -62,7 +62,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         var modelConfig = ClipConfig.FromPreset(config.Preset);
         using var model = new ClipModel(modelConfig);
         ParameterBroadcast.FromRoot(group, model.state_dict().Values);
-        using var averager = new GradientAverager(group, model.parameters().Where(p => p.requires_grad));
+        using var averager = new GradientAverager(group);
         var options = new TrainOptions
         {
             LearningRate = config.LearningRate,
@@ -73,7 +73,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             Beta2 = config.Beta2,
             MaxGradNorm = config.GradClip,
         };
-        using var trainer = new TrainStep(model, options, new CollectiveFeatureGatherer(group), new DistributedGradients(averager));
+        using var trainer = new TrainStep(model, options, new CollectiveFeatureGatherer(group), averager);
         var startEpoch = 0;
         if (config.ResumeFrom is { } resume)
         {
@@ -94,6 +94,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             new BatchBuilder(decoder, tokenizer), tracker, config.BatchSize, config.TotalSteps - trainer.Step, startEpoch);
 
         var progress = new ProgressMeter(group);
+        // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
+        var board = generation.Rank == 0
+            ? torch.utils.tensorboard.SummaryWriter(Path.Combine(config.RunDirectory, "tensorboard", config.Stage))
+            : null;
         IReadOnlyDictionary<string, double> lastEval = new Dictionary<string, double>();
         while (trainer.Step < config.TotalSteps)
         {
@@ -112,6 +116,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             {
                 lastEval = evaluator.Evaluate();
                 log($"step {step}: eval {string.Join(", ", lastEval.Select(kv => $"{kv.Key}={kv.Value:0.####}"))}");
+                foreach (var (key, value) in lastEval)
+                {
+                    board?.add_scalar($"eval/{key}", (float)value, (int)step);
+                }
             }
             if (progress.Due || last)
             {
@@ -122,12 +130,17 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
                     ["logit_scale"] = result.LogitScale,
                     ["data_wait_ms"] = progress.DataWaitMs,
                     ["skipped_rows"] = feed.SkippedRows,
+                    ["samples"] = step * config.BatchSize,
                 };
                 foreach (var (key, value) in lastEval)
                 {
                     metrics[$"eval.{key}"] = value;
                 }
-                control.ReportProgress(progress.Report(step, feed.CurrentEpoch, result.Loss, metrics));
+                var report = progress.Report(step, feed.CurrentEpoch, result.Loss, metrics);
+                control.ReportProgress(report);
+                board?.add_scalar("train/loss", result.Loss, (int)step);
+                board?.add_scalar("train/lr", (float)result.LearningRate, (int)step);
+                board?.add_scalar("train/samples_per_s_rank0", (float)report.SamplesPerSecond, (int)step);
             }
             if (config.CheckpointEvery > 0 && step % config.CheckpointEvery == 0 || last)
             {
@@ -157,11 +170,5 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             await File.WriteAllBytesAsync(tmp, commit.Ledger.ToArray(), ct);
             File.Move(tmp, ledgerPath, overwrite: true);
         }
-    }
-
-    /// <summary>Plugs the bucketed all-reduce (mean) into the train step.</summary>
-    private sealed class DistributedGradients(GradientAverager averager) : IGradientAverager
-    {
-        public void AverageGradients(IReadOnlyList<TorchSharp.Modules.Parameter> parameters) => averager.Average();
     }
 }

@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using MmCluster.Shared.Grpc.Collective;
 using MmCluster.Worker.Collectives;
@@ -5,10 +6,14 @@ using MmCluster.Worker.Collectives;
 namespace MmCluster.Worker.Services;
 
 /// <summary>
-/// The gRPC face of the collectives: checks the stream's metadata and bearer token, finds the group of its run and generation,
-/// and hands the stream to that group, which reads it for as long as the group lives.
+/// The gRPC face of the collectives (Collective.PullChunks of protos/collective.proto): checks the stream's bearer token
+/// and metadata, finds the group of its run and generation, and hands the call to that group, which streams the chunks
+/// for that ring edge lane to the calling receiver for as long as the group lives (bound with
+/// <see cref="ReceivedChunk.PullChunksServerMethod"/>).
+/// Not sealed and the handler virtual: Grpc.AspNetCore binds handlers that are virtual methods of the bound type.
 /// </summary>
-public sealed class CollectiveService : Collective.CollectiveBase
+[BindServiceMethod(typeof(CollectiveService), nameof(BindService))]
+internal class CollectiveService
 {
     private readonly CollectiveRegistry _registry;
 
@@ -17,7 +22,12 @@ public sealed class CollectiveService : Collective.CollectiveBase
         _registry = registry;
     }
 
-    public override async Task<PushChunksReply> PushChunks(IAsyncStreamReader<PushChunksRequest> requestStream, ServerCallContext context)
+    public static void BindService(ServiceBinderBase binder, CollectiveService? service)
+    {
+        binder.AddMethod(ReceivedChunk.PullChunksServerMethod, service is null ? null : service.PullChunks);
+    }
+
+    public virtual async Task PullChunks(IAsyncStreamReader<PullControl> requestStream, IServerStreamWriter<ChunkFrame> responseStream, ServerCallContext context)
     {
         var token = CollectiveHeaders.BearerToken(context.RequestHeaders)
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "collective call without an 'authorization: Bearer <token>' header"));
@@ -27,7 +37,6 @@ public sealed class CollectiveService : Collective.CollectiveBase
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"wrong bearer token for run '{headers.RunId}'"));
         }
-        var received = await group.ReadInboundAsync(headers, requestStream, context.CancellationToken).ConfigureAwait(false);
-        return new PushChunksReply { ChunksReceived = received };
+        await group.ServeOutboundAsync(headers, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
     }
 }

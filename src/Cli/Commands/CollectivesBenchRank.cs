@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using MmCluster.Shared.Collectives;
+using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Services;
+
+namespace MmCluster.Cli.Commands;
+
+/// <summary>
+/// What one child process of <c>mmcluster bench collectives</c> does. A rank: host a collective server on loopback, print
+/// <c>ADDR address</c>, read <c>PEERS a0,a1,...</c> from stdin, then time every operation and size and print
+/// <c>TIME op MiB t1,t2,... cpu</c> (ms per iteration, each after a barrier; CPU ms per iteration) and <c>DONE</c>. A TCP sender: connect to the
+/// parent and send the buffer each time the parent asks (one byte), the raw loopback reference.
+/// </summary>
+internal static class CollectivesBenchRank
+{
+    public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams);
+
+    public static async Task<int> RunRankAsync(Settings settings, CancellationToken ct)
+    {
+        await using var server = await CollectiveServer.StartAsync("127.0.0.1", 0, ct);
+        Console.Out.WriteLine($"ADDR {server.Address}");
+        Console.Out.Flush();
+        var line = await Console.In.ReadLineAsync(ct) ?? throw new InvalidOperationException("stdin closed before the PEERS line");
+        if (!line.StartsWith("PEERS ", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"expected 'PEERS a0,a1,...' on stdin, got '{line}'");
+        }
+        var options = new CollectiveGroupOptions(settings.RunId, 1, settings.Rank, line["PEERS ".Length..].Split(','), settings.Token)
+        {
+            OperationDeadline = TimeSpan.FromSeconds(60),
+            ChunkBytes = settings.ChunkKiB << 10,
+            StreamsPerEdge = settings.Streams,
+        };
+        await using var group = GrpcCollectiveGroup.Create(options, server);
+        await group.BarrierAsync(ct);
+        foreach (var mib in settings.SizesMiB)
+        {
+            var floats = (int)(mib * (1 << 20) / sizeof(float));
+            foreach (var op in CollectivesBenchResult.Ops)
+            {
+                var run = Prepare(group, op, floats);
+                var times = new List<double>();
+                var cpu = TimeSpan.Zero;
+                for (var i = 0; i < settings.Warmup + settings.Iters; i++)
+                {
+                    await group.BarrierAsync(ct);
+                    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                    var clock = Stopwatch.StartNew();
+                    await run(ct);
+                    if (i >= settings.Warmup)
+                    {
+                        times.Add(clock.Elapsed.TotalMilliseconds);
+                        cpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+                    }
+                }
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME {op} {mib} {string.Join(',', times.Select(t => t.ToString("R", CultureInfo.InvariantCulture)))} {cpu.TotalMilliseconds / settings.Iters}"));
+                Console.Out.Flush();
+            }
+        }
+        await group.BarrierAsync(ct);
+        Console.Out.WriteLine("DONE");
+        Console.Out.Flush();
+        return 0;
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> to 127.0.0.1:<paramref name="port"/> each time the receiver sends one byte, until it closes.</summary>
+    public static async Task<int> RunTcpSenderAsync(int port, long bytes, CancellationToken ct)
+    {
+        using var client = new TcpClient { NoDelay = true, SendBufferSize = 4 << 20 };
+        await client.ConnectAsync(IPAddress.Loopback, port, ct);
+        var stream = client.GetStream();
+        var buffer = new byte[4 << 20];
+        Random.Shared.NextBytes(buffer);
+        var go = new byte[1];
+        while (await stream.ReadAsync(go, ct) == 1)
+        {
+            for (var sent = 0L; sent < bytes; sent += buffer.Length)
+            {
+                await stream.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent)), ct);
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Allocates the buffers of one operation on S = <paramref name="floats"/> floats (nccl-tests sizes) and returns its call.</summary>
+    private static Func<CancellationToken, Task> Prepare(ICollectiveGroup group, string op, int floats)
+    {
+        var world = group.WorldSize;
+        var random = new Random(group.Rank);
+        float[] Filled(int n)
+        {
+            var data = new float[n];
+            for (var i = 0; i < n; i++)
+            {
+                data[i] = (float)random.NextDouble();
+            }
+            return data;
+        }
+
+        switch (op)
+        {
+            case "allgather":
+            {
+                var local = Filled(floats / world);
+                var output = new float[local.Length * world];
+                return ct => group.AllGatherAsync(local, output, ct);
+            }
+            case "reducescatter":
+            {
+                var input = Filled(floats);
+                var output = new float[BlockPartition.Count(floats, world, group.Rank)];
+                return ct => group.ReduceScatterAsync(input, output, ct);
+            }
+            case "allreduce":
+            {
+                var buffer = Filled(floats);
+                return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, ct);
+            }
+            case "broadcast":
+            {
+                var buffer = Filled(floats);
+                return ct => group.BroadcastAsync(buffer, 0, ct);
+            }
+            default:
+                throw new ArgumentException($"unknown collective '{op}'", nameof(op));
+        }
+    }
+}

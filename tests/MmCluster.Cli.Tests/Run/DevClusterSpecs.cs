@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Manifest.Import;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MmCluster.Cli.Tests.Run;
+
+/// <summary>
+/// The local dev cluster end to end, as a user runs it: <c>mmcluster dev</c> starts a coordinator and 2 worker
+/// processes (Akka cluster, gRPC collectives, Parquet manifest, TorchSharp), trains a few CLIP steps on a tiny manifest,
+/// evaluates, checkpoints and writes summary.json.
+/// </summary>
+public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("mmcluster-dev-").FullName;
+
+    [Fact]
+    public async Task Should_train_evaluate_and_checkpoint_when_two_workers_run_a_tiny_clip_spec()
+    {
+        var manifest = Path.Combine(root, "manifest");
+        await WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
+        var spec = Path.Combine(root, "tiny.yaml");
+        await File.WriteAllTextAsync(spec, $"""
+            name: tiny
+            seed: 3
+            world_size: 2
+            manifest:
+              path: {manifest}
+            stages:
+              - name: clip
+                kind: clip
+                model:
+                  preset: clip-mini
+                batch_size: 8
+                steps: 4
+                optimizer:
+                  lr: 1.0e-3
+                eval:
+                  every_steps: 2
+                  retrieval:
+                    held_out: 8
+                checkpoint_every: 2
+            """);
+        var runDir = Path.Combine(root, "run");
+
+        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(4));
+
+        Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
+        using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "summary.json")));
+        var s = summary.RootElement;
+        Assert.Equal("succeeded", s.GetProperty("status").GetString());
+        Assert.Equal(2, s.GetProperty("world_size").GetInt32());
+        var stage = s.GetProperty("stages")[0];
+        Assert.Equal(4, stage.GetProperty("steps").GetInt64());
+        Assert.Equal(4 * 2 * 8, stage.GetProperty("samples_seen").GetInt64());
+        Assert.True(double.IsFinite(stage.GetProperty("final_loss").GetDouble()));
+        var top1 = s.GetProperty("eval").GetProperty("zero_shot_top1").GetDouble();
+        Assert.InRange(top1, 0, 1);
+        Assert.Equal(20, s.GetProperty("eval").GetProperty("zero_shot_images").GetDouble());
+        foreach (var step in new[] { 2, 4 })
+        {
+            Assert.True(File.Exists(Path.Combine(runDir, "checkpoints", "clip", $"step-{step:D8}.safetensors")), $"no checkpoint for step {step}");
+            Assert.True(File.Exists(Path.Combine(runDir, "checkpoints", "clip", $"step-{step:D8}.ledger.pb")), $"no committed ledger for step {step}");
+        }
+        Assert.NotEmpty(await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.jsonl")));
+        Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Should_refuse_before_starting_any_process_when_the_spec_is_invalid()
+    {
+        var spec = Path.Combine(root, "bad.yaml");
+        await File.WriteAllTextAsync(spec, "name: bad\nstages:\n  - name: clip\n    kind: clap\n");
+
+        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", Path.Combine(root, "run")], TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("bad.yaml", log);
+        Assert.Contains("clap", log);
+        Assert.False(Directory.Exists(Path.Combine(root, "run", "logs")));
+    }
+
+    private static async Task WriteManifestAsync(string folder, int trainRows, int testRows)
+    {
+        var random = new Random(7);
+        foreach (var (split, rows) in new[] { ("train", trainRows), ("test", testRows) })
+        {
+            await using var writer = new ParquetManifestWriter(folder, new ParquetManifestWriterOptions
+            {
+                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true,
+            });
+            for (var i = 0; i < rows; i++)
+            {
+                var label = i % 10;
+                var pixels = new byte[28 * 28];
+                random.NextBytes(pixels);
+                var caption = CaptionTemplates.Render(CaptionTemplates.Training[i % CaptionTemplates.Training.Count], ClassNames.FashionMnist[label]);
+                await writer.AddAsync(new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split));
+            }
+        }
+    }
+
+    private async Task<(int Exit, string Log)> RunCliAsync(IEnumerable<string> args, TimeSpan timeout)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "mmcluster.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(cli);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        var lines = new List<string>();
+        void Collect(object _, DataReceivedEventArgs e)
+        {
+            if (e.Data is { } line)
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                }
+            }
+        }
+        process.OutputDataReceived += Collect;
+        process.ErrorDataReceived += Collect;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mmcluster {string.Join(' ', args)} did not finish in {timeout}:\n{string.Join('\n', lines)}");
+        }
+        process.WaitForExit();
+        var log = string.Join('\n', lines);
+        output.WriteLine(log);
+        return (process.ExitCode, log);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
