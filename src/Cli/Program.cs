@@ -18,6 +18,7 @@ public static class Program
         root.Add(bench);
         root.Add(WatchCommand.Create());
         root.Add(K8sCommand.Create());
+        root.Add(TrainLocalCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

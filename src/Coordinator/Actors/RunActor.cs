@@ -52,6 +52,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<LedgerStats>(HandleLedgerStats);
         Receive<LedgerFault>(fault => Fail(fault.Reason, null));
         Receive<AbortRun>(HandleAbort);
+        Receive<RendezvousDeadline>(_ => HandleRendezvousDeadline());
         Receive<GetRunSnapshot>(_ => Sender.Tell(Snapshot()));
         Receive<SubscribeRunSnapshots>(HandleSubscribe);
         Receive<UnsubscribeRunSnapshots>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
@@ -76,6 +77,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             throw new ArgumentOutOfRangeException(nameof(settings), settings.WorldSize, "world size must be at least 1.");
         }
         ledger.Tell(new SubscribeLedgerStats(Self));
+        Context.Watch(ledger);
+        if (settings.RendezvousTimeout is { } timeout)
+        {
+            Timers.StartSingleTimer(nameof(RendezvousDeadline), RendezvousDeadline.Instance, timeout);
+        }
         if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
         {
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
@@ -153,6 +159,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             ranked[rank].Agent.Tell(start);
         }
         phase = RunPhase.Running;
+        Timers.Cancel(nameof(RendezvousDeadline));
         log.Info("Run {0} generation {1} started with {2} workers: {3}.", settings.RunId, settings.Generation,
             ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
         Publish();
@@ -259,6 +266,16 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Sender.Tell(Snapshot());
     }
 
+    private void HandleRendezvousDeadline()
+    {
+        if (phase == RunPhase.WaitingForWorkers)
+        {
+            var registered = string.Join(", ", workers.Keys.Order(WorkerIdComparer.Instance));
+            Fail($"only {workers.Count} of {settings.WorldSize} workers registered within {settings.RendezvousTimeout?.TotalSeconds:0.#} s" +
+                (workers.Count > 0 ? $" ({registered})" : ""), null);
+        }
+    }
+
     private void HandleSubscribe(SubscribeRunSnapshots subscribe)
     {
         subscribers.Add(subscribe.Subscriber);
@@ -269,6 +286,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void HandleTerminated(Terminated terminated)
     {
         subscribers.Remove(terminated.ActorRef);
+        if (terminated.ActorRef.Equals(ledger))
+        {
+            Fail("the shard ledger stopped", null);
+            return;
+        }
         var worker = workers.Values.FirstOrDefault(w => w.Agent.Equals(terminated.ActorRef));
         if (worker is not null)
         {
@@ -291,6 +313,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleMemberLost(Member member, string what)
     {
+        var cluster = Cluster.Get(Context.System);
+        if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
+        {
+            // Our own leave (or downing) clears the membership: that is no worker's fault.
+            Fail($"the coordinator {what}", null);
+            return;
+        }
         foreach (var worker in workers.Values.Where(w => w.Agent.Path.Address.Equals(member.Address)).ToList())
         {
             WorkerLost(worker, what);
@@ -396,6 +425,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         DateTimeOffset.UtcNow);
 
     private static void IgnoreOutcome(RunOutcome outcome) { }
+
+    private sealed class RendezvousDeadline
+    {
+        public static readonly RendezvousDeadline Instance = new();
+
+        private RendezvousDeadline() { }
+    }
 
     private sealed class WorkerEntry(RegisterWorker registration, IActorRef agent)
     {

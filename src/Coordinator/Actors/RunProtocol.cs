@@ -8,7 +8,11 @@ namespace MmCluster.Coordinator.Actors;
 /// <param name="WorldSize">Number of workers to wait for before assigning ranks.</param>
 /// <param name="StageConfig">The stage's configuration, passed to workers untouched.</param>
 /// <param name="Generation">1 for a fresh run; a resume may continue the numbering.</param>
-public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byte> StageConfig, long Generation = 1);
+public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byte> StageConfig, long Generation = 1)
+{
+    /// <summary>Fails the run when the world size has not registered in time; null waits forever.</summary>
+    public TimeSpan? RendezvousTimeout { get; init; }
+}
 
 /// <summary>Where a run is in its life.</summary>
 public enum RunPhase

@@ -49,8 +49,10 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         {
             result = ledger.Lease(request.Epoch, request.WorkerId);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+        catch (Exception ex)
         {
+            // The plan function is the manifest planner: any failure of it ends the run with its message, and the
+            // ledger keeps its state (a crash would restart the actor with an empty ledger).
             Fault($"cannot hand out epoch {request.Epoch} to worker {request.WorkerId}: {ex.Message}");
             return;
         }

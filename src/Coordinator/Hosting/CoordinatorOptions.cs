@@ -11,7 +11,7 @@ public sealed record CoordinatorOptions
     /// <summary>This member's place in the cluster; the coordinator role is added. No seed nodes: it founds the cluster.</summary>
     public required AkkaSettings Akka { get; init; }
 
-    /// <summary>Run id, world size, stage config sent to the workers.</summary>
+    /// <summary>Run id, world size, stage config sent to the workers, rendezvous timeout.</summary>
     public required RunSettings Run { get; init; }
 
     /// <summary>Plans an epoch (the ShardPlanner over the manifest's footers); called once per epoch, lazily.</summary>
@@ -28,9 +28,6 @@ public sealed record CoordinatorOptions
 
     /// <summary>Called as soon as the run ended, before the coordinator leaves the cluster (summary.json, exit message).</summary>
     public Action<RunOutcome>? OnOutcome { get; init; }
-
-    /// <summary>Fails the run when the world size has not registered in time; null waits forever.</summary>
-    public TimeSpan? RendezvousTimeout { get; init; }
 
     /// <summary>How long a stop request (Ctrl-C) waits for the RunActor to tell the workers before leaving.</summary>
     public TimeSpan AbortGrace { get; init; } = TimeSpan.FromSeconds(3);

@@ -94,7 +94,7 @@ public static class RunLauncher
         var options = new CoordinatorOptions
         {
             Akka = new AkkaSettings { Hostname = launch.Host, Port = launch.AkkaPort, PublicHostname = launch.PublicHost },
-            Run = new RunSettings(runId, world, config.ToJsonBytes()),
+            Run = new RunSettings(runId, world, config.ToJsonBytes()) { RendezvousTimeout = launch.RendezvousTimeout },
             PlanEpoch = epoch => ShardPlanner.PlanEpoch(shards, spec.Seed, epoch),
             ResumeLedger = resumeLedger,
             Listening = address =>
@@ -110,7 +110,6 @@ public static class RunLauncher
                         metrics.Append(point);
                     }
                 }), "progress-feed"),
-            RendezvousTimeout = launch.RendezvousTimeout,
         };
         var outcome = await CoordinatorHost.RunAsync(options, cancellationToken);
         var final = hub.Current with

@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
@@ -51,6 +52,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<TrainerFinished>(finished => TellCoordinator(new WorkerFinished { WorkerId = settings.WorkerId, Step = finished.Step }));
         Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
         Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
+        Receive<LeaveRun>(HandleLeaveRun);
         Receive<Terminated>(HandleTerminated);
         Receive<ClusterEvent.MemberUp>(up => HandleMemberUp(up.Member));
         Receive<ClusterEvent.UnreachableMember>(unreachable => HandleCoordinatorLost(unreachable.Member, "became unreachable"));
@@ -241,6 +243,12 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
     }
 
+    private void HandleLeaveRun(LeaveRun leave)
+    {
+        End(new RunEnded(false, leave.Reason));
+        Sender.Tell(Done.Instance);
+    }
+
     private void HandleTerminated(Terminated terminated)
     {
         if (coordinator is IActorRef current && current.Equals(terminated.ActorRef))
@@ -251,6 +259,12 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleCoordinatorLost(Member member, string what)
     {
+        var cluster = Cluster.Get(Context.System);
+        if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
+        {
+            End(new RunEnded(false, $"worker {settings.WorkerId} {what}"));
+            return;
+        }
         if (member.Address.Equals(coordinatorAddress))
         {
             End(new RunEnded(false, $"coordinator {member.Address} {what}"));

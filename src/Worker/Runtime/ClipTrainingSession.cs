@@ -94,6 +94,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             new BatchBuilder(decoder, tokenizer), tracker, config.BatchSize, config.TotalSteps - trainer.Step, startEpoch);
 
         var progress = new ProgressMeter(group);
+        // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
+        var board = generation.Rank == 0
+            ? torch.utils.tensorboard.SummaryWriter(Path.Combine(config.RunDirectory, "tensorboard", config.Stage))
+            : null;
         IReadOnlyDictionary<string, double> lastEval = new Dictionary<string, double>();
         while (trainer.Step < config.TotalSteps)
         {
@@ -112,6 +116,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             {
                 lastEval = evaluator.Evaluate();
                 log($"step {step}: eval {string.Join(", ", lastEval.Select(kv => $"{kv.Key}={kv.Value:0.####}"))}");
+                foreach (var (key, value) in lastEval)
+                {
+                    board?.add_scalar($"eval/{key}", (float)value, (int)step);
+                }
             }
             if (progress.Due || last)
             {
@@ -128,7 +136,11 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
                 {
                     metrics[$"eval.{key}"] = value;
                 }
-                control.ReportProgress(progress.Report(step, feed.CurrentEpoch, result.Loss, metrics));
+                var report = progress.Report(step, feed.CurrentEpoch, result.Loss, metrics);
+                control.ReportProgress(report);
+                board?.add_scalar("train/loss", result.Loss, (int)step);
+                board?.add_scalar("train/lr", (float)result.LearningRate, (int)step);
+                board?.add_scalar("train/samples_per_s_rank0", (float)report.SamplesPerSecond, (int)step);
             }
             if (config.CheckpointEvery > 0 && step % config.CheckpointEvery == 0 || last)
             {

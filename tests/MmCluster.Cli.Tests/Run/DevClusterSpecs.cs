@@ -63,6 +63,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         }
         Assert.NotEmpty(await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.jsonl")));
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
     }
 
     [Fact]
