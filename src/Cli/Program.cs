@@ -16,6 +16,7 @@ public static class Program
         bench.Add(BenchStepCommand.Create());
         root.Add(bench);
         root.Add(WatchCommand.Create());
+        root.Add(TrainLocalCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);
