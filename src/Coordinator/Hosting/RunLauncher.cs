@@ -116,40 +116,20 @@ public static class RunLauncher
         return outcome.ExitCode;
     }
 
-    /// <summary>
-    /// Where a resumed run continues: the first stage (schedule order) without a committed checkpoint at its last step
-    /// continues from its latest committed checkpoint (or starts fresh when it has none); every stage before it is done.
-    /// </summary>
     private static async Task<(int StartAt, IReadOnlyList<StageConfig> Configs, LedgerSnapshot? Ledger)> ResumePointAsync(
         IReadOnlyList<StageConfig> configs, TextWriter log, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < configs.Count; i++)
+        var (startAt, checkpoint) = StageSchedule.ResumePoint(configs);
+        var stage = configs[startAt].Stage;
+        if (checkpoint is null)
         {
-            var directory = StageSchedule.CheckpointDirectory(configs[i].RunDirectory, configs[i].Stage);
-            var latest = LedgerSidecar.LatestCommitted(directory);
-            if (latest is not null && CheckpointStep(latest) >= configs[i].TotalSteps)
-            {
-                continue;
-            }
-            if (latest is null)
-            {
-                if (i == 0)
-                {
-                    throw new InvalidOperationException($"--resume: no committed checkpoint under {directory}");
-                }
-                log.WriteLine($"resuming at stage '{configs[i].Stage}' (fresh; every earlier stage is done)");
-                return (i, configs, null);
-            }
-            var ledger = LedgerSnapshot.Parser.ParseFrom(await File.ReadAllBytesAsync(LedgerSidecar.PathFor(latest), cancellationToken));
-            log.WriteLine($"resuming stage '{configs[i].Stage}' from {latest} (ledger at step {ledger.Step})");
-            var resumed = configs.Select((c, k) => k == i ? c with { ResumeFrom = latest } : c).ToList();
-            return (i, resumed, ledger);
+            log.WriteLine($"resuming at stage '{stage}' (fresh; every earlier stage is done)");
+            return (startAt, configs, null);
         }
-        throw new InvalidOperationException($"--resume: every stage of the run has its final checkpoint under {Path.Combine(configs[0].RunDirectory, "checkpoints")}; nothing to resume");
+        var ledger = LedgerSnapshot.Parser.ParseFrom(await File.ReadAllBytesAsync(LedgerSidecar.PathFor(checkpoint), cancellationToken));
+        log.WriteLine($"resuming stage '{stage}' from {checkpoint} (ledger at step {ledger.Step})");
+        return (startAt, configs.Select((c, k) => k == startAt ? c with { ResumeFrom = checkpoint } : c).ToList(), ledger);
     }
-
-    private static long CheckpointStep(string path) =>
-        long.Parse(Path.GetFileNameWithoutExtension(path)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
     private static void PatchSchedule(RunProgressHub hub, IReadOnlyList<StageConfig> configs, int startAt)
     {

@@ -70,6 +70,33 @@ public static class StageSchedule
     public static string CheckpointDirectory(string runDirectory, string stage) => Path.Combine(runDirectory, "checkpoints", stage);
 
     /// <summary>
+    /// Where a resumed run continues: the first stage (schedule order) without a committed checkpoint at its last step,
+    /// from its latest committed checkpoint (null: it starts fresh, every earlier stage being done). Throws when there is
+    /// nothing to resume (no checkpoint of the first stage, or every stage finished).
+    /// </summary>
+    public static (int StartAt, string? Checkpoint) ResumePoint(IReadOnlyList<StageConfig> configs)
+    {
+        for (var i = 0; i < configs.Count; i++)
+        {
+            var directory = CheckpointDirectory(configs[i].RunDirectory, configs[i].Stage);
+            var latest = LedgerSidecar.LatestCommitted(directory);
+            if (latest is null && i == 0)
+            {
+                throw new InvalidOperationException($"--resume: no committed checkpoint under {directory}");
+            }
+            if (latest is null || CheckpointStep(latest) < configs[i].TotalSteps)
+            {
+                return (i, latest);
+            }
+        }
+        throw new InvalidOperationException(
+            $"--resume: every stage has its final checkpoint under {Path.Combine(configs[0].RunDirectory, "checkpoints")}; nothing to resume");
+    }
+
+    private static long CheckpointStep(string path) =>
+        long.Parse(Path.GetFileNameWithoutExtension(path)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// <paramref name="config"/> with every <c>init.from</c> stage resolved to that stage's latest committed checkpoint;
     /// throws <see cref="InvalidOperationException"/> naming the stage and the missing checkpoint or file.
     /// </summary>

@@ -72,6 +72,20 @@ public sealed class StageScheduleSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_resume_at_the_first_unfinished_stage_from_its_latest_committed_checkpoint()
+    {
+        var stages = Build();
+        Assert.Throws<InvalidOperationException>(() => StageSchedule.ResumePoint(stages));
+        Checkpoint("clip", 234, committed: true);
+        Checkpoint("lm", 300, committed: true);
+
+        Assert.Equal((2, (string?)null), StageSchedule.ResumePoint(stages));
+        var latest = Checkpoint("blip2-stage1", 400, committed: true);
+        Checkpoint("blip2-stage1", 600, committed: false);
+        Assert.Equal((2, latest), StageSchedule.ResumePoint(stages));
+    }
+
+    [Fact]
     public void Should_name_the_stage_and_its_batch_when_the_manifest_is_too_small_for_one_step()
     {
         var error = Assert.Throws<InvalidOperationException>(() => Build(trainRows: 200));
