@@ -52,7 +52,7 @@ internal static class RunCommands
             Console.WriteLine($"worker {workerId}: collectives at {collectiveAddress}, joining {seed}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Exception? failure = null;
-            var session = new ClipTrainingSession(server, secret,
+            var session = StageSessionRouter.WithBuiltInKinds(server, secret,
                 message => Console.WriteLine($"worker {workerId}: {message}"),
                 e =>
                 {

@@ -4,6 +4,7 @@ using Akka.Event;
 using Google.Protobuf;
 using MmCluster.Coordinator.Ledger;
 using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Runs;
 
 namespace MmCluster.Coordinator.Actors;
 
@@ -11,8 +12,11 @@ namespace MmCluster.Coordinator.Actors;
 /// The coordinator's run: rendezvous (waits for the world size of <see cref="RegisterWorker"/>, assigns ranks by
 /// worker id, sends every worker the same peer table in <see cref="StartGeneration"/>), then the single address
 /// workers talk to: shard requests and completions go to the ledger, progress goes into <see cref="RunSnapshot"/>s
-/// for subscribers, checkpoint votes become ledger commits. A worker that becomes unreachable, leaves or terminates
-/// mid-run fails the run: every surviving worker gets <see cref="RunFailed"/> naming it.
+/// for subscribers, checkpoint votes become ledger commits. The run is a schedule of stages over the same workers: when
+/// every worker reported <see cref="WorkerFinished"/> for a stage (a barrier; its final checkpoint is committed by then),
+/// the next stage starts as the next generation with the same ranks and peer table and a fresh shard ledger; the run
+/// finishes after the last stage. A worker that becomes unreachable, leaves or terminates mid-run fails the run (and the
+/// running stage): every surviving worker gets <see cref="RunFailed"/> naming it.
 /// </summary>
 public sealed class RunActor : ReceiveActor, IWithTimers
 {
@@ -30,10 +34,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, WorkerEntry> workers = new(StringComparer.Ordinal);
     private readonly Dictionary<long, CommitVotes> votes = [];
     private readonly HashSet<IActorRef> subscribers = [];
+    private readonly IReadOnlyList<ScheduledStage> schedule;
+    private readonly StageStatus[] stages;
     private RunPhase phase = RunPhase.WaitingForWorkers;
-    private LedgerStats ledgerStats = LedgerStats.Empty;
-    private long? lastCommittedStep;
-    private string? lastCommittedPath;
+    private int stageIndex;
+    private long generation;
     private string? failureReason;
     private bool publishPending;
 
@@ -42,6 +47,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         this.settings = settings;
         this.ledger = ledger;
         this.onOutcome = onOutcome;
+        schedule = settings.Schedule;
+        stages = schedule.Select((stage, i) => new StageStatus(stage.Name, i < settings.StartAt ? StageState.Done : StageState.Pending,
+            null, LedgerStats.Empty, null, null, null)).ToArray();
+        stageIndex = settings.StartAt;
+        generation = settings.Generation;
         Receive<RegisterWorker>(HandleRegister);
         Receive<RequestShard>(HandleRequestShard);
         Receive<ShardCompleted>(HandleShardCompleted);
@@ -75,6 +85,10 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         if (settings.WorldSize < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(settings), settings.WorldSize, "world size must be at least 1.");
+        }
+        if (settings.StartAt < 0 || settings.StartAt >= schedule.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.StartAt, $"the schedule has {schedule.Count} stage(s).");
         }
         ledger.Tell(new SubscribeLedgerStats(Self));
         Context.Watch(ledger);
@@ -128,13 +142,33 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         if (workers.Count == settings.WorldSize)
         {
-            StartGeneration();
+            Timers.Cancel(nameof(RendezvousDeadline));
+            StartStage(settings.StartAt);
         }
     }
 
-    private void StartGeneration()
+    /// <summary>
+    /// Sends every worker stage <paramref name="index"/> as generation <c>Generation + (index - StartAt)</c>: ranks by
+    /// worker id (the first time; later stages keep them), the same peer table, the stage's freshly prepared config.
+    /// </summary>
+    private void StartStage(int index)
     {
-        var ranked = workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList();
+        var stage = schedule[index];
+        ReadOnlyMemory<byte> config;
+        try
+        {
+            config = stage.Prepare();
+        }
+        catch (Exception e)
+        {
+            stageIndex = index;
+            phase = RunPhase.Running;
+            Fail($"stage '{stage.Name}' cannot start: {e.Message}", null);
+            return;
+        }
+        var ranked = index == settings.StartAt
+            ? workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList()
+            : workers.Values.OrderBy(w => w.Rank).ToList();
         var peers = ranked.Select((w, rank) => new Peer
         {
             Rank = rank,
@@ -142,13 +176,21 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             CollectiveAddress = w.Registration.CollectiveAddress,
             AkkaAddress = w.Agent.Path.Address.ToString(),
         }).ToList();
-        var stageConfig = ByteString.CopyFrom(settings.StageConfig.Span);
+        if (index > settings.StartAt)
+        {
+            ledger.Tell(new BeginStageLedger(index));
+        }
+        stageIndex = index;
+        generation = settings.Generation + (index - settings.StartAt);
+        stages[index] = stages[index] with { State = StageState.Running, Generation = generation, StartedAt = DateTimeOffset.UtcNow };
+        votes.Clear();
+        var stageConfig = ByteString.CopyFrom(config.Span);
         for (var rank = 0; rank < ranked.Count; rank++)
         {
             var start = new StartGeneration
             {
                 RunId = settings.RunId,
-                Generation = settings.Generation,
+                Generation = generation,
                 Rank = rank,
                 WorldSize = settings.WorldSize,
                 StageConfig = stageConfig,
@@ -156,12 +198,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             start.Peers.AddRange(peers);
             ranked[rank].Rank = rank;
             ranked[rank].Start = start;
+            ranked[rank].Finished = false;
+            ranked[rank].Progress = null;
             ranked[rank].Agent.Tell(start);
         }
         phase = RunPhase.Running;
-        Timers.Cancel(nameof(RendezvousDeadline));
-        log.Info("Run {0} generation {1} started with {2} workers: {3}.", settings.RunId, settings.Generation,
-            ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
+        log.Info("Run {0} stage {1} '{2}' started as generation {3} with {4} workers: {5}.", settings.RunId, index, stage.Name,
+            generation, ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
         Publish();
     }
 
@@ -208,8 +251,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             commit.Path ??= vote.Path;
         }
-        if (commit.Voters.Count == settings.WorldSize)
+        if (commit.Voters.Count == settings.WorldSize && !commit.Sent)
         {
+            commit.Sent = true;
             ledger.Tell(new CommitLedger(vote.Step));
         }
     }
@@ -220,8 +264,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             return;
         }
-        lastCommittedStep = committed.Step;
-        lastCommittedPath = commit.Path;
+        stages[stageIndex] = stages[stageIndex] with { LastCommittedStep = committed.Step, LastCommittedPath = commit.Path };
         var message = new CheckpointCommitted { Step = committed.Step, Path = commit.Path ?? "", Ledger = committed.Snapshot };
         foreach (var worker in workers.Values)
         {
@@ -239,8 +282,16 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         worker.Finished = true;
         if (workers.Values.All(w => w.Finished))
         {
+            stages[stageIndex] = stages[stageIndex] with { State = StageState.Done };
+            if (stageIndex + 1 < schedule.Count)
+            {
+                log.Info("Run {0}: every worker finished stage '{1}'.", settings.RunId, schedule[stageIndex].Name);
+                Publish();
+                StartStage(stageIndex + 1);
+                return;
+            }
             phase = RunPhase.Finished;
-            var message = new RunFinished { RunId = settings.RunId, Generation = settings.Generation };
+            var message = new RunFinished { RunId = settings.RunId, Generation = generation };
             foreach (var each in workers.Values)
             {
                 each.Agent.Tell(message);
@@ -253,8 +304,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleLedgerStats(LedgerStats stats)
     {
-        ledgerStats = stats;
-        PublishSoon();
+        if (stats.Stage >= 0 && stats.Stage < stages.Length)
+        {
+            stages[stats.Stage] = stages[stats.Stage] with { Ledger = stats };
+            PublishSoon();
+        }
     }
 
     private void HandleAbort(AbortRun abort)
@@ -339,7 +393,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         if (phase == RunPhase.Running)
         {
-            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run", worker);
+            var during = schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
+            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run{during}", worker);
         }
     }
 
@@ -349,12 +404,16 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             return;
         }
+        if (phase == RunPhase.Running && stages[stageIndex].State is StageState.Pending or StageState.Running)
+        {
+            stages[stageIndex] = stages[stageIndex] with { State = StageState.Failed, Error = reason };
+        }
         phase = RunPhase.Failed;
         failureReason = reason;
         var message = new RunFailed
         {
             RunId = settings.RunId,
-            Generation = settings.Generation,
+            Generation = generation,
             Reason = reason,
             WorkerId = culprit?.Registration.WorkerId ?? "",
             WorkerAddress = culprit?.Agent.Path.Address.ToString() ?? "",
@@ -381,11 +440,11 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         if (phase == RunPhase.Failed)
         {
-            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = settings.Generation, Reason = failureReason ?? "" });
+            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = generation, Reason = failureReason ?? "" });
         }
         else if (phase == RunPhase.Finished)
         {
-            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = settings.Generation });
+            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
         }
         return true;
     }
@@ -413,16 +472,20 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private RunSnapshot Snapshot() => new(
         settings.RunId,
-        settings.Generation,
+        generation,
         phase,
         settings.WorldSize,
         workers.Values.OrderBy(w => w.Rank < 0 ? int.MaxValue : w.Rank).ThenBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance)
             .Select(w => w.Status()).ToList(),
-        ledgerStats,
-        lastCommittedStep,
-        lastCommittedPath,
+        stages[stageIndex].Ledger,
+        stages[stageIndex].LastCommittedStep,
+        stages[stageIndex].LastCommittedPath,
         failureReason,
-        DateTimeOffset.UtcNow);
+        DateTimeOffset.UtcNow)
+    {
+        Stages = stages.ToArray(),
+        StageIndex = stageIndex,
+    };
 
     private static void IgnoreOutcome(RunOutcome outcome) { }
 
@@ -461,5 +524,6 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     {
         public HashSet<string> Voters { get; } = new(StringComparer.Ordinal);
         public string? Path { get; set; }
+        public bool Sent { get; set; }
     }
 }

@@ -52,7 +52,8 @@ public static class CoordinatorHost
             .WithMmCluster(akka)
             .WithActors((system, registry) =>
             {
-                var ledger = system.ActorOf(ShardLedgerActor.Props(options.PlanEpoch, options.ResumeLedger), "shard-ledger");
+                var plan = options.PlanStageEpoch ?? ((_, epoch) => options.PlanEpoch(epoch));
+                var ledger = system.ActorOf(ShardLedgerActor.Props(plan, options.ResumeLedger, options.Run.StartAt), "shard-ledger");
                 var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome), "run");
                 registry.Register<ShardLedgerActor>(ledger);
                 registry.Register<RunActor>(runActor);

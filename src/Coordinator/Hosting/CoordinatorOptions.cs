@@ -17,7 +17,10 @@ public sealed record CoordinatorOptions
     /// <summary>Plans an epoch (the ShardPlanner over the manifest's footers); called once per epoch, lazily.</summary>
     public required Func<int, EpochPlan> PlanEpoch { get; init; }
 
-    /// <summary>The ledger stored in the checkpoint to resume from; null for a fresh run.</summary>
+    /// <summary>Plans epoch e of stage k, (k, e) => plan, for a schedule whose stages plan differently; null: <see cref="PlanEpoch"/> for every stage.</summary>
+    public Func<int, int, EpochPlan>? PlanStageEpoch { get; init; }
+
+    /// <summary>The ledger stored in the checkpoint to resume from (of stage <see cref="RunSettings.StartAt"/>); null for a fresh run.</summary>
     public LedgerSnapshot? ResumeLedger { get; init; }
 
     /// <summary>Called once the cluster is up, with the coordinator's Akka address (the seed node for workers).</summary>

@@ -134,7 +134,7 @@ public sealed class CheckpointStore(string directory)
         return new SafeTensorEntry(name, dtype, contiguous.shape, bytes);
     }
 
-    private static Tensor FromEntry(SafeTensorEntry entry) => entry.DType switch
+    internal static Tensor FromEntry(SafeTensorEntry entry) => entry.DType switch
     {
         "F32" => tensor(MemoryMarshal.Cast<byte, float>(entry.Data).ToArray(), entry.Shape),
         "F64" => tensor(MemoryMarshal.Cast<byte, double>(entry.Data).ToArray(), entry.Shape),
@@ -143,7 +143,7 @@ public sealed class CheckpointStore(string directory)
         _ => throw new NotSupportedException($"tensor '{entry.Name}': dtype {entry.DType} is not supported"),
     };
 
-    private static void CopyInto(SafeTensorEntry entry, Tensor target, string path)
+    internal static void CopyInto(SafeTensorEntry entry, Tensor target, string path)
     {
         if (!entry.Shape.SequenceEqual(target.shape))
         {

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Checkpoints;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -64,6 +66,65 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.jsonl")));
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Should_run_both_stages_on_the_same_workers_when_the_second_starts_from_the_first_s_checkpoint()
+    {
+        var manifest = Path.Combine(root, "manifest");
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
+        var spec = Path.Combine(root, "two-stage.yaml");
+        await File.WriteAllTextAsync(spec, $"""
+            name: two-stage
+            seed: 5
+            world_size: 2
+            manifest:
+              path: {manifest}
+            stages:
+              - name: clip
+                kind: clip
+                model:
+                  preset: clip-mini
+                batch_size: 8
+                steps: 3
+                eval:
+                  retrieval:
+                    held_out: 8
+              - name: clip2
+                kind: clip
+                depends_on: [clip]
+                model:
+                  preset: clip-mini
+                init:
+                  from: clip
+                batch_size: 4
+                steps: 2
+                optimizer:
+                  lr: 1.0e-4
+                eval:
+                  retrieval:
+                    held_out: 8
+            """);
+        var runDir = Path.Combine(root, "run");
+
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(5), output);
+
+        Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
+        var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
+        Assert.Equal("succeeded", summary.Status);
+        Assert.Equal(
+            [("clip", StageState.Done, 3L, 3L * 2 * 8), ("clip2", StageState.Done, 2L, 2L * 2 * 4)],
+            summary.Stages.Select(s => (s.Name, s.State, s.Steps, s.SamplesSeen)));
+        Assert.All(summary.Stages, s => Assert.True(double.IsFinite(s.FinalLoss ?? double.NaN), $"stage {s.Name} has no final loss"));
+        Assert.All(summary.Stages, s => Assert.InRange(s.Eval["zero_shot_top1"], 0, 1));
+        Assert.Equal(["clip", "clip2"], summary.Ledger.Select(l => l.Stage).Distinct());
+        var stage1 = Path.Combine(runDir, "checkpoints", "clip", "step-00000003.safetensors");
+        var stage2 = Path.Combine(runDir, "checkpoints", "clip2", "step-00000002.safetensors");
+        Assert.True(File.Exists(LedgerSidecar.PathFor(stage1)), "stage 1's final checkpoint was not committed");
+        var (_, metadata) = SafeTensorsFile.Read(stage2);
+        Assert.Equal(("clip2", $"clip={Path.GetFullPath(stage1)}"), (metadata["extra.stage"], metadata["extra.init"]));
+        Assert.Contains($"from clip ({Path.GetFullPath(stage1)})", await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.Equal(["clip", "clip2"], MetricsJsonlWriter.Read(Path.Combine(runDir, "metrics.jsonl")).Select(p => p.Stage).Distinct());
     }
 
     [Fact]

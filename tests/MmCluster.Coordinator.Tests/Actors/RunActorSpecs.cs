@@ -185,10 +185,5 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
         return (run, ledger);
     }
 
-    private TestProbe Register(IActorRef run, string workerId)
-    {
-        var probe = CreateTestProbe(workerId);
-        run.Tell(new RegisterWorker { WorkerId = workerId, CollectiveAddress = $"http://{workerId}:5100", Device = "cpu", Threads = 1 }, probe.Ref);
-        return probe;
-    }
+    private TestProbe Register(IActorRef run, string workerId) => WorkerProbes.Register(this, run, workerId);
 }

@@ -71,6 +71,28 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         Assert.Equal(ledger, LedgerSnapshot.Parser.ParseFrom(committed.Ledger.Span));
     }
 
+    [Fact]
+    public void Should_start_the_session_again_when_the_next_stage_arrives_after_the_trainer_finished()
+    {
+        var (coordinator, control) = StartGeneration();
+        var early = new StartGeneration { RunId = "r", Generation = 2, Rank = 0, WorldSize = 1, StageConfig = Google.Protobuf.ByteString.CopyFromUtf8("stage-1") };
+
+        coordinator.Reply(early);
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Single(session.Started);
+        control.ReportFinished(4);
+        coordinator.ExpectMsg<WorkerFinished>(f => f is { WorkerId: "worker-3", Step: 4 });
+        coordinator.Reply(early);
+
+        AwaitAssert(() => Assert.Equal(2, session.Started.Count));
+        var second = session.Started.Last();
+        Assert.Equal((2L, "stage-1"), (second.Generation, System.Text.Encoding.UTF8.GetString(second.StageConfig.Span)));
+        coordinator.Reply(new StartGeneration { RunId = "r", Generation = 2, Rank = 0, WorldSize = 1 });
+        coordinator.Reply(new StartGeneration { RunId = "other", Generation = 3, Rank = 0, WorldSize = 1 });
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2, session.Started.Count);
+    }
+
     private (Akka.TestKit.TestProbe Coordinator, IControlPlane Control) StartGeneration()
     {
         var coordinator = CreateTestProbe();
