@@ -43,14 +43,14 @@ internal static class DevCommand
             throw new ArgumentException($"--workers must be at least 1, got {world}");
         }
         var directory = Path.GetFullPath(runDir ?? Path.Combine("runs", spec.Name ?? Path.GetFileNameWithoutExtension(specPath)));
-        Directory.CreateDirectory(directory);
-        if (!resume)
+        if (!resume && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
         {
-            foreach (var stale in new[] { "summary.json", "metrics.jsonl" })
-            {
-                File.Delete(Path.Combine(directory, stale));
-            }
+            // A fresh run never mixes with an earlier one's checkpoints; nothing is deleted: the old run is kept aside.
+            var aside = $"{directory}.{DateTime.Now:yyyyMMdd-HHmmss}";
+            Directory.Move(directory, aside);
+            Console.WriteLine($"mmcluster dev: the earlier run in {directory} was moved to {aside} (use --resume to continue it instead)");
         }
+        Directory.CreateDirectory(directory);
         var akkaPort = FreePort.Next();
         var dashboardPort = FreePort.Next();
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
