@@ -63,6 +63,10 @@ public sealed class ClipEvaluator(ClipModel model, CaptionTokenizer tokenizer, i
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         model.eval();
+        if (count == 0)
+        {
+            return zeros(0, model.Config.EmbedDim).MoveToOuterDisposeScope();   // an empty split: (0, D)
+        }
         var chunks = new List<Tensor>();
         for (var start = 0; start < count; start += batchSize)
         {

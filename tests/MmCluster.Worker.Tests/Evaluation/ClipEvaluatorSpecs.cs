@@ -12,6 +12,18 @@ public sealed class ClipEvaluatorSpecs
     private static readonly ClipConfig Config = ClipConfig.Micro with { VocabSize = 50257 };
 
     [Fact]
+    public void Should_return_an_empty_feature_matrix_when_the_split_has_no_images()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ClipModel(Config);
+        var evaluator = new ClipEvaluator(model, new CaptionTokenizer(Config.ContextLength));
+
+        using var features = evaluator.EncodeImages([], 0);
+
+        Assert.Equal(new long[] { 0, Config.EmbedDim }, features.shape);
+    }
+
+    [Fact]
     public void Should_match_one_forward_pass_when_encoding_images_in_chunks()
     {
         using var scope = NewDisposeScope();
