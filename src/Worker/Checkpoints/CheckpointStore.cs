@@ -120,7 +120,7 @@ public sealed class CheckpointStore(string directory)
         };
     }
 
-    private static SafeTensorEntry ToEntry(string name, Tensor tensor)
+    internal static SafeTensorEntry ToEntry(string name, Tensor tensor)
     {
         using var contiguous = tensor.detach().cpu().contiguous();
         var (dtype, bytes) = contiguous.dtype switch
@@ -134,7 +134,7 @@ public sealed class CheckpointStore(string directory)
         return new SafeTensorEntry(name, dtype, contiguous.shape, bytes);
     }
 
-    private static Tensor FromEntry(SafeTensorEntry entry) => entry.DType switch
+    internal static Tensor FromEntry(SafeTensorEntry entry) => entry.DType switch
     {
         "F32" => tensor(MemoryMarshal.Cast<byte, float>(entry.Data).ToArray(), entry.Shape),
         "F64" => tensor(MemoryMarshal.Cast<byte, double>(entry.Data).ToArray(), entry.Shape),
