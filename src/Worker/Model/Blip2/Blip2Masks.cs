@@ -49,7 +49,8 @@ public static class Blip2Masks
         using var rows = positions.unsqueeze(1);
         using var columns = positions.unsqueeze(0);
         using var causal = columns.le(rows);
-        using var shape = structure(isQueryRow, isQueryColumn, causal).expand(length, length);   // (L, L)
+        using var raw = structure(isQueryRow, isQueryColumn, causal);
+        using var shape = raw.expand(length, length);                                             // (L, L)
         using var queryValid = ones([b, queries], ScalarType.Bool, device);
         using var textBool = textValid.to_type(ScalarType.Bool);
         using var keyValid = cat([queryValid, textBool], 1).unsqueeze(1);                         // (B, 1, L)
