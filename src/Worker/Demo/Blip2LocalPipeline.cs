@@ -35,9 +35,11 @@ public static class Blip2LocalPipeline
         var held = new FashionMnistCaptions(test, tokenizer, settings.Seed);
         var stages = new List<Blip2LocalReport.Stage>();
         string Checkpoint(string stage) => Path.Combine(settings.OutputDirectory, $"{stage}.safetensors");
+        bool Reused(string stage) => settings.ReuseCheckpoints && File.Exists(Checkpoint(stage));
 
-        using (var clip = new ClipModel(clipConfig))
+        if (!Reused("clip"))
         {
+            using var clip = new ClipModel(clipConfig);
             var options = Options(settings, settings.ClipLearningRate, settings.ClipSteps);
             using var step = new TrainStep(clip, options, SingleRankGatherer.Instance);
             stages.Add(Train("clip", settings.ClipSteps, settings, log, () =>
@@ -48,8 +50,9 @@ public static class Blip2LocalPipeline
             ModuleCheckpoint.Save(Checkpoint("clip"), clip, new Dictionary<string, string> { ["stage"] = "clip" });
         }
 
-        using (var lm = new CaptionLm(lmConfig))
+        if (!Reused("lm"))
         {
+            using var lm = new CaptionLm(lmConfig);
             using var step = new LmTrainStep(lm, Options(settings, settings.LmLearningRate, settings.LmSteps));
             stages.Add(Train("lm", settings.LmSteps, settings, log, () => step.Run(vocabulary.Compact(batches.Next(settings.BatchSize)))));
             ModuleCheckpoint.Save(Checkpoint("lm"), lm, new Dictionary<string, string> { ["stage"] = "lm", ["vocabulary"] = string.Join(',', vocabulary.Ids) });
@@ -58,10 +61,17 @@ public static class Blip2LocalPipeline
         Blip2RetrievalResult retrieval;
         using (var stage1 = new Blip2Stage1Model(clipConfig, qformerConfig))
         {
-            WeightLoader.Load(stage1, Checkpoint("clip"), "visual.", Blip2Base.VisualEncoderPrefix);
-            using var step = new Blip2Stage1Step(stage1, Options(settings, settings.Stage1LearningRate, settings.Stage1Steps), SingleRankGatherer.Instance, samplingSeed: settings.Seed);
-            stages.Add(Train("blip2-stage1", settings.Stage1Steps, settings, log, () => step.Run(vocabulary.Compact(batches.Next(settings.BatchSize)))));
-            ModuleCheckpoint.Save(Checkpoint("blip2-stage1"), stage1, new Dictionary<string, string> { ["stage"] = "blip2-stage1" });
+            if (Reused("blip2-stage1"))
+            {
+                WeightLoader.Load(stage1, Checkpoint("blip2-stage1"));
+            }
+            else
+            {
+                WeightLoader.Load(stage1, Checkpoint("clip"), "visual.", Blip2Base.VisualEncoderPrefix);
+                using var step = new Blip2Stage1Step(stage1, Options(settings, settings.Stage1LearningRate, settings.Stage1Steps), SingleRankGatherer.Instance, samplingSeed: settings.Seed);
+                stages.Add(Train("blip2-stage1", settings.Stage1Steps, settings, log, () => step.Run(vocabulary.Compact(batches.Next(settings.BatchSize)))));
+                ModuleCheckpoint.Save(Checkpoint("blip2-stage1"), stage1, new Dictionary<string, string> { ["stage"] = "blip2-stage1" });
+            }
             retrieval = Blip2Evaluator.Retrieval(stage1, vocabulary.Compact(held.Slice(0, settings.RetrievalPairs)));
             log?.Invoke($"blip2-stage1: {retrieval}");
         }

@@ -22,6 +22,9 @@ public sealed record Blip2LocalSettings
     public int Seed { get; init; } = 1;
     public int LogEvery { get; init; } = 50;
 
+    /// <summary>Stages whose checkpoint already exists in <see cref="OutputDirectory"/> are loaded, not trained (for tuning a later stage).</summary>
+    public bool ReuseCheckpoints { get; init; }
+
     /// <summary>Held-out pairs for stage 1's retrieval and ITM accuracy.</summary>
     public int RetrievalPairs { get; init; } = 1000;
 
