@@ -14,8 +14,11 @@ public static class Program
         bench.Add(BenchPlanCommand.Create());
         bench.Add(BenchCollectivesCommand.Create());
         bench.Add(BenchStepCommand.Create());
+        bench.Add(BenchCoordinatorCommand.Create());
         root.Add(bench);
         root.Add(WatchCommand.Create());
+        root.Add(K8sCommand.Create());
+        root.Add(TrainLocalCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

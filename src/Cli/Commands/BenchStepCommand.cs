@@ -25,28 +25,28 @@ internal static class BenchStepCommand
             model, batch, threads, warmup, steps, json,
         };
         command.SetAction(parseResult => Run(
-            parseResult.GetValue(model)!, parseResult.GetValue(batch), parseResult.GetValue(threads),
+            parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, parseResult.GetValue(model)!, parseResult.GetValue(batch), parseResult.GetValue(threads),
             parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(json)));
         return command;
     }
 
-    private static int Run(string preset, int batch, int threads, int warmup, int steps, bool json)
+    private static int Run(TextWriter output, TextWriter error, string preset, int batch, int threads, int warmup, int steps, bool json)
     {
         if (!ClipConfig.Presets.TryGetValue(preset, out var config))
         {
-            Console.Error.WriteLine($"mmcluster bench step: unknown --model '{preset}'; known: {string.Join(", ", ClipConfig.Presets.Keys)}");
+            error.WriteLine($"mmcluster bench step: unknown --model '{preset}'; known: {string.Join(", ", ClipConfig.Presets.Keys)}");
             return 2;
         }
         if (batch < 1 || threads < 1 || warmup < 0 || steps < 1)
         {
-            Console.Error.WriteLine("mmcluster bench step: --batch, --threads and --steps must be at least 1, --warmup at least 0");
+            error.WriteLine("mmcluster bench step: --batch, --threads and --steps must be at least 1, --warmup at least 0");
             return 2;
         }
         TorchSharp.torch.set_num_threads(threads);
         var result = StepBenchmark.Run(config, batch, warmup, steps);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
+            output.WriteLine(JsonSerializer.Serialize(new
             {
                 model = preset,
                 batch,
@@ -56,14 +56,15 @@ internal static class BenchStepCommand
                 parameters = result.ParameterCount,
                 ms_per_step_median = Math.Round(result.MedianMilliseconds, 2),
                 samples_per_s = Math.Round(result.SamplesPerSecond, 1),
+                cpu_ms_per_step_median = Math.Round(result.MedianCpuMilliseconds, 2),
                 ms_per_step = result.StepMilliseconds.Select(t => Math.Round(t, 2)),
                 last_loss = result.LastLoss,
             }));
         }
         else
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s), last loss {result.LastLoss:F3}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}"));
         }
         return 0;
     }

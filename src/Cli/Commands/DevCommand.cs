@@ -194,7 +194,7 @@ internal static class DevCommand
         }
         foreach (var epoch in summary.Ledger)
         {
-            Console.WriteLine($"  ledger epoch {epoch.Epoch}: expected {epoch.SamplesExpected}, committed {epoch.SamplesCommitted}, duplicates {epoch.Duplicates}, missing {epoch.Missing}");
+            Console.WriteLine($"  ledger {epoch.Stage} epoch {epoch.Epoch}: expected {epoch.SamplesExpected}, committed {epoch.SamplesCommitted}, duplicates {epoch.Duplicates}, missing {epoch.Missing}");
         }
         if (summary.Error is { } error)
         {

@@ -31,9 +31,12 @@ internal sealed class ChildProcess : IAsyncDisposable
     public Queue<string> Tail { get; } = new();
 
     /// <summary>Starts <c>mmcluster ARGS</c> as a child, with extra environment variables.</summary>
-    public static ChildProcess Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string logPath, Action<string, string>? onLine = null)
+    public static ChildProcess Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string logPath, Action<string, string>? onLine = null) =>
+        Start(name, SelfStartInfo(args), environment, logPath, onLine);
+
+    /// <summary>Starts any program as a child (e.g. a container's entry point for <c>k8s run-local</c>).</summary>
+    public static ChildProcess Start(string name, ProcessStartInfo info, IReadOnlyDictionary<string, string> environment, string logPath, Action<string, string>? onLine = null)
     {
-        var info = SelfStartInfo(args);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;

@@ -22,3 +22,9 @@ public sealed class GetLedgerStats
 
 /// <summary>Published to subscribers when the ledger cannot go on (an epoch cannot be planned, a bad report).</summary>
 public sealed record LedgerFault(string Reason);
+
+/// <summary>
+/// Sent by the RunActor when the schedule moves to stage <paramref name="Stage"/> (every worker finished the previous one):
+/// the ledger starts a fresh ledger planned for that stage; the previous stage's leases are forgotten.
+/// </summary>
+public sealed record BeginStageLedger(int Stage);

@@ -4,6 +4,7 @@ using Akka.Event;
 using Google.Protobuf;
 using MmCluster.Coordinator.Ledger;
 using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Runs;
 
 namespace MmCluster.Coordinator.Actors;
 
@@ -11,11 +12,21 @@ namespace MmCluster.Coordinator.Actors;
 /// The coordinator's run: rendezvous (waits for the world size of <see cref="RegisterWorker"/>, assigns ranks by
 /// worker id, sends every worker the same peer table in <see cref="StartGeneration"/>), then the single address
 /// workers talk to: shard requests and completions go to the ledger, progress goes into <see cref="RunSnapshot"/>s
-/// for subscribers, checkpoint votes become ledger commits. A worker that becomes unreachable, leaves or terminates
-/// mid-run fails the run: every surviving worker gets <see cref="RunFailed"/> naming it.
+/// for subscribers, checkpoint votes become ledger commits. The run is a schedule of stages over the same workers: when
+/// every worker reported <see cref="WorkerFinished"/> for a stage (a barrier; its final checkpoint is committed by then),
+/// the next stage starts as the next generation with the same ranks and peer table and a fresh shard ledger; the run
+/// finishes after the last stage. A worker that becomes unreachable, leaves or terminates mid-run fails the run (and the
+/// running stage): every surviving worker gets <see cref="RunFailed"/> naming it.
 /// </summary>
-public sealed class RunActor : ReceiveActor
+public sealed class RunActor : ReceiveActor, IWithTimers
 {
+    /// <summary>
+    /// Frequent changes (a progress report, a lease, a registration) are published at most this often: building a
+    /// snapshot costs O(workers), so one per message would cost O(workers^2) per second at scale (bench coordinator).
+    /// Phase changes, checkpoint commits and the end are published at once.
+    /// </summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(200);
+
     private readonly RunSettings settings;
     private readonly IActorRef ledger;
     private readonly Action<RunOutcome> onOutcome;
@@ -23,17 +34,24 @@ public sealed class RunActor : ReceiveActor
     private readonly Dictionary<string, WorkerEntry> workers = new(StringComparer.Ordinal);
     private readonly Dictionary<long, CommitVotes> votes = [];
     private readonly HashSet<IActorRef> subscribers = [];
+    private readonly IReadOnlyList<ScheduledStage> schedule;
+    private readonly StageStatus[] stages;
     private RunPhase phase = RunPhase.WaitingForWorkers;
-    private LedgerStats ledgerStats = LedgerStats.Empty;
-    private long? lastCommittedStep;
-    private string? lastCommittedPath;
+    private int stageIndex;
+    private long generation;
     private string? failureReason;
+    private bool publishPending;
 
     public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome)
     {
         this.settings = settings;
         this.ledger = ledger;
         this.onOutcome = onOutcome;
+        schedule = settings.Schedule;
+        stages = schedule.Select((stage, i) => new StageStatus(stage.Name, i < settings.StartAt ? StageState.Done : StageState.Pending,
+            null, LedgerStats.Empty, null, null, null)).ToArray();
+        stageIndex = settings.StartAt;
+        generation = settings.Generation;
         Receive<RegisterWorker>(HandleRegister);
         Receive<RequestShard>(HandleRequestShard);
         Receive<ShardCompleted>(HandleShardCompleted);
@@ -44,13 +62,17 @@ public sealed class RunActor : ReceiveActor
         Receive<LedgerStats>(HandleLedgerStats);
         Receive<LedgerFault>(fault => Fail(fault.Reason, null));
         Receive<AbortRun>(HandleAbort);
+        Receive<RendezvousDeadline>(_ => HandleRendezvousDeadline());
         Receive<GetRunSnapshot>(_ => Sender.Tell(Snapshot()));
         Receive<SubscribeRunSnapshots>(HandleSubscribe);
         Receive<UnsubscribeRunSnapshots>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
         Receive<Terminated>(HandleTerminated);
+        Receive<PublishDue>(_ => Publish());
         Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
         Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(RunSettings settings, IActorRef ledger, Action<RunOutcome>? onOutcome = null)
     {
@@ -64,7 +86,16 @@ public sealed class RunActor : ReceiveActor
         {
             throw new ArgumentOutOfRangeException(nameof(settings), settings.WorldSize, "world size must be at least 1.");
         }
+        if (settings.StartAt < 0 || settings.StartAt >= schedule.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.StartAt, $"the schedule has {schedule.Count} stage(s).");
+        }
         ledger.Tell(new SubscribeLedgerStats(Self));
+        Context.Watch(ledger);
+        if (settings.RendezvousTimeout is { } timeout)
+        {
+            Timers.StartSingleTimer(nameof(RendezvousDeadline), RendezvousDeadline.Instance, timeout);
+        }
         if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
         {
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
@@ -107,17 +138,37 @@ public sealed class RunActor : ReceiveActor
         {
             workers[register.WorkerId] = new WorkerEntry(register, Sender);
             Context.Watch(Sender);
-            Publish();
+            PublishSoon();
         }
         if (workers.Count == settings.WorldSize)
         {
-            StartGeneration();
+            Timers.Cancel(nameof(RendezvousDeadline));
+            StartStage(settings.StartAt);
         }
     }
 
-    private void StartGeneration()
+    /// <summary>
+    /// Sends every worker stage <paramref name="index"/> as generation <c>Generation + (index - StartAt)</c>: ranks by
+    /// worker id (the first time; later stages keep them), the same peer table, the stage's freshly prepared config.
+    /// </summary>
+    private void StartStage(int index)
     {
-        var ranked = workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList();
+        var stage = schedule[index];
+        ReadOnlyMemory<byte> config;
+        try
+        {
+            config = stage.Prepare();
+        }
+        catch (Exception e)
+        {
+            stageIndex = index;
+            phase = RunPhase.Running;
+            Fail($"stage '{stage.Name}' cannot start: {e.Message}", null);
+            return;
+        }
+        var ranked = index == settings.StartAt
+            ? workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList()
+            : workers.Values.OrderBy(w => w.Rank).ToList();
         var peers = ranked.Select((w, rank) => new Peer
         {
             Rank = rank,
@@ -125,13 +176,21 @@ public sealed class RunActor : ReceiveActor
             CollectiveAddress = w.Registration.CollectiveAddress,
             AkkaAddress = w.Agent.Path.Address.ToString(),
         }).ToList();
-        var stageConfig = ByteString.CopyFrom(settings.StageConfig.Span);
+        if (index > settings.StartAt)
+        {
+            ledger.Tell(new BeginStageLedger(index));
+        }
+        stageIndex = index;
+        generation = settings.Generation + (index - settings.StartAt);
+        stages[index] = stages[index] with { State = StageState.Running, Generation = generation, StartedAt = DateTimeOffset.UtcNow };
+        votes.Clear();
+        var stageConfig = ByteString.CopyFrom(config.Span);
         for (var rank = 0; rank < ranked.Count; rank++)
         {
             var start = new StartGeneration
             {
                 RunId = settings.RunId,
-                Generation = settings.Generation,
+                Generation = generation,
                 Rank = rank,
                 WorldSize = settings.WorldSize,
                 StageConfig = stageConfig,
@@ -139,11 +198,13 @@ public sealed class RunActor : ReceiveActor
             start.Peers.AddRange(peers);
             ranked[rank].Rank = rank;
             ranked[rank].Start = start;
+            ranked[rank].Finished = false;
+            ranked[rank].Progress = null;
             ranked[rank].Agent.Tell(start);
         }
         phase = RunPhase.Running;
-        log.Info("Run {0} generation {1} started with {2} workers: {3}.", settings.RunId, settings.Generation,
-            ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
+        log.Info("Run {0} stage {1} '{2}' started as generation {3} with {4} workers: {5}.", settings.RunId, index, stage.Name,
+            generation, ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
         Publish();
     }
 
@@ -170,7 +231,7 @@ public sealed class RunActor : ReceiveActor
         {
             worker.Progress = progress;
             worker.LastReportAt = DateTimeOffset.UtcNow;
-            Publish();
+            PublishSoon();
         }
     }
 
@@ -190,8 +251,9 @@ public sealed class RunActor : ReceiveActor
         {
             commit.Path ??= vote.Path;
         }
-        if (commit.Voters.Count == settings.WorldSize)
+        if (commit.Voters.Count == settings.WorldSize && !commit.Sent)
         {
+            commit.Sent = true;
             ledger.Tell(new CommitLedger(vote.Step));
         }
     }
@@ -202,8 +264,7 @@ public sealed class RunActor : ReceiveActor
         {
             return;
         }
-        lastCommittedStep = committed.Step;
-        lastCommittedPath = commit.Path;
+        stages[stageIndex] = stages[stageIndex] with { LastCommittedStep = committed.Step, LastCommittedPath = commit.Path };
         var message = new CheckpointCommitted { Step = committed.Step, Path = commit.Path ?? "", Ledger = committed.Snapshot };
         foreach (var worker in workers.Values)
         {
@@ -221,8 +282,16 @@ public sealed class RunActor : ReceiveActor
         worker.Finished = true;
         if (workers.Values.All(w => w.Finished))
         {
+            stages[stageIndex] = stages[stageIndex] with { State = StageState.Done };
+            if (stageIndex + 1 < schedule.Count)
+            {
+                log.Info("Run {0}: every worker finished stage '{1}'.", settings.RunId, schedule[stageIndex].Name);
+                Publish();
+                StartStage(stageIndex + 1);
+                return;
+            }
             phase = RunPhase.Finished;
-            var message = new RunFinished { RunId = settings.RunId, Generation = settings.Generation };
+            var message = new RunFinished { RunId = settings.RunId, Generation = generation };
             foreach (var each in workers.Values)
             {
                 each.Agent.Tell(message);
@@ -230,13 +299,16 @@ public sealed class RunActor : ReceiveActor
             End(true, $"run {settings.RunId} finished: {workers.Count} workers done");
             return;
         }
-        Publish();
+        PublishSoon();
     }
 
     private void HandleLedgerStats(LedgerStats stats)
     {
-        ledgerStats = stats;
-        Publish();
+        if (stats.Stage >= 0 && stats.Stage < stages.Length)
+        {
+            stages[stats.Stage] = stages[stats.Stage] with { Ledger = stats };
+            PublishSoon();
+        }
     }
 
     private void HandleAbort(AbortRun abort)
@@ -246,6 +318,16 @@ public sealed class RunActor : ReceiveActor
             Fail(abort.Reason, null);
         }
         Sender.Tell(Snapshot());
+    }
+
+    private void HandleRendezvousDeadline()
+    {
+        if (phase == RunPhase.WaitingForWorkers)
+        {
+            var registered = string.Join(", ", workers.Keys.Order(WorkerIdComparer.Instance));
+            Fail($"only {workers.Count} of {settings.WorldSize} workers registered within {settings.RendezvousTimeout?.TotalSeconds:0.#} s" +
+                (workers.Count > 0 ? $" ({registered})" : ""), null);
+        }
     }
 
     private void HandleSubscribe(SubscribeRunSnapshots subscribe)
@@ -258,6 +340,11 @@ public sealed class RunActor : ReceiveActor
     private void HandleTerminated(Terminated terminated)
     {
         subscribers.Remove(terminated.ActorRef);
+        if (terminated.ActorRef.Equals(ledger))
+        {
+            Fail("the shard ledger stopped", null);
+            return;
+        }
         var worker = workers.Values.FirstOrDefault(w => w.Agent.Equals(terminated.ActorRef));
         if (worker is not null)
         {
@@ -280,6 +367,13 @@ public sealed class RunActor : ReceiveActor
 
     private void HandleMemberLost(Member member, string what)
     {
+        var cluster = Cluster.Get(Context.System);
+        if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
+        {
+            // Our own leave (or downing) clears the membership: that is no worker's fault.
+            Fail($"the coordinator {what}", null);
+            return;
+        }
         foreach (var worker in workers.Values.Where(w => w.Agent.Path.Address.Equals(member.Address)).ToList())
         {
             WorkerLost(worker, what);
@@ -294,12 +388,13 @@ public sealed class RunActor : ReceiveActor
             log.Warning("Worker {0} {1} before the run started; waiting for another.", id, what);
             workers.Remove(id);
             Context.Unwatch(worker.Agent);
-            Publish();
+            PublishSoon();
             return;
         }
         if (phase == RunPhase.Running)
         {
-            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run", worker);
+            var during = schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
+            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run{during}", worker);
         }
     }
 
@@ -309,12 +404,16 @@ public sealed class RunActor : ReceiveActor
         {
             return;
         }
+        if (phase == RunPhase.Running && stages[stageIndex].State is StageState.Pending or StageState.Running)
+        {
+            stages[stageIndex] = stages[stageIndex] with { State = StageState.Failed, Error = reason };
+        }
         phase = RunPhase.Failed;
         failureReason = reason;
         var message = new RunFailed
         {
             RunId = settings.RunId,
-            Generation = settings.Generation,
+            Generation = generation,
             Reason = reason,
             WorkerId = culprit?.Registration.WorkerId ?? "",
             WorkerAddress = culprit?.Agent.Path.Address.ToString() ?? "",
@@ -341,17 +440,28 @@ public sealed class RunActor : ReceiveActor
         }
         if (phase == RunPhase.Failed)
         {
-            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = settings.Generation, Reason = failureReason ?? "" });
+            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = generation, Reason = failureReason ?? "" });
         }
         else if (phase == RunPhase.Finished)
         {
-            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = settings.Generation });
+            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
         }
         return true;
     }
 
+    private void PublishSoon()
+    {
+        if (!publishPending && subscribers.Count > 0)
+        {
+            publishPending = true;
+            Timers.StartSingleTimer(PublishDue.Instance, PublishDue.Instance, PublishInterval);
+        }
+    }
+
     private RunSnapshot Publish()
     {
+        publishPending = false;
+        Timers.Cancel(PublishDue.Instance);
         var snapshot = Snapshot();
         foreach (var subscriber in subscribers)
         {
@@ -362,18 +472,29 @@ public sealed class RunActor : ReceiveActor
 
     private RunSnapshot Snapshot() => new(
         settings.RunId,
-        settings.Generation,
+        generation,
         phase,
         settings.WorldSize,
         workers.Values.OrderBy(w => w.Rank < 0 ? int.MaxValue : w.Rank).ThenBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance)
             .Select(w => w.Status()).ToList(),
-        ledgerStats,
-        lastCommittedStep,
-        lastCommittedPath,
+        stages[stageIndex].Ledger,
+        stages[stageIndex].LastCommittedStep,
+        stages[stageIndex].LastCommittedPath,
         failureReason,
-        DateTimeOffset.UtcNow);
+        DateTimeOffset.UtcNow)
+    {
+        Stages = stages.ToArray(),
+        StageIndex = stageIndex,
+    };
 
     private static void IgnoreOutcome(RunOutcome outcome) { }
+
+    private sealed class RendezvousDeadline
+    {
+        public static readonly RendezvousDeadline Instance = new();
+
+        private RendezvousDeadline() { }
+    }
 
     private sealed class WorkerEntry(RegisterWorker registration, IActorRef agent)
     {
@@ -392,9 +513,17 @@ public sealed class RunActor : ReceiveActor
             Progress?.Metrics.ToDictionary() ?? [], Finished, LastReportAt);
     }
 
+    private sealed class PublishDue
+    {
+        public static readonly PublishDue Instance = new();
+
+        private PublishDue() { }
+    }
+
     private sealed class CommitVotes
     {
         public HashSet<string> Voters { get; } = new(StringComparer.Ordinal);
         public string? Path { get; set; }
+        public bool Sent { get; set; }
     }
 }

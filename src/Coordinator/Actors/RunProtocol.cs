@@ -1,14 +1,47 @@
 using Akka.Actor;
 using MmCluster.Coordinator.Ledger;
+using MmCluster.Shared.Runs;
 
 namespace MmCluster.Coordinator.Actors;
 
-/// <summary>What a run is for the RunActor: its id, the world size to wait for and the stage to send.</summary>
+/// <summary>What a run is for the RunActor: its id, the world size to wait for and the stages to send.</summary>
 /// <param name="RunId">Names the run in every StartGeneration.</param>
 /// <param name="WorldSize">Number of workers to wait for before assigning ranks.</param>
-/// <param name="StageConfig">The stage's configuration, passed to workers untouched.</param>
-/// <param name="Generation">1 for a fresh run; a resume may continue the numbering.</param>
-public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byte> StageConfig, long Generation = 1);
+/// <param name="StageConfig">The configuration of a one-stage run, passed to workers untouched (ignored when <see cref="Stages"/> is set).</param>
+/// <param name="Generation">The first stage's generation (1 for a fresh run); stage k runs as generation + k.</param>
+public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byte> StageConfig, long Generation = 1)
+{
+    /// <summary>Fails the run when the world size has not registered in time; null waits forever.</summary>
+    public TimeSpan? RendezvousTimeout { get; init; }
+
+    /// <summary>The schedule, in the order to run it; empty: one stage named "stage" with <see cref="StageConfig"/>.</summary>
+    public IReadOnlyList<ScheduledStage> Stages { get; init; } = [];
+
+    /// <summary>Index of the first stage to run; earlier ones are done already (a resumed run).</summary>
+    public int StartAt { get; init; }
+
+    /// <summary>The stages the RunActor drives: <see cref="Stages"/>, or the one-stage run of <see cref="StageConfig"/>.</summary>
+    public IReadOnlyList<ScheduledStage> Schedule =>
+        Stages.Count > 0 ? Stages : [new ScheduledStage("stage", () => StageConfig)];
+}
+
+/// <summary>
+/// One stage of a run's schedule. <see cref="Prepare"/> is called when the stage is about to start (every earlier stage
+/// done) and returns the configuration to send the workers (opaque bytes); it throws to fail the run with its message
+/// (e.g. a missing input checkpoint).
+/// </summary>
+public sealed record ScheduledStage(string Name, Func<ReadOnlyMemory<byte>> Prepare);
+
+/// <summary>One stage as the RunActor sees it: its state, its generation and its own shard ledger's counts.</summary>
+public sealed record StageStatus(
+    string Name,
+    StageState State,
+    long? Generation,
+    LedgerStats Ledger,
+    long? LastCommittedStep,
+    string? LastCommittedPath,
+    string? Error,
+    DateTimeOffset? StartedAt = null);
 
 /// <summary>Where a run is in its life.</summary>
 public enum RunPhase
@@ -65,7 +98,17 @@ public sealed record RunSnapshot(
     long? LastCommittedStep,
     string? LastCommittedPath,
     string? FailureReason,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>Every stage of the schedule, in order, with its state (pending, running, done, failed).</summary>
+    public IReadOnlyList<StageStatus> Stages { get; init; } = [];
+
+    /// <summary>Index into <see cref="Stages"/> of the running stage (or the last that ran).</summary>
+    public int StageIndex { get; init; }
+
+    /// <summary>The running stage's name (or the last that ran); null when the snapshot has no schedule.</summary>
+    public string? Stage => StageIndex < Stages.Count ? Stages[StageIndex].Name : null;
+}
 
 /// <summary>How a run ended: what the coordinator process reports and exits with.</summary>
 public sealed record RunOutcome(bool Succeeded, string Message, RunSnapshot Final)

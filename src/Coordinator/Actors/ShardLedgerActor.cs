@@ -9,31 +9,70 @@ namespace MmCluster.Coordinator.Actors;
 /// <summary>
 /// Hands shards out to workers that ask for work (pull) and keeps the <see cref="ShardLedger"/>. It watches every
 /// worker that holds a lease: when one terminates, its leased shards go back to pending. Workers reach it through
-/// the RunActor, which forwards their requests so that the sender stays the worker's agent actor.
+/// the RunActor, which forwards their requests so that the sender stays the worker's agent actor. Each stage of the
+/// schedule has its own ledger: <see cref="BeginStageLedger"/> starts a fresh one planned for the next stage.
 /// </summary>
-public sealed class ShardLedgerActor : ReceiveActor
+public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
 {
+    /// <summary>Stats after leases and completions go out at most this often (computing them is O(shards done)).</summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How long a worker waits before asking again when every remaining shard is leased.</summary>
     public const int RetryAfterMs = 200;
 
-    private readonly ShardLedger ledger;
+    private readonly Func<int, int, EpochPlan> planStageEpoch;
+    private ShardLedger ledger;
+    private int stage;
     private readonly Dictionary<IActorRef, string> leaseholders = [];
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private bool publishPending;
 
-    public ShardLedgerActor(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore)
+    /// <param name="planStageEpoch">Plans epoch e of stage k: (k, e) => plan.</param>
+    /// <param name="restore">The ledger of <paramref name="firstStage"/> to continue from (a resume); null: fresh.</param>
+    public ShardLedgerActor(Func<int, int, EpochPlan> planStageEpoch, LedgerSnapshot? restore, int firstStage)
     {
-        ledger = new ShardLedger(planEpoch, restore);
+        this.planStageEpoch = planStageEpoch;
+        stage = firstStage;
+        ledger = new ShardLedger(epoch => planStageEpoch(firstStage, epoch), restore);
         Receive<RequestShard>(HandleRequestShard);
         Receive<ShardCompleted>(HandleShardCompleted);
         Receive<CommitLedger>(HandleCommitLedger);
-        Receive<GetLedgerStats>(_ => Sender.Tell(ledger.Stats()));
+        Receive<BeginStageLedger>(HandleBeginStage);
+        Receive<GetLedgerStats>(_ => Sender.Tell(Stats()));
         Receive<SubscribeLedgerStats>(HandleSubscribe);
         Receive<Terminated>(HandleTerminated);
+        Receive<PublishDue>(_ => Publish());
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>A one-stage ledger (every stage plans its epochs the same way).</summary>
     public static Props Props(Func<int, EpochPlan> planEpoch, LedgerSnapshot? restore = null) =>
-        Akka.Actor.Props.Create(() => new ShardLedgerActor(planEpoch, restore));
+        Props((_, epoch) => planEpoch(epoch), restore);
+
+    public static Props Props(Func<int, int, EpochPlan> planStageEpoch, LedgerSnapshot? restore, int firstStage = 0) =>
+        Akka.Actor.Props.Create(() => new ShardLedgerActor(planStageEpoch, restore, firstStage));
+
+    private void HandleBeginStage(BeginStageLedger begin)
+    {
+        if (begin.Stage <= stage)
+        {
+            log.Warning("Ledger of stage {0} asked to begin stage {1} again; ignored.", stage, begin.Stage);
+            return;
+        }
+        foreach (var holder in leaseholders.Keys)
+        {
+            Context.Unwatch(holder);
+        }
+        leaseholders.Clear();
+        stage = begin.Stage;
+        var next = begin.Stage;
+        ledger = new ShardLedger(epoch => planStageEpoch(next, epoch), null);
+        Publish();
+    }
+
+    private LedgerStats Stats() => ledger.Stats() with { Stage = stage };
 
     private void HandleRequestShard(RequestShard request)
     {
@@ -42,8 +81,10 @@ public sealed class ShardLedgerActor : ReceiveActor
         {
             result = ledger.Lease(request.Epoch, request.WorkerId);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
+        catch (Exception ex)
         {
+            // The plan function is the manifest planner: any failure of it ends the run with its message, and the
+            // ledger keeps its state (a crash would restart the actor with an empty ledger).
             Fault($"cannot hand out epoch {request.Epoch} to worker {request.WorkerId}: {ex.Message}");
             return;
         }
@@ -55,7 +96,7 @@ public sealed class ShardLedgerActor : ReceiveActor
                     Context.Watch(Sender);
                 }
                 Sender.Tell(ToMessage(request, leased.Shard));
-                Publish();
+                PublishSoon();
                 break;
             case LeaseResult.NoneAvailable:
                 Sender.Tell(new NoShardAvailable { RequestId = request.RequestId, Epoch = request.Epoch, RetryAfterMs = RetryAfterMs });
@@ -89,7 +130,7 @@ public sealed class ShardLedgerActor : ReceiveActor
             log.Warning("Worker {0} completed epoch {1} shard {2} again: {3} duplicate samples.",
                 completed.WorkerId, completed.Epoch, completed.ShardId, completed.RowsConsumed);
         }
-        Publish();
+        PublishSoon();
     }
 
     private void HandleCommitLedger(CommitLedger commit)
@@ -102,7 +143,7 @@ public sealed class ShardLedgerActor : ReceiveActor
     {
         subscribers.Add(subscribe.Subscriber);
         Context.Watch(subscribe.Subscriber);
-        subscribe.Subscriber.Tell(ledger.Stats());
+        subscribe.Subscriber.Tell(Stats());
     }
 
     private void HandleTerminated(Terminated terminated)
@@ -125,13 +166,24 @@ public sealed class ShardLedgerActor : ReceiveActor
         }
     }
 
+    private void PublishSoon()
+    {
+        if (!publishPending && subscribers.Count > 0)
+        {
+            publishPending = true;
+            Timers.StartSingleTimer(PublishDue.Instance, PublishDue.Instance, PublishInterval);
+        }
+    }
+
     private void Publish()
     {
+        publishPending = false;
+        Timers.Cancel(PublishDue.Instance);
         if (subscribers.Count == 0)
         {
             return;
         }
-        var stats = ledger.Stats();
+        var stats = Stats();
         foreach (var subscriber in subscribers)
         {
             subscriber.Tell(stats);
@@ -149,4 +201,11 @@ public sealed class ShardLedgerActor : ReceiveActor
         FirstRow = shard.FirstRow,
         RowCount = shard.RowCount,
     };
+
+    private sealed class PublishDue
+    {
+        public static readonly PublishDue Instance = new();
+
+        private PublishDue() { }
+    }
 }

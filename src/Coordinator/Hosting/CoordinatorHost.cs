@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
@@ -14,13 +15,15 @@ namespace MmCluster.Coordinator.Hosting;
 /// </summary>
 public static class CoordinatorHost
 {
+    private const string StoppedReason = "the coordinator was stopped (Ctrl-C, SIGTERM or shutdown)";
+
     /// <summary>Runs one run to its end. The outcome's <see cref="RunOutcome.ExitCode"/> is what the process should exit with.</summary>
     public static async Task<RunOutcome> RunAsync(CoordinatorOptions options, CancellationToken cancellationToken = default)
     {
         using var host = ClusterProcessHost.Build(services => services.AddMmCoordinator(options));
         var run = host.Services.GetRequiredService<CoordinatorRun>();
         return await ClusterProcessHost.RunUntilAsync(host, run.Outcome,
-            () => AbortAsync(run, "the coordinator was stopped (Ctrl-C or SIGTERM)", options.AbortGrace),
+            () => AbortAsync(run, StoppedReason, options.AbortGrace),
             outcome =>
             {
                 if (!outcome.Succeeded)
@@ -49,17 +52,20 @@ public static class CoordinatorHost
             .WithMmCluster(akka)
             .WithActors((system, registry) =>
             {
-                var ledger = system.ActorOf(ShardLedgerActor.Props(options.PlanEpoch, options.ResumeLedger), "shard-ledger");
+                var plan = options.PlanStageEpoch ?? ((_, epoch) => options.PlanEpoch(epoch));
+                var ledger = system.ActorOf(ShardLedgerActor.Props(plan, options.ResumeLedger, options.Run.StartAt), "shard-ledger");
                 var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome), "run");
                 registry.Register<ShardLedgerActor>(ledger);
                 registry.Register<RunActor>(runActor);
                 run.SetRunActor(runActor);
                 options.RunActorStarted?.Invoke(system, runActor);
-                if (options.RendezvousTimeout is { } timeout)
+                // Whatever starts the shutdown (Ctrl-C, SIGTERM, the host stopping), the workers hear why before the
+                // coordinator leaves the cluster: remoting keeps RunFailed ahead of the leave on each connection.
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "abort-run", async () =>
                 {
-                    system.Scheduler.ScheduleTellOnce(timeout, runActor,
-                        new AbortRun($"only some of the {options.Run.WorldSize} workers registered within {timeout.TotalSeconds:0} s"), ActorRefs.NoSender);
-                }
+                    await runActor.Ask<RunSnapshot>(new AbortRun(StoppedReason), options.AbortGrace).ConfigureAwait(false);
+                    return Done.Instance;
+                });
             })
             .AddStartup((system, _) =>
             {
@@ -77,8 +83,6 @@ public static class CoordinatorHost
     {
         var actor = await run.RunActor.ConfigureAwait(false);
         await actor.Ask<RunSnapshot>(new AbortRun(reason), grace).ConfigureAwait(false);
-        // Give remoting a moment to deliver RunFailed to the workers before the coordinator leaves.
-        await Task.WhenAny(run.Outcome, Task.Delay(grace)).ConfigureAwait(false);
-        return run.Outcome.IsCompleted ? await run.Outcome.ConfigureAwait(false) : throw new TimeoutException($"run did not stop within {grace}");
+        return await run.Outcome.WaitAsync(grace).ConfigureAwait(false);
     }
 }

@@ -11,13 +11,16 @@ public sealed record CoordinatorOptions
     /// <summary>This member's place in the cluster; the coordinator role is added. No seed nodes: it founds the cluster.</summary>
     public required AkkaSettings Akka { get; init; }
 
-    /// <summary>Run id, world size, stage config sent to the workers.</summary>
+    /// <summary>Run id, world size, stage config sent to the workers, rendezvous timeout.</summary>
     public required RunSettings Run { get; init; }
 
     /// <summary>Plans an epoch (the ShardPlanner over the manifest's footers); called once per epoch, lazily.</summary>
     public required Func<int, EpochPlan> PlanEpoch { get; init; }
 
-    /// <summary>The ledger stored in the checkpoint to resume from; null for a fresh run.</summary>
+    /// <summary>Plans epoch e of stage k, (k, e) => plan, for a schedule whose stages plan differently; null: <see cref="PlanEpoch"/> for every stage.</summary>
+    public Func<int, int, EpochPlan>? PlanStageEpoch { get; init; }
+
+    /// <summary>The ledger stored in the checkpoint to resume from (of stage <see cref="RunSettings.StartAt"/>); null for a fresh run.</summary>
     public LedgerSnapshot? ResumeLedger { get; init; }
 
     /// <summary>Called once the cluster is up, with the coordinator's Akka address (the seed node for workers).</summary>
@@ -28,9 +31,6 @@ public sealed record CoordinatorOptions
 
     /// <summary>Called as soon as the run ended, before the coordinator leaves the cluster (summary.json, exit message).</summary>
     public Action<RunOutcome>? OnOutcome { get; init; }
-
-    /// <summary>Fails the run when the world size has not registered in time; null waits forever.</summary>
-    public TimeSpan? RendezvousTimeout { get; init; }
 
     /// <summary>How long a stop request (Ctrl-C) waits for the RunActor to tell the workers before leaving.</summary>
     public TimeSpan AbortGrace { get; init; } = TimeSpan.FromSeconds(3);

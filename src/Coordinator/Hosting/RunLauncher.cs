@@ -14,8 +14,9 @@ namespace MmCluster.Coordinator.Hosting;
 
 /// <summary>
 /// The coordinator process of one run: checks the run spec, makes sure the manifest exists (importing Fashion-MNIST
-/// when the spec asks), plans shards from Parquet footers, serves the dashboard, drives the run through the actors, and
-/// leaves <c>metrics.jsonl</c> and <c>summary.json</c> in the run directory.
+/// when the spec asks), plans shards from Parquet footers, builds the stage schedule (<see cref="StageSchedule"/>), serves
+/// the dashboard, drives every stage through the actors over the same workers, and leaves <c>metrics.jsonl</c> and
+/// <c>summary.json</c> in the run directory.
 /// </summary>
 public static class RunLauncher
 {
@@ -24,7 +25,6 @@ public static class RunLauncher
         var log = launch.Log;
         var spec = RunSpecLoader.Load(launch.SpecPath);
         var world = launch.WorldSize ?? spec.WorldSize;
-        var stage = SingleStage(spec);
         Directory.CreateDirectory(launch.RunDirectory);
         var manifest = spec.ResolvePath(spec.Manifest!.Path!);
         if (spec.Manifest.AutoImport == "fashion-mnist")
@@ -35,67 +35,59 @@ public static class RunLauncher
         var trainSplit = spec.Manifest.TrainSplit;
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = trainSplit });
         var trainRows = shards.Sum(s => s.RowCount);
-        var batch = stage.BatchSize!.Value;
-        var stepsPerEpoch = trainRows / ((long)world * batch);
-        if (stepsPerEpoch == 0)
+        var runId = $"{spec.Name ?? "run"}-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}";
+        var configs = StageSchedule.Build(spec, new StageScheduleInputs
         {
-            throw new InvalidOperationException(
-                $"{launch.SpecPath}: stages[0].batch_size: {world} workers x {batch} = {world * batch} samples per step, but split '{trainSplit}' of {manifest} has only {trainRows} rows");
-        }
-        var totalSteps = stage.Steps ?? stage.Epochs!.Value * stepsPerEpoch;
-        var checkpointDir = Path.Combine(launch.RunDirectory, "checkpoints", stage.Name!);
-        string? resumeFrom = null;
+            RunId = runId,
+            RunDirectory = launch.RunDirectory,
+            ManifestPath = manifest,
+            TrainRows = trainRows,
+            WorldSize = world,
+            Threads = launch.ThreadsPerWorker,
+            ClassNames = launch.ClassNames,
+        });
+        var startAt = 0;
         LedgerSnapshot? resumeLedger = null;
         if (launch.Resume)
         {
-            resumeFrom = LedgerSidecar.LatestCommitted(checkpointDir)
-                ?? throw new InvalidOperationException($"--resume: no committed checkpoint under {checkpointDir}");
-            resumeLedger = LedgerSnapshot.Parser.ParseFrom(await File.ReadAllBytesAsync(LedgerSidecar.PathFor(resumeFrom), cancellationToken));
-            log.WriteLine($"resuming from {resumeFrom} (ledger at step {resumeLedger.Step})");
+            (startAt, configs, resumeLedger) = await ResumePointAsync(configs, log, cancellationToken);
         }
-        var runId = $"{spec.Name ?? "run"}-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}";
-        var config = new StageConfig
+        foreach (var config in configs)
         {
-            RunId = runId,
-            RunDirectory = Path.GetFullPath(launch.RunDirectory),
-            Stage = stage.Name!,
-            Kind = stage.Kind!.Value.ToName(),
-            Preset = stage.Model!.Preset!,
-            ManifestPath = manifest,
-            TrainSplit = trainSplit,
-            TestSplit = spec.Manifest.TestSplit,
-            Seed = spec.Seed,
-            BatchSize = batch,
-            TotalSteps = totalSteps,
-            StepsPerEpoch = stepsPerEpoch,
-            LearningRate = stage.Optimizer.Lr,
-            WeightDecay = stage.Optimizer.WeightDecay,
-            Beta1 = stage.Optimizer.Beta1,
-            Beta2 = stage.Optimizer.Beta2,
-            WarmupSteps = stage.Schedule.WarmupSteps,
-            GradClip = stage.GradClip ?? 1.0,
-            EvalEvery = stage.Eval.EverySteps ?? 0,
-            ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
-            ClassNames = launch.ClassNames ?? ClassNames.FashionMnist,
-            RetrievalHeldOut = stage.Eval.RetrievalHeldOut ?? 1000,
-            CheckpointEvery = stage.CheckpointEvery ?? 0,
-            ResumeFrom = resumeFrom,
-            Threads = launch.ThreadsPerWorker,
-        };
-        log.WriteLine($"run {runId}: stage '{config.Stage}' ({config.Preset}), {world} workers x batch {batch}, {stepsPerEpoch} steps/epoch, {totalSteps} steps; {shards.Count} shards of {trainRows} rows in {manifest}");
+            var inputs = config.Init.Count == 0 ? "" : $", from {string.Join(" + ", config.Init.Select(i => i.From))}";
+            var state = config.StageIndex < startAt ? " (done)" : "";
+            log.WriteLine($"run {runId}: stage {config.StageIndex} '{config.Stage}' ({config.Kind}, {config.Preset}{inputs}), {world} workers x batch {config.BatchSize}, {config.StepsPerEpoch} steps/epoch, {config.TotalSteps} steps{state}");
+        }
+        log.WriteLine($"run {runId}: {shards.Count} shards of {trainRows} rows in {manifest}");
 
         var hub = new RunProgressHub(Shared.Runs.RunSnapshot.Initial(runId, spec, world) with { StartedAt = DateTimeOffset.UtcNow });
-        PatchTotalSteps(hub, config.Stage, totalSteps);
+        PatchSchedule(hub, configs, startAt);
         await using var dashboard = await DashboardServer.StartAsync(
             new DashboardOptions { Address = launch.DashboardAddress, Port = launch.DashboardPort, Token = launch.Token }, hub, cancellationToken);
         log.WriteLine($"dashboard: {dashboard.Address} (mmcluster watch --coordinator {dashboard.Address})");
         launch.DashboardListening?.Invoke(dashboard.Address);
         using var metrics = new MetricsJsonlWriter(Path.Combine(launch.RunDirectory, "metrics.jsonl"));
+        var stages = configs.Select(config => new ScheduledStage(config.Stage, () =>
+        {
+            var resolved = StageSchedule.ResolveInit(config);
+            foreach (var init in resolved.Init)
+            {
+                log.WriteLine($"stage '{config.Stage}' starts from {init.Checkpoint}");
+            }
+            return resolved.ToJsonBytes();
+        })).ToList();
         var options = new CoordinatorOptions
         {
             Akka = new AkkaSettings { Hostname = launch.Host, Port = launch.AkkaPort, PublicHostname = launch.PublicHost },
-            Run = new RunSettings(runId, world, config.ToJsonBytes()),
+            Run = new RunSettings(runId, world, ReadOnlyMemory<byte>.Empty)
+            {
+                RendezvousTimeout = launch.RendezvousTimeout,
+                Stages = stages,
+                StartAt = startAt,
+            },
             PlanEpoch = epoch => ShardPlanner.PlanEpoch(shards, spec.Seed, epoch),
+            // Every stage shuffles the manifest its own way (the first stage as a one-stage run always did).
+            PlanStageEpoch = (stage, epoch) => ShardPlanner.PlanEpoch(shards, spec.Seed + stage, epoch),
             ResumeLedger = resumeLedger,
             Listening = address =>
             {
@@ -103,14 +95,13 @@ public static class RunLauncher
                 launch.AkkaListening?.Invoke(address);
             },
             RunActorStarted = (system, runActor) =>
-                system.ActorOf(RunProgressFeedActor.Props(runActor, hub, config.Stage, point =>
+                system.ActorOf(RunProgressFeedActor.Props(runActor, hub, configs[startAt].Stage, point =>
                 {
                     lock (metrics)
                     {
                         metrics.Append(point);
                     }
                 }), "progress-feed"),
-            RendezvousTimeout = launch.RendezvousTimeout,
         };
         var outcome = await CoordinatorHost.RunAsync(options, cancellationToken);
         var final = hub.Current with
@@ -125,21 +116,31 @@ public static class RunLauncher
         return outcome.ExitCode;
     }
 
-    private static StageSpec SingleStage(RunSpec spec)
+    private static async Task<(int StartAt, IReadOnlyList<StageConfig> Configs, LedgerSnapshot? Ledger)> ResumePointAsync(
+        IReadOnlyList<StageConfig> configs, TextWriter log, CancellationToken cancellationToken)
     {
-        if (spec.Stages.Count != 1 || spec.Stages[0].Kind != StageKind.Clip)
+        var (startAt, checkpoint) = StageSchedule.ResumePoint(configs);
+        var stage = configs[startAt].Stage;
+        if (checkpoint is null)
         {
-            throw new InvalidOperationException(
-                $"{spec.Source.FilePath}: this version runs one 'clip' stage per run; the spec has {string.Join(" -> ", spec.Stages.Select(s => $"{s.Name} ({s.Kind?.ToName()})"))}");
+            log.WriteLine($"resuming at stage '{stage}' (fresh; every earlier stage is done)");
+            return (startAt, configs, null);
         }
-        return spec.Stages[0];
+        var ledger = LedgerSnapshot.Parser.ParseFrom(await File.ReadAllBytesAsync(LedgerSidecar.PathFor(checkpoint), cancellationToken));
+        log.WriteLine($"resuming stage '{stage}' from {checkpoint} (ledger at step {ledger.Step})");
+        return (startAt, configs.Select((c, k) => k == startAt ? c with { ResumeFrom = checkpoint } : c).ToList(), ledger);
     }
 
-    private static void PatchTotalSteps(RunProgressHub hub, string stage, long totalSteps) =>
+    private static void PatchSchedule(RunProgressHub hub, IReadOnlyList<StageConfig> configs, int startAt)
+    {
+        var byName = configs.ToDictionary(c => c.Stage, StringComparer.Ordinal);
         hub.Publish(hub.Current with
         {
-            Stages = hub.Current.Stages.Select(s => s.Name == stage ? s with { TotalSteps = totalSteps } : s).ToList(),
+            Stages = hub.Current.Stages.Select(s => byName.TryGetValue(s.Name, out var c)
+                ? s with { TotalSteps = c.TotalSteps, State = c.StageIndex < startAt ? StageState.Done : s.State }
+                : s).ToList(),
         });
+    }
 }
 
 /// <summary>How the coordinator process was started (flags and environment of <c>mmcluster coordinator</c>).</summary>

@@ -1,9 +1,14 @@
 namespace MmCluster.Coordinator.Ledger;
 
-/// <summary>The ledger's counts for every epoch planned so far; published to the RunActor after each change.</summary>
+/// <summary>
+/// The ledger's counts for every epoch of one stage planned so far; published to the RunActor after each change.
+/// <see cref="Stage"/> is the schedule index of the stage whose ledger this is (each stage has a fresh ledger).
+/// </summary>
 public sealed record LedgerStats(IReadOnlyList<EpochLedgerStats> Epochs)
 {
     public static readonly LedgerStats Empty = new([]);
+
+    public int Stage { get; init; }
 }
 
 /// <summary>

@@ -6,7 +6,8 @@ namespace MmCluster.Coordinator.Progress;
 
 /// <summary>
 /// Subscribes to the RunActor's snapshots and publishes them, translated by <see cref="RunActorSnapshots"/>, into a
-/// <see cref="RunProgressHub"/> (the dashboard's source); records a history point whenever the step advances.
+/// <see cref="RunProgressHub"/> (the dashboard's source); records a history point, named after the running stage,
+/// whenever that stage's step advances.
 /// </summary>
 public sealed class RunProgressFeedActor : ReceiveActor
 {
@@ -15,6 +16,7 @@ public sealed class RunProgressFeedActor : ReceiveActor
     private readonly string _stage;
     private readonly Action<HistoryPoint>? _onPoint;
     private long _lastRecordedStep = -1;
+    private string? _recordingStage;
     private IReadOnlyDictionary<string, double>? _lastEval;
 
     public RunProgressFeedActor(IActorRef runActor, RunProgressHub hub, string stage, Action<HistoryPoint>? onPoint = null)
@@ -37,6 +39,12 @@ public sealed class RunProgressFeedActor : ReceiveActor
     {
         var snapshot = RunActorSnapshots.Translate(_hub.Current, run, _stage);
         _hub.Publish(snapshot);
+        var stage = snapshot.Stage ?? _stage;
+        if (stage != _recordingStage)
+        {
+            _recordingStage = stage;
+            _lastRecordedStep = -1;
+        }
         if (snapshot.Step > _lastRecordedStep && snapshot.State == RunState.Running)
         {
             _lastRecordedStep = snapshot.Step;
@@ -48,14 +56,14 @@ public sealed class RunProgressFeedActor : ReceiveActor
             }
             var point = new HistoryPoint
             {
-                Stage = _stage,
+                Stage = stage,
                 Step = snapshot.Step,
                 Epoch = snapshot.Epoch,
                 WallSeconds = snapshot.WallSeconds,
                 Time = snapshot.UpdatedAt,
                 Lr = snapshot.Lr,
                 SamplesPerSecond = snapshot.SamplesPerSecond,
-                Losses = snapshot.Stages.FirstOrDefault(s => s.Name == _stage)?.Losses ?? new Dictionary<string, double>(),
+                Losses = snapshot.Stages.FirstOrDefault(s => s.Name == stage)?.Losses ?? new Dictionary<string, double>(),
                 Eval = newEval ? eval : null,
             };
             _hub.Record(point);

@@ -33,8 +33,11 @@ public sealed class AkkaSettings
     /// <summary>How long the membership must be stable before the split-brain resolver downs unreachable members.</summary>
     public TimeSpan SplitBrainStableAfter { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Heartbeat pause after which the failure detector marks a member unreachable.</summary>
-    public TimeSpan AcceptableHeartbeatPause { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// Heartbeat pause after which the failure detector marks a member unreachable. 5 s (Akka's default is 3 s) because
+    /// training saturates every core of a small machine and can delay heartbeats; a killed worker is still reported in ~7 s.
+    /// </summary>
+    public TimeSpan AcceptableHeartbeatPause { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Akka log level: Debug, Info, Warning or Error.</summary>
     public string LogLevel { get; set; } = "Warning";

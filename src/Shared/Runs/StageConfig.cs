@@ -19,6 +19,25 @@ public sealed record StageConfig
 
     public required string Preset { get; init; }
 
+    /// <summary>The spec's per-field overrides of <see cref="Preset"/> (the stage kind's model config parses them).</summary>
+    public IReadOnlyDictionary<string, string> ModelOverrides { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>This stage's place in the run's schedule (0 for the first; the order the coordinator runs them).</summary>
+    public int StageIndex { get; init; }
+
+    /// <summary>How many stages the run's schedule has.</summary>
+    public int StageCount { get; init; } = 1;
+
+    /// <summary>
+    /// Where the weights start from, in the spec's order (each supplying the tensors it holds): an earlier stage's latest
+    /// committed checkpoint, resolved by the coordinator when this stage starts, or a safetensors file. Model weights only,
+    /// never optimizer state. Empty: fresh weights.
+    /// </summary>
+    public IReadOnlyList<StageInit> Init { get; init; } = [];
+
+    /// <summary>State-dict key prefixes whose parameters get no gradient and no all-reduce.</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
     public required string ManifestPath { get; init; }
 
     public string TrainSplit { get; init; } = "train";
@@ -44,6 +63,9 @@ public sealed record StageConfig
     public double Beta2 { get; init; } = 0.98;
 
     public long WarmupSteps { get; init; }
+
+    /// <summary>Cosine decay to zero after the warm-up; false keeps the learning rate constant.</summary>
+    public bool Cosine { get; init; } = true;
 
     public double GradClip { get; init; } = 1.0;
 

@@ -6,7 +6,10 @@ namespace MmCluster.Worker.Actors;
 /// </summary>
 public interface ITrainingSession
 {
-    /// <summary>The coordinator assigned this worker its rank and sent the peer table and the stage.</summary>
+    /// <summary>
+    /// The coordinator assigned this worker its rank and sent the peer table and the stage. Called again, with a higher
+    /// generation, for each later stage of the run's schedule once the trainer reported the previous one finished.
+    /// </summary>
     void OnGenerationStarted(GenerationInfo generation, IControlPlane control);
 
     /// <summary>The run ended (finished, failed, or the coordinator was lost). Called once; abort the current step.</summary>

@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
@@ -12,7 +13,9 @@ namespace MmCluster.Worker.Actors;
 /// The worker's end of the control plane. Finds the coordinator (the cluster member with the coordinator role),
 /// registers until StartGeneration arrives, hands the generation to the <see cref="ITrainingSession"/>, and relays
 /// the trainer's requests (<see cref="IControlPlane"/>) to the coordinator's RunActor with itself as sender, so the
-/// ledger watches this actor for the leases it holds. Ends the session when the run ends or the coordinator is lost.
+/// ledger watches this actor for the leases it holds. A run is a schedule of stages: once the trainer finished a stage,
+/// the coordinator sends the next one as a higher generation of the same run, and the session is started again with it.
+/// Ends the session when the run ends or the coordinator is lost.
 /// </summary>
 public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 {
@@ -27,6 +30,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
     private ICanTell? coordinator;
     private Address? coordinatorAddress;
     private StartGeneration? generation;
+    private bool trainerFinished;
     private RunEnded? ended;
     private long nextRequestId;
     private bool subscribedToCluster;
@@ -48,9 +52,10 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<ProgressReport>(HandleProgress);
         Receive<VoteCommit>(HandleVoteCommit);
         Receive<CheckpointCommitted>(HandleCheckpointCommitted);
-        Receive<TrainerFinished>(finished => TellCoordinator(new WorkerFinished { WorkerId = settings.WorkerId, Step = finished.Step }));
+        Receive<TrainerFinished>(HandleTrainerFinished);
         Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
         Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
+        Receive<LeaveRun>(HandleLeaveRun);
         Receive<Terminated>(HandleTerminated);
         Receive<ClusterEvent.MemberUp>(up => HandleMemberUp(up.Member));
         Receive<ClusterEvent.UnreachableMember>(unreachable => HandleCoordinatorLost(unreachable.Member, "became unreachable"));
@@ -110,19 +115,45 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleStartGeneration(StartGeneration start)
     {
-        if (generation is not null || ended is not null)
+        if (ended is not null || generation is not null && !IsNextStage(start))
         {
             return;
         }
         Timers.Cancel(RegisterTimer);
         generation = start;
-        coordinator = Sender;
-        Context.Watch(Sender);
+        trainerFinished = false;
+        if (!Sender.Equals(coordinator))
+        {
+            coordinator = Sender;
+            Context.Watch(Sender);
+        }
         var info = new GenerationInfo(start.RunId, start.Generation, start.Rank, start.WorldSize,
             start.Peers.Select(p => new PeerInfo(p.Rank, p.WorkerId, p.CollectiveAddress, p.AkkaAddress)).ToList(),
             start.StageConfig.Memory);
         log.Info("Worker {0}: run {1} generation {2}, rank {3} of {4}.", settings.WorkerId, start.RunId, start.Generation, start.Rank, start.WorldSize);
         session.OnGenerationStarted(info, new ControlPlaneClient(Self));
+    }
+
+    /// <summary>The next stage of the same run: a higher generation, after the trainer finished the current one.</summary>
+    private bool IsNextStage(StartGeneration start)
+    {
+        if (start.RunId != generation!.RunId || start.Generation <= generation.Generation)
+        {
+            return false;
+        }
+        if (!trainerFinished)
+        {
+            log.Warning("Worker {0}: generation {1} arrived while the trainer is still on generation {2}; ignored.",
+                settings.WorkerId, start.Generation, generation.Generation);
+            return false;
+        }
+        return true;
+    }
+
+    private void HandleTrainerFinished(TrainerFinished finished)
+    {
+        trainerFinished = true;
+        TellCoordinator(new WorkerFinished { WorkerId = settings.WorkerId, Step = finished.Step });
     }
 
     private void HandleNextShard(NextShard next)
@@ -241,6 +272,12 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
     }
 
+    private void HandleLeaveRun(LeaveRun leave)
+    {
+        End(new RunEnded(false, leave.Reason));
+        Sender.Tell(Done.Instance);
+    }
+
     private void HandleTerminated(Terminated terminated)
     {
         if (coordinator is IActorRef current && current.Equals(terminated.ActorRef))
@@ -251,6 +288,12 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleCoordinatorLost(Member member, string what)
     {
+        var cluster = Cluster.Get(Context.System);
+        if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
+        {
+            End(new RunEnded(false, $"worker {settings.WorkerId} {what}"));
+            return;
+        }
         if (member.Address.Equals(coordinatorAddress))
         {
             End(new RunEnded(false, $"coordinator {member.Address} {what}"));

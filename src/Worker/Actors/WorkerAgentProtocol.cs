@@ -14,3 +14,6 @@ public sealed record VoteCommit(long Step, string Path);
 
 /// <summary>In-process: the trainer finished the run.</summary>
 public sealed record TrainerFinished(long Step);
+
+/// <summary>In-process, from the worker's CoordinatedShutdown: end the session with this reason before leaving; answered by Done.</summary>
+public sealed record LeaveRun(string Reason);

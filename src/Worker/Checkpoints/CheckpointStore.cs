@@ -143,7 +143,7 @@ public sealed class CheckpointStore(string directory)
         _ => throw new NotSupportedException($"tensor '{entry.Name}': dtype {entry.DType} is not supported"),
     };
 
-    private static void CopyInto(SafeTensorEntry entry, Tensor target, string path)
+    internal static void CopyInto(SafeTensorEntry entry, Tensor target, string path)
     {
         if (!entry.Shape.SequenceEqual(target.shape))
         {

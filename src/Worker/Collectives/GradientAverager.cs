@@ -22,7 +22,14 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     private readonly ICollectiveGroup group;
     private readonly long bucketCapacity;
     private Tensor[] trainable = [];
+    private Tensor[] rowSparse = [];
     private Bucket[]? buckets;
+
+    /// <summary>
+    /// 2-D parameters with at least this many rows (vocabulary embeddings) are averaged row-sparsely: only the rows that
+    /// have a non-zero gradient on some rank travel. Exact: a row that is zero on every rank averages to zero.
+    /// </summary>
+    public const long RowSparseMinRows = 4096;
 
     /// <summary>Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>TrainStep</c> calls it).</summary>
     public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes)
@@ -81,6 +88,31 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
             TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean));
             bucket.Unpack();
         }
+        foreach (var table in rowSparse)
+        {
+            AverageRows(table);
+        }
+    }
+
+    /// <summary>Averages only the rows some rank touched: a union mask (all-reduce of V floats), then those k rows.</summary>
+    private void AverageRows(Tensor table)
+    {
+        using var scope = NewDisposeScope();
+        if (table.grad is null)
+        {
+            table.grad = zeros_like(table).DetachFromDisposeScope();   // this rank never touched the table: zeros
+        }
+        var grad = table.grad!;
+        var mask = grad.ne(0).any(1).to_type(ScalarType.Float32).contiguous();      // (V,) 1 where this rank has a gradient
+        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(mask), ReduceOp.Sum));
+        var index = mask.gt(0).nonzero().squeeze(1);                                  // (k,) rows touched by any rank
+        if (index.numel() == 0)
+        {
+            return;
+        }
+        var rows = grad.index_select(0, index).to_type(ScalarType.Float32).contiguous(); // (k, D)
+        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(rows), ReduceOp.Mean));
+        grad.index_copy_(0, index, rows.to_type(grad.dtype));
     }
 
     public void Dispose()
@@ -94,8 +126,11 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     private void Plan(IEnumerable<Tensor> parameters)
     {
         trainable = [.. parameters.Where(p => p.requires_grad)];
-        buckets = Plan(trainable, bucketCapacity);
+        rowSparse = [.. trainable.Where(IsRowSparse)];
+        buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity);
     }
+
+    private static bool IsRowSparse(Tensor parameter) => parameter.dim() == 2 && parameter.shape[0] >= RowSparseMinRows;
 
     private static Bucket[] Plan(Tensor[] trainable, long capacity)
     {

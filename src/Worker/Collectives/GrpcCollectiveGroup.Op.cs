@@ -46,28 +46,28 @@ public sealed partial class GrpcCollectiveGroup
     {
         private readonly GrpcCollectiveGroup _group;
         private readonly OpState _op;
-        private readonly OutboundLane[] _lanes;
+        private readonly TaskCompletionSource<OutboundLane>[] _lanes;
         private readonly int _peer;
-        private readonly Channel<PushChunksRequest>[] _queues;
+        private readonly Channel<ChunkFrame>[] _queues;
         private readonly Task[] _writers;
 
-        public OpSender(GrpcCollectiveGroup group, OpState op, OutboundLane[] lanes, int peer)
+        public OpSender(GrpcCollectiveGroup group, OpState op, TaskCompletionSource<OutboundLane>[] lanes, int peer)
         {
             _group = group;
             _op = op;
             _lanes = lanes;
             _peer = peer;
-            _queues = new Channel<PushChunksRequest>[lanes.Length];
+            _queues = new Channel<ChunkFrame>[lanes.Length];
             _writers = new Task[lanes.Length];
             for (var i = 0; i < lanes.Length; i++)
             {
-                _queues[i] = Channel.CreateUnbounded<PushChunksRequest>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+                _queues[i] = Channel.CreateUnbounded<ChunkFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
                 var lane = i;
                 _writers[i] = Task.Run(() => WriteLaneAsync(lane));
             }
         }
 
-        public void Enqueue(int index, PushChunksRequest frame)
+        public void Enqueue(int index, ChunkFrame frame)
         {
             _queues[index % _queues.Length].Writer.TryWrite(frame);
         }
@@ -105,11 +105,13 @@ public sealed partial class GrpcCollectiveGroup
             var reader = _queues[lane].Reader;
             try
             {
+                // The receiver opens the lane (PullChunks) on its first receive; chunks queue up until it does.
+                var stream = await _lanes[lane].Task.WaitAsync(_op.Token).ConfigureAwait(false);
                 while (await reader.WaitToReadAsync(_op.Token).ConfigureAwait(false))
                 {
                     while (reader.TryRead(out var frame))
                     {
-                        await _lanes[lane].WriteAsync(frame).ConfigureAwait(false);
+                        await stream.WriteAsync(frame, _op.Token).ConfigureAwait(false);
                     }
                 }
             }
@@ -121,8 +123,7 @@ public sealed partial class GrpcCollectiveGroup
             {
                 if (!_group._faultCts.IsCancellationRequested)
                 {
-                    var status = await _lanes[lane].TryGetStatusAsync(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
-                    _group.Fault(_group.PeerFailure(_peer, status, ex));
+                    _group.Fault(_group.PeerFailure(_peer, null, ex));
                 }
             }
         }

@@ -12,7 +12,8 @@ public sealed partial class GrpcCollectiveGroup
     private readonly InboundLanes _inbox;
     private readonly CancellationTokenSource _faultCts = new();
     private readonly CancellationTokenSource _disposeCts = new();
-    private readonly OutboundLane[]?[] _edges = new OutboundLane[]?[2];
+    private readonly InboundLane[]?[] _pulls = new InboundLane[]?[2];
+    private readonly TaskCompletionSource<OutboundLane>[][] _outbound;
     private readonly Lock _stateLock = new();
     private CollectiveException? _fault;
     private Task _abortTask = Task.CompletedTask;
@@ -82,10 +83,11 @@ public sealed partial class GrpcCollectiveGroup
         return new CollectiveException($"rank {Rank}: {op} failed {op.Waiting}: {ex.Message}", op.WaitingPeer, ex);
     }
 
-    /// <summary>Breaks the group once: cancels the running operation and inbound readers, and aborts outgoing streams with the reason.</summary>
+    /// <summary>Breaks the group once: cancels the running operation, and aborts every lane (both ways) with the reason.</summary>
     private void Fault(CollectiveException failure)
     {
-        OutboundLane[] lanes;
+        OutboundLane[] sending;
+        InboundLane[] receiving;
         lock (_stateLock)
         {
             if (_fault is not null)
@@ -93,9 +95,10 @@ public sealed partial class GrpcCollectiveGroup
                 return;
             }
             _fault = failure;
-            lanes = _edges.Where(e => e is not null).SelectMany(e => e!).ToArray();
+            sending = ConnectedOutboundLocked();
+            receiving = _pulls.Where(e => e is not null).SelectMany(e => e!).ToArray();
         }
-        var abort = new PushChunksRequest
+        var abort = new ChunkFrame
         {
             RunId = _options.RunId,
             Generation = _options.Generation,
@@ -105,8 +108,14 @@ public sealed partial class GrpcCollectiveGroup
         _abortTask = Task.Run(async () =>
         {
             await _faultCts.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(lanes.Select(lane => lane.AbortAsync(abort))).ConfigureAwait(false);
+            await Task.WhenAll(sending.Select(lane => lane.AbortAsync(abort))
+                .Concat(receiving.Select(lane => lane.AbortAsync(failure.Message)))).ConfigureAwait(false);
         });
+    }
+
+    private OutboundLane[] ConnectedOutboundLocked()
+    {
+        return _outbound.SelectMany(e => e).Where(t => t.Task.IsCompletedSuccessfully).Select(t => t.Task.Result).ToArray();
     }
 
     private string Describe(int peer)
@@ -123,48 +132,69 @@ public sealed partial class GrpcCollectiveGroup
 
     private OpSender OpenSender(OpState op, RingDirection direction)
     {
-        var peer = Neighbor(direction, incoming: false);
-        OutboundLane[] lanes;
-        lock (_stateLock)
-        {
-            lanes = _edges[(int)direction] ??= OpenEdge(direction, peer);
-        }
-        var sender = new OpSender(this, op, lanes, peer);
+        var sender = new OpSender(this, op, _outbound[(int)direction], Neighbor(direction, incoming: false));
         op.Senders.Add(sender);
         return sender;
     }
 
-    private OutboundLane[] OpenEdge(RingDirection direction, int peer)
+    /// <summary>Opens this rank's pull streams from the neighbour it receives from in <paramref name="direction"/>, once.</summary>
+    private void EnsurePulling(RingDirection direction)
     {
-        var lanes = new OutboundLane[_options.StreamsPerEdge];
-        for (var i = 0; i < lanes.Length; i++)
+        lock (_stateLock)
         {
-            var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline);
-            lanes[i] = new OutboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline);
-            _ = WatchAsync(peer, lanes[i]);
+            if (_pulls[(int)direction] is not null)
+            {
+                return;
+            }
+            var peer = Neighbor(direction, incoming: true);
+            var lanes = new InboundLane[_options.StreamsPerEdge];
+            for (var i = 0; i < lanes.Length; i++)
+            {
+                var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline);
+                lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline);
+                var lane = i;
+                _ = Task.Run(() => ReadInboundAsync(peer, direction, lane, lanes[lane]));
+            }
+            _pulls[(int)direction] = lanes;
         }
-        return lanes;
     }
 
-    /// <summary>A receiver that ends a stream (refusal, abort, departure) breaks the group even between operations.</summary>
-    private async Task WatchAsync(int peer, OutboundLane lane)
+    /// <summary>Reads one pull stream for as long as the group lives: chunks go to the inbox; an abort, an end or an error breaks the group.</summary>
+    private async Task ReadInboundAsync(int peer, RingDirection direction, int laneIndex, InboundLane lane)
     {
-        Exception? error = null;
+        var writer = _inbox.Writer(direction, laneIndex);
         try
         {
-            await lane.Response.ConfigureAwait(false);
+            while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
+            {
+                var frame = lane.Chunks.Current;
+                if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
+                {
+                    Fault(new CollectiveException(
+                        $"rank {Rank}: {Describe(peer)} sent a chunk of run '{frame.RunId}' generation {frame.Generation}, but this rank is in run '{_options.RunId}' generation {_options.Generation}",
+                        peer));
+                    return;
+                }
+                if (frame.AbortReason.Length > 0)
+                {
+                    Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer));
+                    return;
+                }
+                writer.TryWrite(frame);
+            }
         }
         catch (Exception ex)
         {
-            error = ex;
-        }
-        if (_disposeCts.IsCancellationRequested || lane.Cancelled)
-        {
+            if (!_disposeCts.IsCancellationRequested && !lane.Cancelled)
+            {
+                Fault(PeerFailure(peer, (ex as RpcException)?.Status, ex));
+            }
             return;
         }
-        Fault(error is null
-            ? new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer)
-            : PeerFailure(peer, (error as RpcException)?.Status, error));
+        if (!_disposeCts.IsCancellationRequested && !lane.Cancelled)
+        {
+            Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer));
+        }
     }
 
     private CollectiveException PeerFailure(int peer, Status? status, Exception error)
@@ -177,8 +207,8 @@ public sealed partial class GrpcCollectiveGroup
             StatusCode.FailedPrecondition => $"{who} refused the stream: {status.Value.Detail}",
             StatusCode.Aborted => $"{who} aborted: {status.Value.Detail}",
             StatusCode.Unavailable => $"{who} is unreachable or died: {status.Value.Detail}",
-            null => $"sending to {who} failed: {error.Message}",
-            _ => $"sending to {who} failed: {status.Value.StatusCode}: {status.Value.Detail}",
+            null => $"the stream with {who} failed: {error.Message}",
+            _ => $"the stream from {who} failed: {status.Value.StatusCode}: {status.Value.Detail}",
         };
         return new CollectiveException($"rank {Rank}: {text}", peer, error);
     }
@@ -188,6 +218,7 @@ public sealed partial class GrpcCollectiveGroup
     {
         op.WaitingPeer = from;
         op.Waiting = $"waiting for step {step} chunk {chunk} from {Describe(from)}";
+        EnsurePulling(direction);
         var frame = await _inbox.Reader(direction, index).ReadAsync(op.Token).ConfigureAwait(false);
         if (frame.OpSeq != op.Seq || frame.Op != op.Kind || frame.Step != step || frame.Chunk != chunk)
         {
@@ -205,63 +236,76 @@ public sealed partial class GrpcCollectiveGroup
         return frame;
     }
 
-    /// <summary>Reads one inbound lane for as long as the group lives (called by CollectiveService); returns the chunk count.</summary>
-    internal async Task<long> ReadInboundAsync(CollectiveHeaders headers, IAsyncStreamReader<ReceivedChunk> stream, CancellationToken callToken)
+    /// <summary>
+    /// Serves one pull stream (called by CollectiveService): the receiving neighbour's lane, written by this rank's senders
+    /// until the group ends. Its request stream carries only an abort reason, or ends when the receiver leaves.
+    /// </summary>
+    internal async Task ServeOutboundAsync(CollectiveHeaders headers, IAsyncStreamReader<PullControl> requests, IServerStreamWriter<ChunkFrame> responses,
+        CancellationToken callToken)
     {
-        var source = headers.SourceRank;
-        var expected = Neighbor(headers.Direction, incoming: true);
-        if (source != expected)
+        var receiver = headers.SourceRank;
+        var expected = Neighbor(headers.Direction, incoming: false);
+        if (receiver != expected)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"rank {Rank} takes {headers.Direction} streams from rank {expected}, not from rank {source}: the ranks disagree on the ring"));
+                $"rank {Rank} sends {headers.Direction} to rank {expected}, not to rank {receiver}: the ranks disagree on the ring"));
         }
         if (headers.Lanes != _options.StreamsPerEdge || headers.Lane < 0 || headers.Lane >= headers.Lanes)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"lane {headers.Lane} of {headers.Lanes} streams per edge, but rank {Rank} uses {_options.StreamsPerEdge}"));
         }
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, _faultCts.Token, _disposeCts.Token);
-        var writer = _inbox.Writer(headers.Direction, headers.Lane);
-        long count = 0;
-        try
+        var lane = new OutboundLane(responses);
+        lock (_stateLock)
         {
-            while (await stream.MoveNext(linked.Token).ConfigureAwait(false))
+            if (_fault is { } fault)
             {
-                var frame = stream.Current;
-                if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
-                {
-                    throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                        $"chunk of run '{frame.RunId}' generation {frame.Generation} refused by rank {Rank} of run '{_options.RunId}' generation {_options.Generation}"));
-                }
-                if (frame.AbortReason.Length > 0)
-                {
-                    Fault(new CollectiveException($"rank {Rank}: {Describe(source)} aborted: {frame.AbortReason}", source));
-                    return count;
-                }
-                writer.TryWrite(frame);
-                count++;
+                throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {fault.Message}"));
+            }
+            if (!_outbound[(int)headers.Direction][headers.Lane].TrySetResult(lane))
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"rank {receiver} opened {headers.Direction} lane {headers.Lane} twice"));
             }
         }
-        catch (Exception ex) when (ex is not RpcException { StatusCode: StatusCode.FailedPrecondition })
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(callToken, _disposeCts.Token);
+        var control = ReadControlAsync(receiver, requests, stop.Token);
+        await Task.WhenAny(control, lane.Closed, Task.Delay(Timeout.Infinite, stop.Token)).ConfigureAwait(false);
+        lane.Close();
+        await stop.CancelAsync().ConfigureAwait(false);
+        await control.ConfigureAwait(false);
+        if (_fault is { } failure && !_disposeCts.IsCancellationRequested)
         {
-            if (_disposeCts.IsCancellationRequested)
-            {
-                return count;
-            }
-            if (!_faultCts.IsCancellationRequested)
-            {
-                Fault(new CollectiveException($"rank {Rank}: the stream from {Describe(source)} broke ({ex.GetType().Name}: {ex.Message}); did rank {source} die?", source, ex));
-            }
-            throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {_fault?.Message}"));
+            throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {failure.Message}"));
         }
-        if (!_disposeCts.IsCancellationRequested)
-        {
-            Fault(new CollectiveException($"rank {Rank}: {Describe(source)} closed its stream: it left the group", source));
-        }
-        return count;
     }
 
-    /// <summary>Leaves the group: ends outgoing streams, stops reading incoming ones, unregisters from the server.</summary>
+    private async Task ReadControlAsync(int receiver, IAsyncStreamReader<PullControl> requests, CancellationToken ct)
+    {
+        try
+        {
+            while (await requests.MoveNext(ct).ConfigureAwait(false))
+            {
+                if (requests.Current.AbortReason.Length > 0)
+                {
+                    Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} aborted: {requests.Current.AbortReason}", receiver));
+                    return;
+                }
+            }
+            if (!_disposeCts.IsCancellationRequested)
+            {
+                Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} closed the stream: it left the group", receiver));
+            }
+        }
+        catch (Exception ex)
+        {
+            if (!_disposeCts.IsCancellationRequested && !_faultCts.IsCancellationRequested)
+            {
+                Fault(new CollectiveException($"rank {Rank}: the stream to {Describe(receiver)} broke ({ex.GetType().Name}: {ex.Message}); did rank {receiver} die?", receiver, ex));
+            }
+        }
+    }
+
+    /// <summary>Leaves the group: ends the streams it serves, ends its pull streams, unregisters from the server.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -270,12 +314,18 @@ public sealed partial class GrpcCollectiveGroup
         }
         await _disposeCts.CancelAsync().ConfigureAwait(false);
         _server.Registry.Unregister(this);
-        OutboundLane[] lanes;
+        OutboundLane[] sending;
+        InboundLane[] receiving;
         lock (_stateLock)
         {
-            lanes = _edges.Where(e => e is not null).SelectMany(e => e!).ToArray();
+            sending = ConnectedOutboundLocked();
+            receiving = _pulls.Where(e => e is not null).SelectMany(e => e!).ToArray();
         }
-        await Task.WhenAll(lanes.Select(lane => lane.DisposeAsync().AsTask())).ConfigureAwait(false);
+        foreach (var lane in sending)
+        {
+            lane.Close();
+        }
+        await Task.WhenAll(receiving.Select(lane => lane.DisposeAsync().AsTask())).ConfigureAwait(false);
         try
         {
             await _abortTask.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);

@@ -18,7 +18,8 @@ namespace MmCluster.Worker.Collectives;
 /// finished block by W once); broadcast is pipelined along the ring from the root; barrier is an all-gather of nothing.
 /// Each step's block is cut into <see cref="CollectiveGroupOptions.ChunkBytes"/> chunks; a chunk is forwarded as soon as it
 /// arrives, over <see cref="CollectiveGroupOptions.StreamsPerEdge"/> streams per edge, sent without copying (UnsafeWrap)
-/// and received with one copy (or fused add) into the caller's buffer.</para>
+/// and received with one copy (or fused add) into the caller's buffer. Each lane is a PullChunks stream that the receiver
+/// opens on the sender, so the bulk data flows Kestrel -> SocketsHttpHandler, the cheaper direction.</para>
 /// <para>Failure: every operation has <see cref="CollectiveGroupOptions.OperationDeadline"/>. A dead, silent, refusing or
 /// stale peer makes it throw <see cref="CollectiveException"/> naming the peer; the failing rank aborts its streams with the
 /// reason, so its neighbours fail at once too. After a failure the group is broken: every later call throws; build a group
@@ -39,9 +40,15 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         _server = server;
         _chunkElements = options.ChunkBytes / sizeof(float);
         _inbox = new InboundLanes(options.StreamsPerEdge);
+        _outbound = [NewOutboundLanes(options.StreamsPerEdge), NewOutboundLanes(options.StreamsPerEdge)];
     }
 
     public int Rank => _options.Rank;
+
+    private static TaskCompletionSource<OutboundLane>[] NewOutboundLanes(int count)
+    {
+        return Enumerable.Range(0, count).Select(_ => new TaskCompletionSource<OutboundLane>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+    }
 
     public int WorldSize => _options.WorldSize;
 
@@ -240,9 +247,9 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         await sender.CompleteAsync().ConfigureAwait(false);
     }
 
-    private PushChunksRequest Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
+    private ChunkFrame Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
     {
-        return new PushChunksRequest
+        return new ChunkFrame
         {
             RunId = _options.RunId,
             Generation = _options.Generation,

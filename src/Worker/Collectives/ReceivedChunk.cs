@@ -7,28 +7,45 @@ using MmCluster.Shared.Grpc.Collective;
 namespace MmCluster.Worker.Collectives;
 
 /// <summary>
-/// A <see cref="PushChunksRequest"/> as the receiver reads it: the tags, and the payload in a buffer rented from
+/// A <see cref="ChunkFrame"/> as the receiver reads it: the tags, and the payload in a buffer rented from
 /// <see cref="ArrayPool{T}"/> instead of a fresh large-object-heap array per chunk (the generated parser's ByteString).
 /// The operation copies the payload out once and calls <see cref="Release"/>.
 /// </summary>
 internal sealed class ReceivedChunk
 {
-    /// <summary>The server side of Collective.PushChunks, wire-compatible with the generated client, parsed by <see cref="Parse"/>.</summary>
-    public static readonly Method<ReceivedChunk, PushChunksReply> PushChunksMethod = new(
-        MethodType.ClientStreaming,
+    private static readonly Marshaller<PullControl> ControlMarshaller = Marshallers.Create<PullControl>(
+        (PullControl control, SerializationContext context) =>
+        {
+            context.SetPayloadLength(control.CalculateSize());
+            control.WriteTo(context.GetBufferWriter());
+            context.Complete();
+        },
+        (DeserializationContext context) => PullControl.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+
+    /// <summary>The receiver's (client's) side of Collective.PullChunks: chunks parsed by <see cref="Parse"/> into pooled buffers.</summary>
+    public static readonly Method<PullControl, ReceivedChunk> PullChunksClientMethod = new(
+        MethodType.DuplexStreaming,
         Collective.Descriptor.FullName,
-        "PushChunks",
+        "PullChunks",
+        ControlMarshaller,
         Marshallers.Create<ReceivedChunk>(
-            (ReceivedChunk _, SerializationContext _) => throw new NotSupportedException("ReceivedChunk is only ever read; senders use PushChunksRequest"),
-            (DeserializationContext context) => Parse(context.PayloadAsReadOnlySequence())),
-        Marshallers.Create<PushChunksReply>(
-            (PushChunksReply reply, SerializationContext context) =>
+            (ReceivedChunk _, SerializationContext _) => throw new NotSupportedException("ReceivedChunk is only ever read; senders write ChunkFrame"),
+            (DeserializationContext context) => Parse(context.PayloadAsReadOnlySequence())));
+
+    /// <summary>The sender's (server's) side of Collective.PullChunks, wire-compatible with the generated client.</summary>
+    public static readonly Method<PullControl, ChunkFrame> PullChunksServerMethod = new(
+        MethodType.DuplexStreaming,
+        Collective.Descriptor.FullName,
+        "PullChunks",
+        ControlMarshaller,
+        Marshallers.Create<ChunkFrame>(
+            (ChunkFrame frame, SerializationContext context) =>
             {
-                context.SetPayloadLength(reply.CalculateSize());
-                reply.WriteTo(context.GetBufferWriter());
+                context.SetPayloadLength(frame.CalculateSize());
+                frame.WriteTo(context.GetBufferWriter());
                 context.Complete();
             },
-            (DeserializationContext context) => PushChunksReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+            (DeserializationContext context) => ChunkFrame.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
 
     private byte[] _buffer = [];
 
@@ -63,7 +80,7 @@ internal sealed class ReceivedChunk
         }
     }
 
-    /// <summary>Protobuf wire format of PushChunksRequest (field numbers of protos/collective.proto); unknown fields are skipped.</summary>
+    /// <summary>Protobuf wire format of ChunkFrame (field numbers of protos/collective.proto); unknown fields are skipped.</summary>
     public static ReceivedChunk Parse(ReadOnlySequence<byte> data)
     {
         var reader = new SequenceReader<byte>(data);
@@ -148,6 +165,6 @@ internal sealed class ReceivedChunk
 
     private static RpcException Malformed(string what)
     {
-        return new RpcException(new Status(StatusCode.InvalidArgument, $"malformed PushChunksRequest: truncated or invalid {what}"));
+        return new RpcException(new Status(StatusCode.InvalidArgument, $"malformed ChunkFrame: truncated or invalid {what}"));
     }
 }

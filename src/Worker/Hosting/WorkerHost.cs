@@ -1,3 +1,5 @@
+using Akka;
+using Akka.Actor;
 using Akka.Hosting;
 using MmCluster.Shared.Hosting;
 using MmCluster.Worker.Actors;
@@ -18,7 +20,7 @@ public static class WorkerHost
         var ending = new EndingSession(session);
         using var host = ClusterProcessHost.Build(services => services.AddMmWorker(options, ending));
         return await ClusterProcessHost.RunUntilAsync(host, ending.Ended,
-            () => Task.FromResult(new RunEnded(false, $"worker {options.Agent.WorkerId} was stopped (Ctrl-C or SIGTERM)")),
+            () => Task.FromResult(new RunEnded(false, $"worker {options.Agent.WorkerId} was stopped (Ctrl-C, SIGTERM or shutdown)")),
             ended =>
             {
                 if (!ended.Succeeded)
@@ -46,7 +48,12 @@ public static class WorkerHost
         services.AddAkka(akka.SystemName, builder => builder
             .WithMmCluster(akka)
             .WithActors((system, registry) =>
-                registry.Register<WorkerAgentActor>(system.ActorOf(WorkerAgentActor.Props(options.Agent, session), "worker-agent"))));
+            {
+                var agent = system.ActorOf(WorkerAgentActor.Props(options.Agent, session), "worker-agent");
+                registry.Register<WorkerAgentActor>(agent);
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "leave-run", () =>
+                    agent.Ask<Done>(new LeaveRun($"worker {options.Agent.WorkerId} was stopped (Ctrl-C, SIGTERM or shutdown)"), TimeSpan.FromSeconds(3)));
+            }));
         return services;
     }
 

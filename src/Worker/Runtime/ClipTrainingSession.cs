@@ -13,10 +13,12 @@ namespace MmCluster.Worker.Runtime;
 
 /// <summary>
 /// The worker's trainer for a CLIP stage, on its own thread (the agent actor's mailbox never blocks): opens the gRPC
-/// collective group with its peers, starts from rank 0's weights (or a checkpoint), pulls shards through the control
+/// collective group with its peers, starts from rank 0's weights (or the stage's <c>init</c> weights, or a checkpoint to
+/// resume), freezes the stage's <c>freeze</c> prefixes, pulls shards through the control
 /// plane, trains with the distributed ClipLoss and averaged gradients, evaluates and checkpoints on schedule, reports
-/// progress, and tells the coordinator when it is done. Any error ends this worker (<paramref name="fail"/>), and the
-/// coordinator stops the run naming it.
+/// progress, and tells the coordinator when it is done (after releasing the group and the model, so the next stage of the
+/// schedule starts clean). One instance trains one stage; <see cref="StageSessionRouter"/> creates one per stage. Any
+/// error ends this worker (<paramref name="fail"/>), and the coordinator stops the run naming it.
 /// </summary>
 public sealed class ClipTrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) : ITrainingSession
 {
@@ -36,7 +38,9 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         try
         {
             var config = StageConfig.FromJson(generation.StageConfig.Span);
-            TrainAsync(generation, control, config).GetAwaiter().GetResult();
+            var step = TrainAsync(generation, control, config).GetAwaiter().GetResult();
+            control.ReportFinished(step);
+            log($"finished {config.Stage} at step {step}");
         }
         catch (Exception e) when (stop.IsCancellationRequested)
         {
@@ -48,7 +52,8 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         }
     }
 
-    private async Task TrainAsync(GenerationInfo generation, IControlPlane control, StageConfig config)
+    /// <returns>The step the stage ended at.</returns>
+    private async Task<long> TrainAsync(GenerationInfo generation, IControlPlane control, StageConfig config)
     {
         var ct = stop.Token;
         torch.set_num_threads(Math.Max(1, config.Threads));
@@ -61,6 +66,16 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             }, server));
         var modelConfig = ClipConfig.FromPreset(config.Preset);
         using var model = new ClipModel(modelConfig);
+        // Every rank reads the init weights (a shared run directory, as for resuming), so a mismatch fails every rank with
+        // the same message; the broadcast below then changes nothing.
+        foreach (var loaded in WeightInitializer.Load(model, config.Init))
+        {
+            log($"initialised {loaded.Loaded} of {loaded.ModelTensors} tensors from {loaded.From} ({loaded.Path}); {loaded.Unused} unused");
+        }
+        if (config.Freeze.Count > 0)
+        {
+            log($"froze {FrozenParameters.Apply(model, config.Freeze)} parameters under {string.Join(", ", config.Freeze)}");
+        }
         ParameterBroadcast.FromRoot(group, model.state_dict().Values);
         using var averager = new GradientAverager(group);
         var options = new TrainOptions
@@ -94,6 +109,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             new BatchBuilder(decoder, tokenizer), tracker, config.BatchSize, config.TotalSteps - trainer.Step, startEpoch);
 
         var progress = new ProgressMeter(group);
+        // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
+        var board = generation.Rank == 0
+            ? torch.utils.tensorboard.SummaryWriter(Path.Combine(config.RunDirectory, "tensorboard", config.Stage))
+            : null;
         IReadOnlyDictionary<string, double> lastEval = new Dictionary<string, double>();
         while (trainer.Step < config.TotalSteps)
         {
@@ -112,6 +131,10 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
             {
                 lastEval = evaluator.Evaluate();
                 log($"step {step}: eval {string.Join(", ", lastEval.Select(kv => $"{kv.Key}={kv.Value:0.####}"))}");
+                foreach (var (key, value) in lastEval)
+                {
+                    board?.add_scalar($"eval/{key}", (float)value, (int)step);
+                }
             }
             if (progress.Due || last)
             {
@@ -128,16 +151,30 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
                 {
                     metrics[$"eval.{key}"] = value;
                 }
-                control.ReportProgress(progress.Report(step, feed.CurrentEpoch, result.Loss, metrics));
+                var report = progress.Report(step, feed.CurrentEpoch, result.Loss, metrics);
+                control.ReportProgress(report);
+                board?.add_scalar("train/loss", result.Loss, (int)step);
+                board?.add_scalar("train/lr", (float)result.LearningRate, (int)step);
+                board?.add_scalar("train/samples_per_s_rank0", (float)report.SamplesPerSecond, (int)step);
             }
             if (config.CheckpointEvery > 0 && step % config.CheckpointEvery == 0 || last)
             {
                 await CommitAsync(control, checkpoints, model, trainer, config, generation.Rank, step, feed.CurrentEpoch, ct);
             }
         }
-        control.ReportFinished(trainer.Step);
-        log($"finished {config.Stage} at step {trainer.Step}");
+        return trainer.Step;
     }
+
+    /// <summary>The stage's inputs, kept in each of its checkpoints: which stage this is and where its weights came from.</summary>
+    internal static IReadOnlyDictionary<string, string> StageRecord(StageConfig config) => new Dictionary<string, string>
+    {
+        ["run_id"] = config.RunId,
+        ["stage"] = config.Stage,
+        ["kind"] = config.Kind,
+        ["preset"] = config.Preset,
+        ["init"] = string.Join(";", config.Init.Select(i => $"{i.From}={i.Checkpoint}")),
+        ["freeze"] = string.Join(";", config.Freeze),
+    };
 
     /// <summary>Rank 0 writes weights + optimizer + RNG; every rank votes; the committed ledger is stored beside them.</summary>
     private static async Task CommitAsync(
@@ -148,7 +185,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         if (rank == 0)
         {
             Directory.CreateDirectory(store.Directory);
-            store.Save(model, trainer, new CheckpointMetadata(step, epoch, config.Seed));
+            store.Save(model, trainer, new CheckpointMetadata(step, epoch, config.Seed) { Extra = StageRecord(config) });
         }
         var commit = await control.CommitCheckpointAsync(step, path, ct);
         if (rank == 0)

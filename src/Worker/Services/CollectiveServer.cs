@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using MmCluster.Worker.Collectives;
 
@@ -14,7 +15,8 @@ namespace MmCluster.Worker.Services;
 /// Hosts <see cref="CollectiveService"/> on its own Kestrel (h2c, HTTP/2 only) at a given host:port; port 0 lets the OS
 /// choose and <see cref="Address"/> reports the bound one. Start it before creating a <see cref="GrpcCollectiveGroup"/>,
 /// publish <see cref="Address"/> to the other ranks, then create the group. Large HTTP/2 windows and unlimited message and
-/// body sizes, so a ring edge can run at link speed.
+/// body sizes, so a ring edge can run at link speed. Also serves <c>grpc.health.v1.Health</c> without a token (the
+/// Kubernetes probes of a worker pod).
 /// </summary>
 public sealed class CollectiveServer : IAsyncDisposable
 {
@@ -66,8 +68,10 @@ public sealed class CollectiveServer : IAsyncDisposable
             grpc.EnableDetailedErrors = true;
         });
         builder.Services.AddSingleton<CollectiveRegistry>();
+        builder.Services.AddGrpcHealthChecks().AddCheck("collectives", () => HealthCheckResult.Healthy("serving"));
         var app = builder.Build();
         app.MapGrpcService<CollectiveService>();
+        app.MapGrpcHealthChecksService(); // grpc.health.v1: Kubernetes' grpc readiness and liveness probes
         await app.StartAsync(ct).ConfigureAwait(false);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("Kestrel started without reporting its address");

@@ -6,9 +6,10 @@ using MmCluster.Worker.Collectives;
 namespace MmCluster.Worker.Services;
 
 /// <summary>
-/// The gRPC face of the collectives (Collective.PushChunks of protos/collective.proto): checks the stream's bearer token
-/// and metadata, finds the group of its run and generation, and hands the stream to that group, which reads it for as long
-/// as the group lives. Bound with <see cref="ReceivedChunk.PushChunksMethod"/> so payloads land in pooled buffers.
+/// The gRPC face of the collectives (Collective.PullChunks of protos/collective.proto): checks the stream's bearer token
+/// and metadata, finds the group of its run and generation, and hands the call to that group, which streams the chunks
+/// for that ring edge lane to the calling receiver for as long as the group lives (bound with
+/// <see cref="ReceivedChunk.PullChunksServerMethod"/>).
 /// Not sealed and the handler virtual: Grpc.AspNetCore binds handlers that are virtual methods of the bound type.
 /// </summary>
 [BindServiceMethod(typeof(CollectiveService), nameof(BindService))]
@@ -23,10 +24,10 @@ internal class CollectiveService
 
     public static void BindService(ServiceBinderBase binder, CollectiveService? service)
     {
-        binder.AddMethod(ReceivedChunk.PushChunksMethod, service is null ? null : service.PushChunks);
+        binder.AddMethod(ReceivedChunk.PullChunksServerMethod, service is null ? null : service.PullChunks);
     }
 
-    public virtual async Task<PushChunksReply> PushChunks(IAsyncStreamReader<ReceivedChunk> requestStream, ServerCallContext context)
+    public virtual async Task PullChunks(IAsyncStreamReader<PullControl> requestStream, IServerStreamWriter<ChunkFrame> responseStream, ServerCallContext context)
     {
         var token = CollectiveHeaders.BearerToken(context.RequestHeaders)
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "collective call without an 'authorization: Bearer <token>' header"));
@@ -36,7 +37,6 @@ internal class CollectiveService
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"wrong bearer token for run '{headers.RunId}'"));
         }
-        var received = await group.ReadInboundAsync(headers, requestStream, context.CancellationToken).ConfigureAwait(false);
-        return new PushChunksReply { ChunksReceived = received };
+        await group.ServeOutboundAsync(headers, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
     }
 }

@@ -25,14 +25,20 @@ public static class StepBenchmark
             trainer.Run(batch);
         }
         var times = new double[measuredSteps];
+        var cpuTimes = new double[measuredSteps];
         var loss = 0f;
+        using var process = Process.GetCurrentProcess();
         for (var i = 0; i < measuredSteps; i++)
         {
+            process.Refresh();
+            var cpu = process.TotalProcessorTime;
             var watch = Stopwatch.StartNew();
             loss = trainer.Run(batch).Loss;
             times[i] = watch.Elapsed.TotalMilliseconds;
+            process.Refresh();
+            cpuTimes[i] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
         }
-        return new StepBenchmarkResult(batchSize, parameterCount, times, loss);
+        return new StepBenchmarkResult(batchSize, parameterCount, times, loss) { CpuMilliseconds = cpuTimes };
     }
 
     /// <summary>Gaussian pixels and random ids below the EOT, each row ended by one EOT at a random length, zeros after.</summary>

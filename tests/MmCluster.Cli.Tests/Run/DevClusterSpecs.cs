@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
-using MmCluster.Shared.Manifest;
-using MmCluster.Shared.Manifest.Import;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Checkpoints;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -20,7 +19,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
     public async Task Should_train_evaluate_and_checkpoint_when_two_workers_run_a_tiny_clip_spec()
     {
         var manifest = Path.Combine(root, "manifest");
-        await WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
         var spec = Path.Combine(root, "tiny.yaml");
         await File.WriteAllTextAsync(spec, $"""
             name: tiny
@@ -45,7 +44,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
             """);
         var runDir = Path.Combine(root, "run");
 
-        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(4));
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(4), output);
 
         Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
         using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "summary.json")));
@@ -66,6 +65,66 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         }
         Assert.NotEmpty(await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.jsonl")));
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Should_run_both_stages_on_the_same_workers_when_the_second_starts_from_the_first_s_checkpoint()
+    {
+        var manifest = Path.Combine(root, "manifest");
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 20);
+        var spec = Path.Combine(root, "two-stage.yaml");
+        await File.WriteAllTextAsync(spec, $"""
+            name: two-stage
+            seed: 5
+            world_size: 2
+            manifest:
+              path: {manifest}
+            stages:
+              - name: clip
+                kind: clip
+                model:
+                  preset: clip-mini
+                batch_size: 8
+                steps: 3
+                eval:
+                  retrieval:
+                    held_out: 8
+              - name: clip2
+                kind: clip
+                depends_on: [clip]
+                model:
+                  preset: clip-mini
+                init:
+                  from: clip
+                batch_size: 4
+                steps: 2
+                optimizer:
+                  lr: 1.0e-4
+                eval:
+                  retrieval:
+                    held_out: 8
+            """);
+        var runDir = Path.Combine(root, "run");
+
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(5), output);
+
+        Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
+        var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
+        Assert.Equal("succeeded", summary.Status);
+        Assert.Equal(
+            [("clip", StageState.Done, 3L, 3L * 2 * 8), ("clip2", StageState.Done, 2L, 2L * 2 * 4)],
+            summary.Stages.Select(s => (s.Name, s.State, s.Steps, s.SamplesSeen)));
+        Assert.All(summary.Stages, s => Assert.True(double.IsFinite(s.FinalLoss ?? double.NaN), $"stage {s.Name} has no final loss"));
+        Assert.All(summary.Stages, s => Assert.InRange(s.Eval["zero_shot_top1"], 0, 1));
+        Assert.Equal(["clip", "clip2"], summary.Ledger.Select(l => l.Stage).Distinct());
+        var stage1 = Path.Combine(runDir, "checkpoints", "clip", "step-00000003.safetensors");
+        var stage2 = Path.Combine(runDir, "checkpoints", "clip2", "step-00000002.safetensors");
+        Assert.True(File.Exists(LedgerSidecar.PathFor(stage1)), "stage 1's final checkpoint was not committed");
+        var (_, metadata) = SafeTensorsFile.Read(stage2);
+        Assert.Equal(("clip2", $"clip={Path.GetFullPath(stage1)}"), (metadata["extra.stage"], metadata["extra.init"]));
+        Assert.Contains($"from clip ({Path.GetFullPath(stage1)})", await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.Equal(["clip", "clip2"], MetricsJsonlWriter.Read(Path.Combine(runDir, "metrics.jsonl")).Select(p => p.Stage).Distinct());
     }
 
     [Fact]
@@ -74,73 +133,12 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         var spec = Path.Combine(root, "bad.yaml");
         await File.WriteAllTextAsync(spec, "name: bad\nstages:\n  - name: clip\n    kind: clap\n");
 
-        var (exit, log) = await RunCliAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", Path.Combine(root, "run")], TimeSpan.FromMinutes(1));
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", Path.Combine(root, "run")], TimeSpan.FromMinutes(1), output);
 
         Assert.Equal(2, exit);
         Assert.Contains("bad.yaml", log);
         Assert.Contains("clap", log);
         Assert.False(Directory.Exists(Path.Combine(root, "run", "logs")));
-    }
-
-    private static async Task WriteManifestAsync(string folder, int trainRows, int testRows)
-    {
-        var random = new Random(7);
-        foreach (var (split, rows) in new[] { ("train", trainRows), ("test", testRows) })
-        {
-            await using var writer = new ParquetManifestWriter(folder, new ParquetManifestWriterOptions
-            {
-                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true,
-            });
-            for (var i = 0; i < rows; i++)
-            {
-                var label = i % 10;
-                var pixels = new byte[28 * 28];
-                random.NextBytes(pixels);
-                var caption = CaptionTemplates.Render(CaptionTemplates.Training[i % CaptionTemplates.Training.Count], ClassNames.FashionMnist[label]);
-                await writer.AddAsync(new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split));
-            }
-        }
-    }
-
-    private async Task<(int Exit, string Log)> RunCliAsync(IEnumerable<string> args, TimeSpan timeout)
-    {
-        var cli = Path.Combine(AppContext.BaseDirectory, "mmcluster.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(cli);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var lines = new List<string>();
-        void Collect(object _, DataReceivedEventArgs e)
-        {
-            if (e.Data is { } line)
-            {
-                lock (lines)
-                {
-                    lines.Add(line);
-                }
-            }
-        }
-        process.OutputDataReceived += Collect;
-        process.ErrorDataReceived += Collect;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mmcluster {string.Join(' ', args)} did not finish in {timeout}:\n{string.Join('\n', lines)}");
-        }
-        process.WaitForExit();
-        var log = string.Join('\n', lines);
-        output.WriteLine(log);
-        return (process.ExitCode, log);
     }
 
     public void Dispose()

@@ -155,19 +155,35 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
         worker.ExpectMsg<RunFailed>(f => f.Reason.Contains("part-7.parquet"));
     }
 
-    private (IActorRef Run, TestProbe Ledger) StartRun(int world)
+    [Fact]
+    public void Should_fail_the_run_naming_who_registered_when_the_world_does_not_register_in_time()
+    {
+        var (run, _) = StartRun(world: 3, rendezvousTimeout: TimeSpan.FromMilliseconds(300));
+        var early = Register(run, "worker-0");
+
+        early.ExpectMsg<RunFailed>(f => f.Reason.Contains("only 1 of 3 workers registered") && f.Reason.Contains("(worker-0)"));
+        AwaitAssert(() => Assert.Equal(1, Assert.Single(outcomes).ExitCode));
+    }
+
+    [Fact]
+    public void Should_not_fail_a_started_run_when_the_rendezvous_timeout_passes()
+    {
+        var (run, _) = StartRun(world: 1, rendezvousTimeout: TimeSpan.FromMilliseconds(200));
+        var worker = Register(run, "worker-0");
+        worker.ExpectMsg<StartGeneration>();
+
+        worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Empty(outcomes);
+    }
+
+    private (IActorRef Run, TestProbe Ledger) StartRun(int world, TimeSpan? rendezvousTimeout = null)
     {
         var ledger = CreateTestProbe();
-        var settings = new RunSettings("run-a", world, Encoding.UTF8.GetBytes("""{"stage":"clip"}"""));
+        var settings = new RunSettings("run-a", world, Encoding.UTF8.GetBytes("""{"stage":"clip"}""")) { RendezvousTimeout = rendezvousTimeout };
         var run = Sys.ActorOf(RunActor.Props(settings, ledger.Ref, outcomes.Enqueue), "run");
         ledger.ExpectMsg<SubscribeLedgerStats>();
         return (run, ledger);
     }
 
-    private TestProbe Register(IActorRef run, string workerId)
-    {
-        var probe = CreateTestProbe(workerId);
-        run.Tell(new RegisterWorker { WorkerId = workerId, CollectiveAddress = $"http://{workerId}:5100", Device = "cpu", Threads = 1 }, probe.Ref);
-        return probe;
-    }
+    private TestProbe Register(IActorRef run, string workerId) => WorkerProbes.Register(this, run, workerId);
 }

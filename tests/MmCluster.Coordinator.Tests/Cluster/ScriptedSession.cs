@@ -19,7 +19,11 @@ internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> ep
         _ = Task.Run(() => TrainAsync(control, stop.Token));
     }
 
-    public void OnRunEnded(RunEnded ended) => stop.Cancel();
+    public void OnRunEnded(RunEnded ended)
+    {
+        say($"RUN-ENDED {(ended.Succeeded ? "ok" : "failed")} {ended.Reason}");
+        stop.Cancel();
+    }
 
     private async Task TrainAsync(IControlPlane control, CancellationToken cancellationToken)
     {

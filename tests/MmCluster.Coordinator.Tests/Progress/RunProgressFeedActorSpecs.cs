@@ -49,4 +49,43 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
         Sys.Stop(feed);
         runActor.ExpectMsg<UnsubscribeRunSnapshots>();
     }
+
+    [Fact]
+    public void Should_keep_the_finished_stage_and_follow_the_next_when_the_schedule_moves_on()
+    {
+        var runActor = CreateTestProbe();
+        var hub = new RunProgressHub(RunSnapshots.Pending());
+        var feed = Sys.ActorOf(RunProgressFeedActor.Props(runActor.Ref, hub, "clip"), "dashboard-feed");
+        runActor.ExpectMsg<SubscribeRunSnapshots>();
+        var clipLedger = new LedgerStats([new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 640, 0, 0, 0, true)]);
+        var lmLedger = new LedgerStats([new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 64, 0, 0, 0, false)]) { Stage = 1 };
+        var clipMetrics = new Dictionary<string, double> { ["loss.itc"] = 1.25, ["eval.zero_shot_top1"] = 0.5 };
+
+        feed.Tell(Scheduled(0, StageState.Running, StageState.Pending, step: 100, loss: 1.5, clipMetrics, clipLedger, LedgerStats.Empty));
+        feed.Tell(Scheduled(0, StageState.Done, StageState.Pending, step: 100, loss: 1.5, clipMetrics, clipLedger, LedgerStats.Empty));
+        feed.Tell(Scheduled(1, StageState.Done, StageState.Running, step: 3, loss: 4.0,
+            new Dictionary<string, double> { ["loss.itg"] = 4.0 }, clipLedger, lmLedger));
+
+        AwaitAssert(() => Assert.Equal("lm", hub.Current.Stage));
+        var (clip, lm) = (hub.Current.Stages[0], hub.Current.Stages[1]);
+        Assert.Equal((StageState.Done, 100L, 1.5, 1.25, 0.5), (clip.State, clip.Step, clip.Losses["loss"], clip.Losses["itc"], clip.Eval["zero_shot_top1"]));
+        Assert.Equal((StageState.Running, 3L, 4.0, 4.0), (lm.State, lm.Step, lm.Losses["loss"], lm.Losses["itg"]));
+        Assert.False(lm.Losses.ContainsKey("itc"));
+        Assert.Equal(["clip", "lm"], hub.Current.Ledger.Select(l => l.Stage));
+        Assert.Equal([("clip", 100L), ("lm", 3L)], hub.History.Select(p => (p.Stage, p.Step)));
+    }
+
+    private static ActorSnapshot Scheduled(int stage, StageState clip, StageState lm, long step, double loss,
+        Dictionary<string, double> metrics, LedgerStats clipLedger, LedgerStats lmLedger) => new(
+        "run-1", 1 + stage, RunPhase.Running, 1,
+        [new WorkerStatus("w0", 0, "akka.tcp://mm@127.0.0.1:1", "127.0.0.1:7001", "cpu", 1, step, 0, loss, 100, 200, 50, metrics, false, null)],
+        stage == 0 ? clipLedger : lmLedger, null, null, null, DateTimeOffset.UtcNow)
+    {
+        Stages =
+        [
+            new StageStatus("clip", clip, 1, clipLedger, null, null, null, DateTimeOffset.UtcNow),
+            new StageStatus("lm", lm, stage == 1 ? 2 : null, lmLedger, null, null, null, stage == 1 ? DateTimeOffset.UtcNow : null),
+        ],
+        StageIndex = stage,
+    };
 }

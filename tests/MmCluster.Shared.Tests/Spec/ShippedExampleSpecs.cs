@@ -1,3 +1,4 @@
+using MmCluster.Shared.Manifest.Import;
 using MmCluster.Shared.Spec;
 using Xunit;
 
@@ -22,7 +23,8 @@ public sealed class ShippedExampleSpecs
         var spec = RunSpecLoader.Load(Example("fashion-mnist-clip.yaml"));
 
         var stage = Assert.Single(spec.Stages);
-        Assert.Equal((StageKind.Clip, "clip-tiny"), (stage.Kind!.Value, stage.Model!.Preset));
+        Assert.Equal((StageKind.Clip, "clip-mini"), (stage.Kind!.Value, stage.Model!.Preset));
+        Assert.DoesNotContain(stage.Eval.ZeroShotTemplates, t => CaptionTemplates.Training.Contains(t));   // zero-shot prompts never seen in training
         Assert.Equal(RunSpecValidator.FashionMnistAutoImport, spec.Manifest!.AutoImport);
         Assert.NotEmpty(stage.Eval.ZeroShotTemplates);
     }

@@ -35,6 +35,47 @@ public sealed class GradientAveragerSpecs
     }
 
     [Fact]
+    public void Should_equal_the_dense_mean_when_an_embedding_table_is_averaged_row_sparsely()
+    {
+        const int world = 2;
+        const int rows = (int)GradientAverager.RowSparseMinRows + 3;
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var touched = new[] { new[] { 1, 2 }, new[] { 2, rows - 1 } };               // row 2 is touched by both ranks
+        var results = RankThreads.Run(world, rank =>
+        {
+            using var table = zeros(rows, 3).requires_grad_();
+            using var other = zeros(4).requires_grad_();
+            var grad = zeros(rows, 3);
+            foreach (var row in touched[rank])
+            {
+                grad[row] = full(3, (float)(row + 10 * rank));
+            }
+            table.grad = grad;
+            other.grad = full(4, (float)rank);
+            using var averager = new GradientAverager(groups[rank], [table, other]);
+            averager.Average();
+            return (Table: Values(table.grad!), Other: Values(other.grad!));
+        });
+
+        var expected = new double[rows * 3];
+        for (var rank = 0; rank < world; rank++)
+        {
+            foreach (var row in touched[rank])
+            {
+                for (var j = 0; j < 3; j++)
+                {
+                    expected[row * 3 + j] += (row + 10.0 * rank) / world;
+                }
+            }
+        }
+        foreach (var (table, other) in results)
+        {
+            Assert.Equal(expected, table);
+            Assert.Equal(Enumerable.Repeat(0.5, 4), other);
+        }
+    }
+
+    [Fact]
     public void Should_skip_frozen_parameters_and_fill_missing_gradients_with_zeros_when_averaging()
     {
         var groups = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(30));

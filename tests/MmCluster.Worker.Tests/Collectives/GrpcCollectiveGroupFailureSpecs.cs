@@ -63,11 +63,11 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     {
         await using var ring = await LoopbackRing.StartAsync(2, deadline: Deadline);
         using var channel = GrpcChannel.ForAddress(ring.Servers[0].Address);
-        using var call = new Collective.CollectiveClient(channel).PushChunks();
+        using var call = new Collective.CollectiveClient(channel).PullChunks();
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
         {
-            await call.RequestStream.WriteAsync(new PushChunksRequest { RunId = "run-a", Generation = 1, SourceRank = 1 });
-            await call.ResponseAsync;
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseStream.MoveNext(CancellationToken.None);
         });
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);

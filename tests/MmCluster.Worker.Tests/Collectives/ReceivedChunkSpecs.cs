@@ -6,14 +6,14 @@ using Xunit;
 
 namespace MmCluster.Worker.Tests.Collectives;
 
-/// <summary>The receiver's hand-written parser reads exactly what the generated PushChunksRequest serializer writes.</summary>
+/// <summary>The receiver's hand-written parser reads exactly what the generated ChunkFrame serializer writes.</summary>
 public sealed class ReceivedChunkSpecs
 {
     [Fact]
     public void Should_read_every_field_when_parsing_a_generated_request_split_across_segments()
     {
         var payload = Enumerable.Range(0, 1000).Select(i => (byte)(i * 7)).ToArray();
-        var request = new PushChunksRequest
+        var request = new ChunkFrame
         {
             RunId = "run-é",
             Generation = 1L << 40,
@@ -40,7 +40,7 @@ public sealed class ReceivedChunkSpecs
     [Fact]
     public void Should_refuse_a_request_when_the_payload_is_truncated()
     {
-        var bytes = new PushChunksRequest { Payload = ByteString.CopyFrom(new byte[100]) }.ToByteArray();
+        var bytes = new ChunkFrame { Payload = ByteString.CopyFrom(new byte[100]) }.ToByteArray();
 
         Assert.Throws<Grpc.Core.RpcException>(() => ReceivedChunk.Parse(new ReadOnlySequence<byte>(bytes.AsMemory(0, 50))));
     }

@@ -1,0 +1,13 @@
+namespace MmCluster.Cli.K8s;
+
+/// <summary>
+/// One pod of the manifests as <c>k8s run-local</c> starts it: the container's entry assembly, arguments and
+/// environment, with the pod's cluster facts (pod IP, Service names, mounts) already mapped to this machine.
+/// </summary>
+/// <param name="Name">Pod name: the Job's name, plus <c>-INDEX</c> in an Indexed Job.</param>
+/// <param name="Job">The Job the pod belongs to.</param>
+/// <param name="Ip">The pod's address: a loopback address of its own (127.x.y.z), so pods can use the same ports.</param>
+/// <param name="EntryAssembly">What the image's ENTRYPOINT runs (<see cref="K8sLayout.Entrypoints"/>).</param>
+/// <param name="Args">The container's args, mapped.</param>
+/// <param name="Environment">The container's env, resolved (Secrets, ConfigMaps, downward API) and mapped.</param>
+internal sealed record LocalPod(string Name, string Job, string Ip, string EntryAssembly, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Environment);

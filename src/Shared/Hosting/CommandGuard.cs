@@ -1,0 +1,27 @@
+using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Spec;
+
+namespace MmCluster.Shared.Hosting;
+
+/// <summary>Turns the expected failures of a command (bad spec, bad manifest, bad flags) into one clear line and exit code 2.</summary>
+public static class CommandGuard
+{
+    public static async Task<int> RunAsync(string role, Func<Task<int>> run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        catch (RunSpecException e)
+        {
+            await Console.Error.WriteLineAsync($"mmcluster {role}: the run spec has problems:\n{e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ManifestException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            await Console.Error.WriteLineAsync($"mmcluster {role}: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+}

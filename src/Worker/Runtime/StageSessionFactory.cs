@@ -1,0 +1,10 @@
+using MmCluster.Worker.Actors;
+using MmCluster.Worker.Services;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// Makes the trainer of one stage: the worker's collective server and token (for the stage's collective group), a log
+/// line writer, and <paramref name="fail"/>, which the session calls with any error that must end this worker.
+/// </summary>
+public delegate ITrainingSession StageSessionFactory(CollectiveServer server, string token, Action<string> log, Action<Exception> fail);

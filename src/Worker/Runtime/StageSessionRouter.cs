@@ -1,0 +1,58 @@
+using System.Text.Json;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Actors;
+using MmCluster.Worker.Services;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// The worker's <see cref="ITrainingSession"/> for a schedule of stages: every StartGeneration carries one stage's
+/// <see cref="StageConfig"/>; the router creates that stage's trainer with the factory registered for its
+/// <see cref="StageConfig.Kind"/> and hands it the generation. A kind nobody registered fails the worker, naming the stage,
+/// the kind and the kinds it knows. Both calls come from the agent actor's mailbox, one at a time.
+/// </summary>
+public sealed class StageSessionRouter(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) : ITrainingSession
+{
+    private readonly Dictionary<string, StageSessionFactory> factories = new(StringComparer.Ordinal);
+    private ITrainingSession? current;
+
+    /// <summary>A router that knows the kinds this assembly trains: <c>clip</c>.</summary>
+    public static StageSessionRouter WithBuiltInKinds(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) =>
+        new StageSessionRouter(server, token, log, fail)
+            .Register("clip", (s, t, l, f) => new ClipTrainingSession(s, t, l, f));
+
+    public IReadOnlyCollection<string> Kinds => factories.Keys;
+
+    /// <summary>Registers (or replaces) the trainer of stages of <paramref name="kind"/> (the spec's spelling, e.g. <c>lm</c>).</summary>
+    public StageSessionRouter Register(string kind, StageSessionFactory factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        factories[kind] = factory;
+        return this;
+    }
+
+    public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
+    {
+        StageConfig config;
+        try
+        {
+            config = StageConfig.FromJson(generation.StageConfig.Span);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            fail(new InvalidDataException($"run {generation.RunId} generation {generation.Generation}: the stage config is not valid: {e.Message}", e));
+            return;
+        }
+        if (!factories.TryGetValue(config.Kind, out var factory))
+        {
+            var known = factories.Count == 0 ? "none" : string.Join(", ", factories.Keys.Order(StringComparer.Ordinal));
+            fail(new NotSupportedException($"stage '{config.Stage}' has kind '{config.Kind}', which this worker cannot train (kinds it knows: {known})"));
+            return;
+        }
+        log($"stage {config.StageIndex + 1}/{config.StageCount} '{config.Stage}' ({config.Kind}): generation {generation.Generation}, rank {generation.Rank} of {generation.WorldSize}");
+        current = factory(server, token, log, fail);
+        current.OnGenerationStarted(generation, control);
+    }
+
+    public void OnRunEnded(RunEnded ended) => current?.OnRunEnded(ended);
+}

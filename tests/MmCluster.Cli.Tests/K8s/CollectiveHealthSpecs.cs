@@ -1,0 +1,21 @@
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using MmCluster.Worker.Services;
+using Xunit;
+
+namespace MmCluster.Cli.Tests.K8s;
+
+/// <summary>The worker pod's probes: the collective port answers grpc.health.v1 without a token.</summary>
+public sealed class CollectiveHealthSpecs
+{
+    [Fact]
+    public async Task Should_report_serving_when_the_kubelet_checks_the_collective_port()
+    {
+        await using var server = await CollectiveServer.StartAsync("127.0.0.1", 0);
+        using var channel = GrpcChannel.ForAddress(server.Address);
+
+        var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+    }
+}

@@ -1,0 +1,17 @@
+using Akka.Actor;
+using Akka.TestKit;
+using MmCluster.Shared.Grpc.Control;
+
+namespace MmCluster.Coordinator.Tests.Actors;
+
+/// <summary>TestProbe workers for the RunActor specs.</summary>
+internal static class WorkerProbes
+{
+    /// <summary>A probe named <paramref name="workerId"/> that registered with <paramref name="run"/>.</summary>
+    public static TestProbe Register(TestKitBase kit, IActorRef run, string workerId)
+    {
+        var probe = kit.CreateTestProbe(workerId);
+        run.Tell(new RegisterWorker { WorkerId = workerId, CollectiveAddress = $"http://{workerId}:5100", Device = "cpu", Threads = 1 }, probe.Ref);
+        return probe;
+    }
+}

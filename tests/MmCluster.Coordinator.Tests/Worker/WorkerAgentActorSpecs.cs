@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using Akka.TestKit.Xunit2;
+using MmCluster.Shared.Grpc.Control;
+using MmCluster.Worker.Actors;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MmCluster.Coordinator.Tests.Worker;
+
+/// <summary>The worker's agent against a TestProbe coordinator (lives here: the worker tests carry libtorch).</summary>
+public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(output: output)
+{
+    private readonly RecordingSession session = new();
+
+    [Fact]
+    public async Task Should_lease_a_shard_for_the_trainer_when_the_coordinator_had_none_at_first()
+    {
+        var (coordinator, control) = StartGeneration();
+
+        var next = control.NextShardAsync(epoch: 2);
+        var first = coordinator.ExpectMsg<RequestShard>(r => r.Epoch == 2 && r.WorkerId == "worker-3");
+        coordinator.Reply(new NoShardAvailable { RequestId = first.RequestId, Epoch = 2, RetryAfterMs = 20 });
+        var retry = coordinator.ExpectMsg<RequestShard>();
+        coordinator.Reply(new ShardLeased { RequestId = retry.RequestId, Epoch = 2, ShardId = 5, File = "a.parquet", RowGroupCount = 1, RowCount = 64 });
+
+        var lease = await next.WaitAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(first.RequestId, retry.RequestId);
+        Assert.Equal((2, 5, "a.parquet", 64L), (lease!.Epoch, lease.Shard.ShardId, lease.Shard.File, lease.Shard.RowCount));
+
+        control.CompleteShard(lease, 60, step: 17);
+        coordinator.ExpectMsg<ShardCompleted>(c => c is { ShardId: 5, Epoch: 2, RowsConsumed: 60, Step: 17, WorkerId: "worker-3" });
+    }
+
+    [Fact]
+    public async Task Should_return_no_lease_when_the_epoch_is_complete()
+    {
+        var (coordinator, control) = StartGeneration();
+
+        var next = control.NextShardAsync(epoch: 0);
+        var request = coordinator.ExpectMsg<RequestShard>();
+        coordinator.Reply(new EpochCompleted { RequestId = request.RequestId, Epoch = 0, SamplesExpected = 100 });
+
+        Assert.Null(await next.WaitAsync(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public async Task Should_fail_pending_calls_and_end_the_session_when_the_run_fails()
+    {
+        var (coordinator, control) = StartGeneration();
+        var next = control.NextShardAsync(epoch: 0);
+        coordinator.ExpectMsg<RequestShard>();
+
+        coordinator.Reply(new RunFailed { Reason = "worker worker-1 (rank 1, akka.tcp://mmcluster@h:1) became unreachable mid-run", WorkerId = "worker-1" });
+
+        var error = await Assert.ThrowsAsync<RunEndedException>(() => next.WaitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Contains("worker-1", error.Message);
+        AwaitAssert(() => Assert.Contains("worker worker-1", Assert.Single(session.Ended).Reason));
+    }
+
+    [Fact]
+    public async Task Should_complete_the_commit_with_the_ledger_when_the_coordinator_confirms_it()
+    {
+        var (coordinator, control) = StartGeneration();
+
+        var commit = control.CommitCheckpointAsync(300, "ckpt/300");
+        coordinator.ExpectMsg<CommitCheckpoint>(c => c is { Step: 300, Path: "ckpt/300", WorkerId: "worker-3" });
+        var ledger = new LedgerSnapshot { Step = 300 };
+        coordinator.Reply(new CheckpointCommitted { Step = 300, Path = "ckpt/300", Ledger = ledger });
+
+        var committed = await commit.WaitAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(ledger, LedgerSnapshot.Parser.ParseFrom(committed.Ledger.Span));
+    }
+
+    [Fact]
+    public void Should_start_the_session_again_when_the_next_stage_arrives_after_the_trainer_finished()
+    {
+        var (coordinator, control) = StartGeneration();
+        var early = new StartGeneration { RunId = "r", Generation = 2, Rank = 0, WorldSize = 1, StageConfig = Google.Protobuf.ByteString.CopyFromUtf8("stage-1") };
+
+        coordinator.Reply(early);
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Single(session.Started);
+        control.ReportFinished(4);
+        coordinator.ExpectMsg<WorkerFinished>(f => f is { WorkerId: "worker-3", Step: 4 });
+        coordinator.Reply(early);
+
+        AwaitAssert(() => Assert.Equal(2, session.Started.Count));
+        var second = session.Started.Last();
+        Assert.Equal((2L, "stage-1"), (second.Generation, System.Text.Encoding.UTF8.GetString(second.StageConfig.Span)));
+        coordinator.Reply(new StartGeneration { RunId = "r", Generation = 2, Rank = 0, WorldSize = 1 });
+        coordinator.Reply(new StartGeneration { RunId = "other", Generation = 3, Rank = 0, WorldSize = 1 });
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2, session.Started.Count);
+    }
+
+    private (Akka.TestKit.TestProbe Coordinator, IControlPlane Control) StartGeneration()
+    {
+        var coordinator = CreateTestProbe();
+        Sys.ActorOf(WorkerAgentActor.Props(new WorkerAgentSettings("worker-3", "http://w3:5100", "cpu", 2), session, coordinator.Ref), "worker-agent");
+        coordinator.ExpectMsg<RegisterWorker>(r => r is { WorkerId: "worker-3", CollectiveAddress: "http://w3:5100", Threads: 2 });
+        coordinator.Reply(new StartGeneration { RunId = "r", Generation = 1, Rank = 0, WorldSize = 1, Peers = { new Peer { Rank = 0, WorkerId = "worker-3" } } });
+        AwaitAssert(() => Assert.Single(session.Started));
+        return (coordinator, session.Control!);
+    }
+
+    private sealed class RecordingSession : ITrainingSession
+    {
+        public ConcurrentQueue<GenerationInfo> Started { get; } = new();
+        public ConcurrentQueue<RunEnded> Ended { get; } = new();
+        private volatile IControlPlane? control;
+
+        public IControlPlane? Control => control;
+
+        public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
+        {
+            this.control = control;
+            Started.Enqueue(generation);
+        }
+
+        public void OnRunEnded(RunEnded ended) => Ended.Enqueue(ended);
+    }
+}
