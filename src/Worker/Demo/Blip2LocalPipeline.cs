@@ -67,7 +67,7 @@ public static class Blip2LocalPipeline
             }
             else
             {
-                WeightLoader.Load(stage1, Checkpoint("clip"), "visual.", Blip2Base.VisualEncoderPrefix);
+                WeightLoader.Load(stage1, Checkpoint("clip"), "visual.", "visual.");
                 using var step = new Blip2Stage1Step(stage1, Options(settings, settings.Stage1LearningRate, settings.Stage1Steps), SingleRankGatherer.Instance, samplingSeed: settings.Seed);
                 stages.Add(Train("blip2-stage1", settings.Stage1Steps, settings, log, () => step.Run(vocabulary.Compact(batches.Next(settings.BatchSize)))));
                 ModuleCheckpoint.Save(Checkpoint("blip2-stage1"), stage1, new Dictionary<string, string> { ["stage"] = "blip2-stage1" });
@@ -77,11 +77,11 @@ public static class Blip2LocalPipeline
         }
 
         using var stage2 = new Blip2Stage2Model(clipConfig, qformerConfig, lmConfig);
-        foreach (var prefix in new[] { Blip2Base.VisualEncoderPrefix, "ln_vision.", Blip2Base.QFormerPrefix })
+        foreach (var prefix in new[] { Blip2Base.VisualEncoder, Blip2Base.VisionNorm, Blip2Base.QFormerModule }.Select(m => $"{m}."))
         {
             WeightLoader.Load(stage2, Checkpoint("blip2-stage1"), prefix, prefix);
         }
-        WeightLoader.Load(stage2, Checkpoint("lm"), "", Blip2Stage2Model.LanguageModelPrefix);
+        WeightLoader.Load(stage2, Checkpoint("lm"), "", $"{Blip2Stage2Model.LanguageModelModule}.");
         using (var step = new Blip2Stage2Step(stage2, Options(settings, settings.Stage2LearningRate, settings.Stage2Steps)))
         {
             stages.Add(Train("blip2-stage2", settings.Stage2Steps, settings, log, () => step.Run(vocabulary.Compact(batches.Next(settings.BatchSize)))));

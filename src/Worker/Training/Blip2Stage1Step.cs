@@ -1,5 +1,4 @@
 using MmCluster.Worker.Collectives;
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;
@@ -23,10 +22,7 @@ public sealed class Blip2Stage1Step : IDisposable
     {
         this.model = model;
         this.gatherer = gatherer;
-        if (!model.ImageEncoderFrozen)
-        {
-            Freezing.Freeze(model, [Blip2Base.VisualEncoderPrefix]);
-        }
+        FrozenParameters.Apply(model, [Blip2Base.VisualEncoder]);
         optimizer = new StageOptimizer(model, options, averager);
         generator = new Generator((ulong)(samplingSeed + (1_000_003L * gatherer.Rank)));
     }

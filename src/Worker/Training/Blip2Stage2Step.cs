@@ -1,4 +1,3 @@
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using static TorchSharp.torch;
 
@@ -19,8 +18,7 @@ public sealed class Blip2Stage2Step : IDisposable
     {
         this.model = model;
         this.promptTokens = promptTokens;
-        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToHashSet();
-        Freezing.Freeze(model, model.FrozenPrefixes.Where(prefix => trainable.Any(n => n.StartsWith(prefix, StringComparison.Ordinal))));
+        FrozenParameters.Apply(model, model.FrozenPrefixes);
         optimizer = new StageOptimizer(model, options, averager);
     }
 

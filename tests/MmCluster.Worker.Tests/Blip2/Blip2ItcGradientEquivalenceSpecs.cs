@@ -107,7 +107,7 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
     private static Blip2Stage1Model NewModel()
     {
         var model = Blip2Fixtures.NewStage1();
-        Freezing.Freeze(model, [Blip2Base.VisualEncoderPrefix]);
+        FrozenParameters.Apply(model, [Blip2Base.VisualEncoder]);
         using var _ = no_grad();
         foreach (var parameter in model.parameters().Where(p => p.dim() >= 2))
         {

@@ -16,7 +16,8 @@ namespace MmCluster.Worker.Model.Blip2;
 /// </summary>
 public sealed class Blip2Stage2Model : Blip2Base
 {
-    public const string LanguageModelPrefix = "lm.";
+    /// <summary>The language model's module path (its checkpoint's names get this prefix, see WeightLoader).</summary>
+    public const string LanguageModelModule = "lm";
 
     private readonly Linear llm_proj;
     private readonly CaptionLm lm;
@@ -35,11 +36,12 @@ public sealed class Blip2Stage2Model : Blip2Base
     /// What stage 2 freezes (BLIP-2 §3.3): the image encoder, the language model, and the Q-Former's text-only parts
     /// (word and position embeddings, ITG head, text feed-forwards), which LAVIS deletes in Blip2OPT.
     /// </summary>
+    /// <remarks>Module paths in <see cref="Training.FrozenParameters"/>' form (a path or its dotted descendants).</remarks>
     public IReadOnlyList<string> FrozenPrefixes =>
     [
-        VisualEncoderPrefix, LanguageModelPrefix,
-        $"{QFormerPrefix}word_embeddings.", $"{QFormerPrefix}position_embeddings", $"{QFormerPrefix}lm_",
-        .. Enumerable.Range(0, QFormer.Config.Layers).Select(i => $"{QFormerPrefix}layers.{i}.ffn."),
+        VisualEncoder, LanguageModelModule,
+        .. new[] { "word_embeddings", "position_embeddings", "lm_transform", "lm_norm", "lm_bias" }.Select(m => $"{QFormerModule}.{m}"),
+        .. Enumerable.Range(0, QFormer.Config.Layers).Select(i => $"{QFormerModule}.layers.{i}.ffn"),
     ];
 
     /// <summary>(B, C, H, W) -> (B, Q, LmWidth): the projected query outputs, the LM's soft prompt.</summary>
