@@ -30,6 +30,29 @@ public sealed class WeightLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_initialize_by_name_through_weight_initializer_when_clip_feeds_stage_one_and_stage_one_feeds_stage_two()
+    {
+        TorchSharp.torch.random.manual_seed(4);
+        using var clip = new ClipModel(ClipConfig.Micro);
+        var clipPath = Path.Combine(directory, "clip.safetensors");
+        ModuleCheckpoint.Save(clipPath, clip);
+        using var stage1 = Blip2Fixtures.NewStage1(seed: 8);
+        var stage1Path = Path.Combine(directory, "stage1.safetensors");
+
+        var fromClip = WeightInitializer.Load(stage1, [new Shared.Runs.StageInit { From = "clip", Checkpoint = clipPath }]);
+        ModuleCheckpoint.Save(stage1Path, stage1);
+        using var stage2 = Blip2Fixtures.NewStage2(seed: 9);
+        var fromStage1 = WeightInitializer.Load(stage2, [new Shared.Runs.StageInit { From = "blip2-stage1", Checkpoint = stage1Path }]);
+
+        Assert.Equal(Blip2Fixtures.Snapshot(clip)["visual.conv1.weight"], Blip2Fixtures.Snapshot(stage1)["visual.conv1.weight"]);
+        var s1 = Blip2Fixtures.Snapshot(stage1);
+        var s2 = Blip2Fixtures.Snapshot(stage2);
+        Assert.All(s2.Keys.Where(k => !k.StartsWith("lm.", StringComparison.Ordinal) && !k.StartsWith("llm_proj", StringComparison.Ordinal)), k => Assert.Equal(s1[k], s2[k]));
+        Assert.True(fromClip[0].Unused > 0);     // the text tower has no place in BLIP-2
+        Assert.True(fromStage1[0].Unused > 0);   // nor do stage 1's ITC/ITM heads in stage 2
+    }
+
+    [Fact]
     public void Should_list_missing_and_unexpected_names_when_the_file_does_not_fit()
     {
         using var lm = new CaptionLm(CaptionLmConfig.Micro);
