@@ -120,7 +120,7 @@ public sealed class CheckpointStore(string directory)
         };
     }
 
-    private static SafeTensorEntry ToEntry(string name, Tensor tensor)
+    internal static SafeTensorEntry ToEntry(string name, Tensor tensor)
     {
         using var contiguous = tensor.detach().cpu().contiguous();
         var (dtype, bytes) = contiguous.dtype switch

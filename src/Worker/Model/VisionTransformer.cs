@@ -42,9 +42,10 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         transformer.ResetParameters();
     }
 
+    /// <summary>Every token's final hidden state, before ln_post: the image features BLIP-2's Q-Former attends to.</summary>
     /// <param name="images">(B, C, H, W), normalized.</param>
-    /// <returns>(B, EmbedDim), not normalized.</returns>
-    public override Tensor forward(Tensor images)
+    /// <returns>(B, P+1, Width): the class token first.</returns>
+    public Tensor ForwardTokens(Tensor images)
     {
         var b = images.shape[0];
         using var patches = conv1.forward(images);              // (B, W, H/p, W/p)
@@ -54,7 +55,14 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         using var seq = cat([cls, tokens], dim: 1);              // (B, P+1, W)
         using var pos = seq + positional_embedding;
         using var x = ln_pre.forward(pos);
-        using var h = transformer.forward(x);
+        return transformer.forward(x);
+    }
+
+    /// <param name="images">(B, C, H, W), normalized.</param>
+    /// <returns>(B, EmbedDim), not normalized.</returns>
+    public override Tensor forward(Tensor images)
+    {
+        using var h = ForwardTokens(images);
         using var first = h.select(1, 0);                        // (B, W): the class token
         using var pooled = ln_post.forward(first);
         return pooled.matmul(proj);                              // (B, W) @ (W, D) -> (B, D)

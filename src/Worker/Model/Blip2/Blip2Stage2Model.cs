@@ -1,0 +1,81 @@
+using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Model.Loss;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MmCluster.Worker.Model.Blip2;
+
+/// <summary>
+/// BLIP-2 stage 2, generative learning (LAVIS blip2_opt.py Blip2OPT): frozen image encoder -> Q-Former -> <c>llm_proj</c>
+/// (one Linear to the language model's width) -> prepended as a soft prompt to the caption embeddings of the frozen
+/// <c>lm</c> (<see cref="CaptionLm"/>); the language-model loss is on the caption only (query and prompt positions -100).
+/// Frozen parts keep requires_grad=false; the encoder and the token lookup run under no_grad, and the LM's parameters get
+/// no gradient (the gradient still flows through the LM's activations back to the queries).
+/// </summary>
+public sealed class Blip2Stage2Model : Blip2Base
+{
+    public const string LanguageModelPrefix = "lm.";
+
+    private readonly Linear llm_proj;
+    private readonly CaptionLm lm;
+
+    public Blip2Stage2Model(ClipConfig vision, QFormerConfig qformer, CaptionLmConfig languageModel)
+        : base(nameof(Blip2Stage2Model), vision, qformer)
+    {
+        llm_proj = Linear(qformer.Width, languageModel.Width);
+        lm = new CaptionLm(languageModel);
+        RegisterComponents();
+    }
+
+    public CaptionLm LanguageModel => lm;
+
+    /// <summary>
+    /// What stage 2 freezes (BLIP-2 §3.3): the image encoder, the language model, and the Q-Former's text-only parts
+    /// (word and position embeddings, ITG head, text feed-forwards), which LAVIS deletes in Blip2OPT.
+    /// </summary>
+    public IReadOnlyList<string> FrozenPrefixes =>
+    [
+        VisualEncoderPrefix, LanguageModelPrefix,
+        $"{QFormerPrefix}word_embeddings.", $"{QFormerPrefix}position_embeddings", $"{QFormerPrefix}lm_",
+        .. Enumerable.Range(0, QFormer.Config.Layers).Select(i => $"{QFormerPrefix}layers.{i}.ffn."),
+    ];
+
+    /// <summary>(B, C, H, W) -> (B, Q, LmWidth): the projected query outputs, the LM's soft prompt.</summary>
+    public Tensor Prefix(Tensor images)
+    {
+        using var imageEmbeds = EncodeImage(images);
+        using var queries = QFormer.EncodeQueries(imageEmbeds);     // (B, Q, W)
+        return llm_proj.forward(queries);
+    }
+
+    /// <summary>(B, Q, LmWidth) prefix and (B, T) LM inputs -> (B, Q+T, LmWidth) final hidden states.</summary>
+    public Tensor Decode(Tensor prefix, Tensor inputs)
+    {
+        using var embedded = EmbedTokens(inputs);
+        using var sequence = cat([prefix, embedded], 1);
+        return lm.ForwardEmbeddings(sequence);
+    }
+
+    /// <summary>Stage 2's loss on (B, T) caption rows; the first <paramref name="promptTokens"/> caption tokens are not predicted.</summary>
+    public Tensor CaptionLoss(Tensor images, Tensor captions, int promptTokens = 0)
+    {
+        using var prefix = Prefix(images);
+        using var inputs = CaptionTargets.Inputs(captions, lm.Config.EndOfText);          // [BOS, row[..T-1]]
+        using var hidden = Decode(prefix, inputs);                                         // (B, Q+T, W)
+        using var rowLabels = CaptionTargets.Labels(captions, lm.Config.EndOfText, promptTokens);
+        using var labels = CaptionTargets.WithIgnoredPrefix(rowLabels, prefix.shape[1]);
+        return LanguageModelLoss.Compute(hidden, labels, lm.OutputWeight);
+    }
+
+    private Tensor EmbedTokens(Tensor inputs)
+    {
+        if (lm.parameters().Any(p => p.requires_grad))
+        {
+            return lm.Embed(inputs);
+        }
+        using var _ = no_grad();
+        return lm.Embed(inputs);
+    }
+}

@@ -1,0 +1,78 @@
+namespace MmCluster.Worker.Model.Blip2;
+
+/// <summary>
+/// Q-Former hyperparameters (BLIP-2, Li et al. 2023, arXiv:2301.12597; LAVIS blip2_qformer.py): learned queries, BERT-style
+/// layers, cross-attention to the image every <see cref="CrossAttentionFrequency"/> layers (LAVIS cross_attention_freq=2),
+/// and its text vocabulary: GPT-2 BPE ids plus two ids defined here, [CLS] (<see cref="ClsId"/>) and [DEC] (<see cref="DecId"/>).
+/// The defaults are LAVIS's (32 queries, BERT-base sizes); presets are named for run specs.
+/// </summary>
+public sealed record QFormerConfig
+{
+    public int Queries { get; init; } = 32;
+    public int Width { get; init; } = 768;
+    public int Layers { get; init; } = 12;
+    public int Heads { get; init; } = 12;
+    public int MlpRatio { get; init; } = 4;
+    public int CrossAttentionFrequency { get; init; } = 2;
+
+    /// <summary>The caption vocabulary (GPT-2's 50,257 ids); the Q-Former's embedding has two more rows.</summary>
+    public int TextVocabSize { get; init; } = 50257;
+
+    public int ContextLength { get; init; } = 32;
+
+    /// <summary>Width of the ITC space (LAVIS embed_dim 256).</summary>
+    public int EmbedDim { get; init; } = 256;
+
+    /// <summary>LAVIS's initial ITC temperature (0.07, clamped to [0.001, 0.5]).</summary>
+    public double InitTemperature { get; init; } = 0.07;
+
+    /// <summary>LAVIS's label smoothing for ITC and ITG.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>Small enough for 2 CPU cores: 8 queries, 2 layers (cross-attention in layer 0), width 128.</summary>
+    public static QFormerConfig Tiny { get; } = new() { Queries = 8, Width = 128, Layers = 2, Heads = 4, EmbedDim = 128 };
+
+    /// <summary>For unit tests only.</summary>
+    public static QFormerConfig Micro { get; } = new()
+    {
+        Queries = 4, Width = 16, Layers = 2, Heads = 2, TextVocabSize = 64, ContextLength = 8, EmbedDim = 8,
+    };
+
+    public static IReadOnlyDictionary<string, QFormerConfig> Presets { get; } = new Dictionary<string, QFormerConfig>
+    {
+        ["blip2-tiny"] = Tiny,
+        ["blip2-micro"] = Micro,
+    };
+
+    /// <summary>The [CLS] token that starts ITC/ITM text: the first id after the caption vocabulary.</summary>
+    public long ClsId => TextVocabSize;
+
+    /// <summary>The [DEC] token that starts ITG text (LAVIS replaces [CLS] by bos_token_id).</summary>
+    public long DecId => TextVocabSize + 1;
+
+    public int EmbeddingRows => TextVocabSize + 2;
+
+    /// <summary>The last id of the caption vocabulary, GPT-2's &lt;|endoftext|&gt;.</summary>
+    public long EndOfText => TextVocabSize - 1;
+
+    public bool HasCrossAttention(int layer) => layer % CrossAttentionFrequency == 0;
+
+    public static QFormerConfig FromPreset(string name) =>
+        Presets.TryGetValue(name, out var config)
+            ? config
+            : throw new ArgumentException($"Unknown Q-Former preset '{name}'; known: {string.Join(", ", Presets.Keys)}.", nameof(name));
+
+    /// <summary>Throws naming the first inconsistent field.</summary>
+    public QFormerConfig Validate()
+    {
+        if (Width % Heads != 0)
+        {
+            throw new ArgumentException($"Invalid QFormerConfig: Width {Width} is not a multiple of Heads {Heads}.");
+        }
+        if (Queries < 1 || Layers < 1 || CrossAttentionFrequency < 1 || ContextLength < 2 || TextVocabSize < 2 || EmbedDim < 1)
+        {
+            throw new ArgumentException("Invalid QFormerConfig: Queries, Layers, CrossAttentionFrequency, EmbedDim must be positive; ContextLength and TextVocabSize at least 2.");
+        }
+        return this;
+    }
+}

@@ -1,0 +1,51 @@
+using MmCluster.Worker.Collectives;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace MmCluster.Worker.Model.Loss;
+
+/// <summary>
+/// BLIP-2's image-text contrastive loss (LAVIS blip2_qformer.py, "Image-text Contrastive"): query features [b, Q, D] and
+/// text [CLS] features [b, D] are all-gathered (here with gradient, in one collective, like <see cref="ClipLoss"/>);
+/// the image-text similarity is the maximum over the Q queries, divided by the temperature; targets are rank·b + i;
+/// cross-entropy with LAVIS's label smoothing 0.1 in both directions, averaged.
+/// </summary>
+public static class Blip2ItcLoss
+{
+    /// <param name="queryFeatures">(b, Q, D) L2-normalized.</param>
+    /// <param name="textFeatures">(b, D) L2-normalized.</param>
+    /// <param name="temperature">Scalar parameter.</param>
+    /// <returns>The loss, and the detached similarities image→text and text→image, each (b, W·b), for ITM's sampling.</returns>
+    public static (Tensor Loss, Tensor ImageToText, Tensor TextToImage) Compute(
+        Tensor queryFeatures, Tensor textFeatures, Tensor temperature, IFeatureGatherer gatherer, double labelSmoothing = 0.1)
+    {
+        var (b, q, d) = (queryFeatures.shape[0], queryFeatures.shape[1], queryFeatures.shape[2]);
+        if (textFeatures.shape[0] != b || textFeatures.shape[1] != d)
+        {
+            throw new ArgumentException($"query features [{string.Join(", ", queryFeatures.shape)}] and text features [{string.Join(", ", textFeatures.shape)}] do not pair up");
+        }
+        using var flatQueries = queryFeatures.reshape(b, q * d);
+        using var packed = cat([flatQueries, textFeatures], 1);                  // (b, (Q+1)·D)
+        using var all = gatherer.AllGather(packed);                              // (W·b, (Q+1)·D)
+        var n = all.shape[0];
+        using var allQueriesFlat = all.narrow(1, 0, q * d);
+        using var allQueries = allQueriesFlat.view(n, q, d);                     // (W·b, Q, D)
+        using var allText = all.narrow(1, q * d, d);                             // (W·b, D)
+        using var allTextT = allText.t();
+        using var queryToText = queryFeatures.matmul(allTextT);                  // (b, Q, D) @ (D, W·b) -> (b, Q, W·b)
+        using var imageToTextMax = queryToText.amax([1]);                         // (b, W·b)
+        using var textT = textFeatures.t();
+        using var textToQuery = allQueries.matmul(textT);                        // (W·b, Q, D) @ (D, b) -> (W·b, Q, b)
+        using var textToImageMax = textToQuery.amax([1]);                         // (W·b, b)
+        using var textToImageT = textToImageMax.t();                             // (b, W·b)
+        using var imageToText = imageToTextMax / temperature;
+        using var textToImage = textToImageT / temperature;
+        using var rows = arange(b, dtype: ScalarType.Int64, device: queryFeatures.device);
+        using var labels = rows + (gatherer.Rank * b);
+        using var lossImage = cross_entropy(imageToText, labels, label_smoothing: labelSmoothing);
+        using var lossText = cross_entropy(textToImage, labels, label_smoothing: labelSmoothing);
+        using var sum = lossImage + lossText;
+        return (sum / 2.0, imageToText.detach(), textToImage.detach());
+    }
+}

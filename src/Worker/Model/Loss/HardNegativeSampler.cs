@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Model.Loss;
+
+/// <summary>
+/// ITM's hard negatives (LAVIS blip2_qformer.py): for each of this rank's b rows, one column of the global batch drawn with
+/// multinomial(softmax(similarity)), the positive excluded. LAVIS fills the positive's logit with -10000; here its weight is
+/// set to exactly zero after the softmax, so the positive can never be drawn. With <c>groups</c> (LAVIS's image_id; here the
+/// class label) every column of the row's own group is excluded too, unless that would leave none.
+/// </summary>
+public static class HardNegativeSampler
+{
+    /// <param name="similarity">(b, W·b) this rank's rows against the gathered columns; row i's positive is column rank·b+i.</param>
+    /// <param name="rank">This rank.</param>
+    /// <param name="generator">Seeded generator: the draw is deterministic.</param>
+    /// <param name="rowGroups">(b,) int64 group of each local row, or null.</param>
+    /// <param name="columnGroups">(W·b,) int64 group of each gathered column, or null.</param>
+    /// <returns>(b,) int64 column indices.</returns>
+    public static Tensor Sample(Tensor similarity, int rank, Generator generator, Tensor? rowGroups = null, Tensor? columnGroups = null)
+    {
+        var (b, columns) = (similarity.shape[0], similarity.shape[1]);
+        if (columns < 2)
+        {
+            throw new ArgumentException($"a hard negative needs at least 2 pairs in the global batch, got {columns}", nameof(similarity));
+        }
+        using var _ = no_grad();
+        using var excluded = Excluded(b, columns, rank, rowGroups, columnGroups, similarity.device);
+        using var logits = similarity.detach().masked_fill(excluded, -10000.0);
+        using var softmaxed = logits.softmax(1);
+        using var weights = softmaxed.masked_fill(excluded, 0.0);
+        using var drawn = multinomial(weights, 1, generator: generator);   // (b, 1)
+        return drawn.squeeze(1);
+    }
+
+    /// <summary>(b, W·b) bool: the positives, and each row's group when given (dropped for rows it would leave empty).</summary>
+    internal static Tensor Excluded(long b, long columns, int rank, Tensor? rowGroups, Tensor? columnGroups, Device device)
+    {
+        using var rows = arange(b, dtype: ScalarType.Int64, device: device);
+        using var positiveColumn = (rows + (rank * b)).unsqueeze(1);                  // (b, 1)
+        using var allColumns = arange(columns, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var positives = allColumns.eq(positiveColumn);                                // (b, W·b)
+        if (rowGroups is null || columnGroups is null)
+        {
+            return positives;
+        }
+        using (positives)
+        {
+            using var sameGroup = rowGroups.unsqueeze(1).eq(columnGroups.unsqueeze(0));
+            using var withGroup = sameGroup.logical_or(positives);
+            using var anyLeft = withGroup.logical_not().any(1, keepdim: true);        // (b, 1)
+            return where(anyLeft, withGroup, positives);
+        }
+    }
+}

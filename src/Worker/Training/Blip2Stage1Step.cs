@@ -1,0 +1,70 @@
+using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Blip2;
+using MmCluster.Worker.Model.Loss;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// One synchronous step of <c>blip2-stage1</c>: freezes the image encoder (at construction), then per batch ITC + ITM + ITG
+/// (<see cref="Blip2Stage1Loss"/>) with the gatherer, backward, averaging, clipping, AdamW, and LAVIS's temperature clamp.
+/// The batch's class labels, when present, are ITM's match groups (LAVIS's image_id). Hard negatives come from a generator
+/// seeded with <c>samplingSeed</c> + rank, so a run is reproducible.
+/// </summary>
+public sealed class Blip2Stage1Step : IDisposable
+{
+    private readonly Blip2Stage1Model model;
+    private readonly IFeatureGatherer gatherer;
+    private readonly StageOptimizer optimizer;
+    private readonly Generator generator;
+
+    public Blip2Stage1Step(Blip2Stage1Model model, TrainOptions options, IFeatureGatherer gatherer, IGradientAverager? averager = null, long samplingSeed = 1)
+    {
+        this.model = model;
+        this.gatherer = gatherer;
+        if (!model.ImageEncoderFrozen)
+        {
+            Freezing.Freeze(model, [Blip2Base.VisualEncoderPrefix]);
+        }
+        optimizer = new StageOptimizer(model, options, averager);
+        generator = new Generator((ulong)(samplingSeed + (1_000_003L * gatherer.Rank)));
+    }
+
+    public StageOptimizer Optimizer => optimizer;
+
+    public StageStepResult Run(ClipBatch batch)
+    {
+        batch.Validate();
+        LmTrainStep.RequireContext(batch.ContextLength, model.QFormer.Config.ContextLength);
+        using var scope = NewDisposeScope();
+        var lr = optimizer.Begin();
+        model.train();
+        var images = tensor(batch.Pixels, batch.PixelShape);
+        var captions = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        var groups = Groups(batch);
+        var losses = Blip2Stage1Loss.Compute(model, images, captions, groups, gatherer, generator);
+        losses.Total.backward();
+        var norm = optimizer.Finish();
+        model.ClampTemperature();
+        var parts = new Dictionary<string, float>
+        {
+            ["itc"] = losses.Itc.item<float>(),
+            ["itm"] = losses.Itm.item<float>(),
+            ["itg"] = losses.Itg.item<float>(),
+        };
+        return new StageStepResult(optimizer.Step, losses.Total.item<float>(), lr, norm, parts);
+    }
+
+    /// <summary>The batch's labels as ITM groups when every row has one, else null (only the pair itself matches).</summary>
+    internal static Tensor? Groups(ClipBatch batch) =>
+        batch.Labels.Length == batch.Count && batch.Labels.All(l => l >= 0)
+            ? tensor(batch.Labels.Select(l => (long)l).ToArray())
+            : null;
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        generator.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Blip2;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// One synchronous step of <c>blip2-stage2</c>: freezes <see cref="Blip2Stage2Model.FrozenPrefixes"/> at construction
+/// (image encoder, language model, the Q-Former's text-only parts), then per batch the caption loss with the first
+/// <c>promptTokens</c> caption tokens masked, backward, averaging of the trainable gradients only, clipping, AdamW.
+/// </summary>
+public sealed class Blip2Stage2Step : IDisposable
+{
+    private readonly Blip2Stage2Model model;
+    private readonly int promptTokens;
+    private readonly StageOptimizer optimizer;
+
+    public Blip2Stage2Step(Blip2Stage2Model model, TrainOptions options, IGradientAverager? averager = null, int promptTokens = 0)
+    {
+        this.model = model;
+        this.promptTokens = promptTokens;
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToHashSet();
+        Freezing.Freeze(model, model.FrozenPrefixes.Where(prefix => trainable.Any(n => n.StartsWith(prefix, StringComparison.Ordinal))));
+        optimizer = new StageOptimizer(model, options, averager);
+    }
+
+    public StageOptimizer Optimizer => optimizer;
+
+    public StageStepResult Run(ClipBatch batch)
+    {
+        batch.Validate();
+        LmTrainStep.RequireContext(batch.ContextLength, model.LanguageModel.Config.ContextLength);
+        using var scope = NewDisposeScope();
+        var lr = optimizer.Begin();
+        model.train();
+        var images = tensor(batch.Pixels, batch.PixelShape);
+        var captions = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        var loss = model.CaptionLoss(images, captions, promptTokens);
+        loss.backward();
+        var norm = optimizer.Finish();
+        var value = loss.item<float>();
+        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}

@@ -1,0 +1,59 @@
+using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Model.Loss;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// One synchronous step of the <c>lm</c> stage: next-token loss of <see cref="CaptionLm"/> on the batch's caption rows
+/// (BOS + row shifted right as input, the row up to its EOT as labels). The batch's pixels are not used.
+/// </summary>
+public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null) : IDisposable
+{
+    private readonly StageOptimizer optimizer = new(model, options, averager);
+
+    public StageOptimizer Optimizer => optimizer;
+
+    public StageStepResult Run(ClipBatch batch)
+    {
+        batch.Validate();
+        RequireContext(batch.ContextLength, model.Config.ContextLength);
+        using var scope = NewDisposeScope();
+        var lr = optimizer.Begin();
+        model.train();
+        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        var inputs = CaptionTargets.Inputs(rows, model.Config.EndOfText);
+        var labels = CaptionTargets.Labels(rows, model.Config.EndOfText);
+        var embedded = model.Embed(inputs);
+        var hidden = model.ForwardEmbeddings(embedded);
+        var loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
+        loss.backward();
+        var norm = optimizer.Finish();
+        var value = loss.item<float>();
+        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });
+    }
+
+    /// <summary>Mean next-token loss on held-out caption rows (no gradient).</summary>
+    public float Evaluate(ClipBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        model.eval();
+        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        var inputs = CaptionTargets.Inputs(rows, model.Config.EndOfText);
+        var labels = CaptionTargets.Labels(rows, model.Config.EndOfText);
+        var embedded = model.Embed(inputs);
+        var hidden = model.ForwardEmbeddings(embedded);
+        return LanguageModelLoss.Compute(hidden, labels, model.OutputWeight).item<float>();
+    }
+
+    internal static void RequireContext(int batchContext, int modelContext)
+    {
+        if (batchContext > modelContext)
+        {
+            throw new ArgumentException($"batch context length {batchContext} exceeds the model's {modelContext}");
+        }
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}

@@ -1,0 +1,83 @@
+using MmCluster.Worker.Model.Loss;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Tests.Blip2;
+
+public sealed class HardNegativeSamplerSpecs
+{
+    [Fact]
+    public void Should_never_pick_the_positive_when_the_positive_dominates_the_similarity_over_many_seeds()
+    {
+        using var scope = NewDisposeScope();
+        const int b = 3;
+        const int world = 2;
+        for (var rank = 0; rank < world; rank++)
+        {
+            // The positive is 50 logits above everything else: LAVIS's -10000 fill alone would still leave it ~0, here exactly 0.
+            var similarity = randn(b, world * b);
+            for (var i = 0; i < b; i++)
+            {
+                similarity[i, (rank * b) + i].fill_(50f);
+            }
+            for (var seed = 0; seed < 300; seed++)
+            {
+                using var generator = new Generator((ulong)seed);
+                var picked = HardNegativeSampler.Sample(similarity, rank, generator).data<long>().ToArray();
+                for (var i = 0; i < b; i++)
+                {
+                    Assert.NotEqual((rank * b) + i, picked[i]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Should_pick_rows_of_other_ranks_when_they_are_the_hardest()
+    {
+        using var scope = NewDisposeScope();
+        const int b = 2;
+        var similarity = full([b, 4 * b], -20f);
+        similarity.narrow(1, 3 * b, b).fill_(5f);   // rank 3's rows look most similar to rank 1's local rows
+        var counts = new int[4 * b];
+        for (var seed = 0; seed < 100; seed++)
+        {
+            using var generator = new Generator((ulong)seed);
+            foreach (var column in HardNegativeSampler.Sample(similarity, 1, generator).data<long>().ToArray())
+            {
+                counts[column]++;
+            }
+        }
+
+        Assert.Equal(2 * 100, counts[(3 * b)..].Sum());
+    }
+
+    [Fact]
+    public void Should_skip_pairs_of_the_same_group_when_groups_are_given_and_other_groups_remain()
+    {
+        using var scope = NewDisposeScope();
+        var similarity = zeros(2, 4);
+        var rows = tensor(new long[] { 7, 8 });
+        var columns = tensor(new long[] { 7, 8, 7, 9 });
+        for (var seed = 0; seed < 100; seed++)
+        {
+            using var generator = new Generator((ulong)seed);
+            var picked = HardNegativeSampler.Sample(similarity, 0, generator, rows, columns).data<long>().ToArray();
+            Assert.Contains(picked[0], new long[] { 1, 3 });   // not 0 (itself) nor 2 (same group 7)
+            Assert.Contains(picked[1], new long[] { 0, 2, 3 });
+        }
+    }
+
+    [Fact]
+    public void Should_be_deterministic_when_the_generator_seed_repeats()
+    {
+        using var scope = NewDisposeScope();
+        var similarity = randn(4, 8);
+        using var first = new Generator(42);
+        using var second = new Generator(42);
+
+        Assert.Equal(
+            HardNegativeSampler.Sample(similarity, 1, first).data<long>().ToArray(),
+            HardNegativeSampler.Sample(similarity, 1, second).data<long>().ToArray());
+    }
+}
