@@ -19,6 +19,7 @@ public static class Program
         root.Add(WatchCommand.Create());
         root.Add(K8sCommand.Create());
         root.Add(TrainLocalCommand.Create());
+        root.Add(CaptionCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);
