@@ -20,6 +20,7 @@ public static class Program
         root.Add(K8sCommand.Create());
         root.Add(TrainLocalCommand.Create());
         root.Add(Blip2LocalCommand.Create());
+        root.Add(CaptionCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

@@ -59,7 +59,10 @@ internal static class RunCommands
                     failure = e;
                     Console.Error.WriteLine($"worker {workerId}: training failed: {e}");
                     stop.Cancel();
-                });
+                })
+                .Register("lm", (s, t, l, f) => new LmTrainingSession(s, t, l, f))
+                .Register("blip2-stage1", (s, t, l, f) => new Blip2Stage1TrainingSession(s, t, l, f))
+                .Register("blip2-stage2", (s, t, l, f) => new Blip2Stage2TrainingSession(s, t, l, f));
             var options = new WorkerOptions
             {
                 Akka = new AkkaSettings { Hostname = bindHost, PublicHostname = result.GetValue(publicHost), Port = result.GetValue(port), SeedNodes = [seed] },

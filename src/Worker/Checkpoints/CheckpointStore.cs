@@ -26,7 +26,12 @@ public sealed class CheckpointStore(string directory)
     public static string FileName(long step) => string.Create(CultureInfo.InvariantCulture, $"step-{step:D8}.safetensors");
 
     /// <returns>The path written.</returns>
-    public string Save(ClipModel model, TrainStep trainer, CheckpointMetadata metadata)
+    public string Save(ClipModel model, TrainStep trainer, CheckpointMetadata metadata) =>
+        Save(model, (IOptimizerState)trainer, metadata, JsonSerializer.Serialize(model.Config));
+
+    /// <summary>Any stage's model and trainer; <paramref name="modelConfig"/> is stored as the <c>model_config</c> metadata.</summary>
+    /// <returns>The path written.</returns>
+    internal string Save(nn.Module model, IOptimizerState trainer, CheckpointMetadata metadata, string modelConfig)
     {
         var entries = new List<SafeTensorEntry>();
         foreach (var (name, tensor) in model.state_dict())
@@ -54,7 +59,7 @@ public sealed class CheckpointStore(string directory)
             ["seed"] = metadata.Seed.ToString(CultureInfo.InvariantCulture),
             ["ledger"] = metadata.LedgerJson,
             ["trainer_step"] = trainer.Step.ToString(CultureInfo.InvariantCulture),
-            ["model_config"] = JsonSerializer.Serialize(model.Config),
+            ["model_config"] = modelConfig,
         };
         foreach (var (key, value) in metadata.Extra)
         {
@@ -72,7 +77,10 @@ public sealed class CheckpointStore(string directory)
             : null;
 
     /// <summary>Restores model weights, optimizer state, trainer step and the generator; every key must match.</summary>
-    public static CheckpointMetadata Load(string path, ClipModel model, TrainStep trainer)
+    public static CheckpointMetadata Load(string path, ClipModel model, TrainStep trainer) => Load(path, model, (IOptimizerState)trainer);
+
+    /// <summary>Restores any stage's model and trainer; every key must match.</summary>
+    internal static CheckpointMetadata Load(string path, nn.Module model, IOptimizerState trainer)
     {
         var (tensors, meta) = SafeTensorsFile.Read(path);
         if (!meta.TryGetValue("format", out var format) || format != Format)

@@ -36,4 +36,18 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         }
         return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]);
     }
+
+    /// <summary>The first <paramref name="count"/> rows as a batch (labels only when every row has one).</summary>
+    public ClipBatch Batch(int count, ImageDecoder decoder, CaptionTokenizer tokenizer)
+    {
+        count = Math.Min(count, Count);
+        var per = decoder.ValuesPerImage;
+        var labels = Labels.Take(count).ToArray();
+        return new ClipBatch(
+            Pixels.AsSpan(0, count * per).ToArray(), [count, decoder.Channels, decoder.Size, decoder.Size],
+            tokenizer.EncodeBatch(Captions.Take(count).ToList()), tokenizer.ContextLength)
+        {
+            Labels = labels.All(l => l >= 0) ? labels : [],
+        };
+    }
 }

@@ -6,6 +6,10 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer)
 {
+    public ImageDecoder Decoder => decoder;
+
+    public CaptionTokenizer Tokenizer => tokenizer;
+
     public ClipBatch Build(IReadOnlyList<CaptionedImage> rows)
     {
         if (rows.Count == 0)

@@ -10,7 +10,7 @@ namespace MmCluster.Worker.Training;
 /// move, not even by weight decay), the same decay exclusions as <see cref="TrainStep"/>, the cosine schedule, gradient
 /// averaging over ranks and global-norm clipping.
 /// </summary>
-public sealed class StageOptimizer : IDisposable
+public sealed class StageOptimizer : IDisposable, IOptimizerState
 {
     private readonly TrainOptions options;
     private readonly IGradientAverager averager;
@@ -43,6 +43,10 @@ public sealed class StageOptimizer : IDisposable
 
     /// <summary>Trainable parameters with their state_dict names, in the optimizer's order.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> NamedParameters { get; }
+
+    AdamW IOptimizerState.Optimizer => optimizer;
+
+    long IOptimizerState.Step { get => Step; set => Step = value; }
 
     /// <summary>Sets this step's learning rate and clears the gradients; returns the learning rate.</summary>
     public double Begin()

@@ -12,7 +12,7 @@ namespace MmCluster.Worker.Training;
 /// the gathered features, backward, gradient averaging hook, global-norm clipping, AdamW with the cosine schedule, and
 /// OpenCLIP's clamp of logit_scale to [0, ln 100]. Weight decay skips gains, biases, embeddings and logit_scale.
 /// </summary>
-public sealed class TrainStep : IDisposable
+public sealed class TrainStep : IDisposable, IOptimizerState
 {
     private static readonly double MaxLogLogitScale = Math.Log(ClipLoss.MaxLogitScale);
 
@@ -47,6 +47,12 @@ public sealed class TrainStep : IDisposable
     public long Step { get; internal set; }
 
     internal AdamW Optimizer { get; }
+
+    AdamW IOptimizerState.Optimizer => Optimizer;
+
+    IReadOnlyList<(string Name, Parameter Parameter)> IOptimizerState.NamedParameters => NamedParameters;
+
+    long IOptimizerState.Step { get => Step; set => Step = value; }
 
     /// <summary>Trainable parameters with their state_dict names, in the optimizer's state order.</summary>
     internal IReadOnlyList<(string Name, Parameter Parameter)> NamedParameters { get; }

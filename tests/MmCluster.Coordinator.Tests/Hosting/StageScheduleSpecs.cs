@@ -19,17 +19,16 @@ public sealed class StageScheduleSpecs : IDisposable
         Assert.Equal(["clip", "lm", "blip2-stage1", "blip2-stage2"], stages.Select(s => s.Kind));
         Assert.Equal([0, 1, 2, 3], stages.Select(s => s.StageIndex));
         Assert.All(stages, s => Assert.Equal((4, "run-1", runDirectory), (s.StageCount, s.RunId, s.RunDirectory)));
-        // clip: 1 epoch of 60,000 rows at 2 workers x 128 = 234 steps; the others give steps.
-        Assert.Equal([234L, 300L, 600L, 600L], stages.Select(s => s.TotalSteps));
-        Assert.Equal([128, 128, 64, 64], stages.Select(s => s.BatchSize));
-        Assert.Equal(["clip-tiny", "lm-tiny", "blip2-tiny", "blip2-tiny"], stages.Select(s => s.Preset));
-        Assert.Equal("32", stages[2].ModelOverrides["num_query_tokens"]);
+        Assert.Equal([600L, 200L, 300L, 300L], stages.Select(s => s.TotalSteps));
+        Assert.Equal([64, 64, 64, 64], stages.Select(s => s.BatchSize));
+        Assert.Equal(["clip-mini", "lm-tiny", "blip2-tiny", "blip2-tiny"], stages.Select(s => s.Preset));
+        Assert.Equal("8", stages[2].ModelOverrides["num_query_tokens"]);
         Assert.Empty(stages[0].Init);
         Assert.Equal([new StageInit { From = "clip", Stage = "clip" }], stages[2].Init);
         Assert.Equal(["visual"], stages[2].Freeze);
         Assert.Equal(["blip2-stage1", "lm"], stages[3].Init.Select(i => i.Stage));
         Assert.Equal(["visual", "lm"], stages[3].Freeze);
-        Assert.Equal((1e-4, 0.05, 60L, 200L), (stages[3].LearningRate, stages[3].WeightDecay, stages[3].WarmupSteps, stages[3].CheckpointEvery));
+        Assert.Equal((5e-4, 0.05, 50L, 100L), (stages[3].LearningRate, stages[3].WeightDecay, stages[3].WarmupSteps, stages[3].CheckpointEvery));
     }
 
     [Fact]
@@ -76,22 +75,22 @@ public sealed class StageScheduleSpecs : IDisposable
     {
         var stages = Build();
         Assert.Throws<InvalidOperationException>(() => StageSchedule.ResumePoint(stages));
-        Checkpoint("clip", 234, committed: true);
-        Checkpoint("lm", 300, committed: true);
+        Checkpoint("clip", 600, committed: true);
+        Checkpoint("lm", 200, committed: true);
 
         Assert.Equal((2, (string?)null), StageSchedule.ResumePoint(stages));
-        var latest = Checkpoint("blip2-stage1", 400, committed: true);
-        Checkpoint("blip2-stage1", 600, committed: false);
+        var latest = Checkpoint("blip2-stage1", 200, committed: true);
+        Checkpoint("blip2-stage1", 300, committed: false);
         Assert.Equal((2, latest), StageSchedule.ResumePoint(stages));
     }
 
     [Fact]
     public void Should_name_the_stage_and_its_batch_when_the_manifest_is_too_small_for_one_step()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Build(trainRows: 200));
+        var error = Assert.Throws<InvalidOperationException>(() => Build(trainRows: 100));
 
         Assert.Contains("stages[0].batch_size (stage 'clip')", error.Message);
-        Assert.Contains("2 workers x 128 = 256 samples per step", error.Message);
+        Assert.Contains("2 workers x 64 = 128 samples per step", error.Message);
     }
 
     private IReadOnlyList<StageConfig> Build(long trainRows = 60_000) => StageSchedule.Build(RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml")), new StageScheduleInputs

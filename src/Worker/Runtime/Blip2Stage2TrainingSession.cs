@@ -1,0 +1,76 @@
+using MmCluster.Worker.Evaluation;
+using MmCluster.Worker.Model.Blip2;
+using MmCluster.Worker.Services;
+using MmCluster.Worker.Training;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// The worker's trainer for a <c>blip2-stage2</c> stage: the image encoder and Q-Former from the blip2-stage1 checkpoint,
+/// the language model from the lm checkpoint; the encoder, the LM and the Q-Former's text-only parts frozen (no gradient,
+/// not all-reduced); the Q-Former's query path and the projection to the LM trained on the LM's caption loss. Evaluated by
+/// greedy captions of this rank's slice of the test images, and the rate at which a caption names the image's class
+/// (<c>names_class</c>), summed over the ranks.
+/// </summary>
+public sealed class Blip2Stage2TrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, token, log, fail)
+{
+    private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
+    {
+        var config = context.Config;
+        var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
+        var vision = inputs.VisionConfig(config);
+        var qformer = inputs.RecordedQFormer()
+            ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs a blip2-stage1 checkpoint in init.from for its Q-Former");
+        var lm = inputs.RecordedLm()
+            ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs an lm checkpoint in init.from for its language model");
+        var decoder = Blip2Stage1TrainingSession.DecoderFor(vision);
+        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength));
+        return Owning(new Blip2Stage2Model(vision, qformer, lm), model => new Trainer(context, model, inputs, batches, evalSet));
+    }
+
+    private sealed class Trainer : CaptionStageTrainer<Blip2Stage2Model>
+    {
+        private readonly Blip2Stage2Step step;
+
+        public Trainer(StageContext context, Blip2Stage2Model model, Blip2StageInputs inputs, BatchBuilder batches, EvaluationSet evalSet)
+            : base(context, model, inputs, batches, evalSet)
+        {
+            Prepare(new Dictionary<string, (string From, string To)[]>
+            {
+                ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
+                ["blip2-stage1"] = [.. new[] { Blip2Base.VisualEncoder + ".", "ln_vision.", Blip2Base.QFormerModule + "." }.Select(p => (p, p))],
+                ["lm"] = [("", Blip2Stage2Model.LanguageModelModule + ".")],
+                ["blip2-stage2"] = [("", "")],
+            });
+            step = new Blip2Stage2Step(model, StageTrainingSession.OptionsOf(context.Config), Averager);
+            Resume();
+        }
+
+        protected override StageOptimizer Optimizer => step.Optimizer;
+
+        protected override IReadOnlyDictionary<string, string> Record =>
+            Blip2StageInputs.Record(Vocabulary, vision: Model.VisionConfig, qformer: Model.QFormer.Config, lm: Model.LanguageModel.Config);
+
+        protected override StageStepResult TrainCompact(ClipBatch batch) => step.Run(batch);
+
+        public override IReadOnlyDictionary<string, double> Evaluate()
+        {
+            var images = HeldOut(int.MaxValue);
+            var classes = Context.Config.ClassNames;
+            var scored = images.Count > 0 && images.Labels.Length == images.Count && classes.Count > 0;
+            var result = scored ? Blip2Evaluator.Captions(Model, images, classes, Batches.Tokenizer, Vocabulary) : null;
+            if (result is not null)
+            {
+                Context.Log($"captions: {string.Join(" | ", result.Captions.Take(4).Select((c, i) => $"{classes[images.Labels[i]]}: {c}"))}");
+            }
+            var sums = SumOverRanks((float)Math.Round((result?.NamesRightClassRate ?? 0) * (result?.Images ?? 0)), result?.Images ?? 0);
+            return sums[1] == 0
+                ? new Dictionary<string, double>()
+                : new Dictionary<string, double> { ["names_class"] = sums[0] / sums[1], ["caption_images"] = sums[1] };
+        }
+
+        protected override void DisposeStep() => step.Dispose();
+    }
+}

@@ -1,0 +1,65 @@
+using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Services;
+using MmCluster.Worker.Training;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>
+/// The worker's trainer for an <c>lm</c> stage: <see cref="CaptionLm"/>, the stand-in for BLIP-2's frozen LLM, trained on
+/// the manifest's captions (next-token loss, averaged gradients) in the compact caption vocabulary; evaluated by its mean
+/// loss and perplexity on this rank's slice of the test split's captions, summed over the ranks.
+/// </summary>
+public sealed class LmTrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, token, log, fail)
+{
+    /// <summary>Held-out captions per rank scored at each evaluation.</summary>
+    private const int EvalCaptions = 2000;
+
+    private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
+    {
+        var config = context.Config;
+        var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
+        var lmConfig = Blip2ModelOverrides.Apply(CaptionLmConfig.FromPreset(config.Preset), config.ModelOverrides) with { VocabSize = inputs.Vocabulary.Count };
+        context.Log($"caption vocabulary: {inputs.Vocabulary.Count} ids");
+        var decoder = ImageDecoder.FashionMnist;    // the lm reads no pixels; its batches carry small ones
+        var tokenizer = new CaptionTokenizer(lmConfig.ContextLength);
+        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
+        return Owning(new CaptionLm(lmConfig), model => new Trainer(context, model, inputs, new BatchBuilder(decoder, tokenizer), evalSet, lmConfig));
+    }
+
+    private sealed class Trainer : CaptionStageTrainer<CaptionLm>
+    {
+        private readonly LmTrainStep step;
+        private readonly CaptionLmConfig lmConfig;
+
+        public Trainer(StageContext context, CaptionLm model, Blip2StageInputs inputs, BatchBuilder batches, EvaluationSet evalSet, CaptionLmConfig lmConfig)
+            : base(context, model, inputs, batches, evalSet)
+        {
+            this.lmConfig = lmConfig;
+            Prepare(new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] });
+            step = new LmTrainStep(model, StageTrainingSession.OptionsOf(context.Config), Averager);
+            Resume();
+        }
+
+        protected override StageOptimizer Optimizer => step.Optimizer;
+
+        protected override IReadOnlyDictionary<string, string> Record => Blip2StageInputs.Record(Vocabulary, lm: lmConfig);
+
+        protected override StageStepResult TrainCompact(ClipBatch batch) => step.Run(batch);
+
+        public override IReadOnlyDictionary<string, double> Evaluate()
+        {
+            var held = HeldOut(EvalCaptions);
+            var loss = held.Count == 0 ? 0f : step.Evaluate(held);
+            var sums = SumOverRanks(loss * held.Count, held.Count);
+            if (sums[1] == 0)
+            {
+                return new Dictionary<string, double>();
+            }
+            var mean = sums[0] / sums[1];
+            return new Dictionary<string, double> { ["loss"] = mean, ["perplexity"] = Math.Exp(mean), ["captions"] = sums[1] };
+        }
+
+        protected override void DisposeStep() => step.Dispose();
+    }
+}

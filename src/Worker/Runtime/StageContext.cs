@@ -1,0 +1,13 @@
+using MmCluster.Shared.Collectives;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Actors;
+
+namespace MmCluster.Worker.Runtime;
+
+/// <summary>What a stage's trainer is built from: its generation (rank, world), its config, the open collective group and the log.</summary>
+internal sealed record StageContext(GenerationInfo Generation, StageConfig Config, ICollectiveGroup Group, Action<string> Log)
+{
+    public int Rank => Generation.Rank;
+
+    public int WorldSize => Generation.WorldSize;
+}
