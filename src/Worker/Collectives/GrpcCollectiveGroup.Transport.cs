@@ -191,6 +191,10 @@ public sealed partial class GrpcCollectiveGroup
             }
             return;
         }
+        finally
+        {
+            lane.MarkEnded();
+        }
         if (!_disposeCts.IsCancellationRequested && !lane.Cancelled)
         {
             Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer));

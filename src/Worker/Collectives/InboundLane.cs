@@ -18,6 +18,7 @@ internal sealed class InboundLane : IAsyncDisposable
     private readonly GrpcChannel _channel;
     private readonly AsyncDuplexStreamingCall<PullControl, ReceivedChunk> _call;
     private readonly CancellationTokenSource _callCts = new(); // never disposed: a late abort may still cancel it
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _requestsDone;
 
     public InboundLane(string address, Metadata headers, TimeSpan connectTimeout)
@@ -48,7 +49,17 @@ internal sealed class InboundLane : IAsyncDisposable
 
     public bool Cancelled => _callCts.IsCancellationRequested;
 
-    /// <summary>Best effort: send the abort reason, end the request stream, then cancel the call.</summary>
+    /// <summary>Called by the reader of <see cref="Chunks"/> once the call has ended (the sender closed it or it broke).</summary>
+    public void MarkEnded()
+    {
+        _ended.TrySetResult();
+    }
+
+    /// <summary>
+    /// Best effort: send the abort reason, end the request stream, and let the sender end the call once it has read the
+    /// reason; only then (or after a short wait) cancel. Cancelling at once would reset the stream, and the sender could see
+    /// the reset before the reason and blame this rank instead of the cause.
+    /// </summary>
     public async Task AbortAsync(string reason)
     {
         try
@@ -58,7 +69,7 @@ internal sealed class InboundLane : IAsyncDisposable
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
                 await _call.RequestStream.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
                 await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
-                await _call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
+                await _ended.Task.WaitAsync(TimeSpan.FromMilliseconds(1000)).ConfigureAwait(false);
             }
         }
         catch (Exception)
