@@ -36,6 +36,10 @@ public sealed class DashboardService(IRunProgressSource source) : Dashboard.Dash
         {
             // The watcher went away; nothing to report to it.
         }
+        catch (InvalidOperationException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The call completed (watcher gone, server stopping) while a snapshot was being written: nothing to report.
+        }
     }
 
     public override Task<GetStatusReply> GetStatus(GetStatusRequest request, ServerCallContext context) =>
