@@ -21,7 +21,8 @@ internal sealed class StageEvaluator(ClipModel model, CaptionTokenizer tokenizer
         var metrics = new Dictionary<string, double>();
         using var images = evaluator.EncodeImages(data.Pixels, data.Count);
         var templates = config.ZeroShotTemplates;
-        var sums = new float[4];
+        // Per rank: [correct, images, i2t@1, i2t@5, t2i@1, t2i@5], summed over ranks.
+        var sums = new float[6];
         if (templates.Count > 0 && config.ClassNames.Count > 0 && data.Count > 0)
         {
             var top1 = evaluator.ZeroShotTop1(images, data.Labels, config.ClassNames, templates);
@@ -34,28 +35,24 @@ internal sealed class StageEvaluator(ClipModel model, CaptionTokenizer tokenizer
             using var slice = images.narrow(0, 0, pairs);
             using var texts = evaluator.EncodeTexts(data.Captions.Take(pairs).ToList());
             var recall = RetrievalMetrics.Compute(slice, texts, [1, 5]);
-            metrics["i2t_r1"] = recall.ImageToText[1];
-            metrics["i2t_r5"] = recall.ImageToText[5];
-            metrics["t2i_r1"] = recall.TextToImage[1];
-            metrics["t2i_r5"] = recall.TextToImage[5];
+            sums[2] = (float)recall.ImageToText[1];
+            sums[3] = (float)recall.ImageToText[5];
+            sums[4] = (float)recall.TextToImage[1];
+            sums[5] = (float)recall.TextToImage[5];
         }
-        var recallSums = new[] { metrics.GetValueOrDefault("i2t_r1"), metrics.GetValueOrDefault("i2t_r5"), metrics.GetValueOrDefault("t2i_r1"), metrics.GetValueOrDefault("t2i_r5") };
-        var buffer = sums.Concat(recallSums.Select(v => (float)v)).ToArray();
-        TensorCollectiveWait(() => group.AllReduceAsync(buffer, ReduceOp.Sum));
-        if (buffer[1] > 0)
+        StageTrainingSession.SumOverRanks(group, sums);
+        if (sums[1] > 0)
         {
-            metrics["zero_shot_top1"] = buffer[0] / buffer[1];
-            metrics["zero_shot_images"] = buffer[1];
+            metrics["zero_shot_top1"] = sums[0] / sums[1];
+            metrics["zero_shot_images"] = sums[1];
         }
         if (pairs > 1)
         {
-            metrics["i2t_r1"] = buffer[4] / group.WorldSize;
-            metrics["i2t_r5"] = buffer[5] / group.WorldSize;
-            metrics["t2i_r1"] = buffer[6] / group.WorldSize;
-            metrics["t2i_r5"] = buffer[7] / group.WorldSize;
+            metrics["i2t_r1"] = sums[2] / group.WorldSize;
+            metrics["i2t_r5"] = sums[3] / group.WorldSize;
+            metrics["t2i_r1"] = sums[4] / group.WorldSize;
+            metrics["t2i_r5"] = sums[5] / group.WorldSize;
         }
         return metrics;
     }
-
-    private static void TensorCollectiveWait(Func<Task> collective) => collective().GetAwaiter().GetResult();
 }

@@ -65,7 +65,7 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>
     internal static float[] SumOverRanks(Shared.Collectives.ICollectiveGroup group, float[] values)
     {
-        group.AllReduceAsync(values, Shared.Collectives.ReduceOp.Sum).GetAwaiter().GetResult();
+        TensorCollectives.Wait(() => group.AllReduceAsync(values, Shared.Collectives.ReduceOp.Sum));
         return values;
     }
 
