@@ -40,8 +40,10 @@ public class MarkGlibcxxRequirementWeak : Task
                 {
                     var tmp = lib + ".patching";
                     File.WriteAllBytes(tmp, bytes);
-                    File.Copy(tmp, lib, overwrite: true);
-                    File.Delete(tmp);
+                    // A rename, not a copy over: the output file may be a hard link into the NuGet cache
+                    // (CreateHardLinksForCopyLocalIfPossible), which must stay as shipped.
+                    File.Delete(lib);
+                    File.Move(tmp, lib);
                     Log.LogMessage(MessageImportance.High, $"Marked {VersionName} weak in {lib} (system libstdc++ lacks it).");
                 }
             }
