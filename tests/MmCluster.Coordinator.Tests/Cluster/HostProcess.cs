@@ -58,8 +58,15 @@ internal sealed class HostProcess : IDisposable
             {
                 return found;
             }
-            if (process.HasExited && deadline.Elapsed > TimeSpan.FromMilliseconds(200) && Lines.FirstOrDefault(match) is null)
+            if (process.HasExited)
             {
+                // The parameterless WaitForExit also waits until the redirected output has been read to its end, so
+                // lines printed just before the exit are not mistaken for missing ones.
+                process.WaitForExit();
+                if (Lines.FirstOrDefault(match) is { } last)
+                {
+                    return last;
+                }
                 throw new InvalidOperationException($"{name} exited with {process.ExitCode} before the expected line:\n{string.Join('\n', Lines)}");
             }
             Thread.Sleep(50);
