@@ -54,6 +54,7 @@ public sealed class RunProgressFeedActor : ReceiveActor
             {
                 _lastEval = eval;
             }
+            var timed = snapshot.Workers.Where(w => w.StepTimeMs > 0).ToList();
             var point = new HistoryPoint
             {
                 Stage = stage,
@@ -63,6 +64,8 @@ public sealed class RunProgressFeedActor : ReceiveActor
                 Time = snapshot.UpdatedAt,
                 Lr = snapshot.Lr,
                 SamplesPerSecond = snapshot.SamplesPerSecond,
+                StepMs = timed.Select(w => w.StepTimeMs).DefaultIfEmpty(0).Average(),
+                CollectiveMs = timed.Select(w => w.CollectiveTimeMs).DefaultIfEmpty(0).Average(),
                 Losses = snapshot.Stages.FirstOrDefault(s => s.Name == stage)?.Losses ?? new Dictionary<string, double>(),
                 Eval = newEval ? eval : null,
             };

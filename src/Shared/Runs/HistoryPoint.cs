@@ -32,6 +32,14 @@ public sealed record HistoryPoint
     [JsonPropertyName("samples_per_s")]
     public double SamplesPerSecond { get; init; }
 
+    /// <summary>Mean step time over the training workers' last reports (ms), 0 when none reported one.</summary>
+    [JsonPropertyName("step_ms")]
+    public double StepMs { get; init; }
+
+    /// <summary>Mean time per step the training workers spent in collectives (ms), including waiting for slower ranks.</summary>
+    [JsonPropertyName("collective_ms")]
+    public double CollectiveMs { get; init; }
+
     [JsonPropertyName("eval")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, double>? Eval { get; init; }

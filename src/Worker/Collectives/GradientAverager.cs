@@ -57,7 +57,10 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     public int BucketCount => buckets?.Length ?? 0;
 
     /// <summary><see cref="IGradientAverager"/>: the list must be the same (same tensors, same order) at every call.</summary>
-    public void AverageGradients(IReadOnlyList<Parameter> parameters)
+    public void AverageGradients(IReadOnlyList<Parameter> parameters) => AverageGradients(parameters, []);
+
+    /// <summary><see cref="IGradientAverager"/> with the rows a step can have touched (see <see cref="TouchedRows"/>).</summary>
+    public void AverageGradients(IReadOnlyList<Parameter> parameters, IReadOnlyList<TouchedRows> touched)
     {
         if (buckets is null)
         {
@@ -68,11 +71,13 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
             throw new ArgumentException("the parameters differ from those the gradient buckets were planned for", nameof(parameters));
         }
 
-        Average();
+        Average(touched);
     }
 
     /// <summary>Averages the gradients over ranks, in place; blocks until every bucket's all-reduce completes.</summary>
-    public void Average()
+    public void Average() => Average([]);
+
+    private void Average(IReadOnlyList<TouchedRows> touched)
     {
         var planned = buckets ?? throw new InvalidOperationException("no parameters yet: construct with them or call AverageGradients");
         BackwardFailure.Of(group).ThrowIfFailed($"rank {group.Rank}: a collective of the backward pass");
@@ -90,12 +95,16 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
         }
         foreach (var table in rowSparse)
         {
-            AverageRows(table);
+            // Same storage, not same handle: each managed wrapper of a parameter has its own handle.
+            AverageRows(table, touched.FirstOrDefault(t => TensorMemory.SameData(t.Table, table))?.Ids);
         }
     }
 
-    /// <summary>Averages only the rows some rank touched: a union mask (all-reduce of V floats), then those k rows.</summary>
-    private void AverageRows(Tensor table)
+    /// <summary>
+    /// Averages only the rows some rank touched: a union mask (all-reduce of V floats), then those k rows. The mask comes
+    /// from the ids the step looked up when it said so (<paramref name="ids"/>), else from scanning the dense gradient.
+    /// </summary>
+    private void AverageRows(Tensor table, Tensor? ids)
     {
         using var scope = NewDisposeScope();
         if (table.grad is null)
@@ -103,7 +112,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
             table.grad = zeros_like(table).DetachFromDisposeScope();   // this rank never touched the table: zeros
         }
         var grad = table.grad!;
-        var mask = grad.ne(0).any(1).to_type(ScalarType.Float32).contiguous();      // (V,) 1 where this rank has a gradient
+        var mask = ids is null ? ScanTouchedRows(grad) : TouchedRowsMask(table, grad, ids); // (V,) 1 where this rank has a gradient
         TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(mask), ReduceOp.Sum));
         var index = mask.gt(0).nonzero().squeeze(1);                                  // (k,) rows touched by any rank
         if (index.numel() == 0)
@@ -113,6 +122,29 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
         var rows = grad.index_select(0, index).to_type(ScalarType.Float32).contiguous(); // (k, D)
         TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(rows), ReduceOp.Mean));
         grad.index_copy_(0, index, rows.to_type(grad.dtype));
+    }
+
+    private static Tensor ScanTouchedRows(Tensor grad) => grad.ne(0).any(1).to_type(ScalarType.Float32).contiguous();
+
+    private static Tensor TouchedRowsMask(Tensor table, Tensor grad, Tensor ids)
+    {
+        var mask = zeros(table.shape[0], ScalarType.Float32, table.device);
+        mask.index_fill_(0, ids.reshape(-1).to_type(ScalarType.Int64), 1.0f);
+        CheckPromise(grad, mask);
+        return mask;
+    }
+
+    /// <summary>Debug builds (the tests) hold the step to its promise: no row outside the ids may have a gradient.</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private static void CheckPromise(Tensor grad, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var outside = ScanTouchedRows(grad).gt(0).logical_and(mask.eq(0)).nonzero();
+        if (outside.numel() > 0)
+        {
+            throw new InvalidOperationException(
+                $"the step said only its looked-up ids touch a table of {grad.shape[0]} rows, but row {outside[0, 0].item<long>()} (and {outside.shape[0] - 1} more) has a gradient");
+        }
     }
 
     public void Dispose()

@@ -43,6 +43,20 @@ internal sealed unsafe class TensorMemory : MemoryManager<float>
         }
     }
 
+    /// <summary>True when two tensors (two managed wrappers, say) view the same CPU storage with the same shape.</summary>
+    public static bool SameData(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype || a.device_type != DeviceType.CPU || b.device_type != DeviceType.CPU)
+        {
+            return false;
+        }
+        fixed (byte* pa = a.bytes)
+        fixed (byte* pb = b.bytes)
+        {
+            return pa == pb;
+        }
+    }
+
     /// <summary>(any shape, dtype, device) -> a contiguous CPU float32 tensor with the same values; copies only when needed.</summary>
     public static Tensor ContiguousFloat32(Tensor tensor)
     {

@@ -37,6 +37,9 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
 
     public ClipConfig Config { get; }
 
+    /// <summary>The text tower's token table (V, width): used only by looking tokens up (nothing is tied to it).</summary>
+    public Parameter TokenEmbedding => token_embedding.weight!;
+
     /// <summary>The scalar log of the logit scale (the loss takes exp, clamped at 100).</summary>
     public Parameter LogitScale => logit_scale;
 

@@ -64,6 +64,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         ClipModel model, GradientAverager averager, TrainStep step, StageEvaluator evaluator, BatchBuilder batches, int startEpoch) : IStageTrainer
     {
         private double logitScale;
+        private StepPhases phases = new(0, 0, 0);
 
         public long Step => step.Step;
 
@@ -71,12 +72,19 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
 
         public BatchBuilder Batches => batches;
 
-        public IReadOnlyDictionary<string, double> StepMetrics => new Dictionary<string, double> { ["logit_scale"] = logitScale };
+        public IReadOnlyDictionary<string, double> StepMetrics => new Dictionary<string, double>
+        {
+            ["logit_scale"] = logitScale,
+            ["fwd_bwd_ms"] = phases.ForwardBackwardMs,
+            ["avg_grad_ms"] = phases.AverageMs,
+            ["optimizer_ms"] = phases.OptimizerMs,
+        };
 
         public StageStepResult Train(ClipBatch batch)
         {
             var result = step.Run(batch);
             logitScale = result.LogitScale;
+            phases = result.Phases;
             return new StageStepResult(result.Step, result.Loss, result.LearningRate, result.GradNorm, new Dictionary<string, float>());
         }
 

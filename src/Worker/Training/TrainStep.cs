@@ -73,6 +73,7 @@ public sealed class TrainStep : IDisposable, IOptimizerState
             throw new ArgumentException($"batch context length {batch.ContextLength} differs from the model's {model.Config.ContextLength}");
         }
         using var scope = NewDisposeScope();
+        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var lr = schedule.At(Step);
         foreach (var group in Optimizer.ParamGroups)
         {
@@ -85,7 +86,9 @@ public sealed class TrainStep : IDisposable, IOptimizerState
         var (imageFeatures, textFeatures) = model.forward(images, tokens);
         var loss = ClipLoss.Compute(imageFeatures, textFeatures, model.LogitScale, gatherer);
         loss.backward();
-        averager.AverageGradients(parameters);
+        var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        averager.AverageGradients(parameters, [new TouchedRows(model.TokenEmbedding, tokens)]);
+        var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         var maxNorm = options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity;
         var gradNorm = nn.utils.clip_grad_norm_(parameters, maxNorm);
         Optimizer.step();
@@ -96,7 +99,12 @@ public sealed class TrainStep : IDisposable, IOptimizerState
             logitScale = Math.Exp(model.LogitScale.item<float>());
         }
         Step++;
-        return new TrainStepResult(Step, loss.item<float>(), lr, gradNorm, logitScale);
+        var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var phases = new StepPhases(
+            System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds,
+            System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
+            System.Diagnostics.Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+        return new TrainStepResult(Step, loss.item<float>(), lr, gradNorm, logitScale) { Phases = phases };
     }
 
     public void Dispose() => Optimizer.Dispose();

@@ -4,4 +4,14 @@ namespace MmCluster.Worker.Training;
 /// <param name="Step">1-based number of the step just completed.</param>
 /// <param name="GradNorm">Global L2 norm of the averaged gradients before clipping.</param>
 /// <param name="LogitScale">exp(logit_scale) after the update (clamped to at most 100).</param>
-public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale);
+public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale)
+{
+    /// <summary>Where the step's wall time went.</summary>
+    public StepPhases Phases { get; init; } = new(0, 0, 0);
+}
+
+/// <summary>
+/// Wall milliseconds of one step's phases: forward, loss and backward (with the feature all-gather and its reduce-scatter),
+/// gradient averaging over ranks, and clipping plus the optimizer update.
+/// </summary>
+public sealed record StepPhases(double ForwardBackwardMs, double AverageMs, double OptimizerMs);

@@ -63,7 +63,9 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
             Assert.True(File.Exists(Path.Combine(runDir, "checkpoints", "clip", $"step-{step:D8}.safetensors")), $"no checkpoint for step {step}");
             Assert.True(File.Exists(Path.Combine(runDir, "checkpoints", "clip", $"step-{step:D8}.ledger.pb")), $"no committed ledger for step {step}");
         }
-        Assert.NotEmpty(await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.jsonl")));
+        var points = MetricsJsonlWriter.Read(Path.Combine(runDir, "metrics.jsonl"));
+        Assert.NotEmpty(points);
+        Assert.Contains(points, p => p.StepMs > 0 && p.CollectiveMs > 0 && p.CollectiveMs < p.StepMs); // 2 workers: time in collectives
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
     }

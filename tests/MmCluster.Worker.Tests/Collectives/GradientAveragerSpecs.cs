@@ -35,6 +35,62 @@ public sealed class GradientAveragerSpecs
     }
 
     [Fact]
+    public void Should_equal_the_scanned_rows_mean_when_the_step_names_the_ids_it_looked_up()
+    {
+        const int world = 2;
+        const int rows = (int)GradientAverager.RowSparseMinRows + 3;
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var touched = new[] { new long[] { 1, 2 }, new long[] { 2, rows - 1 } };
+        var lookedUp = new[] { new long[] { 2, 1, 1, 7 }, new long[] { rows - 1, 2, 0 } };   // repeats, and ids whose rows got no gradient
+        var results = RankThreads.Run(world, rank =>
+        {
+            using var hinted = TableWithGradient(rows, touched[rank], rank);
+            using var scanned = TableWithGradient(rows, touched[rank], rank);
+            using var ids = tensor(lookedUp[rank]);
+            using var hintedAverager = new GradientAverager(groups[rank]);
+            hintedAverager.AverageGradients([hinted], [new TouchedRows(hinted, ids)]);
+            using var scannedAverager = new GradientAverager(groups[rank]);
+            scannedAverager.AverageGradients([scanned]);
+            return (Hinted: Values(hinted.grad!), Scanned: Values(scanned.grad!));
+        });
+
+        foreach (var (hinted, scanned) in results)
+        {
+            Assert.Equal(scanned, hinted);
+            Assert.Contains(hinted, v => v != 0);
+        }
+    }
+
+    [Fact]
+    public void Should_refuse_the_hint_naming_the_row_when_a_row_outside_the_looked_up_ids_has_a_gradient()
+    {
+        const int world = 2;
+        const int rows = (int)GradientAverager.RowSparseMinRows + 3;
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var messages = RankThreads.Run(world, rank =>
+        {
+            using var table = TableWithGradient(rows, [5, 9], rank);
+            using var ids = tensor(new long[] { 5 });                     // row 9 has a gradient but is not named
+            using var averager = new GradientAverager(groups[rank]);
+            return Assert.Throws<InvalidOperationException>(() => averager.AverageGradients([table], [new TouchedRows(table, ids)])).Message;
+        });
+
+        Assert.All(messages, m => Assert.Contains("row 9", m));
+    }
+
+    private static TorchSharp.Modules.Parameter TableWithGradient(int rows, long[] touched, int rank)
+    {
+        var table = new TorchSharp.Modules.Parameter(zeros(rows, 3));
+        var grad = zeros(rows, 3);
+        foreach (var row in touched)
+        {
+            grad[row] = full(3, (float)(row + 10 * rank));
+        }
+        table.grad = grad;
+        return table;
+    }
+
+    [Fact]
     public void Should_equal_the_dense_mean_when_an_embedding_table_is_averaged_row_sparsely()
     {
         const int world = 2;

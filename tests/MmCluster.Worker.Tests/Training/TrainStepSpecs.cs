@@ -59,6 +59,33 @@ public sealed class TrainStepSpecs
     }
 
     [Fact]
+    public void Should_keep_the_replicas_identical_when_two_ranks_step_with_the_token_rows_they_looked_up()
+    {
+        const int world = 2;
+        var groups = MmCluster.Shared.Collectives.InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var weights = Tests.Loss.RankThreads.Run(world, rank =>
+        {
+            ClipModel model;
+            lock (groups)
+            {
+                torch.manual_seed(3);   // the generator is process-wide: one rank at a time makes identical replicas
+                model = new ClipModel(ClipConfig.Micro with { VocabSize = (int)GradientAverager.RowSparseMinRows + 4 });
+            }
+            using var owned = model;
+            using var averager = new GradientAverager(groups[rank]);
+            using var trainer = new TrainStep(model, new TrainOptions { LearningRate = 3e-3, TotalSteps = 10 }, new CollectiveFeatureGatherer(groups[rank]), averager);
+            for (var step = 0; step < 3; step++)
+            {
+                trainer.Run(StepBenchmark.RandomBatch(model.Config, 8, new Random(10 * step + rank))); // Debug builds check the hint
+            }
+            using var embedding = model.TokenEmbedding.detach().clone();
+            return embedding.data<float>().ToArray();
+        });
+
+        Assert.Equal(weights[0], weights[1]);
+    }
+
+    [Fact]
     public void Should_report_the_scheduled_learning_rate_when_warming_up()
     {
         torch.random.manual_seed(7);
