@@ -8,12 +8,17 @@ namespace MmCluster.Shared.Manifest;
 /// Reads a manifest folder (every <c>*.parquet</c> under it). <see cref="InspectAsync"/> reads footers only and scales to
 /// thousands of files; <see cref="ReadShardAsync"/> streams one shard's rows, skipping and counting bad rows. Structural
 /// problems (not Parquet, truncated, missing or mistyped columns, empty folder) throw <see cref="ManifestException"/>
-/// naming the file, and the row group where it applies.
+/// naming the file, and the row group where it applies. Files stay open between shards (a few at a time) so that
+/// consecutive shards of one file do not re-read and re-parse its footer; <see cref="DisposeAsync"/> closes them.
 /// </summary>
-public sealed class ParquetManifestReader
+public sealed class ParquetManifestReader : IAsyncDisposable
 {
+    private const int MaxIdleFiles = 4;
     private static readonly byte[] Magic = "PAR1"u8.ToArray();
     private readonly string? _split;
+    private readonly Lock _idleLock = new();
+    private readonly List<(string Path, ParquetReader Reader)> _idle = [];
+    private bool _disposed;
 
     /// <param name="folder">The manifest folder.</param>
     /// <param name="split">When set, rows of other splits are skipped (and counted in <see cref="ManifestReadStats.FilteredBySplit"/>).</param>
@@ -89,7 +94,85 @@ public sealed class ParquetManifestReader
         ShardSpec shard, ManifestReadStats? shardStats = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var path = Path.Combine(Folder, shard.File);
-        await using var reader = await OpenAsync(path, cancellationToken);
+        var reader = TakeIdle(path) ?? await OpenAsync(path, cancellationToken);
+        var reusable = false;
+        try
+        {
+            await foreach (var row in ReadShardAsync(reader, path, shard, shardStats, cancellationToken))
+            {
+                yield return row;
+            }
+            reusable = true;
+        }
+        finally
+        {
+            if (reusable)
+            {
+                await KeepIdleAsync(path, reader);
+            }
+            else
+            {
+                await reader.DisposeAsync();   // failed or abandoned half-way: never reuse
+            }
+        }
+    }
+
+    /// <summary>Closes the files kept open between shards.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        List<(string Path, ParquetReader Reader)> idle;
+        lock (_idleLock)
+        {
+            _disposed = true;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+        foreach (var (_, reader) in idle)
+        {
+            await reader.DisposeAsync();
+        }
+    }
+
+    private ParquetReader? TakeIdle(string path)
+    {
+        lock (_idleLock)
+        {
+            var i = _idle.FindIndex(e => e.Path == path);
+            if (i < 0)
+            {
+                return null;
+            }
+            var reader = _idle[i].Reader;
+            _idle.RemoveAt(i);
+            return reader;
+        }
+    }
+
+    private async ValueTask KeepIdleAsync(string path, ParquetReader reader)
+    {
+        ParquetReader? evicted = reader;
+        lock (_idleLock)
+        {
+            if (!_disposed)
+            {
+                _idle.Add((path, reader));
+                evicted = null;
+                if (_idle.Count > MaxIdleFiles)
+                {
+                    evicted = _idle[0].Reader;   // the least recently used
+                    _idle.RemoveAt(0);
+                }
+            }
+        }
+        if (evicted is not null)
+        {
+            await evicted.DisposeAsync();
+        }
+    }
+
+    private async IAsyncEnumerable<ManifestRow> ReadShardAsync(
+        ParquetReader reader, string path, ShardSpec shard, ManifestReadStats? shardStats, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var schema = ManifestFileSchema.From(reader.Schema, path);
         if (shard.FirstRowGroup < 0 || shard.RowGroupCount < 1 || shard.FirstRowGroup + shard.RowGroupCount > reader.RowGroupCount)
         {

@@ -130,7 +130,7 @@ internal sealed class Blip2StageInputs
     private static async Task<CaptionVocabulary> ManifestVocabularyAsync(string manifest, CancellationToken ct)
     {
         var summary = await ParquetManifestReader.InspectAsync(manifest, ct).ConfigureAwait(false);
-        var reader = new ParquetManifestReader(manifest);
+        await using var reader = new ParquetManifestReader(manifest);
         var captions = new HashSet<string>(StringComparer.Ordinal);
         foreach (var shard in ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions()))
         {

@@ -11,7 +11,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
     {
         var summary = await ParquetManifestReader.InspectAsync(manifest, ct).ConfigureAwait(false);
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = split });
-        var reader = new ParquetManifestReader(manifest, split);
+        await using var reader = new ParquetManifestReader(manifest, split);
         var images = new List<byte[]>();
         var labels = new List<int>();
         var captions = new List<string>();

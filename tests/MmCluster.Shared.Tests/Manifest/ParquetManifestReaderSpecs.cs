@@ -33,6 +33,31 @@ public sealed class ParquetManifestReaderSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_read_the_same_rows_when_files_stay_open_between_shards_read_in_any_order()
+    {
+        var written = await ManifestFixtures.WriteAsync(_temp.Path, rows: 60, rowsPerGroup: 2, rowsPerFile: 6);   // 10 files, 3 row groups each
+        var summary = await ParquetManifestReader.InspectAsync(_temp.Path);
+        var shards = ShardPlanner.BuildShards(summary.Files);
+        var order = shards.OrderBy(s => (s.ShardId * 7) % shards.Count).ToList();     // jumps between files, more files than stay open
+        var expected = written.ToDictionary(r => r.Key, r => r.Caption);
+
+        await using var reader = new ParquetManifestReader(_temp.Path);
+        await foreach (var _ in reader.ReadShardAsync(order[0]))
+        {
+            break;                                                                    // abandoned half-way: that file is closed, not reused
+        }
+        foreach (var round in new[] { order, order.AsEnumerable().Reverse().ToList() })
+        {
+            var read = await ManifestFixtures.ReadAllAsync(reader, round);
+            Assert.Equal(60, read.Count);
+            Assert.All(read, r => Assert.Equal(expected[r.Key], r.Caption));
+            Assert.Equal(expected.Keys.Order(), read.Select(r => r.Key).Order());
+        }
+        await reader.DisposeAsync();
+        Assert.Equal(shards[0].RowCount + shards[1].RowCount, (await ManifestFixtures.ReadAllAsync(reader, [shards[0], shards[1]])).Count); // still usable
+    }
+
+    [Fact]
     public async Task Should_load_images_from_files_when_manifest_is_by_path()
     {
         Directory.CreateDirectory(_temp.Combine("images"));
