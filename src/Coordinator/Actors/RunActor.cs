@@ -59,6 +59,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<CommitCheckpoint>(HandleCommitVote);
         Receive<LedgerCommitted>(HandleLedgerCommitted);
         Receive<WorkerFinished>(HandleWorkerFinished);
+        Receive<WorkerFailed>(HandleWorkerFailed);
         Receive<LedgerStats>(HandleLedgerStats);
         Receive<LedgerFault>(fault => Fail(fault.Reason, null));
         Receive<AbortRun>(HandleAbort);
@@ -271,6 +272,17 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             worker.Agent.Tell(message);
         }
         Publish();
+    }
+
+    private void HandleWorkerFailed(WorkerFailed failed)
+    {
+        if (phase != RunPhase.Running || !workers.TryGetValue(failed.WorkerId, out var worker))
+        {
+            log.Warning("Worker {0} reported a failure outside a running stage: {1}", failed.WorkerId, failed.Reason);
+            return;
+        }
+        var during = schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
+        Fail($"worker {failed.WorkerId} (rank {worker.Rank}, {worker.Agent.Path.Address}) failed{during}: {failed.Reason}", worker);
     }
 
     private void HandleWorkerFinished(WorkerFinished finished)

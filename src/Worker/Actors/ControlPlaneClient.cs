@@ -26,4 +26,6 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
         agent.Ask<CheckpointCommit>(new VoteCommit(step, path), cancellationToken);
 
     public void ReportFinished(long step) => agent.Tell(new TrainerFinished(step));
+
+    public void ReportFailed(string reason) => agent.Tell(new TrainerFailed(reason));
 }

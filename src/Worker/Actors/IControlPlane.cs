@@ -32,4 +32,12 @@ public interface IControlPlane
 
     /// <summary>Tells the coordinator this worker's trainer is done; the run finishes when every worker is.</summary>
     void ReportFinished(long step);
+
+    /// <summary>
+    /// The trainer failed with <paramref name="reason"/>: the coordinator fails the run naming this worker and the reason
+    /// (call it before the worker leaves; the default does nothing, for control planes without a coordinator).
+    /// </summary>
+    void ReportFailed(string reason)
+    {
+    }
 }

@@ -53,6 +53,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<VoteCommit>(HandleVoteCommit);
         Receive<CheckpointCommitted>(HandleCheckpointCommitted);
         Receive<TrainerFinished>(HandleTrainerFinished);
+        Receive<TrainerFailed>(failed => TellCoordinator(new WorkerFailed { WorkerId = settings.WorkerId, Reason = failed.Reason }));
         Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
         Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
         Receive<LeaveRun>(HandleLeaveRun);

@@ -15,5 +15,8 @@ public sealed record VoteCommit(long Step, string Path);
 /// <summary>In-process: the trainer finished the run.</summary>
 public sealed record TrainerFinished(long Step);
 
+/// <summary>The trainer failed; the agent tells the coordinator why (<see cref="IControlPlane.ReportFailed"/>).</summary>
+public sealed record TrainerFailed(string Reason);
+
 /// <summary>In-process, from the worker's CoordinatedShutdown: end the session with this reason before leaving; answered by Done.</summary>
 public sealed record LeaveRun(string Reason);

@@ -48,7 +48,7 @@ public sealed partial class GrpcCollectiveGroup
                 Fault(failure);
                 await op.DrainAsync().ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested();
-                throw _fault ?? failure;
+                throw failure;
             }
         }
         finally
@@ -61,7 +61,11 @@ public sealed partial class GrpcCollectiveGroup
     {
         if (_fault is { } fault)
         {
-            return fault;
+            // A neighbour's abort (often its own timeout) can arrive before this rank's deadline: keep what this rank was
+            // blocked on too, since that names the peer that really went silent (the neighbour may only see this rank).
+            return op.WaitingPeer is { } waitingOn && waitingOn != fault.PeerRank && ReferenceEquals(ex, fault) is false
+                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", fault.PeerRank, fault)
+                : fault;
         }
         if (ex is CollectiveException collective)
         {

@@ -40,13 +40,13 @@ public sealed class StageSessionRouter(CollectiveServer server, string token, Ac
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
-            fail(new InvalidDataException($"run {generation.RunId} generation {generation.Generation}: the stage config is not valid: {e.Message}", e));
+            Fail(control, new InvalidDataException($"run {generation.RunId} generation {generation.Generation}: the stage config is not valid: {e.Message}", e));
             return;
         }
         if (!factories.TryGetValue(config.Kind, out var factory))
         {
             var known = factories.Count == 0 ? "none" : string.Join(", ", factories.Keys.Order(StringComparer.Ordinal));
-            fail(new NotSupportedException($"stage '{config.Stage}' has kind '{config.Kind}', which this worker cannot train (kinds it knows: {known})"));
+            Fail(control, new NotSupportedException($"stage '{config.Stage}' has kind '{config.Kind}', which this worker cannot train (kinds it knows: {known})"));
             return;
         }
         log($"stage {config.StageIndex + 1}/{config.StageCount} '{config.Stage}' ({config.Kind}): generation {generation.Generation}, rank {generation.Rank} of {generation.WorldSize}");
@@ -55,4 +55,10 @@ public sealed class StageSessionRouter(CollectiveServer server, string token, Ac
     }
 
     public void OnRunEnded(RunEnded ended) => current?.OnRunEnded(ended);
+
+    private void Fail(IControlPlane control, Exception error)
+    {
+        control.ReportFailed(error.Message);
+        fail(error);
+    }
 }

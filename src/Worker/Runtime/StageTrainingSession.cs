@@ -84,6 +84,7 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
         }
         catch (Exception e)
         {
+            control.ReportFailed(e.Message);
             fail(e);
         }
     }

@@ -130,6 +130,40 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Should_fail_the_run_with_the_worker_s_own_error_when_its_init_weights_do_not_fit_the_model()
+    {
+        var manifest = Path.Combine(root, "manifest");
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 32, testRows: 8);
+        var weights = Path.Combine(root, "encoder.safetensors");
+        SafeTensorsFile.Write(weights, [new SafeTensorEntry("logit_scale", "F32", [2], new byte[8])]);   // the model's is a scalar
+        var spec = Path.Combine(root, "bad-init.yaml");
+        await File.WriteAllTextAsync(spec, $"""
+            name: bad-init
+            seed: 5
+            world_size: 2
+            manifest:
+              path: {manifest}
+            stages:
+              - name: clip
+                kind: clip
+                model:
+                  preset: clip-mini
+                init:
+                  from: {weights}
+                batch_size: 4
+                steps: 2
+            """);
+        var runDir = Path.Combine(root, "run");
+
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(3), output);
+
+        Assert.True(exit != 0, $"mmcluster dev succeeded with weights that do not fit:\n{log}");
+        var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
+        Assert.Equal("failed", summary.Status);
+        Assert.Matches(@"worker worker-\d \(rank \d, .*\) failed: .*tensor 'logit_scale' has shape \[2\], the model expects \[\]", summary.Error);
+    }
+
+    [Fact]
     public async Task Should_refuse_before_starting_any_process_when_the_spec_is_invalid()
     {
         var spec = Path.Combine(root, "bad.yaml");

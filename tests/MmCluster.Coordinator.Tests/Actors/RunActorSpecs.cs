@@ -66,6 +66,24 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
     }
 
     [Fact]
+    public void Should_fail_the_run_naming_the_worker_and_its_reason_when_a_worker_reports_a_failure()
+    {
+        var (run, _) = StartRun(world: 2);
+        var survivor = Register(run, "worker-0");
+        var failing = Register(run, "worker-1");
+        survivor.ExpectMsg<StartGeneration>();
+        failing.ExpectMsg<StartGeneration>();
+
+        run.Tell(new WorkerFailed { WorkerId = "worker-1", Reason = "shards/part-7.parquet: unreadable Parquet footer" }, failing.Ref);
+
+        var failed = survivor.ExpectMsg<RunFailed>();
+        Assert.Equal("worker-1", failed.WorkerId);
+        Assert.Contains("worker worker-1 (rank 1", failed.Reason);
+        Assert.EndsWith("failed: shards/part-7.parquet: unreadable Parquet footer", failed.Reason);
+        AwaitAssert(() => Assert.Contains(outcomes, o => !o.Succeeded && o.Message.Contains("unreadable Parquet footer") && o.Final.Phase == RunPhase.Failed));
+    }
+
+    [Fact]
     public void Should_keep_waiting_when_a_worker_terminates_before_the_run_starts()
     {
         var (run, _) = StartRun(world: 2);

@@ -45,6 +45,7 @@ public sealed class ControlMessageSerializationSpecs
             },
         },
         new WorkerFinished { WorkerId = "worker-0", Step = 5000 },
+        new WorkerFailed { WorkerId = "worker-1", Reason = "init.from 'encoder.safetensors': tensor 'logit_scale' has shape [2], the model expects []" },
         new RunFinished { RunId = "run-1", Generation = 2 },
         new RunFailed { RunId = "run-1", Generation = 2, Reason = "worker worker-1 (rank 1, akka.tcp://mmcluster@b:2) became unreachable mid-run", WorkerId = "worker-1", WorkerAddress = "akka.tcp://mmcluster@b:2" },
     ];
