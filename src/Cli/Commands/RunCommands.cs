@@ -36,9 +36,10 @@ internal static class RunCommands
         var id = EnvOption.Create<string?>("--worker-id", "MMCLUSTER_WORKER_ID", "Worker id (default: worker-$JOB_COMPLETION_INDEX in an Indexed Job, else host name and pid)", null);
         var threads = EnvOption.Create("--threads", "MMCLUSTER_THREADS", "Torch threads", 1);
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token shared by the workers' collectives", null);
+        var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
-            coordinator, host, publicHost, port, grpcPort, id, threads, token,
+            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout,
         };
         command.SetAction(async (result, ct) => await Guard("worker", async () =>
         {
@@ -66,7 +67,11 @@ internal static class RunCommands
             var options = new WorkerOptions
             {
                 Akka = new AkkaSettings { Hostname = bindHost, PublicHostname = result.GetValue(publicHost), Port = result.GetValue(port), SeedNodes = [seed] },
-                Agent = new WorkerAgentSettings(workerId, collectiveAddress, "cpu", result.GetValue(threads)),
+                Agent = new WorkerAgentSettings(workerId, collectiveAddress, "cpu", result.GetValue(threads))
+                {
+                    JoinTimeout = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(joinTimeout))),
+                    CoordinatorHint = seed,
+                },
             };
             var ended = await WorkerHost.RunAsync(options, session, stop.Token);
             return failure is null ? ended.ExitCode : 1;

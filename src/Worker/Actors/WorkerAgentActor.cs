@@ -41,6 +41,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         this.session = session;
         this.coordinator = coordinator;
         Receive<RegisterTick>(_ => HandleRegisterTick());
+        Receive<JoinDeadline>(_ => HandleJoinDeadline());
         Receive<StartGeneration>(HandleStartGeneration);
         Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}")));
         Receive<NextShard>(HandleNextShard);
@@ -81,6 +82,18 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
         subscribedToCluster = true;
+        Timers.StartSingleTimer(nameof(JoinDeadline), JoinDeadline.Instance, settings.JoinTimeout);
+    }
+
+    private void HandleJoinDeadline()
+    {
+        if (coordinator is not null)
+        {
+            return;
+        }
+        var where = settings.CoordinatorHint is { } hint ? $" at {hint}" : "";
+        End(new RunEnded(false,
+            $"worker {settings.WorkerId} saw no coordinator{where} within {settings.JoinTimeout.TotalSeconds:0.#} s: check --coordinator (MMCLUSTER_COORDINATOR) and that the coordinator is running and reachable"));
     }
 
     protected override void PostStop()
@@ -352,6 +365,13 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             log.Warning("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
         }
         session.OnRunEnded(runEnded);
+    }
+
+    private sealed class JoinDeadline
+    {
+        public static readonly JoinDeadline Instance = new();
+
+        private JoinDeadline() { }
     }
 
     private sealed class RegisterTick

@@ -9,4 +9,13 @@ public sealed record WorkerAgentSettings(string WorkerId, string CollectiveAddre
 {
     /// <summary>How often registration is repeated until the coordinator answers with StartGeneration.</summary>
     public TimeSpan RegisterInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the worker waits to see the coordinator's member up in the cluster before it gives up with a clear error
+    /// (the seed is wrong or the coordinator is not running) instead of retrying the join for ever.
+    /// </summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Where the worker looks for the coordinator (the seed address), for the join-timeout message.</summary>
+    public string? CoordinatorHint { get; init; }
 }
