@@ -281,9 +281,15 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             log.Warning("Worker {0} reported a failure outside a running stage: {1}", failed.WorkerId, failed.Reason);
             return;
         }
-        var during = schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
-        Fail($"worker {failed.WorkerId} (rank {worker.Rank}, {worker.Agent.Path.Address}) failed{during}: {failed.Reason}", worker);
+        Fail($"{Describe(worker)} failed{DuringStage}: {failed.Reason}", worker);
     }
+
+    /// <summary>How a failure names a worker: <c>worker ID (rank R, AKKA-ADDRESS)</c>.</summary>
+    private static string Describe(WorkerEntry worker) =>
+        $"worker {worker.Registration.WorkerId} (rank {worker.Rank}, {worker.Agent.Path.Address})";
+
+    /// <summary>" during stage 'NAME'" when the run has more than one stage, else empty.</summary>
+    private string DuringStage => schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
 
     private void HandleWorkerFinished(WorkerFinished finished)
     {
@@ -405,8 +411,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         if (phase == RunPhase.Running)
         {
-            var during = schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
-            Fail($"worker {id} (rank {worker.Rank}, {worker.Agent.Path.Address}) {what} mid-run{during}", worker);
+            Fail($"{Describe(worker)} {what} mid-run{DuringStage}", worker);
         }
     }
 

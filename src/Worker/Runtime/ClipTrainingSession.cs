@@ -64,7 +64,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
         ClipModel model, GradientAverager averager, TrainStep step, StageEvaluator evaluator, BatchBuilder batches, int startEpoch) : IStageTrainer
     {
         private double logitScale;
-        private StepPhases phases = new(0, 0, 0);
+        private StepPhases phases = StepPhases.None;
 
         public long Step => step.Step;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
@@ -73,7 +74,7 @@ public sealed class TrainStep : IDisposable, IOptimizerState
             throw new ArgumentException($"batch context length {batch.ContextLength} differs from the model's {model.Config.ContextLength}");
         }
         using var scope = NewDisposeScope();
-        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var t0 = Stopwatch.GetTimestamp();
         var lr = schedule.At(Step);
         foreach (var group in Optimizer.ParamGroups)
         {
@@ -86,9 +87,9 @@ public sealed class TrainStep : IDisposable, IOptimizerState
         var (imageFeatures, textFeatures) = model.forward(images, tokens);
         var loss = ClipLoss.Compute(imageFeatures, textFeatures, model.LogitScale, gatherer);
         loss.backward();
-        var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var t1 = Stopwatch.GetTimestamp();
         averager.AverageGradients(parameters, [new TouchedRows(model.TokenEmbedding, tokens)]);
-        var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var t2 = Stopwatch.GetTimestamp();
         var maxNorm = options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity;
         var gradNorm = nn.utils.clip_grad_norm_(parameters, maxNorm);
         Optimizer.step();
@@ -99,11 +100,11 @@ public sealed class TrainStep : IDisposable, IOptimizerState
             logitScale = Math.Exp(model.LogitScale.item<float>());
         }
         Step++;
-        var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var t3 = Stopwatch.GetTimestamp();
         var phases = new StepPhases(
-            System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds,
-            System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
-            System.Diagnostics.Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+            Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
         return new TrainStepResult(Step, loss.item<float>(), lr, gradNorm, logitScale) { Phases = phases };
     }
 

@@ -7,11 +7,15 @@ namespace MmCluster.Worker.Training;
 public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale)
 {
     /// <summary>Where the step's wall time went.</summary>
-    public StepPhases Phases { get; init; } = new(0, 0, 0);
+    public StepPhases Phases { get; init; } = StepPhases.None;
 }
 
 /// <summary>
 /// Wall milliseconds of one step's phases: forward, loss and backward (with the feature all-gather and its reduce-scatter),
 /// gradient averaging over ranks, and clipping plus the optimizer update.
 /// </summary>
-public sealed record StepPhases(double ForwardBackwardMs, double AverageMs, double OptimizerMs);
+public sealed record StepPhases(double ForwardBackwardMs, double AverageMs, double OptimizerMs)
+{
+    /// <summary>No step timed yet.</summary>
+    public static StepPhases None { get; } = new(0, 0, 0);
+}
