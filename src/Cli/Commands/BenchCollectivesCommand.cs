@@ -23,6 +23,12 @@ internal static class BenchCollectivesCommand
         var json = new Option<bool>("--json") { Description = "One JSON object per line instead of a table." };
         var chunk = new Option<int>("--chunk-kib") { Description = "Chunk size in KiB.", DefaultValueFactory = _ => 1024 };
         var streams = new Option<int>("--streams") { Description = "Streams (TCP connections) per ring edge.", DefaultValueFactory = _ => 2 };
+        var transport = new Option<string>("--transport")
+        {
+            Description = "Comma-separated transports to time: grpc (payloads inline in the HTTP/2 streams, as between hosts), " +
+                "shm (same-host shared-memory rings negotiated over the gRPC streams).",
+            DefaultValueFactory = _ => "grpc,shm",
+        };
         var command = new Command("collectives", "Time all-gather, reduce-scatter, all-reduce and broadcast over gRPC between W local processes.");
         command.Options.Add(world);
         command.Options.Add(sizes);
@@ -30,6 +36,7 @@ internal static class BenchCollectivesCommand
         command.Options.Add(json);
         command.Options.Add(chunk);
         command.Options.Add(streams);
+        command.Options.Add(transport);
         command.Subcommands.Add(CreateRankCommand());
         command.SetAction(async (parse, ct) =>
         {
@@ -41,6 +48,12 @@ internal static class BenchCollectivesCommand
                 return 2;
             }
             var sizeList = ParseSizes(parse.GetValue(sizes)!);
+            var transports = parse.GetValue(transport)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (transports.Length == 0 || transports.FirstOrDefault(t => !CollectivesBenchRank.Transports.Contains(t)) is { } unknown)
+            {
+                Console.Error.WriteLine($"mmcluster bench collectives: --transport takes {string.Join(" and/or ", CollectivesBenchRank.Transports)}, comma-separated");
+                return 2;
+            }
             var settings = new CollectivesBenchRank.Settings(0, w, sizeList, n, Math.Min(2, n), $"bench-{Environment.ProcessId}",
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), parse.GetValue(chunk), parse.GetValue(streams));
             var asJson = parse.GetValue(json);
@@ -54,9 +67,12 @@ internal static class BenchCollectivesCommand
             }
 
             Print(await MeasureTcpAsync(sizeList.Max(), settings.Iters, settings.Warmup, ct));
-            foreach (var result in await RunRanksAsync(settings, ct))
+            foreach (var name in transports)
             {
-                Print(result);
+                foreach (var result in await RunRanksAsync(settings with { Transport = name }, ct))
+                {
+                    Print(result);
+                }
             }
             return 0;
         });
@@ -73,10 +89,11 @@ internal static class BenchCollectivesCommand
         var runId = new Option<string>("--run-id") { DefaultValueFactory = _ => "bench" };
         var chunk = new Option<int>("--chunk-kib") { DefaultValueFactory = _ => 1024 };
         var streams = new Option<int>("--streams") { DefaultValueFactory = _ => 2 };
+        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "grpc" };
         var tcpPort = new Option<int>("--tcp-send") { Description = "Be the raw TCP sender to this loopback port instead of a rank." };
         var tcpBytes = new Option<long>("--tcp-bytes");
         var command = new Command("rank", "Internal: one rank process of 'bench collectives' (token on stdin env MMCLUSTER_BENCH_TOKEN).") { Hidden = true };
-        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, tcpPort, tcpBytes })
+        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, tcpPort, tcpBytes })
         {
             command.Options.Add(option);
         }
@@ -89,7 +106,8 @@ internal static class BenchCollectivesCommand
             var token = Environment.GetEnvironmentVariable("MMCLUSTER_BENCH_TOKEN")
                 ?? throw new InvalidOperationException("MMCLUSTER_BENCH_TOKEN is not set");
             var settings = new CollectivesBenchRank.Settings(parse.GetValue(rank), parse.GetValue(world), ParseSizes(parse.GetValue(sizes)!),
-                parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(runId)!, token, parse.GetValue(chunk), parse.GetValue(streams));
+                parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(runId)!, token, parse.GetValue(chunk), parse.GetValue(streams),
+                parse.GetValue(transport)!);
             return await CollectivesBenchRank.RunRankAsync(settings, ct);
         });
         return command;
@@ -101,7 +119,8 @@ internal static class BenchCollectivesCommand
         var sizes = string.Join(',', settings.SizesMiB.Select(s => s.ToString(CultureInfo.InvariantCulture)));
         var processes = Enumerable.Range(0, settings.World).Select(r => StartSelf(
             ["bench", "collectives", "rank", "--rank", $"{r}", "--world", $"{settings.World}", "--sizes", sizes, "--iters", $"{settings.Iters}",
-                "--warmup", $"{settings.Warmup}", "--run-id", settings.RunId, "--chunk-kib", $"{settings.ChunkKiB}", "--streams", $"{settings.Streams}"],
+                "--warmup", $"{settings.Warmup}", "--run-id", $"{settings.RunId}-{settings.Transport}", "--chunk-kib", $"{settings.ChunkKiB}",
+                "--streams", $"{settings.Streams}", "--transport", settings.Transport],
             settings.Token)).ToList();
         try
         {
@@ -119,10 +138,16 @@ internal static class BenchCollectivesCommand
             // times[(op, MiB)][rank] = per-iteration milliseconds
             var times = new Dictionary<(string Op, double MiB), double[][]>();
             var cpu = new Dictionary<(string Op, double MiB), double>();
+            var lanes = new List<string>();
             for (var r = 0; r < settings.World; r++)
             {
                 for (var line = await ReadLineAsync(processes[r], r, ct); line != "DONE"; line = await ReadLineAsync(processes[r], r, ct))
                 {
+                    if (line.StartsWith("LANES ", StringComparison.Ordinal))
+                    {
+                        lanes.AddRange(line["LANES ".Length..].Split("; ").Select(lane => $"rank {r} {lane}"));
+                        continue;
+                    }
                     var parts = line.Split(' ');
                     var key = (parts[1], double.Parse(parts[2], CultureInfo.InvariantCulture));
                     if (!times.TryGetValue(key, out var perRank))
@@ -133,9 +158,19 @@ internal static class BenchCollectivesCommand
                     cpu[key] = cpu.GetValueOrDefault(key) + double.Parse(parts[4], CultureInfo.InvariantCulture);
                 }
             }
+            // Label by what the lanes really did: "shm" only if every lane of every rank used its ring.
+            var used = lanes.Select(lane => lane[(lane.IndexOf(": ", StringComparison.Ordinal) + 2)..]).ToList();
+            var transport = used.Count > 0 && used.All(u => u == "shm") ? "shm"
+                : used.All(u => u.StartsWith("grpc", StringComparison.Ordinal)) ? "grpc"
+                : "mixed";
+            if (settings.Transport == "shm" && transport != "shm")
+            {
+                Console.Error.WriteLine($"bench collectives: shared memory was asked for, but the lanes say: {string.Join("; ", lanes)}");
+            }
             // An iteration lasts as long as its slowest rank; report the median iteration.
             return times.Select(kv => new CollectivesBenchResult(kv.Key.Op, settings.World, kv.Key.MiB,
-                CollectivesBenchResult.Median(Enumerable.Range(0, settings.Iters).Select(i => kv.Value.Max(rank => rank[i])).ToArray()), settings.Iters, cpu[kv.Key])).ToList();
+                CollectivesBenchResult.Median(Enumerable.Range(0, settings.Iters).Select(i => kv.Value.Max(rank => rank[i])).ToArray()), settings.Iters, cpu[kv.Key],
+                transport)).ToList();
         }
         finally
         {

@@ -11,12 +11,17 @@ namespace MmCluster.Cli.Commands;
 /// <summary>
 /// What one child process of <c>mmcluster bench collectives</c> does. A rank: host a collective server on loopback, print
 /// <c>ADDR address</c>, read <c>PEERS a0,a1,...</c> from stdin, then time every operation and size and print
-/// <c>TIME op MiB t1,t2,... cpu</c> (ms per iteration, each after a barrier; CPU ms per iteration) and <c>DONE</c>. A TCP sender: connect to the
+/// <c>TIME op MiB t1,t2,... cpu</c> (ms per iteration, each after a barrier; CPU ms per iteration), <c>LANES summary</c>
+/// (how its inbound lanes carried payloads) and <c>DONE</c>. A TCP sender: connect to the
 /// parent and send the buffer each time the parent asks (one byte), the raw loopback reference.
 /// </summary>
 internal static class CollectivesBenchRank
 {
-    public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams);
+    public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams,
+        string Transport = "grpc");
+
+    /// <summary>The transports the bench can ask for: inline gRPC payloads, or same-host shared-memory rings (negotiated over gRPC).</summary>
+    public static readonly string[] Transports = ["grpc", "shm"];
 
     public static async Task<int> RunRankAsync(Settings settings, CancellationToken ct)
     {
@@ -33,6 +38,7 @@ internal static class CollectivesBenchRank
             OperationDeadline = TimeSpan.FromSeconds(60),
             ChunkBytes = settings.ChunkKiB << 10,
             StreamsPerEdge = settings.Streams,
+            Transport = settings.Transport == "shm" ? CollectiveTransport.Auto : CollectiveTransport.Grpc,
         };
         await using var group = GrpcCollectiveGroup.Create(options, server);
         await group.BarrierAsync(ct);
@@ -61,6 +67,7 @@ internal static class CollectivesBenchRank
             }
         }
         await group.BarrierAsync(ct);
+        Console.Out.WriteLine($"LANES {group.TransportSummary}");
         Console.Out.WriteLine("DONE");
         Console.Out.Flush();
         return 0;

@@ -7,7 +7,9 @@ namespace MmCluster.Cli.Commands;
 /// buffer S, as nccl-tests counts it), algbw = S / t and busbw = algbw × the nccl-tests factor of the operation, and the CPU
 /// time all ranks together spent per operation (the machine is shared: CPU per byte is steadier than wall time).
 /// </summary>
-internal sealed record CollectivesBenchResult(string Op, int World, double MiB, double TimeMs, int Iters, double? CpuMs = null)
+/// <param name="Transport">How the ranks' payloads travelled: "grpc" (inline in the HTTP/2 stream), "shm" (same-host rings
+/// negotiated over gRPC), or the lanes' own description when they were mixed; null for the raw TCP reference.</param>
+internal sealed record CollectivesBenchResult(string Op, int World, double MiB, double TimeMs, int Iters, double? CpuMs = null, string? Transport = null)
 {
     public const string Tcp = "tcp";
 
@@ -31,18 +33,23 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
 
     public static string TableHeader()
     {
-        return $"{"op",-14}{"world",6}{"MiB",8}{"time_ms",11}{"algbw_GBps",12}{"busbw_GBps",12}{"iters",7}{"cpu_ms",10}";
+        return $"{"op",-14}{"transport",-10}{"world",6}{"MiB",8}{"time_ms",11}{"algbw_GBps",12}{"busbw_GBps",12}{"iters",7}{"cpu_ms",10}";
     }
 
     public string ToTableRow()
     {
-        return string.Create(CultureInfo.InvariantCulture, $"{Op,-14}{World,6}{MiB,8:0.##}{TimeMs,11:0.###}{AlgbwGBps,12:0.###}{BusbwGBps,12:0.###}{Iters,7}{CpuMs,10:0.#}");
+        return string.Create(CultureInfo.InvariantCulture, $"{Op,-14}{Transport ?? "-",-10}{World,6}{MiB,8:0.##}{TimeMs,11:0.###}{AlgbwGBps,12:0.###}{BusbwGBps,12:0.###}{Iters,7}{CpuMs,10:0.#}");
     }
 
     public string ToJson()
     {
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"op\":\"{Op}\",\"world\":{World},\"MiB\":{MiB:0.###},\"time_ms\":{TimeMs:0.###},\"algbw_GBps\":{AlgbwGBps:0.####},\"busbw_GBps\":{BusbwGBps:0.####},\"iters\":{Iters}{(CpuMs is { } cpu ? $",\"cpu_ms\":{cpu:0.#}" : "")}}}");
+            $"{{\"op\":\"{Op}\",{(Transport is null ? "" : $"\"transport\":\"{JsonText(Transport)}\",")}\"world\":{World},\"MiB\":{MiB:0.###},\"time_ms\":{TimeMs:0.###},\"algbw_GBps\":{AlgbwGBps:0.####},\"busbw_GBps\":{BusbwGBps:0.####},\"iters\":{Iters}{(CpuMs is { } cpu ? $",\"cpu_ms\":{cpu:0.#}" : "")}}}");
+    }
+
+    private static string JsonText(string text)
+    {
+        return System.Text.Json.JsonEncodedText.Encode(text).ToString();
     }
 
     public static double Median(IReadOnlyList<double> values)

@@ -3,6 +3,7 @@ using MmCluster.Cli.Hosting;
 using MmCluster.Coordinator.Hosting;
 using MmCluster.Shared.Hosting;
 using MmCluster.Worker.Actors;
+using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Hosting;
 using MmCluster.Worker.Runtime;
 using MmCluster.Worker.Services;
@@ -37,9 +38,11 @@ internal static class RunCommands
         var threads = EnvOption.Create("--threads", "MMCLUSTER_THREADS", "Torch threads", 1);
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token shared by the workers' collectives", null);
         var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
+        var transport = EnvOption.Create("--collective-transport", "MMCLUSTER_COLLECTIVE_TRANSPORT",
+            "How collective payloads travel: auto (shared memory with workers on the same host, gRPC streams with the others) or grpc (always the streams)", "auto");
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
-            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout,
+            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout, transport,
         };
         command.SetAction(async (result, ct) => await Guard("worker", async () =>
         {
@@ -48,9 +51,16 @@ internal static class RunCommands
             var advertised = result.GetValue(publicHost) ?? bindHost;
             var workerId = result.GetValue(id) ?? DefaultWorkerId(Environment.GetEnvironmentVariable(JobCompletionIndex));
             var secret = result.GetValue(token) ?? "";
-            await using var server = await CollectiveServer.StartAsync(bindHost, result.GetValue(grpcPort), ct);
+            var transportName = result.GetValue(transport)!;
+            var payloads = transportName switch
+            {
+                "auto" => CollectiveTransport.Auto,
+                "grpc" => CollectiveTransport.Grpc,
+                _ => throw new ArgumentException($"--collective-transport (or MMCLUSTER_COLLECTIVE_TRANSPORT) is '{transportName}'; use auto or grpc"),
+            };
+            await using var server = await CollectiveServer.StartAsync(bindHost, result.GetValue(grpcPort), ct, payloads);
             var collectiveAddress = $"http://{advertised}:{server.Port}";
-            Console.WriteLine($"worker {workerId}: collectives at {collectiveAddress}, joining {seed}");
+            Console.WriteLine($"worker {workerId}: collectives at {collectiveAddress} (payloads: {transportName}), joining {seed}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Exception? failure = null;
             var session = StageSessionRouter.WithBuiltInKinds(server, secret,

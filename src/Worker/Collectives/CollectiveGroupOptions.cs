@@ -22,6 +22,19 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
     /// <summary>Concurrent HTTP/2 streams (each on its own TCP connection) per ring edge; chunks go round-robin.</summary>
     public int StreamsPerEdge { get; init; } = 2;
 
+    /// <summary>
+    /// How payloads travel. <see cref="CollectiveTransport.Auto"/>: each receiver offers its sender a shared-memory ring in
+    /// <see cref="SharedMemoryDirectory"/>, used when the sender can open it (same host), inline gRPC payloads otherwise.
+    /// <see cref="CollectiveTransport.Grpc"/>: always inline (what peers on different hosts use anyway).
+    /// </summary>
+    public CollectiveTransport Transport { get; init; } = CollectiveTransport.Auto;
+
+    /// <summary>The tmpfs directory for same-host rings.</summary>
+    public string SharedMemoryDirectory { get; init; } = "/dev/shm";
+
+    /// <summary>Slots of <see cref="ChunkBytes"/> each in a same-host lane's ring: how many chunks may be in flight on it.</summary>
+    public int SharedMemorySlots { get; init; } = 8;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad field.</summary>
     public void Validate()
     {
@@ -60,5 +73,19 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
         {
             throw new ArgumentException($"CollectiveGroupOptions.StreamsPerEdge {StreamsPerEdge} must be in 1..16.");
         }
+        if (SharedMemorySlots < 1 || SharedMemorySlots > 256)
+        {
+            throw new ArgumentException($"CollectiveGroupOptions.SharedMemorySlots {SharedMemorySlots} must be in 1..256.");
+        }
     }
+}
+
+/// <summary>How a collective group moves payloads between ranks (<see cref="CollectiveGroupOptions.Transport"/>).</summary>
+public enum CollectiveTransport
+{
+    /// <summary>Shared memory with ranks on the same host, inline gRPC payloads with the others.</summary>
+    Auto = 0,
+
+    /// <summary>Inline gRPC payloads with every rank.</summary>
+    Grpc = 1,
 }

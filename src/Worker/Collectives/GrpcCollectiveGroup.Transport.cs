@@ -15,6 +15,7 @@ public sealed partial class GrpcCollectiveGroup
     private readonly InboundLane[]?[] _pulls = new InboundLane[]?[2];
     private readonly TaskCompletionSource<OutboundLane>[][] _outbound;
     private readonly Lock _stateLock = new();
+    private readonly string?[,] _laneTransports;
     private CollectiveException? _fault;
     private Task _abortTask = Task.CompletedTask;
     private int _disposed;
@@ -154,12 +155,59 @@ public sealed partial class GrpcCollectiveGroup
             var lanes = new InboundLane[_options.StreamsPerEdge];
             for (var i = 0; i < lanes.Length; i++)
             {
-                var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline);
-                lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline);
+                var ring = OfferRing(direction, i);
+                var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline,
+                    ring is null ? null : SharedMemoryOffer.Of(ring));
+                lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline, ring);
                 var lane = i;
                 _ = Task.Run(() => ReadInboundAsync(peer, direction, lane, lanes[lane]));
             }
             _pulls[(int)direction] = lanes;
+        }
+    }
+
+    /// <summary>A same-host ring for an inbound lane, when the transport allows one and the directory can hold it.</summary>
+    private SharedMemoryRing? OfferRing(RingDirection direction, int lane)
+    {
+        if (_options.Transport != CollectiveTransport.Auto)
+        {
+            _laneTransports[(int)direction, lane] = "grpc (shared memory off)";
+            return null;
+        }
+        try
+        {
+            return SharedMemoryRing.Create(_options.SharedMemoryDirectory, _options.SharedMemorySlots, _options.ChunkBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            _laneTransports[(int)direction, lane] = $"grpc (no ring in {_options.SharedMemoryDirectory}: {e.Message})";
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// How each inbound lane that is open carries payloads: "shm" (same-host ring) or "grpc" with the reason a ring was not
+    /// used, e.g. <c>Forward/0: shm; Forward/1: shm</c>. Lanes open on the first operation that receives on them.
+    /// </summary>
+    public string TransportSummary
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                var parts = new List<string>();
+                for (var d = 0; d < 2; d++)
+                {
+                    for (var lane = 0; lane < _options.StreamsPerEdge; lane++)
+                    {
+                        if (_laneTransports[d, lane] is { } transport && _pulls[d] is not null)
+                        {
+                            parts.Add($"{(RingDirection)d}/{lane}: {transport}");
+                        }
+                    }
+                }
+                return string.Join("; ", parts);
+            }
         }
     }
 
@@ -169,9 +217,21 @@ public sealed partial class GrpcCollectiveGroup
         var writer = _inbox.Writer(direction, laneIndex);
         try
         {
+            var (ring, refusal) = await lane.NegotiateAsync().ConfigureAwait(false);
+            lock (_stateLock)
+            {
+                _laneTransports[(int)direction, laneIndex] = ring is not null ? "shm" : _laneTransports[(int)direction, laneIndex] ?? $"grpc ({refusal})";
+            }
             while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {
                 var frame = lane.Chunks.Current;
+                if (frame.ShmSlot != 0 && (ring is null || !frame.AttachSlot(ring, lane)))
+                {
+                    Fault(new CollectiveException(
+                        $"rank {Rank}: {Describe(peer)} sent a chunk in shared-memory slot {frame.ShmSlot} ({frame.ShmBytes} bytes), which this lane's ring does not have",
+                        peer));
+                    return;
+                }
                 if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
                 {
                     Fault(new CollectiveException(
@@ -249,8 +309,9 @@ public sealed partial class GrpcCollectiveGroup
     /// until the group ends. Its request stream carries only an abort reason, or ends when the receiver leaves.
     /// </summary>
     internal async Task ServeOutboundAsync(CollectiveHeaders headers, IAsyncStreamReader<PullControl> requests, IServerStreamWriter<ChunkFrame> responses,
-        CancellationToken callToken)
+        ServerCallContext context)
     {
+        var callToken = context.CancellationToken;
         var receiver = headers.SourceRank;
         var expected = Neighbor(headers.Direction, incoming: false);
         if (receiver != expected)
@@ -263,31 +324,69 @@ public sealed partial class GrpcCollectiveGroup
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"lane {headers.Lane} of {headers.Lanes} streams per edge, but rank {Rank} uses {_options.StreamsPerEdge}"));
         }
-        var lane = new OutboundLane(responses);
-        lock (_stateLock)
+        var ring = await AnswerRingOfferAsync(headers.SharedMemory, context).ConfigureAwait(false);
+        var lane = new OutboundLane(responses, ring);
+        try
         {
-            if (_fault is { } fault)
+            lock (_stateLock)
             {
-                throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {fault.Message}"));
+                if (_fault is { } fault)
+                {
+                    throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {fault.Message}"));
+                }
+                if (!_outbound[(int)headers.Direction][headers.Lane].TrySetResult(lane))
+                {
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, $"rank {receiver} opened {headers.Direction} lane {headers.Lane} twice"));
+                }
             }
-            if (!_outbound[(int)headers.Direction][headers.Lane].TrySetResult(lane))
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(callToken, _disposeCts.Token);
+            var control = ReadControlAsync(receiver, requests, lane, stop.Token);
+            await Task.WhenAny(control, lane.Closed, Task.Delay(Timeout.Infinite, stop.Token)).ConfigureAwait(false);
+            lane.Close();
+            await stop.CancelAsync().ConfigureAwait(false);
+            await control.ConfigureAwait(false);
+            if (_fault is { } failure && !_disposeCts.IsCancellationRequested)
             {
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"rank {receiver} opened {headers.Direction} lane {headers.Lane} twice"));
+                throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {failure.Message}"));
             }
         }
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(callToken, _disposeCts.Token);
-        var control = ReadControlAsync(receiver, requests, stop.Token);
-        await Task.WhenAny(control, lane.Closed, Task.Delay(Timeout.Infinite, stop.Token)).ConfigureAwait(false);
-        lane.Close();
-        await stop.CancelAsync().ConfigureAwait(false);
-        await control.ConfigureAwait(false);
-        if (_fault is { } failure && !_disposeCts.IsCancellationRequested)
+        finally
         {
-            throw new RpcException(new Status(StatusCode.Aborted, $"rank {Rank} aborted: {failure.Message}"));
+            // In the background: a write still in progress holds the lane until the ended call makes it fail.
+            _ = lane.ReleaseRingAsync();
         }
     }
 
-    private async Task ReadControlAsync(int receiver, IAsyncStreamReader<PullControl> requests, CancellationToken ct)
+    /// <summary>Maps the receiver's offered ring when this rank's transport allows it and the file is there (same host); answers either way.</summary>
+    private async Task<SharedMemoryRing?> AnswerRingOfferAsync(SharedMemoryOffer? offer, ServerCallContext context)
+    {
+        if (offer is null)
+        {
+            return null;
+        }
+        SharedMemoryRing? ring = null;
+        var refusal = "this rank's transport is grpc";
+        if (_options.Transport == CollectiveTransport.Auto)
+        {
+            ring = SharedMemoryRing.TryOpen(_options.SharedMemoryDirectory, offer.Path, offer.NonceHex, offer.Slots, offer.SlotBytes, out refusal);
+        }
+        try
+        {
+            var answer = ring is not null ? CollectiveHeaders.ShmAccepted : $"refused: {refusal}";
+            await context.WriteResponseHeadersAsync(new Metadata
+            {
+                { CollectiveHeaders.ShmAnswerKey, new string(answer.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray()) },
+            }).ConfigureAwait(false);
+            return ring;
+        }
+        catch
+        {
+            ring?.Dispose();
+            throw;
+        }
+    }
+
+    private async Task ReadControlAsync(int receiver, IAsyncStreamReader<PullControl> requests, OutboundLane lane, CancellationToken ct)
     {
         try
         {
@@ -296,6 +395,12 @@ public sealed partial class GrpcCollectiveGroup
                 if (requests.Current.AbortReason.Length > 0)
                 {
                     Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} aborted: {requests.Current.AbortReason}", receiver));
+                    return;
+                }
+                if (requests.Current.ReleasedSlots != 0 && !lane.ReleaseSlots(requests.Current.ReleasedSlots))
+                {
+                    Fault(new CollectiveException(
+                        $"rank {Rank}: {Describe(receiver)} gave back {requests.Current.ReleasedSlots} shared-memory slots it did not hold", receiver));
                     return;
                 }
             }

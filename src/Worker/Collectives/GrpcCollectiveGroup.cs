@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using MmCluster.Shared.Collectives;
@@ -32,6 +31,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
     private readonly int _chunkElements;
     private readonly SemaphoreSlim _opLock = new(1, 1);
     private long _nextSeq;
+    private float[] _scratch = [];
 
     private GrpcCollectiveGroup(CollectiveGroupOptions options, CollectiveServer server)
     {
@@ -41,6 +41,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         _chunkElements = options.ChunkBytes / sizeof(float);
         _inbox = new InboundLanes(options.StreamsPerEdge);
         _outbound = [NewOutboundLanes(options.StreamsPerEdge), NewOutboundLanes(options.StreamsPerEdge)];
+        _laneTransports = new string?[2, options.StreamsPerEdge];
     }
 
     public int Rank => _options.Rank;
@@ -89,17 +90,16 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         }
         return RunAsync(CollectiveOp.ReduceScatter, n, async op =>
         {
-            var scratch = ArrayPool<float>.Shared.Rent(n);
-            try
+            // Partial sums of the blocks this rank forwards go to a scratch buffer kept for the group's life (operations run one
+            // at a time): a fresh large buffer per call cost more in page faults than the ring itself. The last step's block
+            // is this rank's own and is summed straight into the output.
+            if (_scratch.Length < n)
             {
-                var work = scratch.AsMemory(0, n);
-                await RingAsync(op, new RingPlan(WorldSize - 1, WorldSize - 1, -1, input, work, input)).ConfigureAwait(false);
-                work.Slice(BlockPartition.Offset(n, WorldSize, Rank), own).CopyTo(output);
+                _scratch = GC.AllocateUninitializedArray<float>(n);
             }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(scratch);
-            }
+            var ownOffset = BlockPartition.Offset(n, WorldSize, Rank);
+            await RingAsync(op, new RingPlan(WorldSize - 1, WorldSize - 1, -1, input, _scratch.AsMemory(0, n), input,
+                LastBlock: output, LastBlockOffset: ownOffset)).ConfigureAwait(false);
         }, ct);
     }
 
@@ -173,7 +173,9 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
                 var (offset, count) = ChunkRange(blockCount, c);
                 var frame = await ReceiveAsync(op, RingDirection.Forward, receiveIndex++, left, s, c, count).ConfigureAwait(false);
                 var received = MemoryMarshal.Cast<byte, float>(frame.Payload);
-                var target = plan.Work.Span.Slice(blockOffset + offset, count);
+                var target = s == plan.Steps - 1 && !plan.LastBlock.IsEmpty
+                    ? plan.LastBlock.Span.Slice(blockOffset - plan.LastBlockOffset + offset, count)
+                    : plan.Work.Span.Slice(blockOffset + offset, count);
                 if (s < plan.ReduceSteps)
                 {
                     var own = plan.Addend.Span.Slice(blockOffset + offset, count);
@@ -279,7 +281,11 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         return ((value % WorldSize) + WorldSize) % WorldSize;
     }
 
-    /// <summary>What a ring moves: see <see cref="RingAsync"/>. Divisor 0 = no division after the last reducing step.</summary>
+    /// <summary>
+    /// What a ring moves: see <see cref="RingAsync"/>. Divisor 0 = no division after the last reducing step. A non-empty
+    /// <see cref="LastBlock"/> receives the last step's block (which starts at <see cref="LastBlockOffset"/> of the buffer)
+    /// instead of <see cref="Work"/>; only valid when that block is not forwarded, as in reduce-scatter.
+    /// </summary>
     private readonly record struct RingPlan(int Steps, int ReduceSteps, int Shift, ReadOnlyMemory<float> Step0Source, Memory<float> Work,
-        ReadOnlyMemory<float> Addend, float Divisor = 0f);
+        ReadOnlyMemory<float> Addend, float Divisor = 0f, Memory<float> LastBlock = default, int LastBlockOffset = 0);
 }

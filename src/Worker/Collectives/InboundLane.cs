@@ -12,6 +12,9 @@ namespace MmCluster.Worker.Collectives;
 /// response messages, parsed straight into pooled buffers (<see cref="ReceivedChunk"/>). <see cref="AbortAsync"/> tells
 /// the sender why this rank gave up; <see cref="DisposeAsync"/> completes the request stream, which the sender reads as
 /// "this rank left the group".
+/// <para>Same host: when built with a <see cref="SharedMemoryRing"/>, the lane offers it to the sender in the call's
+/// metadata; <see cref="NegotiateAsync"/> reads the answer. On an accepted lane the frames name slots of the ring, and
+/// <see cref="ReleaseSlot"/> hands each slot back to the sender once its chunk is consumed (batched PullControl messages).</para>
 /// </summary>
 internal sealed class InboundLane : IAsyncDisposable
 {
@@ -19,10 +22,16 @@ internal sealed class InboundLane : IAsyncDisposable
     private readonly AsyncDuplexStreamingCall<PullControl, ReceivedChunk> _call;
     private readonly CancellationTokenSource _callCts = new(); // never disposed: a late abort may still cancel it
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _creditSignal = new(0);
+    private SharedMemoryRing? _ring;
+    private int _pendingCredits;
     private int _requestsDone;
 
-    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout)
+    /// <param name="ring">A same-host ring to offer (already named in <paramref name="headers"/>), or null for inline payloads.</param>
+    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null)
     {
+        _ring = ring;
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
@@ -42,6 +51,83 @@ internal sealed class InboundLane : IAsyncDisposable
         });
         _call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(ReceivedChunk.PullChunksClientMethod, null,
             new CallOptions(headers, cancellationToken: _callCts.Token));
+    }
+
+    /// <summary>
+    /// Waits for the sender's answer to the shared-memory offer, if one was made: the ring when it was accepted, null when
+    /// payloads stay inline (no offer, or refused: <paramref name="refusal"/> says why). The ring's file is unlinked either
+    /// way. Throws what the call throws if the sender refused the call itself.
+    /// </summary>
+    public async Task<(SharedMemoryRing? Ring, string Refusal)> NegotiateAsync()
+    {
+        if (_ring is not { } ring)
+        {
+            return (null, "");
+        }
+        try
+        {
+            var answer = (await _call.ResponseHeadersAsync.ConfigureAwait(false)).GetValue(CollectiveHeaders.ShmAnswerKey) ?? "refused: the sender did not answer the offer";
+            if (answer == CollectiveHeaders.ShmAccepted)
+            {
+                _ = Task.Run(CreditLoopAsync);
+                return (ring, "");
+            }
+            _ring = null;
+            ring.Dispose();
+            return (null, answer);
+        }
+        catch
+        {
+            _ring = null;
+            ring.Dispose();
+            throw;
+        }
+        finally
+        {
+            ring.Unlink();
+        }
+    }
+
+    /// <summary>A chunk read from slot of the ring is consumed: the sender may write the slot again (sent in batches).</summary>
+    public void ReleaseSlot()
+    {
+        if (Interlocked.Increment(ref _pendingCredits) == 1)
+        {
+            _creditSignal.Release();
+        }
+    }
+
+    private async Task CreditLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _creditSignal.WaitAsync(_callCts.Token).ConfigureAwait(false);
+                var credits = Interlocked.Exchange(ref _pendingCredits, 0);
+                if (credits == 0)
+                {
+                    continue;
+                }
+                await _writeLock.WaitAsync(_callCts.Token).ConfigureAwait(false);
+                try
+                {
+                    if (Volatile.Read(ref _requestsDone) != 0)
+                    {
+                        return;
+                    }
+                    await _call.RequestStream.WriteAsync(new PullControl { ReleasedSlots = credits }, _callCts.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // The call ended or broke: the reader of Chunks sees why and breaks the group.
+        }
     }
 
     /// <summary>The sender's chunks, in order; ends when the sender ends the call.</summary>
@@ -64,11 +150,26 @@ internal sealed class InboundLane : IAsyncDisposable
     {
         try
         {
-            if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
+            var told = false;
+            if (await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false))
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                await _call.RequestStream.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
-                await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
+                try
+                {
+                    if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
+                    {
+                        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+                        await _call.RequestStream.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
+                        await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
+                        told = true;
+                    }
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+            if (told)
+            {
                 await _ended.Task.WaitAsync(TimeSpan.FromMilliseconds(1000)).ConfigureAwait(false);
             }
         }
@@ -84,9 +185,19 @@ internal sealed class InboundLane : IAsyncDisposable
     {
         try
         {
-            if (!_callCts.IsCancellationRequested && Interlocked.Exchange(ref _requestsDone, 1) == 0)
+            if (!_callCts.IsCancellationRequested && await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false))
             {
-                await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                try
+                {
+                    if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
+                    {
+                        await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
             }
         }
         catch (Exception)
@@ -96,5 +207,10 @@ internal sealed class InboundLane : IAsyncDisposable
         await _callCts.CancelAsync().ConfigureAwait(false);
         _call.Dispose();
         _channel.Dispose();
+        if (_ring is { } ring)
+        {
+            ring.Unlink();
+            ring.Dispose(); // unmapped once the last chunk that points into it is released
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using MmCluster.Shared.Grpc.Collective;
 
@@ -8,20 +9,30 @@ namespace MmCluster.Worker.Collectives;
 /// rank's server (see protos/collective.proto). Writes are serialised; <see cref="AbortAsync"/> tells the receiver why this
 /// rank gave up before the call ends, so the failure travels round the ring with its cause. The call's handler lives
 /// until <see cref="Closed"/> completes.
+/// <para>Same host: with an accepted <see cref="SharedMemoryRing"/>, each payload is copied into the next slot (waiting, under
+/// the operation's deadline, until the receiver has given one back) and the frame carries only the slot number.</para>
 /// </summary>
 internal sealed class OutboundLane
 {
     private readonly IServerStreamWriter<ChunkFrame> _responses;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SharedMemoryRing? _ring;
+    private readonly SemaphoreSlim? _freeSlots;
+    private int _nextSlot;
+    private bool _ringReleased;
 
-    public OutboundLane(IServerStreamWriter<ChunkFrame> responses)
+    public OutboundLane(IServerStreamWriter<ChunkFrame> responses, SharedMemoryRing? ring = null)
     {
         _responses = responses;
+        _ring = ring;
+        _freeSlots = ring is null ? null : new SemaphoreSlim(ring.Slots, ring.Slots);
     }
 
     /// <summary>Completes when this rank is done with the lane (aborted or closed); the call handler then returns.</summary>
     public Task Closed => _closed.Task;
+
+    public bool SharedMemory => _ring is not null;
 
     public async Task WriteAsync(ChunkFrame frame, CancellationToken ct)
     {
@@ -29,7 +40,59 @@ internal sealed class OutboundLane
         try
         {
             ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+            if (_ring is { } ring && frame.Payload.Length > 0 && frame.Payload.Length <= ring.SlotBytes)
+            {
+                await _freeSlots!.WaitAsync(ct).ConfigureAwait(false);
+                ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+                var slot = _nextSlot;
+                _nextSlot = (_nextSlot + 1) % ring.Slots;
+                frame.Payload.Span.CopyTo(ring.Slot(slot, frame.Payload.Length));
+                frame.ShmSlot = slot + 1;
+                frame.ShmBytes = frame.Payload.Length;
+                frame.Payload = ByteString.Empty;
+            }
             await _responses.WriteAsync(frame, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The receiver consumed <paramref name="count"/> more slots; false if it gave back more than it had (a protocol error).</summary>
+    public bool ReleaseSlots(int count)
+    {
+        if (_freeSlots is null || count < 1)
+        {
+            return false;
+        }
+        try
+        {
+            _freeSlots.Release(count);
+            return true;
+        }
+        catch (SemaphoreFullException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>After the call ended: unmap the ring once no write is using it.</summary>
+    public async Task ReleaseRingAsync()
+    {
+        Close();
+        if (_ring is null)
+        {
+            return;
+        }
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_ringReleased)
+            {
+                _ringReleased = true;
+                _ring.Dispose();
+            }
         }
         finally
         {

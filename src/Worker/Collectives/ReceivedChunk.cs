@@ -9,7 +9,9 @@ namespace MmCluster.Worker.Collectives;
 /// <summary>
 /// A <see cref="ChunkFrame"/> as the receiver reads it: the tags, and the payload in a buffer rented from
 /// <see cref="ArrayPool{T}"/> instead of a fresh large-object-heap array per chunk (the generated parser's ByteString).
-/// The operation copies the payload out once and calls <see cref="Release"/>.
+/// The operation copies the payload out once and calls <see cref="Release"/>. On a same-host lane the payload is a slot of
+/// the lane's <see cref="SharedMemoryRing"/> instead (<see cref="AttachSlot"/>), read in place; releasing the chunk gives
+/// the slot back to the sender.
 /// </summary>
 internal sealed class ReceivedChunk
 {
@@ -48,6 +50,8 @@ internal sealed class ReceivedChunk
             (DeserializationContext context) => ChunkFrame.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
 
     private byte[] _buffer = [];
+    private SharedMemoryRing? _ring;
+    private InboundLane? _lane;
 
     public string RunId { get; private set; } = "";
 
@@ -69,7 +73,28 @@ internal sealed class ReceivedChunk
 
     public int PayloadLength { get; private set; }
 
-    public ReadOnlySpan<byte> Payload => _buffer.AsSpan(0, PayloadLength);
+    /// <summary>Slot + 1 of the lane's shared-memory ring that holds the payload; 0 when the payload is inline.</summary>
+    public int ShmSlot { get; private set; }
+
+    public int ShmBytes { get; private set; }
+
+    public ReadOnlySpan<byte> Payload => _ring is { } ring ? ring.Slot(ShmSlot - 1, PayloadLength) : _buffer.AsSpan(0, PayloadLength);
+
+    /// <summary>
+    /// Points this chunk at its slot in <paramref name="ring"/> (the lane's accepted ring); false when the slot or its length
+    /// does not fit the ring, or the ring is already released. <see cref="Release"/> gives the slot back through <paramref name="lane"/>.
+    /// </summary>
+    public bool AttachSlot(SharedMemoryRing ring, InboundLane lane)
+    {
+        if (ShmSlot < 1 || ShmSlot > ring.Slots || ShmBytes < 0 || ShmBytes > ring.SlotBytes || PayloadLength != 0 || !ring.Acquire())
+        {
+            return false;
+        }
+        _ring = ring;
+        _lane = lane;
+        PayloadLength = ShmBytes;
+        return true;
+    }
 
     public void Release()
     {
@@ -77,6 +102,12 @@ internal sealed class ReceivedChunk
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
+        }
+        if (_ring is { } ring)
+        {
+            _ring = null;
+            ring.Release();
+            _lane!.ReleaseSlot();
         }
     }
 
@@ -112,6 +143,8 @@ internal sealed class ReceivedChunk
                     break;
                 }
                 case (11, 2): chunk.AbortReason = ReadString(ref reader); break;
+                case (12, 0): chunk.ShmSlot = (int)ReadVarint(ref reader); break;
+                case (13, 0): chunk.ShmBytes = (int)ReadVarint(ref reader); break;
                 case (_, 0): ReadVarint(ref reader); break;
                 case (_, 1): Skip(ref reader, 8); break;
                 case (_, 2): Skip(ref reader, ReadLength(ref reader)); break;

@@ -96,11 +96,13 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
         torch.set_num_threads(Math.Max(1, config.Threads));
         torch.manual_seed(config.Seed);
         var peers = generation.Peers.OrderBy(p => p.Rank).Select(p => p.CollectiveAddress).ToList();
-        await using var group = new TimedCollectiveGroup(GrpcCollectiveGroup.Create(
+        var ring = GrpcCollectiveGroup.Create(
             new CollectiveGroupOptions(generation.RunId, generation.Generation, generation.Rank, peers, token)
             {
                 OperationDeadline = TimeSpan.FromSeconds(120),
-            }, server));
+                Transport = server.Transport,
+            }, server);
+        await using var group = new TimedCollectiveGroup(ring);
         using var trainer = await CreateTrainerAsync(new StageContext(generation, config, group, log), ct);
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));
         var tracker = new LeaseTracker();
@@ -114,12 +116,18 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
             ? torch.utils.tensorboard.SummaryWriter(Path.Combine(config.RunDirectory, "tensorboard", config.Stage))
             : null;
         IReadOnlyDictionary<string, double> lastEval = new Dictionary<string, double>();
+        var lanesLogged = generation.Peers.Count < 2;
         while (trainer.Step < config.TotalSteps)
         {
             var waitStart = Stopwatch.GetTimestamp();
             var batch = feed.Next(ct);
             var dataMs = Stopwatch.GetElapsedTime(waitStart).TotalMilliseconds;
             var result = trainer.Train(batch);
+            if (!lanesLogged)
+            {
+                lanesLogged = true;
+                log($"collective lanes: {ring.TransportSummary}");
+            }
             foreach (var (lease, rows) in tracker.Consume(batch.Count))
             {
                 control.CompleteShard(lease, rows, result.Step);

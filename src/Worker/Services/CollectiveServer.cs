@@ -26,10 +26,11 @@ public sealed class CollectiveServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private CollectiveServer(WebApplication app, string address)
+    private CollectiveServer(WebApplication app, string address, CollectiveTransport transport)
     {
         _app = app;
         Address = address;
+        Transport = transport;
         Registry = app.Services.GetRequiredService<CollectiveRegistry>();
     }
 
@@ -38,11 +39,18 @@ public sealed class CollectiveServer : IAsyncDisposable
 
     public int Port => new Uri(Address).Port;
 
+    /// <summary>The transport this worker's training groups use (<see cref="CollectiveGroupOptions.Transport"/>).</summary>
+    public CollectiveTransport Transport { get; }
+
     /// <summary>The groups this server routes streams to; <see cref="GrpcCollectiveGroup.Create"/> registers with it.</summary>
     public CollectiveRegistry Registry { get; }
 
-    /// <summary>Starts Kestrel on <paramref name="host"/> (an IP address, or "localhost" for loopback) and <paramref name="port"/> (0 = any free port).</summary>
-    public static async Task<CollectiveServer> StartAsync(string host, int port, CancellationToken ct = default)
+    /// <summary>
+    /// Starts Kestrel on <paramref name="host"/> (an IP address, or "localhost" for loopback) and <paramref name="port"/> (0 = any
+    /// free port); <paramref name="transport"/> is what the worker's training groups use.
+    /// </summary>
+    public static async Task<CollectiveServer> StartAsync(string host, int port, CancellationToken ct = default,
+        CollectiveTransport transport = CollectiveTransport.Auto)
     {
         var ip = host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(host, out var parsed) ? parsed
@@ -77,7 +85,7 @@ public sealed class CollectiveServer : IAsyncDisposable
             ?? throw new InvalidOperationException("Kestrel started without reporting its address");
         var boundPort = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
         var hostText = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-        return new CollectiveServer(app, $"http://{hostText}:{boundPort}");
+        return new CollectiveServer(app, $"http://{hostText}:{boundPort}", transport);
     }
 
     /// <summary>Stops at once: open streams are aborted, so peers in the middle of an operation fail fast.</summary>

@@ -37,6 +37,6 @@ internal class CollectiveService
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"wrong bearer token for run '{headers.RunId}'"));
         }
-        await group.ServeOutboundAsync(headers, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
+        await group.ServeOutboundAsync(headers, requestStream, responseStream, context).ConfigureAwait(false);
     }
 }

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using MmCluster.Shared.Collectives;
 using MmCluster.Shared.Grpc.Collective;
+using MmCluster.Worker.Collectives;
 using Xunit;
 
 namespace MmCluster.Worker.Tests.Collectives;
@@ -13,11 +14,13 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(2);
 
     [Theory]
-    [InlineData(3, 1)]
-    [InlineData(4, 2)]
-    public async Task Should_fail_every_survivor_naming_the_dead_rank_when_a_peer_dies_mid_all_reduce(int world, int dead)
+    [InlineData(3, 1, CollectiveTransport.Grpc)]
+    [InlineData(4, 2, CollectiveTransport.Grpc)]
+    [InlineData(3, 1, CollectiveTransport.Auto)]
+    [InlineData(2, 0, CollectiveTransport.Auto)]
+    public async Task Should_fail_every_survivor_naming_the_dead_rank_when_a_peer_dies_mid_all_reduce(int world, int dead, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world, deadline: Deadline);
+        await using var ring = await LoopbackRing.StartAsync(world, deadline: Deadline, transport: transport);
         var buffers = Enumerable.Range(0, world).Select(_ => new float[100_000]).ToArray();
         await ring.RunAsync(g => g.AllReduceAsync(buffers[g.Rank], ReduceOp.Sum));
 
@@ -35,10 +38,12 @@ public sealed class GrpcCollectiveGroupFailureSpecs
         }
     }
 
-    [Fact]
-    public async Task Should_fail_every_rank_within_the_deadline_when_a_peer_stays_silent()
+    [Theory]
+    [InlineData(CollectiveTransport.Grpc)]
+    [InlineData(CollectiveTransport.Auto)]
+    public async Task Should_fail_every_rank_within_the_deadline_when_a_peer_stays_silent(CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(3, deadline: Deadline);
+        await using var ring = await LoopbackRing.StartAsync(3, deadline: Deadline, transport: transport);
         var clock = Stopwatch.StartNew();
         var failures = await Task.WhenAll(ring.Groups.Take(2)
             .Select(g => Task.Run(() => Assert.ThrowsAsync<CollectiveException>(() => g.AllReduceAsync(new float[1000], ReduceOp.Sum)))));

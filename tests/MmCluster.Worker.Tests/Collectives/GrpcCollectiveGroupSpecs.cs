@@ -1,24 +1,47 @@
 using MmCluster.Shared.Collectives;
+using MmCluster.Worker.Collectives;
 using Xunit;
 
 namespace MmCluster.Worker.Tests.Collectives;
 
 /// <summary>
 /// Every operation of the gRPC ring, with W = 2, 3, 4 real servers on loopback, equals a naive one-process reference bit for
-/// bit (the reference sums in the ring's documented order), for empty, one-element, uneven and multi-chunk buffers.
+/// bit (the reference sums in the ring's documented order), for empty, one-element, uneven and multi-chunk buffers, with
+/// payloads inline in the gRPC streams and in same-host shared-memory rings (each spec checks the lanes used the one asked for).
 /// </summary>
 public sealed class GrpcCollectiveGroupSpecs
 {
     // 0, 1, not divisible by 2, 3 or 4, and several chunks of the 64 KiB test chunk per block.
     private static readonly int[] Sizes = [0, 1, 7, 1_000_003];
 
-    [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Should_equal_the_reference_when_all_gathering(int world)
+    /// <summary>W = 2, 3, 4, each with payloads inline in the gRPC streams and in same-host rings.</summary>
+    public static TheoryData<int, CollectiveTransport> Rings()
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        var data = new TheoryData<int, CollectiveTransport>();
+        foreach (var world in new[] { 2, 3, 4 })
+        {
+            data.Add(world, CollectiveTransport.Grpc);
+            data.Add(world, CollectiveTransport.Auto);
+        }
+        return data;
+    }
+
+    public static TheoryData<int, ReduceOp, CollectiveTransport> ReducingRings()
+    {
+        var data = new TheoryData<int, ReduceOp, CollectiveTransport>();
+        foreach (var row in Rings())
+        {
+            data.Add((int)row[0], ReduceOp.Sum, (CollectiveTransport)row[1]);
+            data.Add((int)row[0], ReduceOp.Mean, (CollectiveTransport)row[1]);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Rings))]
+    public async Task Should_equal_the_reference_when_all_gathering(int world, CollectiveTransport transport)
+    {
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         foreach (var n in Sizes)
         {
             var inputs = Inputs(world, n);
@@ -30,12 +53,10 @@ public sealed class GrpcCollectiveGroupSpecs
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Should_equal_the_reference_when_reduce_scattering(int world)
+    [MemberData(nameof(Rings))]
+    public async Task Should_equal_the_reference_when_reduce_scattering(int world, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         foreach (var n in Sizes)
         {
             var inputs = Inputs(world, n);
@@ -51,15 +72,10 @@ public sealed class GrpcCollectiveGroupSpecs
     }
 
     [Theory]
-    [InlineData(2, ReduceOp.Sum)]
-    [InlineData(3, ReduceOp.Sum)]
-    [InlineData(4, ReduceOp.Sum)]
-    [InlineData(2, ReduceOp.Mean)]
-    [InlineData(3, ReduceOp.Mean)]
-    [InlineData(4, ReduceOp.Mean)]
-    public async Task Should_equal_the_reference_when_all_reducing(int world, ReduceOp reduce)
+    [MemberData(nameof(ReducingRings))]
+    public async Task Should_equal_the_reference_when_all_reducing(int world, ReduceOp reduce, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         foreach (var n in Sizes)
         {
             var inputs = Inputs(world, n);
@@ -91,12 +107,10 @@ public sealed class GrpcCollectiveGroupSpecs
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Should_copy_the_root_buffer_everywhere_when_broadcasting_from_a_non_zero_root(int world)
+    [MemberData(nameof(Rings))]
+    public async Task Should_copy_the_root_buffer_everywhere_when_broadcasting_from_a_non_zero_root(int world, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         var root = world - 1;
         foreach (var n in Sizes)
         {
@@ -108,12 +122,10 @@ public sealed class GrpcCollectiveGroupSpecs
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Should_receive_the_neighbour_buffer_when_exchanging_in_both_directions(int world)
+    [MemberData(nameof(Rings))]
+    public async Task Should_receive_the_neighbour_buffer_when_exchanging_in_both_directions(int world, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         foreach (var n in Sizes)
         {
             foreach (var forward in new[] { true, false })
@@ -131,10 +143,11 @@ public sealed class GrpcCollectiveGroupSpecs
     }
 
     [Theory]
-    [InlineData(3)]
-    public async Task Should_keep_working_when_operations_follow_each_other_including_barriers(int world)
+    [InlineData(3, CollectiveTransport.Grpc)]
+    [InlineData(3, CollectiveTransport.Auto)]
+    public async Task Should_keep_working_when_operations_follow_each_other_including_barriers(int world, CollectiveTransport transport)
     {
-        await using var ring = await LoopbackRing.StartAsync(world);
+        await using var ring = await LoopbackRing.StartAsync(world, transport: transport);
         for (var i = 0; i < 5; i++)
         {
             var buffers = Enumerable.Range(0, world).Select(r => new float[] { r + i, 1 }).ToArray();

@@ -1,5 +1,6 @@
 using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Services;
+using Xunit;
 
 namespace MmCluster.Worker.Tests.Collectives;
 
@@ -8,8 +9,11 @@ internal sealed class LoopbackRing : IAsyncDisposable
 {
     public const string Token = "test-secret";
 
-    private LoopbackRing(CollectiveServer[] servers)
+    private readonly CollectiveTransport? _transport;
+
+    private LoopbackRing(CollectiveServer[] servers, CollectiveTransport? transport)
     {
+        _transport = transport;
         Servers = servers;
         Groups = new GrpcCollectiveGroup[servers.Length];
     }
@@ -21,10 +25,10 @@ internal sealed class LoopbackRing : IAsyncDisposable
     public int World => Servers.Length;
 
     public static async Task<LoopbackRing> StartAsync(int world, Func<CollectiveGroupOptions, CollectiveGroupOptions>? customize = null,
-        TimeSpan? deadline = null, int chunkBytes = 64 << 10)
+        TimeSpan? deadline = null, int chunkBytes = 64 << 10, CollectiveTransport? transport = null)
     {
         var servers = await Task.WhenAll(Enumerable.Range(0, world).Select(_ => CollectiveServer.StartAsync("127.0.0.1", 0)));
-        var ring = new LoopbackRing(servers);
+        var ring = new LoopbackRing(servers, transport);
         var addresses = servers.Select(s => s.Address).ToArray();
         for (var r = 0; r < world; r++)
         {
@@ -32,16 +36,28 @@ internal sealed class LoopbackRing : IAsyncDisposable
             {
                 OperationDeadline = deadline ?? TimeSpan.FromSeconds(10),
                 ChunkBytes = chunkBytes,
+                Transport = transport ?? CollectiveTransport.Auto,
             };
             ring.Groups[r] = GrpcCollectiveGroup.Create(customize?.Invoke(options) ?? options, servers[r]);
         }
         return ring;
     }
 
-    /// <summary>Runs <paramref name="op"/> on every rank at once and returns when all are done (or throws the first failure).</summary>
-    public Task RunAsync(Func<GrpcCollectiveGroup, Task> op)
+    /// <summary>
+    /// Runs <paramref name="op"/> on every rank at once and returns when all are done (or throws the first failure). When the
+    /// ring was started with an explicit transport, also checks that every lane that has answered used it (so a spec of the
+    /// shared-memory lanes cannot pass on a silent fallback to inline payloads).
+    /// </summary>
+    public async Task RunAsync(Func<GrpcCollectiveGroup, Task> op)
     {
-        return Task.WhenAll(Groups.Select(g => Task.Run(() => op(g))));
+        await Task.WhenAll(Groups.Select(g => Task.Run(() => op(g))));
+        if (_transport is { } expected)
+        {
+            // A broadcast root receives nothing, so it may have no lane yet; every other rank has.
+            var lanes = Groups.SelectMany(g => g.TransportSummary.Split("; ", StringSplitOptions.RemoveEmptyEntries)).ToList();
+            Assert.True(lanes.Count >= Groups.Length - 1, $"only {lanes.Count} lanes answered: {string.Join("; ", lanes)}");
+            Assert.All(lanes, lane => Assert.Contains(expected == CollectiveTransport.Auto ? ": shm" : ": grpc", lane));
+        }
     }
 
     public async ValueTask DisposeAsync()
