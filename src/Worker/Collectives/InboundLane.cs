@@ -1,8 +1,5 @@
-using System.Net.Http;
 using Grpc.Core;
-using Grpc.Net.Client;
 using MmCluster.Shared.Grpc.Collective;
-using MmCluster.Worker.Services;
 
 namespace MmCluster.Worker.Collectives;
 
@@ -18,8 +15,7 @@ namespace MmCluster.Worker.Collectives;
 /// </summary>
 internal sealed class InboundLane : IAsyncDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly AsyncDuplexStreamingCall<PullControl, ReceivedChunk> _call;
+    private readonly IPullCall _call;
     private readonly CancellationTokenSource _callCts = new(); // never disposed: a late abort may still cancel it
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -32,25 +28,10 @@ internal sealed class InboundLane : IAsyncDisposable
     public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null)
     {
         _ring = ring;
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            InitialHttp2StreamWindowSize = CollectiveServer.StreamWindowBytes,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = connectTimeout,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-        };
-        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = null,
-            MaxSendMessageSize = null,
-            DisposeHttpClient = true,
-        });
-        _call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(ReceivedChunk.PullChunksClientMethod, null,
-            new CallOptions(headers, cancellationToken: _callCts.Token));
+        _call = Environment.GetEnvironmentVariable("MMCLUSTER_COLLECTIVE_CLIENT") == "grpc-net"
+            ? new GrpcNetPullCall(address, headers, connectTimeout)
+            : new Http2PullCall(address, headers, connectTimeout);
+        _callCts.Token.Register(_call.Dispose);
     }
 
     /// <summary>
@@ -116,7 +97,7 @@ internal sealed class InboundLane : IAsyncDisposable
                     {
                         return;
                     }
-                    await _call.RequestStream.WriteAsync(new PullControl { ReleasedSlots = credits }, _callCts.Token).ConfigureAwait(false);
+                    await _call.WriteAsync(new PullControl { ReleasedSlots = credits }, _callCts.Token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -158,8 +139,8 @@ internal sealed class InboundLane : IAsyncDisposable
                     if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
                     {
                         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                        await _call.RequestStream.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
-                        await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
+                        await _call.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
+                        await _call.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
                         told = true;
                     }
                 }
@@ -191,7 +172,7 @@ internal sealed class InboundLane : IAsyncDisposable
                 {
                     if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
                     {
-                        await _call.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                        await _call.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
                     }
                 }
                 finally
@@ -206,7 +187,6 @@ internal sealed class InboundLane : IAsyncDisposable
         }
         await _callCts.CancelAsync().ConfigureAwait(false);
         _call.Dispose();
-        _channel.Dispose();
         if (_ring is { } ring)
         {
             ring.Unlink();

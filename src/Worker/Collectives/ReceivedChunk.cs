@@ -50,6 +50,7 @@ internal sealed class ReceivedChunk
             (DeserializationContext context) => ChunkFrame.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
 
     private byte[] _buffer = [];
+    private int _payloadOffset;
     private SharedMemoryRing? _ring;
     private InboundLane? _lane;
 
@@ -78,7 +79,7 @@ internal sealed class ReceivedChunk
 
     public int ShmBytes { get; private set; }
 
-    public ReadOnlySpan<byte> Payload => _ring is { } ring ? ring.Slot(ShmSlot - 1, PayloadLength) : _buffer.AsSpan(0, PayloadLength);
+    public ReadOnlySpan<byte> Payload => _ring is { } ring ? ring.Slot(ShmSlot - 1, PayloadLength) : _buffer.AsSpan(_payloadOffset, PayloadLength);
 
     /// <summary>
     /// Points this chunk at its slot in <paramref name="ring"/> (the lane's accepted ring); false when the slot or its length
@@ -102,6 +103,7 @@ internal sealed class ReceivedChunk
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
+            _payloadOffset = 0;
         }
         if (_ring is { } ring)
         {
@@ -114,8 +116,34 @@ internal sealed class ReceivedChunk
     /// <summary>Protobuf wire format of ChunkFrame (field numbers of protos/collective.proto); unknown fields are skipped.</summary>
     public static ReceivedChunk Parse(ReadOnlySequence<byte> data)
     {
+        return Parse(data, null);
+    }
+
+    /// <summary>
+    /// Parses a message read whole into <paramref name="message"/> (rented from <see cref="ArrayPool{T}"/>; the chunk takes
+    /// it over): the payload stays where it is, no copy; <see cref="Release"/> returns the buffer. On error the buffer is returned.
+    /// </summary>
+    public static ReceivedChunk ParseOwned(byte[] message, int length)
+    {
+        try
+        {
+            return Parse(new ReadOnlySequence<byte>(message, 0, length), message);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(message);
+            throw;
+        }
+    }
+
+    private static ReceivedChunk Parse(ReadOnlySequence<byte> data, byte[]? owned)
+    {
         var reader = new SequenceReader<byte>(data);
         var chunk = new ReceivedChunk();
+        if (owned is not null)
+        {
+            chunk._buffer = owned;
+        }
         while (!reader.End)
         {
             var tag = ReadVarint(ref reader);
@@ -132,9 +160,15 @@ internal sealed class ReceivedChunk
                 case (10, 2):
                 {
                     var length = ReadLength(ref reader);
+                    chunk.PayloadLength = length;
+                    if (owned is not null)
+                    {
+                        chunk._payloadOffset = (int)reader.Consumed;
+                        reader.Advance(length);
+                        break;
+                    }
                     chunk.Release();
                     chunk._buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
-                    chunk.PayloadLength = length;
                     if (!reader.TryCopyTo(chunk._buffer.AsSpan(0, length)))
                     {
                         throw Malformed("payload");
