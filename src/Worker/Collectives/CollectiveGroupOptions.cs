@@ -29,6 +29,12 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
     /// </summary>
     public CollectiveTransport Transport { get; init; } = CollectiveTransport.Auto;
 
+    /// <summary>
+    /// Receive with Grpc.Net.Client (SocketsHttpHandler) instead of the lanes' own HTTP/2 client (<see cref="Http2PullCall"/>):
+    /// the reference the lane client is measured against. Default from <c>MMCLUSTER_COLLECTIVE_CLIENT=grpc-net</c>.
+    /// </summary>
+    public bool ReferenceClient { get; init; } = Environment.GetEnvironmentVariable("MMCLUSTER_COLLECTIVE_CLIENT") == "grpc-net";
+
     /// <summary>The tmpfs directory for same-host rings.</summary>
     public string SharedMemoryDirectory { get; init; } = "/dev/shm";
 

@@ -158,7 +158,8 @@ public sealed partial class GrpcCollectiveGroup
                 var ring = OfferRing(direction, i);
                 var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline,
                     ring is null ? null : SharedMemoryOffer.Of(ring));
-                lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline, ring);
+                lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline, ring,
+                    _options.ReferenceClient);
                 var lane = i;
                 _ = Task.Run(() => ReadInboundAsync(peer, direction, lane, lanes[lane]));
             }

@@ -8,7 +8,7 @@ namespace MmCluster.Worker.Collectives;
 
 /// <summary>
 /// A PullChunks call through Grpc.Net.Client and SocketsHttpHandler, on its own HTTP/2 connection: the reference client,
-/// kept for comparison (<c>MMCLUSTER_COLLECTIVE_CLIENT=grpc-net</c>); lanes use <see cref="Http2PullCall"/> otherwise.
+/// kept for comparison (<see cref="CollectiveGroupOptions.ReferenceClient"/>, <c>MMCLUSTER_COLLECTIVE_CLIENT=grpc-net</c>); lanes use <see cref="Http2PullCall"/> otherwise.
 /// </summary>
 internal sealed class GrpcNetPullCall : IPullCall
 {

@@ -5,8 +5,8 @@ namespace MmCluster.Worker.Collectives;
 
 /// <summary>
 /// The receiving end of one edge lane: a PullChunks call from this rank to the neighbour it receives from, on its own
-/// HTTP/2 connection (so lanes of an edge use separate TCP sockets). The neighbour's Kestrel streams the chunks back as
-/// response messages, parsed straight into pooled buffers (<see cref="ReceivedChunk"/>). <see cref="AbortAsync"/> tells
+/// HTTP/2 connection (so lanes of an edge use separate TCP sockets), spoken by <see cref="Http2PullCall"/>. The neighbour's
+/// Kestrel streams the chunks back as response messages, each read into one pooled buffer (<see cref="ReceivedChunk"/>). <see cref="AbortAsync"/> tells
 /// the sender why this rank gave up; <see cref="DisposeAsync"/> completes the request stream, which the sender reads as
 /// "this rank left the group".
 /// <para>Same host: when built with a <see cref="SharedMemoryRing"/>, the lane offers it to the sender in the call's
@@ -25,10 +25,11 @@ internal sealed class InboundLane : IAsyncDisposable
     private int _requestsDone;
 
     /// <param name="ring">A same-host ring to offer (already named in <paramref name="headers"/>), or null for inline payloads.</param>
-    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null)
+    /// <param name="referenceClient">Use Grpc.Net.Client (<see cref="CollectiveGroupOptions.ReferenceClient"/>).</param>
+    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null, bool referenceClient = false)
     {
         _ring = ring;
-        _call = Environment.GetEnvironmentVariable("MMCLUSTER_COLLECTIVE_CLIENT") == "grpc-net"
+        _call = referenceClient
             ? new GrpcNetPullCall(address, headers, connectTimeout)
             : new Http2PullCall(address, headers, connectTimeout);
         _callCts.Token.Register(_call.Dispose);

@@ -57,8 +57,10 @@ public sealed class CollectiveServer : IAsyncDisposable
             : throw new ArgumentException($"collective server host '{host}' is not an IP address or 'localhost'");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 4 << 20);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            kestrel.Limits.MaxResponseBufferSize = 4 << 20;
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null; // edge streams idle between operations
             kestrel.Limits.MinResponseDataRate = null;
@@ -76,6 +78,7 @@ public sealed class CollectiveServer : IAsyncDisposable
             grpc.EnableDetailedErrors = true;
         });
         builder.Services.AddSingleton<CollectiveRegistry>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         builder.Services.AddGrpcHealthChecks().AddCheck("collectives", () => HealthCheckResult.Healthy("serving"));
         var app = builder.Build();
         app.MapGrpcService<CollectiveService>();

@@ -161,6 +161,21 @@ public sealed class GrpcCollectiveGroupSpecs
         }
     }
 
+    [Fact]
+    public async Task Should_equal_the_reference_and_name_a_refused_token_when_receiving_with_the_reference_grpc_client()
+    {
+        await using (var ring = await LoopbackRing.StartAsync(3, o => o with { ReferenceClient = true }, transport: CollectiveTransport.Grpc))
+        {
+            var inputs = Inputs(3, 1_000_003);
+            var buffers = inputs.Select(x => x.ToArray()).ToArray();
+            await ring.RunAsync(g => g.AllReduceAsync(buffers[g.Rank], ReduceOp.Sum));
+            AssertAllEqual(RingOrderSum(inputs), buffers, "all-reduce through Grpc.Net.Client");
+        }
+        await using var refusing = await LoopbackRing.StartAsync(2, o => o with { ReferenceClient = true, BearerToken = o.Rank == 1 ? "wrong" : o.BearerToken });
+        var failures = await Task.WhenAll(refusing.Groups.Select(g => Task.Run(() => Assert.ThrowsAsync<CollectiveException>(() => g.BarrierAsync()))));
+        Assert.Contains(failures, f => f.Message.Contains("PermissionDenied", StringComparison.Ordinal));
+    }
+
     /// <summary>Block b summed as the ring does: in[b+1] + in[b+2] + ... + in[b], left to right (indices mod W).</summary>
     private static float[] RingOrderSum(float[][] inputs)
     {
