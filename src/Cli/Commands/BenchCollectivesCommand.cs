@@ -158,6 +158,10 @@ internal static class BenchCollectivesCommand
                     cpu[key] = cpu.GetValueOrDefault(key) + double.Parse(parts[4], CultureInfo.InvariantCulture);
                 }
             }
+            foreach (var process in processes)
+            {
+                process.StandardInput.Close(); // every rank is done: they may leave now
+            }
             // Label by what the lanes really did: "shm" only if every lane of every rank used its ring.
             var used = lanes.Select(lane => lane[(lane.IndexOf(": ", StringComparison.Ordinal) + 2)..]).ToList();
             var transport = used.Count > 0 && used.All(u => u == "shm") ? "shm"

@@ -12,7 +12,7 @@ namespace MmCluster.Cli.Commands;
 /// What one child process of <c>mmcluster bench collectives</c> does. A rank: host a collective server on loopback, print
 /// <c>ADDR address</c>, read <c>PEERS a0,a1,...</c> from stdin, then time every operation and size and print
 /// <c>TIME op MiB t1,t2,... cpu</c> (ms per iteration, each after a barrier; CPU ms per iteration), <c>LANES summary</c>
-/// (how its inbound lanes carried payloads) and <c>DONE</c>. A TCP sender: connect to the
+/// (how its inbound lanes carried payloads) and <c>DONE</c>, then wait for stdin to close before leaving. A TCP sender: connect to the
 /// parent and send the buffer each time the parent asks (one byte), the raw loopback reference.
 /// </summary>
 internal static class CollectivesBenchRank
@@ -70,6 +70,9 @@ internal static class CollectivesBenchRank
         Console.Out.WriteLine($"LANES {group.TransportSummary}");
         Console.Out.WriteLine("DONE");
         Console.Out.Flush();
+        // Leave only when every rank is done: a rank that exits at once tears down its server, and with it the last
+        // chunk of the final barrier a slower neighbour may still be reading. The parent closes stdin when all said DONE.
+        await Console.In.ReadLineAsync(ct);
         return 0;
     }
 

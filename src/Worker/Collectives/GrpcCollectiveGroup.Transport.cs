@@ -262,7 +262,10 @@ public sealed partial class GrpcCollectiveGroup
         }
         if (!_disposeCts.IsCancellationRequested && !lane.Cancelled)
         {
-            Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer));
+            // A clean end: the peer left the group after sending all it had sent on this stream (which is ordered), so
+            // only a receive that needs more than that fails, naming the peer; a peer that finished the last operation and
+            // left before this rank read its last chunk is not a failure.
+            writer.TryComplete(new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer));
         }
     }
 
@@ -288,7 +291,15 @@ public sealed partial class GrpcCollectiveGroup
         op.WaitingPeer = from;
         op.Waiting = $"waiting for step {step} chunk {chunk} from {Describe(from)}";
         EnsurePulling(direction);
-        var frame = await _inbox.Reader(direction, index).ReadAsync(op.Token).ConfigureAwait(false);
+        ReceivedChunk frame;
+        try
+        {
+            frame = await _inbox.Reader(direction, index).ReadAsync(op.Token).ConfigureAwait(false);
+        }
+        catch (System.Threading.Channels.ChannelClosedException closed) when (closed.InnerException is CollectiveException left)
+        {
+            throw new CollectiveException(left.Message, left.PeerRank, left);
+        }
         if (frame.OpSeq != op.Seq || frame.Op != op.Kind || frame.Step != step || frame.Chunk != chunk)
         {
             throw new CollectiveException(
@@ -407,7 +418,8 @@ public sealed partial class GrpcCollectiveGroup
             }
             if (!_disposeCts.IsCancellationRequested)
             {
-                Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} closed the stream: it left the group", receiver));
+                // A clean end: the receiver left after its last operation. Only a send to it fails from now on, naming it.
+                lane.Leave($"{Describe(receiver)} left the group (it ended its stream)");
             }
         }
         catch (Exception ex)

@@ -180,6 +180,9 @@ internal sealed class InboundLane : IAsyncDisposable
                 {
                     _writeLock.Release();
                 }
+                // Let the sender see the clean end and close the call itself before this side drops the connection: a
+                // reset that overtakes the end would read as "did this rank die?" on the sender.
+                await _ended.Task.WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
             }
         }
         catch (Exception)

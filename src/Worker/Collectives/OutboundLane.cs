@@ -21,6 +21,7 @@ internal sealed class OutboundLane
     private readonly SemaphoreSlim? _freeSlots;
     private int _nextSlot;
     private bool _ringReleased;
+    private string? _leftReason;
 
     public OutboundLane(IServerStreamWriter<ChunkFrame> responses, SharedMemoryRing? ring = null)
     {
@@ -39,11 +40,11 @@ internal sealed class OutboundLane
         await _writeLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+            ThrowIfClosed();
             if (_ring is { } ring && frame.Payload.Length > 0 && frame.Payload.Length <= ring.SlotBytes)
             {
                 await _freeSlots!.WaitAsync(ct).ConfigureAwait(false);
-                ObjectDisposedException.ThrowIf(_closed.Task.IsCompleted, this);
+                ThrowIfClosed();
                 var slot = _nextSlot;
                 _nextSlot = (_nextSlot + 1) % ring.Slots;
                 frame.Payload.Span.CopyTo(ring.Slot(slot, frame.Payload.Length));
@@ -126,6 +127,21 @@ internal sealed class OutboundLane
             // The stream is already broken: ending the call below is all that is left to do.
         }
         Close();
+    }
+
+    /// <summary>The receiver ended its stream cleanly: later writes fail with <paramref name="reason"/>.</summary>
+    public void Leave(string reason)
+    {
+        _leftReason = reason;
+        Close();
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed.Task.IsCompleted)
+        {
+            throw _leftReason is { } reason ? new InvalidOperationException(reason) : new ObjectDisposedException(nameof(OutboundLane));
+        }
     }
 
     public void Close()

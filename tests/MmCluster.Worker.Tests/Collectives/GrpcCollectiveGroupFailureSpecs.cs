@@ -53,6 +53,30 @@ public sealed class GrpcCollectiveGroupFailureSpecs
         Assert.Contains(failures, f => f.Message.Contains("waiting for step 0 chunk 0 from rank 2 (", StringComparison.Ordinal)); // the silent peer is named
     }
 
+    [Theory]
+    [InlineData(CollectiveTransport.Grpc)]
+    [InlineData(CollectiveTransport.Auto)]
+    public async Task Should_still_deliver_what_a_peer_sent_before_it_left_and_fail_the_next_operation_naming_it(CollectiveTransport transport)
+    {
+        await using var ring = await LoopbackRing.StartAsync(2, deadline: Deadline, transport: transport);
+        await ring.RunAsync(g => g.BarrierAsync()); // every lane open
+        var sent = Enumerable.Range(0, 100_000).Select(i => (float)i).ToArray(); // fits the lanes' buffers: rank 1 need not wait for rank 0
+
+        // Rank 1, the root, is done with the broadcast as soon as its chunks are handed over, and leaves at once.
+        await ring.Groups[1].BroadcastAsync(sent.ToArray(), root: 1);
+        await ring.Groups[1].DisposeAsync();
+        await Task.Delay(300); // its leaving reaches rank 0 before rank 0 even starts the broadcast
+        var received = new float[sent.Length];
+        await ring.Groups[0].BroadcastAsync(received, root: 1);
+        Assert.Equal(sent, received);
+
+        var clock = Stopwatch.StartNew();
+        var failure = await Assert.ThrowsAsync<CollectiveException>(() => ring.Groups[0].AllReduceAsync(new float[10], ReduceOp.Sum));
+        Assert.True(clock.Elapsed < Deadline, $"failed after {clock.Elapsed}, the deadline is {Deadline}");
+        Assert.Contains("rank 1 (", failure.Message);
+        Assert.Contains("left the group", failure.Message);
+    }
+
     [Fact]
     public async Task Should_refuse_the_call_naming_the_token_when_a_rank_has_the_wrong_token()
     {

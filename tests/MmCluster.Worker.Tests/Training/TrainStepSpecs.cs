@@ -63,15 +63,21 @@ public sealed class TrainStepSpecs
     {
         const int world = 2;
         var groups = MmCluster.Shared.Collectives.InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var config = ClipConfig.Micro with { VocabSize = (int)GradientAverager.RowSparseMinRows + 4 };
+        // Identical replicas by copying one initialisation (the seeded generator is process-wide, and specs of other
+        // classes draw from it in parallel, so seeding each rank's construction would not be enough).
+        using var reference = new ClipModel(config);
+        var initial = reference.parameters().Select(p => p.detach().clone()).ToArray();
         var weights = Tests.Loss.RankThreads.Run(world, rank =>
         {
-            ClipModel model;
-            lock (groups)
+            using var model = new ClipModel(config);
+            using (torch.no_grad())
             {
-                torch.manual_seed(3);   // the generator is process-wide: one rank at a time makes identical replicas
-                model = new ClipModel(ClipConfig.Micro with { VocabSize = (int)GradientAverager.RowSparseMinRows + 4 });
+                foreach (var (parameter, value) in model.parameters().Zip(initial))
+                {
+                    parameter.copy_(value);
+                }
             }
-            using var owned = model;
             using var averager = new GradientAverager(groups[rank]);
             using var trainer = new TrainStep(model, new TrainOptions { LearningRate = 3e-3, TotalSteps = 10 }, new CollectiveFeatureGatherer(groups[rank]), averager);
             for (var step = 0; step < 3; step++)
@@ -81,6 +87,10 @@ public sealed class TrainStepSpecs
             using var embedding = model.TokenEmbedding.detach().clone();
             return embedding.data<float>().ToArray();
         });
+        foreach (var value in initial)
+        {
+            value.Dispose();
+        }
 
         Assert.Equal(weights[0], weights[1]);
     }
