@@ -67,6 +67,8 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(points);
         Assert.Contains(points, p => p.StepMs > 0 && p.CollectiveMs > 0 && p.CollectiveMs < p.StepMs); // 2 workers: time in collectives
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
+        // Two workers on one host: their lanes carry payloads in shared memory (the worker logs them after its first step).
+        Assert.Contains("collective lanes: Forward/0: shm", await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
     }
 
