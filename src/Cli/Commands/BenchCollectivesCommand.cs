@@ -29,6 +29,11 @@ internal static class BenchCollectivesCommand
                 "shm (same-host shared-memory rings negotiated over the gRPC streams).",
             DefaultValueFactory = _ => "grpc,shm",
         };
+        var ops = new Option<string>("--ops")
+        {
+            Description = "Comma-separated operations to time: allgather, reducescatter, allreduce, broadcast.",
+            DefaultValueFactory = _ => string.Join(',', CollectivesBenchResult.Ops),
+        };
         var command = new Command("collectives", "Time all-gather, reduce-scatter, all-reduce and broadcast over gRPC between W local processes.");
         command.Options.Add(world);
         command.Options.Add(sizes);
@@ -37,6 +42,7 @@ internal static class BenchCollectivesCommand
         command.Options.Add(chunk);
         command.Options.Add(streams);
         command.Options.Add(transport);
+        command.Options.Add(ops);
         command.Subcommands.Add(CreateRankCommand());
         command.SetAction(async (parse, ct) =>
         {
@@ -54,8 +60,9 @@ internal static class BenchCollectivesCommand
                 Console.Error.WriteLine($"mmcluster bench collectives: --transport takes {string.Join(" and/or ", CollectivesBenchRank.Transports)}, comma-separated");
                 return 2;
             }
+            var opList = ParseOps(parse.GetValue(ops)!);
             var settings = new CollectivesBenchRank.Settings(0, w, sizeList, n, Math.Min(2, n), $"bench-{Environment.ProcessId}",
-                Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), parse.GetValue(chunk), parse.GetValue(streams));
+                Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), parse.GetValue(chunk), parse.GetValue(streams), Ops: opList);
             var asJson = parse.GetValue(json);
             if (!asJson)
             {
@@ -90,10 +97,11 @@ internal static class BenchCollectivesCommand
         var chunk = new Option<int>("--chunk-kib") { DefaultValueFactory = _ => 1024 };
         var streams = new Option<int>("--streams") { DefaultValueFactory = _ => 2 };
         var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "grpc" };
+        var ops = new Option<string>("--ops") { DefaultValueFactory = _ => string.Join(',', CollectivesBenchResult.Ops) };
         var tcpPort = new Option<int>("--tcp-send") { Description = "Be the raw TCP sender to this loopback port instead of a rank." };
         var tcpBytes = new Option<long>("--tcp-bytes");
         var command = new Command("rank", "Internal: one rank process of 'bench collectives' (token on stdin env MMCLUSTER_BENCH_TOKEN).") { Hidden = true };
-        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, tcpPort, tcpBytes })
+        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, ops, tcpPort, tcpBytes })
         {
             command.Options.Add(option);
         }
@@ -107,7 +115,7 @@ internal static class BenchCollectivesCommand
                 ?? throw new InvalidOperationException("MMCLUSTER_BENCH_TOKEN is not set");
             var settings = new CollectivesBenchRank.Settings(parse.GetValue(rank), parse.GetValue(world), ParseSizes(parse.GetValue(sizes)!),
                 parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(runId)!, token, parse.GetValue(chunk), parse.GetValue(streams),
-                parse.GetValue(transport)!);
+                parse.GetValue(transport)!, ParseOps(parse.GetValue(ops)!));
             return await CollectivesBenchRank.RunRankAsync(settings, ct);
         });
         return command;
@@ -120,7 +128,7 @@ internal static class BenchCollectivesCommand
         var processes = Enumerable.Range(0, settings.World).Select(r => StartSelf(
             ["bench", "collectives", "rank", "--rank", $"{r}", "--world", $"{settings.World}", "--sizes", sizes, "--iters", $"{settings.Iters}",
                 "--warmup", $"{settings.Warmup}", "--run-id", $"{settings.RunId}-{settings.Transport}", "--chunk-kib", $"{settings.ChunkKiB}",
-                "--streams", $"{settings.Streams}", "--transport", settings.Transport],
+                "--streams", $"{settings.Streams}", "--transport", settings.Transport, "--ops", string.Join(',', settings.Ops ?? CollectivesBenchResult.Ops)],
             settings.Token)).ToList();
         try
         {
@@ -244,6 +252,14 @@ internal static class BenchCollectivesCommand
     {
         var line = await process.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromMinutes(5), ct);
         return line ?? throw new InvalidOperationException($"rank {rank} (pid {process.Id}) exited early with code {(process.WaitForExit(5000) ? process.ExitCode : -1)}");
+    }
+
+    private static string[] ParseOps(string text)
+    {
+        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(op =>
+            CollectivesBenchResult.Ops.Contains(op)
+                ? op
+                : throw new ArgumentException($"--ops: '{op}' is not one of {string.Join(", ", CollectivesBenchResult.Ops)}")).ToArray();
     }
 
     private static double[] ParseSizes(string text)

@@ -18,7 +18,7 @@ namespace MmCluster.Cli.Commands;
 internal static class CollectivesBenchRank
 {
     public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams,
-        string Transport = "grpc");
+        string Transport = "grpc", string[]? Ops = null);
 
     /// <summary>The transports the bench can ask for: inline gRPC payloads, or same-host shared-memory rings (negotiated over gRPC).</summary>
     public static readonly string[] Transports = ["grpc", "shm"];
@@ -45,7 +45,7 @@ internal static class CollectivesBenchRank
         foreach (var mib in settings.SizesMiB)
         {
             var floats = (int)(mib * (1 << 20) / sizeof(float));
-            foreach (var op in CollectivesBenchResult.Ops)
+            foreach (var op in settings.Ops ?? CollectivesBenchResult.Ops)
             {
                 var run = Prepare(group, op, floats);
                 var times = new List<double>();

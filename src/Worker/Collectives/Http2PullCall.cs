@@ -177,15 +177,26 @@ internal sealed class Http2PullCall : IPullCall
 
     private Socket Connect(TimeSpan timeout)
     {
+        // A synchronous connect keeps the socket in blocking mode, so every receive is one blocking recv() on this thread;
+        // an async connect would switch it to the runtime's epoll emulation of blocking calls (an event wait per receive).
+        // The timeout and a cancel close the socket, which ends the connect.
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4 << 20 };
+        using var stop = _connectCts.Token.Register(socket.Dispose);
+        _connectCts.CancelAfter(timeout);
         try
         {
-            _connectCts.CancelAfter(timeout);
-            EndPoint endpoint = IPAddress.TryParse(_address.Host.Trim('[', ']'), out var ip) ? new IPEndPoint(ip, _address.Port) : new DnsEndPoint(_address.Host, _address.Port);
-            socket.ConnectAsync(endpoint, _connectCts.Token).AsTask().GetAwaiter().GetResult();
+            if (IPAddress.TryParse(_address.Host.Trim('[', ']'), out var ip))
+            {
+                socket.Connect(new IPEndPoint(ip, _address.Port));
+            }
+            else
+            {
+                socket.Connect(_address.Host, _address.Port);
+            }
+            _connectCts.CancelAfter(Timeout.Infinite);
             return socket;
         }
-        catch (OperationCanceledException) when (!_cancelled)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException && _connectCts.IsCancellationRequested && !_cancelled)
         {
             socket.Dispose();
             throw new RpcException(new Status(StatusCode.Unavailable, $"no connection to {_address.Authority} within {timeout.TotalSeconds:0.#} s"));
