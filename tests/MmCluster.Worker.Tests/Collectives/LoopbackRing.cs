@@ -51,6 +51,12 @@ internal sealed class LoopbackRing : IAsyncDisposable
     public async Task RunAsync(Func<GrpcCollectiveGroup, Task> op)
     {
         await Task.WhenAll(Groups.Select(g => Task.Run(() => op(g))));
+        AssertTransport();
+    }
+
+    /// <summary>When started with an explicit transport: every lane that has answered used it.</summary>
+    public void AssertTransport()
+    {
         if (_transport is { } expected)
         {
             // A broadcast root receives nothing, so it may have no lane yet; every other rank has.

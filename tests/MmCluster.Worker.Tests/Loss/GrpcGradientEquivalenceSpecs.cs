@@ -17,16 +17,18 @@ public sealed class GrpcGradientEquivalenceSpecs
     private const int LocalBatch = 3;
 
     [Theory]
-    [InlineData("clip", 2)]
-    [InlineData("clip", 3)]
-    [InlineData("clip", 4)]
-    [InlineData("siglip", 2)]
-    [InlineData("siglip", 3)]
-    [InlineData("siglip", 4)]
-    public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_talk_over_grpc(string loss, int world)
+    [InlineData("clip", 2, CollectiveTransport.Grpc)]
+    [InlineData("clip", 3, CollectiveTransport.Grpc)]
+    [InlineData("clip", 4, CollectiveTransport.Grpc)]
+    [InlineData("siglip", 2, CollectiveTransport.Grpc)]
+    [InlineData("siglip", 3, CollectiveTransport.Grpc)]
+    [InlineData("siglip", 4, CollectiveTransport.Grpc)]
+    [InlineData("clip", 3, CollectiveTransport.Auto)]
+    [InlineData("siglip", 3, CollectiveTransport.Auto)]
+    public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_talk_over_grpc(string loss, int world, CollectiveTransport transport)
     {
         var setup = ContrastiveSetup.ByName(loss);
-        await using var ring = await LoopbackRing.StartAsync(world, deadline: TimeSpan.FromSeconds(20));
+        await using var ring = await LoopbackRing.StartAsync(world, deadline: TimeSpan.FromSeconds(20), transport: transport);
         var (images, texts) = GradientEquivalence.Batch(world * LocalBatch);
         using (images)
         using (texts)
@@ -38,6 +40,7 @@ public sealed class GrpcGradientEquivalenceSpecs
             {
                 GradientEquivalence.AssertEquivalent(reference, ranks[rank], $"{loss} over gRPC W={world} rank {rank}");
             }
+            ring.AssertTransport();
         }
     }
 
