@@ -226,13 +226,6 @@ public sealed partial class GrpcCollectiveGroup
             while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {
                 var frame = lane.Chunks.Current;
-                if (frame.ShmSlot != 0 && (ring is null || !frame.AttachSlot(ring, lane)))
-                {
-                    Fault(new CollectiveException(
-                        $"rank {Rank}: {Describe(peer)} sent a chunk in shared-memory slot {frame.ShmSlot} ({frame.ShmBytes} bytes), which this lane's ring does not have",
-                        peer));
-                    return;
-                }
                 if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
                 {
                     Fault(new CollectiveException(
@@ -243,6 +236,13 @@ public sealed partial class GrpcCollectiveGroup
                 if (frame.AbortReason.Length > 0)
                 {
                     Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer));
+                    return;
+                }
+                if (frame.ShmSlot != 0 && (ring is null || !frame.AttachSlot(ring, lane)))
+                {
+                    Fault(new CollectiveException(
+                        $"rank {Rank}: {Describe(peer)} sent a chunk in shared-memory slot {frame.ShmSlot} ({frame.ShmBytes} bytes), which this lane's ring does not have",
+                        peer));
                     return;
                 }
                 writer.TryWrite(frame);
@@ -318,7 +318,8 @@ public sealed partial class GrpcCollectiveGroup
 
     /// <summary>
     /// Serves one pull stream (called by CollectiveService): the receiving neighbour's lane, written by this rank's senders
-    /// until the group ends. Its request stream carries only an abort reason, or ends when the receiver leaves.
+    /// until the group ends. Its request stream carries only an abort reason or, on a same-host lane, the slots the receiver
+    /// has read; it ends when the receiver leaves.
     /// </summary>
     internal async Task ServeOutboundAsync(CollectiveHeaders headers, IAsyncStreamReader<PullControl> requests, IServerStreamWriter<ChunkFrame> responses,
         ServerCallContext context)
