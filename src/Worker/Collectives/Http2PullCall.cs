@@ -350,14 +350,14 @@ internal sealed class Http2PullCall : IPullCall
             {
                 throw new RpcException(new Status(StatusCode.Internal, $"{_address.Authority} sent a message of {(uint)length} bytes"));
             }
-            var message = ArrayPool<byte>.Shared.Rent(length);
+            var message = ChunkBuffers.Shared.Rent(length);
             try
             {
                 ReadExactly(message.AsSpan(0, length));
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(message);
+                ChunkBuffers.Shared.Return(message);
                 throw;
             }
             _chunks.Writer.TryWrite(ReceivedChunk.ParseOwned(message, length));

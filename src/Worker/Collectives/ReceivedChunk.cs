@@ -8,7 +8,7 @@ namespace MmCluster.Worker.Collectives;
 
 /// <summary>
 /// A <see cref="ChunkFrame"/> as the receiver reads it: the tags, and the payload in a buffer rented from
-/// <see cref="ArrayPool{T}"/> instead of a fresh large-object-heap array per chunk (the generated parser's ByteString).
+/// <see cref="ChunkBuffers"/> instead of a fresh large-object-heap array per chunk (the generated parser's ByteString).
 /// The operation copies the payload out once and calls <see cref="Release"/>. On a same-host lane the payload is a slot of
 /// the lane's <see cref="SharedMemoryRing"/> instead (<see cref="AttachSlot"/>), read in place; releasing the chunk gives
 /// the slot back to the sender.
@@ -101,7 +101,7 @@ internal sealed class ReceivedChunk
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ChunkBuffers.Shared.Return(_buffer);
             _buffer = [];
             _payloadOffset = 0;
         }
@@ -120,7 +120,7 @@ internal sealed class ReceivedChunk
     }
 
     /// <summary>
-    /// Parses a message read whole into <paramref name="message"/> (rented from <see cref="ArrayPool{T}"/>; the chunk takes
+    /// Parses a message read whole into <paramref name="message"/> (rented from <see cref="ChunkBuffers"/>; the chunk takes
     /// it over): the payload stays where it is, no copy; <see cref="Release"/> returns the buffer. On error the buffer is returned.
     /// </summary>
     public static ReceivedChunk ParseOwned(byte[] message, int length)
@@ -131,7 +131,7 @@ internal sealed class ReceivedChunk
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(message);
+            ChunkBuffers.Shared.Return(message);
             throw;
         }
     }
@@ -168,7 +168,7 @@ internal sealed class ReceivedChunk
                         break;
                     }
                     chunk.Release();
-                    chunk._buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
+                    chunk._buffer = ChunkBuffers.Shared.Rent(length);
                     if (!reader.TryCopyTo(chunk._buffer.AsSpan(0, length)))
                     {
                         throw Malformed("payload");
