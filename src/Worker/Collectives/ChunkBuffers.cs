@@ -38,12 +38,13 @@ internal sealed class ChunkBuffers(long retainedBytes = ChunkBuffers.DefaultReta
 
     public void Return(byte[] array)
     {
-        if (array.Length == 0 || !BitOperations.IsPow2(array.Length) || Interlocked.Add(ref _retained, array.Length) > retainedBytes)
+        if (array.Length == 0 || !BitOperations.IsPow2(array.Length))
         {
-            if (array.Length > 0 && BitOperations.IsPow2(array.Length))
-            {
-                Interlocked.Add(ref _retained, -array.Length);
-            }
+            return; // not one of this pool's size classes
+        }
+        if (Interlocked.Add(ref _retained, array.Length) > retainedBytes)
+        {
+            Interlocked.Add(ref _retained, -array.Length); // full: let the GC have it
             return;
         }
         _free[Bucket(array.Length)].Push(array);

@@ -98,10 +98,10 @@ internal sealed class Http2PullCall : IPullCall
     public async Task WriteAsync(PullControl message, CancellationToken ct)
     {
         await _connected.Task.WaitAsync(ct).ConfigureAwait(false);
-        var body = message.ToByteArray();
-        var payload = new byte[5 + body.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(payload.AsSpan(1), (uint)body.Length);
-        body.CopyTo(payload, 5);
+        var size = message.CalculateSize();
+        var payload = new byte[5 + size]; // gRPC message prefix: not compressed, big-endian length
+        BinaryPrimitives.WriteUInt32BigEndian(payload.AsSpan(1), (uint)size);
+        message.WriteTo(payload.AsSpan(5));
         await ReserveSendWindowAsync(payload.Length, ct).ConfigureAwait(false);
         lock (_sendLock)
         {

@@ -46,27 +46,26 @@ internal sealed class InboundLane : IAsyncDisposable
         {
             return (null, "");
         }
+        var accepted = false;
         try
         {
             var answer = (await _call.ResponseHeadersAsync.ConfigureAwait(false)).GetValue(CollectiveHeaders.ShmAnswerKey) ?? "refused: the sender did not answer the offer";
-            if (answer == CollectiveHeaders.ShmAccepted)
+            accepted = answer == CollectiveHeaders.ShmAccepted;
+            if (accepted)
             {
                 _ = Task.Run(CreditLoopAsync);
                 return (ring, "");
             }
-            _ring = null;
-            ring.Dispose();
             return (null, answer);
-        }
-        catch
-        {
-            _ring = null;
-            ring.Dispose();
-            throw;
         }
         finally
         {
             ring.Unlink();
+            if (!accepted)
+            {
+                _ring = null;
+                ring.Dispose();
+            }
         }
     }
 
@@ -130,34 +129,9 @@ internal sealed class InboundLane : IAsyncDisposable
     /// </summary>
     public async Task AbortAsync(string reason)
     {
-        try
+        if (await TryEndRequestsAsync(new PullControl { AbortReason = reason }, TimeSpan.FromMilliseconds(300)).ConfigureAwait(false))
         {
-            var told = false;
-            if (await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false))
-            {
-                try
-                {
-                    if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
-                    {
-                        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                        await _call.WriteAsync(new PullControl { AbortReason = reason }, timeout.Token).ConfigureAwait(false);
-                        await _call.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(300)).ConfigureAwait(false);
-                        told = true;
-                    }
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-            }
-            if (told)
-            {
-                await _ended.Task.WaitAsync(TimeSpan.FromMilliseconds(1000)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // The stream is already broken: cancelling below is all that is left to do.
+            await WaitEndedAsync(TimeSpan.FromMilliseconds(1000)).ConfigureAwait(false);
         }
         await _callCts.CancelAsync().ConfigureAwait(false);
     }
@@ -165,29 +139,11 @@ internal sealed class InboundLane : IAsyncDisposable
     /// <summary>Leaves: ends the request stream (the sender sees this rank leave), then cancels and closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        try
+        // Let the sender see the clean end and close the call itself before this side drops the connection: a reset that
+        // overtakes the end would read as "did this rank die?" on the sender.
+        if (!_callCts.IsCancellationRequested && await TryEndRequestsAsync(null, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false))
         {
-            if (!_callCts.IsCancellationRequested && await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false))
-            {
-                try
-                {
-                    if (Interlocked.Exchange(ref _requestsDone, 1) == 0)
-                    {
-                        await _call.CompleteAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
-                    }
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-                // Let the sender see the clean end and close the call itself before this side drops the connection: a
-                // reset that overtakes the end would read as "did this rank die?" on the sender.
-                await _ended.Task.WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // Disposal is best effort: the peer may be gone already.
+            await WaitEndedAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
         }
         await _callCts.CancelAsync().ConfigureAwait(false);
         _call.Dispose();
@@ -195,6 +151,55 @@ internal sealed class InboundLane : IAsyncDisposable
         {
             ring.Unlink();
             ring.Dispose(); // unmapped once the last chunk that points into it is released
+        }
+    }
+
+    /// <summary>
+    /// Best effort, once per lane: send <paramref name="last"/> (if any) and end the request stream, each step within
+    /// <paramref name="wait"/>; true when this call ended it. Serialised with the credit messages.
+    /// </summary>
+    private async Task<bool> TryEndRequestsAsync(PullControl? last, TimeSpan wait)
+    {
+        try
+        {
+            if (!await _writeLock.WaitAsync(wait).ConfigureAwait(false))
+            {
+                return false;
+            }
+            try
+            {
+                if (Interlocked.Exchange(ref _requestsDone, 1) != 0)
+                {
+                    return false;
+                }
+                if (last is not null)
+                {
+                    using var timeout = new CancellationTokenSource(wait);
+                    await _call.WriteAsync(last, timeout.Token).ConfigureAwait(false);
+                }
+                await _call.CompleteAsync().WaitAsync(wait).ConfigureAwait(false);
+                return true;
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception)
+        {
+            return false; // the stream is already broken: cancelling is all that is left to do
+        }
+    }
+
+    private async Task WaitEndedAsync(TimeSpan wait)
+    {
+        try
+        {
+            await _ended.Task.WaitAsync(wait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The sender did not end the call in time: the caller cancels it.
         }
     }
 }

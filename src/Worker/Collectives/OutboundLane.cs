@@ -20,7 +20,6 @@ internal sealed class OutboundLane
     private readonly SharedMemoryRing? _ring;
     private readonly SemaphoreSlim? _freeSlots;
     private int _nextSlot;
-    private bool _ringReleased;
     private string? _leftReason;
 
     public OutboundLane(IServerStreamWriter<ChunkFrame> responses, SharedMemoryRing? ring = null)
@@ -32,8 +31,6 @@ internal sealed class OutboundLane
 
     /// <summary>Completes when this rank is done with the lane (aborted or closed); the call handler then returns.</summary>
     public Task Closed => _closed.Task;
-
-    public bool SharedMemory => _ring is not null;
 
     public async Task WriteAsync(ChunkFrame frame, CancellationToken ct)
     {
@@ -89,11 +86,7 @@ internal sealed class OutboundLane
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!_ringReleased)
-            {
-                _ringReleased = true;
-                _ring.Dispose();
-            }
+            _ring.Dispose(); // idempotent
         }
         finally
         {
