@@ -31,7 +31,8 @@ internal static class BenchCollectivesCommand
         };
         var ops = new Option<string>("--ops")
         {
-            Description = "Comma-separated operations to time: allgather, reducescatter, allreduce, broadcast.",
+            Description = "Comma-separated operations to time: allgather, reducescatter, allreduce, broadcast, and the bf16-wire " +
+                "allgather-bf16, allreduce-bf16 (inexact, half the bytes; MiB and GB/s count the float32 buffer).",
             DefaultValueFactory = _ => string.Join(',', CollectivesBenchResult.Ops),
         };
         var command = new Command("collectives", "Time all-gather, reduce-scatter, all-reduce and broadcast over gRPC between W local processes.");
@@ -257,9 +258,9 @@ internal static class BenchCollectivesCommand
     private static string[] ParseOps(string text)
     {
         return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(op =>
-            CollectivesBenchResult.Ops.Contains(op)
+            CollectivesBenchResult.KnownOps.Contains(op)
                 ? op
-                : throw new ArgumentException($"--ops: '{op}' is not one of {string.Join(", ", CollectivesBenchResult.Ops)}")).ToArray();
+                : throw new ArgumentException($"--ops: '{op}' is not one of {string.Join(", ", CollectivesBenchResult.KnownOps)}")).ToArray();
     }
 
     private static double[] ParseSizes(string text)

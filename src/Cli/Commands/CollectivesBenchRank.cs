@@ -124,10 +124,21 @@ internal static class CollectivesBenchRank
                 var output = new float[BlockPartition.Count(floats, world, group.Rank)];
                 return ct => group.ReduceScatterAsync(input, output, ct);
             }
+            case "allgather-bf16":
+            {
+                var local = Filled(floats / world);
+                var output = new float[local.Length * world];
+                return ct => group.AllGatherAsync(local, output, WirePrecision.BFloat16, ct);
+            }
             case "allreduce":
             {
                 var buffer = Filled(floats);
                 return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, ct);
+            }
+            case "allreduce-bf16":
+            {
+                var buffer = Filled(floats);
+                return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, WirePrecision.BFloat16, ct);
             }
             case "broadcast":
             {

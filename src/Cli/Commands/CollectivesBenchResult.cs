@@ -13,8 +13,14 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
 {
     public const string Tcp = "tcp";
 
-    /// <summary>The operations in the order they run, as named in the output.</summary>
+    /// <summary>The operations timed by default, in the order they run, as named in the output.</summary>
     public static readonly string[] Ops = ["allgather", "reducescatter", "allreduce", "broadcast"];
+
+    /// <summary>
+    /// Every operation <c>--ops</c> accepts: the default ones and their bf16-wire variants (<c>WirePrecision.BFloat16</c>:
+    /// half the bytes travel; MiB, algbw and busbw still count the float32 buffer the caller holds).
+    /// </summary>
+    public static readonly string[] KnownOps = [.. Ops, "allgather-bf16", "allreduce-bf16"];
 
     public double AlgbwGBps => MiB * (1 << 20) / (TimeMs / 1000) / 1e9;
 
@@ -23,7 +29,7 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
     /// <summary>nccl-tests' PERFORMANCE.md: (W-1)/W for all-gather and reduce-scatter, 2(W-1)/W for all-reduce, 1 for broadcast.</summary>
     public static double BusFactor(string op, int world)
     {
-        return op switch
+        return op.Split('-')[0] switch
         {
             "allgather" or "reducescatter" => (world - 1) / (double)world,
             "allreduce" => 2.0 * (world - 1) / world,
@@ -33,12 +39,12 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
 
     public static string TableHeader()
     {
-        return $"{"op",-14}{"transport",-10}{"world",6}{"MiB",8}{"time_ms",11}{"algbw_GBps",12}{"busbw_GBps",12}{"iters",7}{"cpu_ms",10}";
+        return $"{"op",-16}{"transport",-10}{"world",6}{"MiB",8}{"time_ms",11}{"algbw_GBps",12}{"busbw_GBps",12}{"iters",7}{"cpu_ms",10}";
     }
 
     public string ToTableRow()
     {
-        return string.Create(CultureInfo.InvariantCulture, $"{Op,-14}{Transport ?? "-",-10}{World,6}{MiB,8:0.##}{TimeMs,11:0.###}{AlgbwGBps,12:0.###}{BusbwGBps,12:0.###}{Iters,7}{CpuMs,10:0.#}");
+        return string.Create(CultureInfo.InvariantCulture, $"{Op,-16}{Transport ?? "-",-10}{World,6}{MiB,8:0.##}{TimeMs,11:0.###}{AlgbwGBps,12:0.###}{BusbwGBps,12:0.###}{Iters,7}{CpuMs,10:0.#}");
     }
 
     public string ToJson()

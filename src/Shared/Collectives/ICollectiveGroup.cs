@@ -15,6 +15,9 @@ public interface ICollectiveGroup : IAsyncDisposable
     /// <summary>Every rank gives <paramref name="local"/> of the same length n; <paramref name="output"/> (W·n) receives them in rank order.</summary>
     Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default);
 
+    /// <summary>All-gather whose payloads travel as <paramref name="wire"/>: with bf16 every block, this rank's own too, ends rounded to bf16.</summary>
+    Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default);
+
     /// <summary>
     /// Every rank gives <paramref name="input"/> of the same length n; rank r receives in <paramref name="output"/> the sum over
     /// ranks of block r (<see cref="BlockPartition"/>). For all-gather's backward, n = W·b and each block is b long.
@@ -23,6 +26,12 @@ public interface ICollectiveGroup : IAsyncDisposable
 
     /// <summary>In place: every rank ends with the element-wise sum (or mean) of all ranks' buffers.</summary>
     Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default);
+
+    /// <summary>
+    /// All-reduce whose payloads travel as <paramref name="wire"/> (see <see cref="WirePrecision"/>): with bf16, half the
+    /// bytes, sums in float32, a result rounded to bf16 and still bit-identical on every rank. Every rank must pass the same.
+    /// </summary>
+    Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default);
 
     /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
     Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default);

@@ -37,10 +37,15 @@ public sealed class InProcessCollectiveGroup : ICollectiveGroup
     /// <summary>The group of a single-process run: rank 0 of 1.</summary>
     public static InProcessCollectiveGroup Single() => Create(1)[0];
 
-    public async Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default)
+    public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default) =>
+        AllGatherAsync(local, output, WirePrecision.Float32, ct);
+
+    /// <summary>With <see cref="WirePrecision.BFloat16"/> every rank's block (its own too) arrives rounded to bf16.</summary>
+    public async Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default)
     {
         RequireLength(nameof(output), output.Length, (long)local.Length * WorldSize);
-        var result = await CallAsync(InProcessOp.AllGather, local, 0, output.Length, ct).ConfigureAwait(false);
+        RequireDefined(wire);
+        var result = await CallAsync(InProcessOp.AllGather, local, (int)wire, output.Length, ct, wire).ConfigureAwait(false);
         result.Span.CopyTo(output.Span);
     }
 
@@ -51,14 +56,23 @@ public sealed class InProcessCollectiveGroup : ICollectiveGroup
         result.Span.CopyTo(output.Span);
     }
 
-    public async Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default)
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default) =>
+        AllReduceAsync(buffer, op, WirePrecision.Float32, ct);
+
+    /// <summary>
+    /// With <see cref="WirePrecision.BFloat16"/> each rank's buffer is rounded to bf16, summed in float32 in rank order, and
+    /// the result rounded to bf16 again (the gRPC ring rounds its partial sums at every hop instead, so the two differ in the
+    /// last bits; both leave every rank with the same values). Alone (W = 1) nothing travels and nothing is rounded.
+    /// </summary>
+    public async Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default)
     {
         if (!Enum.IsDefined(op))
         {
             throw new ArgumentOutOfRangeException(nameof(op), op, "unknown reduce op");
         }
 
-        var result = await CallAsync(InProcessOp.AllReduce, buffer, (int)op, buffer.Length, ct).ConfigureAwait(false);
+        RequireDefined(wire);
+        var result = await CallAsync(InProcessOp.AllReduce, buffer, (int)op | ((int)wire << 8), buffer.Length, ct, wire).ConfigureAwait(false);
         result.Span.CopyTo(buffer.Span);
     }
 
@@ -94,7 +108,8 @@ public sealed class InProcessCollectiveGroup : ICollectiveGroup
         return ValueTask.CompletedTask;
     }
 
-    private async Task<ReadOnlyMemory<float>> CallAsync(InProcessOp kind, ReadOnlyMemory<float> data, int parameter, int outputLength, CancellationToken ct)
+    private async Task<ReadOnlyMemory<float>> CallAsync(InProcessOp kind, ReadOnlyMemory<float> data, int parameter, int outputLength, CancellationToken ct,
+        WirePrecision wire = WirePrecision.Float32)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         ct.ThrowIfCancellationRequested();
@@ -105,7 +120,21 @@ public sealed class InProcessCollectiveGroup : ICollectiveGroup
         }
 
         var sequence = Interlocked.Increment(ref nextSequence);
-        return await hub.JoinAsync(Rank, sequence, new InProcessHub.Contribution(kind, data.ToArray(), parameter, outputLength), ct).ConfigureAwait(false);
+        var contribution = data.ToArray();
+        if (wire == WirePrecision.BFloat16)
+        {
+            BFloat16Bits.RoundInPlace(contribution);
+        }
+
+        return await hub.JoinAsync(Rank, sequence, new InProcessHub.Contribution(kind, contribution, parameter, outputLength), ct).ConfigureAwait(false);
+    }
+
+    private static void RequireDefined(WirePrecision wire)
+    {
+        if (!Enum.IsDefined(wire))
+        {
+            throw new ArgumentOutOfRangeException(nameof(wire), wire, "unknown wire precision");
+        }
     }
 
     private static void RequireLength(string name, int actual, long expected)

@@ -30,7 +30,7 @@ internal static class InProcessCombiner
         {
             InProcessOp.AllGather => Broadcast(calls.Count, Concat(calls)),
             InProcessOp.ReduceScatter => ReduceScatter(calls),
-            InProcessOp.AllReduce => Broadcast(calls.Count, Reduce(calls, (ReduceOp)first.Parameter)),
+            InProcessOp.AllReduce => Broadcast(calls.Count, Rounded(Reduce(calls, (ReduceOp)(first.Parameter & 0xFF)), (WirePrecision)(first.Parameter >> 8))),
             InProcessOp.Broadcast => Broadcast(calls.Count, calls[first.Parameter].Data),
             InProcessOp.NeighborExchange => NeighborExchange(calls, first.Parameter != 0, sequence),
             InProcessOp.Barrier => Broadcast(calls.Count, []),
@@ -39,6 +39,16 @@ internal static class InProcessCombiner
     }
 
     private static float[][] Broadcast(int world, float[] result) => Enumerable.Repeat(result, world).ToArray();
+
+    private static float[] Rounded(float[] result, WirePrecision wire)
+    {
+        if (wire == WirePrecision.BFloat16)
+        {
+            BFloat16Bits.RoundInPlace(result);
+        }
+
+        return result;
+    }
 
     private static float[] Concat(IReadOnlyList<InProcessHub.Contribution> calls)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MmCluster.Shared.Collectives;
 
 namespace MmCluster.Shared.Runs;
 
@@ -68,6 +69,9 @@ public sealed record StageConfig
     public bool Cosine { get; init; } = true;
 
     public double GradClip { get; init; } = 1.0;
+
+    /// <summary>How the gradient all-reduce's payloads travel (the stage's <c>gradient_wire</c>).</summary>
+    public WirePrecision GradientWire { get; init; } = WirePrecision.Float32;
 
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MmCluster.Shared.Collectives;
 using YamlDotNet.RepresentationModel;
 
 namespace MmCluster.Shared.Spec;
@@ -15,7 +16,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -82,6 +83,12 @@ internal sealed class SpecBinder
             Steps = s.Long("steps"),
             Epochs = s.Int("epochs"),
             GradClip = s.Double("grad_clip"),
+            GradientWire = s.Parse("gradient_wire", "fp32 or bf16", text => text.ToLowerInvariant() switch
+            {
+                "fp32" or "float32" => WirePrecision.Float32,
+                "bf16" or "bfloat16" => WirePrecision.BFloat16,
+                _ => (WirePrecision?)null,
+            }),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)
@@ -313,7 +320,7 @@ internal sealed class SpecBinder
             return null;
         }
 
-        private T? Parse<T>(string key, string expected, Func<string, T?> parse)
+        public T? Parse<T>(string key, string expected, Func<string, T?> parse)
             where T : struct
         {
             if (Value(key) is not { } node || AsText(node, SpecPath.Field(path, key)) is not { } text)

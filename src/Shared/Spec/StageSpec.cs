@@ -1,3 +1,5 @@
+using MmCluster.Shared.Collectives;
+
 namespace MmCluster.Shared.Spec;
 
 /// <summary>
@@ -30,6 +32,12 @@ public sealed record StageSpec
 
     /// <summary>Global gradient-norm clip; null means no clipping.</summary>
     public double? GradClip { get; init; }
+
+    /// <summary>
+    /// How gradients travel when they are averaged across workers: float32 (exact, the default) or bf16 (half the bytes,
+    /// rounded as PyTorch DDP's bf16 compression hook; the contrastive losses' feature gathers stay float32 either way).
+    /// </summary>
+    public WirePrecision? GradientWire { get; init; }
 
     public EvalSpec Eval { get; init; } = new();
 

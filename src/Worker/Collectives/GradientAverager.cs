@@ -21,6 +21,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
 
     private readonly ICollectiveGroup group;
     private readonly long bucketCapacity;
+    private readonly WirePrecision wire;
     private Tensor[] trainable = [];
     private Tensor[] rowSparse = [];
     private Bucket[]? buckets;
@@ -31,18 +32,34 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     /// </summary>
     public const long RowSparseMinRows = 4096;
 
-    /// <summary>Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>TrainStep</c> calls it).</summary>
-    public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes)
+    /// <summary>
+    /// Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>TrainStep</c> calls it). With
+    /// <paramref name="wire"/> = bf16 the gradients (buckets and touched rows) travel as bf16: half the bytes, averaged in
+    /// float32, each rank left with the same rounded mean (inexact; the default float32 is what the equivalence specs prove).
+    /// </summary>
+    public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes, WirePrecision wire = WirePrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketBytes, sizeof(float));
         this.group = group;
+        this.wire = wire;
         bucketCapacity = bucketBytes / sizeof(float);
     }
 
+    /// <summary>A stage's averager with the stage's <c>gradient_wire</c>; says so in the worker's log when it is not float32.</summary>
+    public static GradientAverager ForStage(ICollectiveGroup group, WirePrecision wire, Action<string> log)
+    {
+        if (wire != WirePrecision.Float32 && group.WorldSize > 1)
+        {
+            log($"gradients are averaged with {wire} on the wire (gradient_wire): half the bytes, not bit-exact");
+        }
+        return new GradientAverager(group, wire: wire);
+    }
+
     /// <summary>Plans the buckets now, for <see cref="Average"/>.</summary>
-    public GradientAverager(ICollectiveGroup group, IEnumerable<Tensor> parameters, long bucketBytes = DefaultBucketBytes)
-        : this(group, bucketBytes)
+    public GradientAverager(ICollectiveGroup group, IEnumerable<Tensor> parameters, long bucketBytes = DefaultBucketBytes,
+        WirePrecision wire = WirePrecision.Float32)
+        : this(group, bucketBytes, wire)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Plan(parameters);
@@ -90,7 +107,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
         foreach (var bucket in planned)
         {
             bucket.Pack();
-            TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean));
+            TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean, wire));
             bucket.Unpack();
         }
         foreach (var table in rowSparse)
@@ -120,7 +137,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
             return;
         }
         var rows = grad.index_select(0, index).to_type(ScalarType.Float32).contiguous(); // (k, D)
-        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(rows), ReduceOp.Mean));
+        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(rows), ReduceOp.Mean, wire));
         grad.index_copy_(0, index, rows.to_type(grad.dtype));
     }
 

@@ -7,13 +7,20 @@ namespace MmCluster.Worker.Collectives;
 /// <summary>Per-operation state: the sequence number every chunk carries, the deadline token, the senders to drain.</summary>
 public sealed partial class GrpcCollectiveGroup
 {
-    private sealed class OpState(long seq, CollectiveOp kind, long totalElements, CancellationToken token)
+    private sealed class OpState(long seq, CollectiveOp kind, long totalElements, WirePrecision wire, CancellationToken token)
     {
         public long Seq { get; } = seq;
 
         public CollectiveOp Kind { get; } = kind;
 
         public long TotalElements { get; } = totalElements;
+
+        /// <summary>How the payloads of this operation travel; every chunk must carry the matching dtype.</summary>
+        public WirePrecision Wire { get; } = wire;
+
+        public ChunkDType DType => Wire == WirePrecision.BFloat16 ? ChunkDType.Bfloat16 : ChunkDType.Float32;
+
+        public int BytesPerElement => Wire == WirePrecision.BFloat16 ? sizeof(ushort) : sizeof(float);
 
         public CancellationToken Token { get; } = token;
 
@@ -34,7 +41,7 @@ public sealed partial class GrpcCollectiveGroup
 
         public override string ToString()
         {
-            return $"{Kind} #{Seq} of {TotalElements} floats";
+            return Wire == WirePrecision.Float32 ? $"{Kind} #{Seq} of {TotalElements} floats" : $"{Kind} #{Seq} of {TotalElements} floats ({Wire} on the wire)";
         }
     }
 
@@ -48,7 +55,7 @@ public sealed partial class GrpcCollectiveGroup
         private readonly OpState _op;
         private readonly TaskCompletionSource<OutboundLane>[] _lanes;
         private readonly int _peer;
-        private readonly Channel<ChunkFrame>[] _queues;
+        private readonly Channel<OutgoingChunk>[] _queues;
         private readonly Task[] _writers;
 
         public OpSender(GrpcCollectiveGroup group, OpState op, TaskCompletionSource<OutboundLane>[] lanes, int peer)
@@ -57,19 +64,19 @@ public sealed partial class GrpcCollectiveGroup
             _op = op;
             _lanes = lanes;
             _peer = peer;
-            _queues = new Channel<ChunkFrame>[lanes.Length];
+            _queues = new Channel<OutgoingChunk>[lanes.Length];
             _writers = new Task[lanes.Length];
             for (var i = 0; i < lanes.Length; i++)
             {
-                _queues[i] = Channel.CreateUnbounded<ChunkFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+                _queues[i] = Channel.CreateUnbounded<OutgoingChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
                 var lane = i;
                 _writers[i] = Task.Run(() => WriteLaneAsync(lane));
             }
         }
 
-        public void Enqueue(int index, ChunkFrame frame)
+        public void Enqueue(int index, OutgoingChunk chunk)
         {
-            _queues[index % _queues.Length].Writer.TryWrite(frame);
+            _queues[index % _queues.Length].Writer.TryWrite(chunk);
         }
 
         /// <summary>Waits until every queued chunk is handed to HTTP/2 (the caller may reuse its buffers after the operation).</summary>
@@ -109,9 +116,10 @@ public sealed partial class GrpcCollectiveGroup
                 var stream = await _lanes[lane].Task.WaitAsync(_op.Token).ConfigureAwait(false);
                 while (await reader.WaitToReadAsync(_op.Token).ConfigureAwait(false))
                 {
-                    while (reader.TryRead(out var frame))
+                    while (reader.TryRead(out var chunk))
                     {
-                        await stream.WriteAsync(frame, _op.Token).ConfigureAwait(false);
+                        await stream.WriteAsync(chunk.Frame, _op.Token).ConfigureAwait(false);
+                        chunk.ReturnBuffer(); // the payload was copied into the stream (or its shared-memory slot)
                     }
                 }
             }
@@ -125,6 +133,18 @@ public sealed partial class GrpcCollectiveGroup
                 {
                     _group.Fault(_group.PeerFailure(_peer, null, ex));
                 }
+            }
+        }
+    }
+
+    /// <summary>A frame to send, and the pooled buffer its payload sits in when it was narrowed to bf16 (returned once written).</summary>
+    private readonly record struct OutgoingChunk(ChunkFrame Frame, byte[]? Pooled)
+    {
+        public void ReturnBuffer()
+        {
+            if (Pooled is not null)
+            {
+                ChunkBuffers.Shared.Return(Pooled);
             }
         }
     }

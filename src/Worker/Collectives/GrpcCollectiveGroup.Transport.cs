@@ -26,7 +26,8 @@ public sealed partial class GrpcCollectiveGroup
     }
 
     /// <summary>Runs one operation under the op lock with the deadline; any failure breaks the group and is thrown as a CollectiveException.</summary>
-    private async Task RunAsync(CollectiveOp kind, long totalElements, Func<OpState, Task> body, CancellationToken ct)
+    private async Task RunAsync(CollectiveOp kind, long totalElements, Func<OpState, Task> body, CancellationToken ct,
+        WirePrecision wire = WirePrecision.Float32)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await _opLock.WaitAsync(ct).ConfigureAwait(false);
@@ -38,7 +39,7 @@ public sealed partial class GrpcCollectiveGroup
             }
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, _faultCts.Token, _disposeCts.Token);
             cts.CancelAfter(_options.OperationDeadline);
-            var op = new OpState(_nextSeq++, kind, totalElements, cts.Token);
+            var op = new OpState(_nextSeq++, kind, totalElements, wire, cts.Token);
             try
             {
                 await body(op).ConfigureAwait(false);
@@ -306,11 +307,19 @@ public sealed partial class GrpcCollectiveGroup
                 $"rank {Rank}: {Describe(from)} sent {frame.Op} #{frame.OpSeq} step {frame.Step} chunk {frame.Chunk} while this rank runs {op} step {step} chunk {chunk}: the ranks called different collectives",
                 from);
         }
-        var total = expectedTotal ?? op.TotalElements;
-        if (frame.TotalElements != total || frame.PayloadLength != count * sizeof(float))
+        if (frame.DType != op.DType)
         {
+            frame.Release();
             throw new CollectiveException(
-                $"rank {Rank}: {Describe(from)} has {frame.TotalElements} floats for {op} (chunk of {frame.PayloadLength} bytes) while this rank expects {total} (chunk of {count * sizeof(float)} bytes): buffer sizes differ across ranks",
+                $"rank {Rank}: {Describe(from)} sent {frame.DType} payloads for {op}, which travels as {op.DType}: the ranks chose different wire precisions",
+                from);
+        }
+        var total = expectedTotal ?? op.TotalElements;
+        if (frame.TotalElements != total || frame.PayloadLength != count * op.BytesPerElement)
+        {
+            frame.Release();
+            throw new CollectiveException(
+                $"rank {Rank}: {Describe(from)} has {frame.TotalElements} floats for {op} (chunk of {frame.PayloadLength} bytes) while this rank expects {total} (chunk of {count * op.BytesPerElement} bytes): buffer sizes differ across ranks",
                 from);
         }
         return frame;

@@ -67,12 +67,24 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
 
     public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default)
     {
+        return AllGatherAsync(local, output, WirePrecision.Float32, ct);
+    }
+
+    public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default)
+    {
         if (output.Length != WorldSize * local.Length)
         {
             throw new ArgumentException($"all-gather output holds {output.Length} floats; it must hold W·n = {WorldSize}·{local.Length}.", nameof(output));
         }
-        local.CopyTo(output.Slice(Rank * local.Length, local.Length));
-        return RunAsync(CollectiveOp.AllGather, output.Length, op => RingAsync(op, new RingPlan(WorldSize - 1, 0, 0, output, output, default)), ct);
+        RequireDefined(wire);
+        var narrowed = wire == WirePrecision.BFloat16 && WorldSize > 1;
+        if (!narrowed)
+        {
+            local.CopyTo(output.Slice(Rank * local.Length, local.Length));
+        }
+        // bf16: the ring's first step keeps this rank's block rounded (as the others receive it) while it narrows it to send.
+        var plan = new RingPlan(WorldSize - 1, 0, 0, output, output, default, Step0Local: narrowed ? local : default);
+        return RunAsync(CollectiveOp.AllGather, output.Length, op => RingAsync(op, plan), ct, wire);
     }
 
     public Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default)
@@ -105,9 +117,32 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
 
     public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default)
     {
+        return AllReduceAsync(buffer, op, WirePrecision.Float32, ct);
+    }
+
+    /// <summary>
+    /// With <see cref="WirePrecision.BFloat16"/>, every hop of the ring carries bf16: a partial sum is rounded when it is
+    /// sent and added in float32 on arrival; the owner of a finished block rounds it (after the mean's division) before it
+    /// travels, and keeps the rounded values itself, so every rank ends bit-identical.
+    /// </summary>
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default)
+    {
+        if (!Enum.IsDefined(op))
+        {
+            throw new ArgumentOutOfRangeException(nameof(op), op, "unknown reduce op");
+        }
+        RequireDefined(wire);
         var steps = WorldSize - 1;
         var plan = new RingPlan(2 * steps, steps, -1, buffer, buffer, buffer, op == ReduceOp.Mean ? WorldSize : 0f);
-        return RunAsync(CollectiveOp.AllReduce, buffer.Length, state => RingAsync(state, plan), ct);
+        return RunAsync(CollectiveOp.AllReduce, buffer.Length, state => RingAsync(state, plan), ct, wire);
+    }
+
+    private static void RequireDefined(WirePrecision wire)
+    {
+        if (!Enum.IsDefined(wire))
+        {
+            throw new ArgumentOutOfRangeException(nameof(wire), wire, "unknown wire precision");
+        }
     }
 
     public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default)
@@ -161,41 +196,69 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         for (var c = 0; c < ChunkCount(firstCount); c++)
         {
             var (offset, count) = ChunkRange(firstCount, c);
-            sender.Enqueue(sendIndex++, Frame(op, 0, c, plan.Step0Source.Slice(firstOffset + offset, count)));
+            if (op.Wire == WirePrecision.BFloat16 && !plan.Step0Local.IsEmpty)
+            {
+                // All-gather: this rank's block is kept rounded and sent narrowed, in one pass over the caller's input.
+                var pooled = RentWire(count, out var bits);
+                BFloat16Bits.NarrowRounded(plan.Step0Local.Span.Slice(offset, count), plan.Work.Span.Slice(firstOffset + offset, count), bits);
+                sender.Enqueue(sendIndex++, NarrowedFrame(op, 0, c, pooled, count));
+            }
+            else
+            {
+                sender.Enqueue(sendIndex++, Frame(op, 0, c, plan.Step0Source.Slice(firstOffset + offset, count)));
+            }
         }
         for (var s = 0; s < plan.Steps; s++)
         {
             var block = Mod(Rank + plan.Shift - s - 1);
             var blockCount = BlockPartition.Count(n, WorldSize, block);
             var blockOffset = BlockPartition.Offset(n, WorldSize, block);
+            var forwards = s + 1 < plan.Steps;
             for (var c = 0; c < ChunkCount(blockCount); c++)
             {
                 var (offset, count) = ChunkRange(blockCount, c);
                 var frame = await ReceiveAsync(op, RingDirection.Forward, receiveIndex++, left, s, c, count).ConfigureAwait(false);
-                var received = MemoryMarshal.Cast<byte, float>(frame.Payload);
                 var target = s == plan.Steps - 1 && !plan.LastBlock.IsEmpty
                     ? plan.LastBlock.Span.Slice(blockOffset - plan.LastBlockOffset + offset, count)
                     : plan.Work.Span.Slice(blockOffset + offset, count);
-                if (s < plan.ReduceSteps)
+                var reduce = s < plan.ReduceSteps;
+                var own = reduce ? plan.Addend.Span.Slice(blockOffset + offset, count) : default;
+                var divisor = s == plan.ReduceSteps - 1 ? plan.Divisor : 0f;
+                OutgoingChunk? next = null;
+                if (op.Wire == WirePrecision.BFloat16)
                 {
-                    var own = plan.Addend.Span.Slice(blockOffset + offset, count);
-                    if (s == plan.ReduceSteps - 1 && plan.Divisor != 0f)
+                    var received = MemoryMarshal.Cast<byte, ushort>(frame.Payload);
+                    if (forwards && reduce)
                     {
-                        FloatBytes.AddDivide(received, own, plan.Divisor, target);
+                        // A partial sum, or (last reducing step) a finished block, that travels on: rounded once, kept as
+                        // sent, so every rank ends with the same values.
+                        var pooled = RentWire(count, out var bits);
+                        BFloat16Bits.WidenCombineNarrow(received, own, divisor, target, bits);
+                        next = NarrowedFrame(op, s + 1, c, pooled, count);
                     }
                     else
                     {
-                        FloatBytes.Add(received, own, target);
+                        Combine(received, reduce, own, divisor, target);
+                        if (forwards)
+                        {
+                            var pooled = RentWire(count, out var bits);
+                            received.CopyTo(bits); // already bf16: forwarded as it came
+                            next = NarrowedFrame(op, s + 1, c, pooled, count);
+                        }
                     }
                 }
                 else
                 {
-                    received.CopyTo(target);
+                    Combine(MemoryMarshal.Cast<byte, float>(frame.Payload), reduce, own, divisor, target);
+                    if (forwards)
+                    {
+                        next = Frame(op, s + 1, c, plan.Work.Slice(blockOffset + offset, count));
+                    }
                 }
                 frame.Release();
-                if (s + 1 < plan.Steps)
+                if (next is { } chunk)
                 {
-                    sender.Enqueue(sendIndex++, Frame(op, s + 1, c, plan.Work.Slice(blockOffset + offset, count)));
+                    sender.Enqueue(sendIndex++, chunk);
                 }
             }
         }
@@ -249,7 +312,73 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         await sender.CompleteAsync().ConfigureAwait(false);
     }
 
-    private ChunkFrame Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
+    /// <summary>A received chunk into <paramref name="target"/>: copied, or added to <paramref name="own"/> (then divided when <paramref name="divisor"/> is not 0).</summary>
+    private static void Combine(ReadOnlySpan<float> received, bool reduce, ReadOnlySpan<float> own, float divisor, Span<float> target)
+    {
+        if (!reduce)
+        {
+            received.CopyTo(target);
+        }
+        else if (divisor != 0f)
+        {
+            FloatBytes.AddDivide(received, own, divisor, target);
+        }
+        else
+        {
+            FloatBytes.Add(received, own, target);
+        }
+    }
+
+    private static void Combine(ReadOnlySpan<ushort> received, bool reduce, ReadOnlySpan<float> own, float divisor, Span<float> target)
+    {
+        if (!reduce)
+        {
+            BFloat16Bits.Widen(received, target);
+        }
+        else if (divisor != 0f)
+        {
+            BFloat16Bits.WidenAddDivide(received, own, divisor, target);
+        }
+        else
+        {
+            BFloat16Bits.WidenAdd(received, own, target);
+        }
+    }
+
+    /// <summary>
+    /// The frame of one chunk. Float32 payloads are sent without copying (the caller's buffer is wrapped); bf16 ones are
+    /// narrowed into a pooled buffer that goes back to the pool once the frame is written.
+    /// </summary>
+    private OutgoingChunk Frame(OpState op, int step, int chunk, ReadOnlyMemory<float> payload)
+    {
+        var frame = Header(op, step, chunk);
+        if (op.Wire == WirePrecision.Float32 || payload.IsEmpty)
+        {
+            frame.Payload = UnsafeByteOperations.UnsafeWrap(FloatBytes.AsBytes(payload));
+            return new OutgoingChunk(frame, null);
+        }
+        var pooled = RentWire(payload.Length, out var bits);
+        BFloat16Bits.Narrow(payload.Span, bits);
+        return NarrowedFrame(op, step, chunk, pooled, payload.Length);
+    }
+
+    /// <summary>A pooled buffer for <paramref name="count"/> bf16 values, and those values as a span.</summary>
+    private static byte[] RentWire(int count, out Span<ushort> bits)
+    {
+        var pooled = ChunkBuffers.Shared.Rent(count * sizeof(ushort));
+        bits = MemoryMarshal.Cast<byte, ushort>(pooled.AsSpan(0, count * sizeof(ushort)));
+        return pooled;
+    }
+
+    /// <summary>The frame of a chunk already narrowed to bf16 in <paramref name="pooled"/> (returned to the pool once written).</summary>
+    private OutgoingChunk NarrowedFrame(OpState op, int step, int chunk, byte[] pooled, int count)
+    {
+        var frame = Header(op, step, chunk);
+        frame.Payload = UnsafeByteOperations.UnsafeWrap(pooled.AsMemory(0, count * sizeof(ushort)));
+        return new OutgoingChunk(frame, pooled);
+    }
+
+    private ChunkFrame Header(OpState op, int step, int chunk)
     {
         return new ChunkFrame
         {
@@ -261,7 +390,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
             Step = step,
             Chunk = chunk,
             TotalElements = op.TotalElements,
-            Payload = UnsafeByteOperations.UnsafeWrap(FloatBytes.AsBytes(payload)),
+            Dtype = op.DType,
         };
     }
 
@@ -284,8 +413,11 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
     /// <summary>
     /// What a ring moves: see <see cref="RingAsync"/>. Divisor 0 = no division after the last reducing step. A non-empty
     /// <see cref="LastBlock"/> receives the last step's block (which starts at <see cref="LastBlockOffset"/> of the buffer)
-    /// instead of <see cref="Work"/>; only valid when that block is not forwarded, as in reduce-scatter.
+    /// instead of <see cref="Work"/>; only valid when that block is not forwarded, as in reduce-scatter. A non-empty
+    /// <see cref="Step0Local"/> (a bf16 all-gather) is this rank's input: the first step rounds it into its block of
+    /// <see cref="Work"/> while narrowing it to send, instead of sending <see cref="Step0Source"/>.
     /// </summary>
     private readonly record struct RingPlan(int Steps, int ReduceSteps, int Shift, ReadOnlyMemory<float> Step0Source, Memory<float> Work,
-        ReadOnlyMemory<float> Addend, float Divisor = 0f, Memory<float> LastBlock = default, int LastBlockOffset = 0);
+        ReadOnlyMemory<float> Addend, float Divisor = 0f, Memory<float> LastBlock = default, int LastBlockOffset = 0,
+        ReadOnlyMemory<float> Step0Local = default);
 }

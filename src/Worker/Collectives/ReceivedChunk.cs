@@ -70,6 +70,8 @@ internal sealed class ReceivedChunk
 
     public long TotalElements { get; private set; }
 
+    public ChunkDType DType { get; private set; }
+
     public string AbortReason { get; private set; } = "";
 
     public int PayloadLength { get; private set; }
@@ -157,6 +159,7 @@ internal sealed class ReceivedChunk
                 case (6, 0): chunk.Step = (int)ReadVarint(ref reader); break;
                 case (7, 0): chunk.Chunk = (int)ReadVarint(ref reader); break;
                 case (8, 0): chunk.TotalElements = (long)ReadVarint(ref reader); break;
+                case (9, 0): chunk.DType = (ChunkDType)(int)ReadVarint(ref reader); break;
                 case (10, 2):
                 {
                     var length = ReadLength(ref reader);

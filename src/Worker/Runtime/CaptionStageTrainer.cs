@@ -34,7 +34,7 @@ internal abstract class CaptionStageTrainer<TModel>(StageContext context, TModel
 
     protected EvaluationSet EvalSet => evalSet;
 
-    protected GradientAverager Averager => averager ??= new GradientAverager(context.Group);
+    protected GradientAverager Averager => averager ??= GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log);
 
     protected abstract StageOptimizer Optimizer { get; }
 

@@ -34,7 +34,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, string token, A
                 log($"froze {FrozenParameters.Apply(model, config.Freeze)} parameters under {string.Join(", ", config.Freeze)}");
             }
             ParameterBroadcast.FromRoot(group, model.state_dict().Values);
-            averager = new GradientAverager(group);
+            averager = GradientAverager.ForStage(group, config.GradientWire, log);
             trainer = new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group), averager);
             var startEpoch = 0;
             if (config.ResumeFrom is { } resume)

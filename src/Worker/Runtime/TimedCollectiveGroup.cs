@@ -18,11 +18,17 @@ internal sealed class TimedCollectiveGroup(ICollectiveGroup inner) : ICollective
     public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default) =>
         Time(inner.AllGatherAsync(local, output, ct));
 
+    public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default) =>
+        Time(inner.AllGatherAsync(local, output, wire, ct));
+
     public Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default) =>
         Time(inner.ReduceScatterAsync(input, output, ct));
 
     public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default) =>
         Time(inner.AllReduceAsync(buffer, op, ct));
+
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default) =>
+        Time(inner.AllReduceAsync(buffer, op, wire, ct));
 
     public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default) =>
         Time(inner.BroadcastAsync(buffer, root, ct));

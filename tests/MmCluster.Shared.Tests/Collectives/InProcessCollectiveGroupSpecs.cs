@@ -240,6 +240,58 @@ public sealed class InProcessCollectiveGroupSpecs
         await Assert.ThrowsAsync<ObjectDisposedException>(() => group.BarrierAsync());
     }
 
+    [Theory]
+    [InlineData(2, ReduceOp.Sum)]
+    [InlineData(3, ReduceOp.Mean)]
+    public async Task Should_round_contributions_and_result_to_bf16_when_all_reducing_with_a_bf16_wire(int world, ReduceOp op)
+    {
+        var inputs = Enumerable.Range(0, world).Select(r => Enumerable.Range(0, 33).Select(i => (r + 1) * 1.001f + i * 0.37f).ToArray()).ToArray();
+        var results = await RunRanks(world, async g =>
+        {
+            var buffer = inputs[g.Rank].ToArray();
+            await g.AllReduceAsync(buffer, op, WirePrecision.BFloat16);
+            return buffer;
+        });
+
+        var expected = new float[33];
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var sum = 0f;
+            for (var r = 0; r < world; r++)
+            {
+                sum += BFloat16Bits.Round(inputs[r][i]);
+            }
+
+            expected[i] = BFloat16Bits.Round(op == ReduceOp.Mean ? sum / world : sum);
+        }
+
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+
+    [Fact]
+    public async Task Should_round_every_block_to_bf16_when_all_gathering_with_a_bf16_wire()
+    {
+        var results = await RunRanks(2, async g =>
+        {
+            var output = new float[2 * 5];
+            await g.AllGatherAsync(Data(g.Rank, 5).Select(x => x * 1.01f).ToArray(), output, WirePrecision.BFloat16);
+            return output;
+        });
+
+        var expected = Enumerable.Range(0, 2).SelectMany(r => Data(r, 5)).Select(x => BFloat16Bits.Round(x * 1.01f)).ToArray();
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+
+    [Fact]
+    public async Task Should_fail_naming_the_rank_when_ranks_choose_different_wire_precisions()
+    {
+        var groups = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(10));
+        var calls = groups.Select(g => Task.Run(() => g.AllReduceAsync(new float[4], ReduceOp.Sum, g.Rank == 0 ? WirePrecision.Float32 : WirePrecision.BFloat16))).ToArray();
+        var error = await Assert.ThrowsAsync<CollectiveException>(() => calls[0]);
+        Assert.Equal(1, error.PeerRank);
+        await Assert.ThrowsAsync<CollectiveException>(() => calls[1]);
+    }
+
     private static float[] Data(int rank, int n) => Enumerable.Range(0, n).Select(i => rank * 100f + i + 0.5f).ToArray();
 
     private static float[] Sum(int world, int n) =>

@@ -1,3 +1,4 @@
+using MmCluster.Shared.Collectives;
 using MmCluster.Shared.Spec;
 using Xunit;
 
@@ -36,6 +37,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
             init: { from: clip, freeze: [visual] }
             batch_size: 16
             epochs: 1
+            gradient_wire: bf16
         """;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("spec-").FullName;
@@ -70,10 +72,12 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Equal(new OptimizerSpec { Lr = 3e-4, WeightDecay = 0.2, Beta1 = 0.8, Beta2 = 0.9 }, clip.Optimizer);
         Assert.Equal(new ScheduleSpec { WarmupSteps = 10, Cosine = false }, clip.Schedule);
         Assert.Equal((1.5, 25L), (clip.GradClip!.Value, clip.CheckpointEvery!.Value));
+        Assert.Null(clip.GradientWire);
         Assert.Equal((50L, 100), (clip.Eval.EverySteps!.Value, clip.Eval.RetrievalHeldOut!.Value));
         Assert.Equal(["a picture of a {}."], clip.Eval.ZeroShotTemplates);
         var lm = spec.Stages[1];
         Assert.Equal((StageKind.Lm, 1), (lm.Kind!.Value, lm.Epochs!.Value));
+        Assert.Equal(WirePrecision.BFloat16, lm.GradientWire);
         Assert.Equal(["clip"], lm.DependsOn);
         Assert.Equal(["clip"], lm.Init!.From);
         Assert.Equal(["visual"], lm.Init.Freeze);
@@ -207,6 +211,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     [InlineData("warmup_steps: 10", "warmup_steps: 100", "warm-up (100 steps) must be shorter than the stage (100 steps)")]
     [InlineData("\"a picture of a {}.\"", "\"a picture\"", "template 'a picture' has no '{}'")]
     [InlineData("grad_clip: 1.5", "grad_clip: 0", "must be positive (or left out for no clipping)")]
+    [InlineData("gradient_wire: bf16", "gradient_wire: fp16", "expected fp32 or bf16, got 'fp16'")]
     [InlineData("steps: 100", "steps: lots", "expected a whole number, got 'lots'")]
     [InlineData("steps: 100", "steps: 100\n    epochs: 2", "give either 'steps' or 'epochs', not both")]
     public void Should_name_the_value_when_it_is_out_of_range(string from, string to, string expected)

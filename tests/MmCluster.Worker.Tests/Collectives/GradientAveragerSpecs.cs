@@ -35,6 +35,32 @@ public sealed class GradientAveragerSpecs
     }
 
     [Fact]
+    public void Should_leave_the_same_bf16_rounded_mean_on_every_rank_when_gradients_travel_as_bf16()
+    {
+        const int world = 2;
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var results = RankThreads.Run(world, rank =>
+        {
+            using var weight = (randn(64, generator: new Generator(7 + (ulong)rank)) * 0.1f).requires_grad_();
+            weight.grad = randn(64, generator: new Generator(100 + (ulong)rank));
+            var before = Values(weight.grad!);
+            using var averager = new GradientAverager(groups[rank], [weight], wire: WirePrecision.BFloat16);
+            averager.Average();
+            return (Before: before, After: Values(weight.grad!));
+        });
+
+        Assert.Equal(results[0].After, results[1].After);
+        for (var i = 0; i < 64; i++)
+        {
+            var exact = (results[0].Before[i] + results[1].Before[i]) / world;
+            var bf16Mean = (BFloat16Bits.Round((float)results[0].Before[i]) + BFloat16Bits.Round((float)results[1].Before[i])) / world;
+            Assert.Equal(BFloat16Bits.Round((float)bf16Mean), (float)results[0].After[i]);
+            Assert.True(Math.Abs(results[0].After[i] - exact) <= Math.Pow(2, -7) * (Math.Abs(results[0].Before[i]) + Math.Abs(results[1].Before[i])),
+                $"element {i}: {results[0].After[i]}, exact mean {exact}");
+        }
+    }
+
+    [Fact]
     public void Should_equal_the_scanned_rows_mean_when_the_step_names_the_ids_it_looked_up()
     {
         const int world = 2;
