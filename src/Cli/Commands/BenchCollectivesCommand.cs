@@ -75,6 +75,7 @@ internal static class BenchCollectivesCommand
             }
 
             Print(await MeasureTcpAsync(sizeList.Max(), settings.Iters, settings.Warmup, ct));
+            Print(await MeasureTcpDuplexAsync(sizeList.Max(), settings.Iters, settings.Warmup, ct));
             foreach (var name in transports)
             {
                 foreach (var result in await RunRanksAsync(settings with { Transport = name }, ct))
@@ -101,8 +102,9 @@ internal static class BenchCollectivesCommand
         var ops = new Option<string>("--ops") { DefaultValueFactory = _ => string.Join(',', CollectivesBenchResult.Ops) };
         var tcpPort = new Option<int>("--tcp-send") { Description = "Be the raw TCP sender to this loopback port instead of a rank." };
         var tcpBytes = new Option<long>("--tcp-bytes");
+        var tcpDuplex = new Option<bool>("--tcp-duplex") { Description = "With --tcp-send: send and receive --tcp-bytes at once, each round." };
         var command = new Command("rank", "Internal: one rank process of 'bench collectives' (token on stdin env MMCLUSTER_BENCH_TOKEN).") { Hidden = true };
-        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, ops, tcpPort, tcpBytes })
+        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, ops, tcpPort, tcpBytes, tcpDuplex })
         {
             command.Options.Add(option);
         }
@@ -110,7 +112,9 @@ internal static class BenchCollectivesCommand
         {
             if (parse.GetValue(tcpPort) is var port and > 0)
             {
-                return await CollectivesBenchRank.RunTcpSenderAsync(port, parse.GetValue(tcpBytes), ct);
+                return parse.GetValue(tcpDuplex)
+                    ? await CollectivesBenchRank.RunTcpDuplexPeerAsync(port, parse.GetValue(tcpBytes), ct)
+                    : await CollectivesBenchRank.RunTcpSenderAsync(port, parse.GetValue(tcpBytes), ct);
             }
             var token = Environment.GetEnvironmentVariable("MMCLUSTER_BENCH_TOKEN")
                 ?? throw new InvalidOperationException("MMCLUSTER_BENCH_TOKEN is not set");
@@ -214,11 +218,7 @@ internal static class BenchCollectivesCommand
         {
             var clock = Stopwatch.StartNew();
             await stream.WriteAsync(new byte[] { 1 }, ct);
-            for (var received = 0L; received < bytes;)
-            {
-                var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - received)), ct);
-                received += n > 0 ? n : throw new IOException("the TCP sender closed early");
-            }
+            await CollectivesBenchRank.ReadBytesAsync(stream, buffer, bytes, ct);
             if (i >= warmup)
             {
                 times.Add(clock.Elapsed.TotalMilliseconds);
@@ -227,6 +227,42 @@ internal static class BenchCollectivesCommand
         socket.Close();
         await sender.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
         return new CollectivesBenchResult(CollectivesBenchResult.Tcp, 2, mib, CollectivesBenchResult.Median(times), iters);
+    }
+
+    /// <summary>
+    /// Raw TCP both ways at once, the traffic of a W = 2 all-gather of S: this process and one child each send S/2 and
+    /// receive S/2 on one connection per round; median round time. busbw = S/2 / t, the rate each direction reached (what
+    /// bare sockets give the pattern in which every rank both sends and receives).
+    /// </summary>
+    private static async Task<CollectivesBenchResult> MeasureTcpDuplexAsync(double mib, int iters, int warmup, CancellationToken ct)
+    {
+        var half = (long)(mib * (1 << 20)) / 2;
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var peer = StartSelf(["bench", "collectives", "rank", "--tcp-send", $"{((IPEndPoint)listener.LocalEndpoint).Port}", "--tcp-bytes", $"{half}",
+            "--tcp-duplex"], null);
+        using var socket = await listener.AcceptTcpClientAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct);
+        socket.NoDelay = true;
+        socket.SendBufferSize = socket.ReceiveBufferSize = 4 << 20;
+        var stream = socket.GetStream();
+        var outgoing = new byte[4 << 20];
+        Random.Shared.NextBytes(outgoing);
+        var incoming = new byte[4 << 20];
+        var times = new List<double>();
+        for (var i = 0; i < warmup + iters; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var sending = CollectivesBenchRank.WriteBytesAsync(stream, outgoing, half, ct);
+            await CollectivesBenchRank.ReadBytesAsync(stream, incoming, half, ct);
+            await sending;
+            if (i >= warmup)
+            {
+                times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+        }
+        socket.Close();
+        await peer.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        return new CollectivesBenchResult(CollectivesBenchResult.TcpDuplex, 2, mib, CollectivesBenchResult.Median(times), iters);
     }
 
     /// <summary>Starts this same program (apphost or <c>dotnet mmcluster.dll</c>) with stdin/stdout piped and stderr inherited.</summary>

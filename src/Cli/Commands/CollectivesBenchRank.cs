@@ -87,12 +87,53 @@ internal static class CollectivesBenchRank
         var go = new byte[1];
         while (await stream.ReadAsync(go, ct) == 1)
         {
-            for (var sent = 0L; sent < bytes; sent += buffer.Length)
-            {
-                await stream.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent)), ct);
-            }
+            await WriteBytesAsync(stream, buffer, bytes, ct);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The child end of the full-duplex raw TCP reference: connects to 127.0.0.1:<paramref name="port"/>; each time the
+    /// parent's <paramref name="bytes"/> start arriving, sends as many back while it reads the rest, until the parent closes.
+    /// </summary>
+    public static async Task<int> RunTcpDuplexPeerAsync(int port, long bytes, CancellationToken ct)
+    {
+        using var client = new TcpClient { NoDelay = true, SendBufferSize = 4 << 20, ReceiveBufferSize = 4 << 20 };
+        await client.ConnectAsync(IPAddress.Loopback, port, ct);
+        var stream = client.GetStream();
+        var outgoing = new byte[4 << 20];
+        Random.Shared.NextBytes(outgoing);
+        var incoming = new byte[4 << 20];
+        while (true)
+        {
+            var first = await stream.ReadAsync(incoming.AsMemory(0, (int)Math.Min(incoming.Length, bytes)), ct);
+            if (first == 0)
+            {
+                return 0;
+            }
+            var sending = WriteBytesAsync(stream, outgoing, bytes, ct);
+            await ReadBytesAsync(stream, incoming, bytes - first, ct);
+            await sending;
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> bytes of <paramref name="buffer"/>'s contents, a buffer at a time.</summary>
+    public static async Task WriteBytesAsync(NetworkStream stream, byte[] buffer, long bytes, CancellationToken ct)
+    {
+        for (var sent = 0L; sent < bytes; sent += buffer.Length)
+        {
+            await stream.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - sent)), ct);
+        }
+    }
+
+    /// <summary>Reads exactly <paramref name="bytes"/> bytes (into <paramref name="buffer"/>, over and over).</summary>
+    public static async Task ReadBytesAsync(NetworkStream stream, byte[] buffer, long bytes, CancellationToken ct)
+    {
+        for (var received = 0L; received < bytes;)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, bytes - received)), ct);
+            received += n > 0 ? n : throw new IOException("the TCP peer closed early");
+        }
     }
 
     /// <summary>Allocates the buffers of one operation on S = <paramref name="floats"/> floats (nccl-tests sizes) and returns its call.</summary>

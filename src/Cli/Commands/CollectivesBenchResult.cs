@@ -13,6 +13,9 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
 {
     public const string Tcp = "tcp";
 
+    /// <summary>Raw TCP both ways at once between two processes (the traffic of a W = 2 all-gather).</summary>
+    public const string TcpDuplex = "tcp-duplex";
+
     /// <summary>The operations timed by default, in the order they run, as named in the output.</summary>
     public static readonly string[] Ops = ["allgather", "reducescatter", "allreduce", "broadcast"];
 
@@ -26,9 +29,16 @@ internal sealed record CollectivesBenchResult(string Op, int World, double MiB, 
 
     public double BusbwGBps => AlgbwGBps * BusFactor(Op, World);
 
-    /// <summary>nccl-tests' PERFORMANCE.md: (W-1)/W for all-gather and reduce-scatter, 2(W-1)/W for all-reduce, 1 for broadcast.</summary>
+    /// <summary>
+    /// nccl-tests' PERFORMANCE.md: (W-1)/W for all-gather and reduce-scatter, 2(W-1)/W for all-reduce, 1 for broadcast (and
+    /// the one-way TCP reference); 1/2 for the duplex TCP reference, whose busbw is then the rate of each direction.
+    /// </summary>
     public static double BusFactor(string op, int world)
     {
+        if (op == TcpDuplex)
+        {
+            return 0.5;
+        }
         return op.Split('-')[0] switch
         {
             "allgather" or "reducescatter" => (world - 1) / (double)world,

@@ -12,6 +12,10 @@ public sealed class CollectivesBenchResultSpecs
     [InlineData("allreduce", 2, 1.0)]
     [InlineData("allreduce", 4, 1.5)]
     [InlineData("broadcast", 3, 1.0)]
+    [InlineData("allgather-bf16", 2, 0.5)]
+    [InlineData("allreduce-bf16", 4, 1.5)]
+    [InlineData("tcp", 2, 1.0)]
+    [InlineData("tcp-duplex", 2, 0.5)]
     public void Should_scale_algbw_by_the_nccl_tests_factor_when_computing_busbw(string op, int world, double factor)
     {
         var result = new CollectivesBenchResult(op, world, 64, 100, 5);
