@@ -152,13 +152,17 @@ internal static class BenchCollectivesCommand
             var times = new Dictionary<(string Op, double MiB), double[][]>();
             var cpu = new Dictionary<(string Op, double MiB), double>();
             var lanes = new List<string>();
+            var kinds = new HashSet<string>();
             for (var r = 0; r < settings.World; r++)
             {
                 for (var line = await ReadLineAsync(processes[r], r, ct); line != "DONE"; line = await ReadLineAsync(processes[r], r, ct))
                 {
                     if (line.StartsWith("LANES ", StringComparison.Ordinal))
                     {
-                        lanes.AddRange(line["LANES ".Length..].Split("; ").Select(lane => $"rank {r} {lane}"));
+                        // LANES <shm|grpc|mixed> <summary>
+                        var report = line["LANES ".Length..].Split(' ', 2);
+                        kinds.Add(report[0]);
+                        lanes.Add($"rank {r}: {(report.Length > 1 ? report[1] : "")}");
                         continue;
                     }
                     var parts = line.Split(' ');
@@ -176,10 +180,7 @@ internal static class BenchCollectivesCommand
                 process.StandardInput.Close(); // every rank is done: they may leave now
             }
             // Label by what the lanes really did: "shm" only if every lane of every rank used its ring.
-            var used = lanes.Select(lane => lane[(lane.IndexOf(": ", StringComparison.Ordinal) + 2)..]).ToList();
-            var transport = used.Count > 0 && used.All(u => u == "shm") ? "shm"
-                : used.All(u => u.StartsWith("grpc", StringComparison.Ordinal)) ? "grpc"
-                : "mixed";
+            var transport = kinds.Count == 1 ? kinds.Single() : "mixed";
             if (settings.Transport == "shm" && transport != "shm")
             {
                 Console.Error.WriteLine($"bench collectives: shared memory was asked for, but the lanes say: {string.Join("; ", lanes)}");

@@ -67,7 +67,9 @@ internal static class CollectivesBenchRank
             }
         }
         await group.BarrierAsync(ct);
-        Console.Out.WriteLine($"LANES {group.TransportSummary}");
+        // What the lanes really did: "shm" or "grpc" when all agree, else "mixed"; then the lanes themselves, for the log.
+        var kinds = group.Lanes.Select(lane => lane.SharedMemory ? "shm" : "grpc").Distinct().ToList();
+        Console.Out.WriteLine($"LANES {(kinds.Count == 1 ? kinds[0] : "mixed")} {group.TransportSummary}");
         Console.Out.WriteLine("DONE");
         Console.Out.Flush();
         // Leave only when every rank is done: a rank that exits at once tears down its server, and with it the last

@@ -15,7 +15,7 @@ public sealed partial class GrpcCollectiveGroup
     private readonly InboundLane[]?[] _pulls = new InboundLane[]?[2];
     private readonly TaskCompletionSource<OutboundLane>[][] _outbound;
     private readonly Lock _stateLock = new();
-    private readonly string?[,] _laneTransports;
+    private readonly LaneTransport?[,] _laneTransports;
     private CollectiveException? _fault;
     private Task _abortTask = Task.CompletedTask;
     private int _disposed;
@@ -173,7 +173,7 @@ public sealed partial class GrpcCollectiveGroup
     {
         if (_options.Transport != CollectiveTransport.Auto)
         {
-            _laneTransports[(int)direction, lane] = "grpc (shared memory off)";
+            _laneTransports[(int)direction, lane] = LaneTransport.Inline(direction, lane, "shared memory off");
             return null;
         }
         try
@@ -182,36 +182,39 @@ public sealed partial class GrpcCollectiveGroup
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            _laneTransports[(int)direction, lane] = $"grpc (no ring in {_options.SharedMemoryDirectory}: {e.Message})";
+            _laneTransports[(int)direction, lane] = LaneTransport.Inline(direction, lane, $"no ring in {_options.SharedMemoryDirectory}: {e.Message}");
             return null;
         }
     }
 
     /// <summary>
-    /// How each inbound lane that is open carries payloads: "shm" (same-host ring) or "grpc" with the reason a ring was not
-    /// used, e.g. <c>Forward/0: shm; Forward/1: shm</c>. Lanes open on the first operation that receives on them.
+    /// How each inbound lane that is open carries payloads: on a same-host ring, or inline with the reason a ring was not
+    /// used. Lanes open on the first operation that receives on them.
     /// </summary>
-    public string TransportSummary
+    public IReadOnlyList<LaneTransport> Lanes
     {
         get
         {
             lock (_stateLock)
             {
-                var parts = new List<string>();
+                var lanes = new List<LaneTransport>();
                 for (var d = 0; d < 2; d++)
                 {
                     for (var lane = 0; lane < _options.StreamsPerEdge; lane++)
                     {
                         if (_laneTransports[d, lane] is { } transport && _pulls[d] is not null)
                         {
-                            parts.Add($"{(RingDirection)d}/{lane}: {transport}");
+                            lanes.Add(transport);
                         }
                     }
                 }
-                return string.Join("; ", parts);
+                return lanes;
             }
         }
     }
+
+    /// <summary><see cref="Lanes"/> as the worker logs them, e.g. <c>Forward/0: shm; Forward/1: shm</c>.</summary>
+    public string TransportSummary => string.Join("; ", Lanes);
 
     /// <summary>Reads one pull stream for as long as the group lives: chunks go to the inbox; an abort, an end or an error breaks the group.</summary>
     private async Task ReadInboundAsync(int peer, RingDirection direction, int laneIndex, InboundLane lane)
@@ -222,7 +225,9 @@ public sealed partial class GrpcCollectiveGroup
             var (ring, refusal) = await lane.NegotiateAsync().ConfigureAwait(false);
             lock (_stateLock)
             {
-                _laneTransports[(int)direction, laneIndex] = ring is not null ? "shm" : _laneTransports[(int)direction, laneIndex] ?? $"grpc ({refusal})";
+                _laneTransports[(int)direction, laneIndex] = ring is not null
+                    ? new LaneTransport($"{direction}/{laneIndex}", SharedMemory: true, "shm")
+                    : _laneTransports[(int)direction, laneIndex] ?? LaneTransport.Inline(direction, laneIndex, refusal);
             }
             while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {

@@ -41,7 +41,7 @@ public sealed partial class GrpcCollectiveGroup : ICollectiveGroup
         _chunkElements = options.ChunkBytes / sizeof(float);
         _inbox = new InboundLanes(options.StreamsPerEdge);
         _outbound = [NewOutboundLanes(options.StreamsPerEdge), NewOutboundLanes(options.StreamsPerEdge)];
-        _laneTransports = new string?[2, options.StreamsPerEdge];
+        _laneTransports = new LaneTransport?[2, options.StreamsPerEdge];
     }
 
     public int Rank => _options.Rank;

@@ -60,9 +60,9 @@ internal sealed class LoopbackRing : IAsyncDisposable
         if (_transport is { } expected)
         {
             // A broadcast root receives nothing, so it may have no lane yet; every other rank has.
-            var lanes = Groups.SelectMany(g => g.TransportSummary.Split("; ", StringSplitOptions.RemoveEmptyEntries)).ToList();
+            var lanes = Groups.SelectMany(g => g.Lanes).ToList();
             Assert.True(lanes.Count >= Groups.Length - 1, $"only {lanes.Count} lanes answered: {string.Join("; ", lanes)}");
-            Assert.All(lanes, lane => Assert.Contains(expected == CollectiveTransport.Auto ? ": shm" : ": grpc", lane));
+            Assert.All(lanes, lane => Assert.True(lane.SharedMemory == (expected == CollectiveTransport.Auto), $"lane {lane} did not use {expected}"));
         }
     }
 
