@@ -15,7 +15,10 @@ public interface ICollectiveGroup : IAsyncDisposable
     /// <summary>Every rank gives <paramref name="local"/> of the same length n; <paramref name="output"/> (W·n) receives them in rank order.</summary>
     Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default);
 
-    /// <summary>All-gather whose payloads travel as <paramref name="wire"/>: with bf16 every block, this rank's own too, ends rounded to bf16.</summary>
+    /// <summary>
+    /// All-gather whose payloads travel as <paramref name="wire"/>: with bf16 every block, this rank's own too, ends rounded
+    /// to bf16 (W > 1; alone, nothing travels and nothing is rounded).
+    /// </summary>
     Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default);
 
     /// <summary>
@@ -29,7 +32,8 @@ public interface ICollectiveGroup : IAsyncDisposable
 
     /// <summary>
     /// All-reduce whose payloads travel as <paramref name="wire"/> (see <see cref="WirePrecision"/>): with bf16, half the
-    /// bytes, sums in float32, a result rounded to bf16 and still bit-identical on every rank. Every rank must pass the same.
+    /// bytes, sums in float32, a result rounded to bf16 and still bit-identical on every rank (W > 1). Every rank must pass the
+    /// same; a rank that receives the other precision fails naming the sender.
     /// </summary>
     Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default);
 
