@@ -74,8 +74,8 @@ internal static class BenchCollectivesCommand
                 Console.WriteLine(asJson ? r.ToJson() : r.ToTableRow());
             }
 
-            Print(await MeasureTcpAsync(sizeList.Max(), settings.Iters, settings.Warmup, ct));
-            Print(await MeasureTcpDuplexAsync(sizeList.Max(), settings.Iters, settings.Warmup, ct));
+            Print(await MeasureRawTcpAsync(CollectivesBenchResult.Tcp, sizeList.Max(), duplex: false, settings.Iters, settings.Warmup, ct));
+            Print(await MeasureRawTcpAsync(CollectivesBenchResult.TcpDuplex, sizeList.Max(), duplex: true, settings.Iters, settings.Warmup, ct));
             foreach (var name in transports)
             {
                 foreach (var result in await RunRanksAsync(settings with { Transport = name }, ct))
@@ -203,58 +203,37 @@ internal static class BenchCollectivesCommand
         }
     }
 
-    /// <summary>Raw TCP between this process and one child: the child sends S bytes each time this side asks; median time.</summary>
-    private static async Task<CollectivesBenchResult> MeasureTcpAsync(double mib, int iters, int warmup, CancellationToken ct)
+    /// <summary>
+    /// The raw TCP references, between this process and one child peer on loopback (<c>rank --tcp-send</c>); median round
+    /// time. One way (<c>tcp</c>): this side asks with one byte and reads the child's S bytes. Duplex (<c>tcp-duplex</c>),
+    /// the traffic of a W = 2 all-gather of S: both sides send S/2 while they read the other's S/2; busbw = S/2 / t, the rate
+    /// each direction reached (what bare sockets give the pattern in which every rank both sends and receives).
+    /// </summary>
+    private static async Task<CollectivesBenchResult> MeasureRawTcpAsync(string op, double mib, bool duplex, int iters, int warmup, CancellationToken ct)
     {
-        var bytes = (long)(mib * (1 << 20));
+        var bytes = (long)(mib * (1 << 20)) / (duplex ? 2 : 1);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        using var sender = StartSelf(["bench", "collectives", "rank", "--tcp-send", $"{((IPEndPoint)listener.LocalEndpoint).Port}", "--tcp-bytes", $"{bytes}"], null);
+        string[] args = ["bench", "collectives", "rank", "--tcp-send", $"{((IPEndPoint)listener.LocalEndpoint).Port}", "--tcp-bytes", $"{bytes}"];
+        using var peer = StartSelf(duplex ? [.. args, "--tcp-duplex"] : args, null);
         using var socket = await listener.AcceptTcpClientAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct);
         socket.ReceiveBufferSize = 4 << 20;
-        var stream = socket.GetStream();
-        var buffer = new byte[4 << 20];
-        var times = new List<double>();
-        for (var i = 0; i < warmup + iters; i++)
+        var outgoing = new byte[] { 1 }; // one way: the request byte
+        if (duplex)
         {
-            var clock = Stopwatch.StartNew();
-            await stream.WriteAsync(new byte[] { 1 }, ct);
-            await CollectivesBenchRank.ReadBytesAsync(stream, buffer, bytes, ct);
-            if (i >= warmup)
-            {
-                times.Add(clock.Elapsed.TotalMilliseconds);
-            }
+            socket.NoDelay = true;
+            socket.SendBufferSize = 4 << 20;
+            outgoing = new byte[4 << 20];
+            Random.Shared.NextBytes(outgoing);
         }
-        socket.Close();
-        await sender.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
-        return new CollectivesBenchResult(CollectivesBenchResult.Tcp, 2, mib, CollectivesBenchResult.Median(times), iters);
-    }
-
-    /// <summary>
-    /// Raw TCP both ways at once, the traffic of a W = 2 all-gather of S: this process and one child each send S/2 and
-    /// receive S/2 on one connection per round; median round time. busbw = S/2 / t, the rate each direction reached (what
-    /// bare sockets give the pattern in which every rank both sends and receives).
-    /// </summary>
-    private static async Task<CollectivesBenchResult> MeasureTcpDuplexAsync(double mib, int iters, int warmup, CancellationToken ct)
-    {
-        var half = (long)(mib * (1 << 20)) / 2;
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var peer = StartSelf(["bench", "collectives", "rank", "--tcp-send", $"{((IPEndPoint)listener.LocalEndpoint).Port}", "--tcp-bytes", $"{half}",
-            "--tcp-duplex"], null);
-        using var socket = await listener.AcceptTcpClientAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), ct);
-        socket.NoDelay = true;
-        socket.SendBufferSize = socket.ReceiveBufferSize = 4 << 20;
         var stream = socket.GetStream();
-        var outgoing = new byte[4 << 20];
-        Random.Shared.NextBytes(outgoing);
         var incoming = new byte[4 << 20];
         var times = new List<double>();
         for (var i = 0; i < warmup + iters; i++)
         {
             var clock = Stopwatch.StartNew();
-            var sending = CollectivesBenchRank.WriteBytesAsync(stream, outgoing, half, ct);
-            await CollectivesBenchRank.ReadBytesAsync(stream, incoming, half, ct);
+            var sending = CollectivesBenchRank.WriteBytesAsync(stream, outgoing, duplex ? bytes : 1, ct);
+            await CollectivesBenchRank.ReadBytesAsync(stream, incoming, bytes, ct);
             await sending;
             if (i >= warmup)
             {
@@ -263,7 +242,7 @@ internal static class BenchCollectivesCommand
         }
         socket.Close();
         await peer.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
-        return new CollectivesBenchResult(CollectivesBenchResult.TcpDuplex, 2, mib, CollectivesBenchResult.Median(times), iters);
+        return new CollectivesBenchResult(op, 2, mib, CollectivesBenchResult.Median(times), iters);
     }
 
     /// <summary>Starts this same program (apphost or <c>dotnet mmcluster.dll</c>) with stdin/stdout piped and stderr inherited.</summary>

@@ -153,13 +153,15 @@ internal static class CollectivesBenchRank
             return data;
         }
 
+        // "<op>-bf16" is the same operation with its payloads on the bf16 wire.
+        var wire = op.EndsWith("-bf16", StringComparison.Ordinal) ? WirePrecision.BFloat16 : WirePrecision.Float32;
         switch (op)
         {
-            case "allgather":
+            case "allgather" or "allgather-bf16":
             {
                 var local = Filled(floats / world);
                 var output = new float[local.Length * world];
-                return ct => group.AllGatherAsync(local, output, ct);
+                return ct => group.AllGatherAsync(local, output, wire, ct);
             }
             case "reducescatter":
             {
@@ -167,21 +169,10 @@ internal static class CollectivesBenchRank
                 var output = new float[BlockPartition.Count(floats, world, group.Rank)];
                 return ct => group.ReduceScatterAsync(input, output, ct);
             }
-            case "allgather-bf16":
-            {
-                var local = Filled(floats / world);
-                var output = new float[local.Length * world];
-                return ct => group.AllGatherAsync(local, output, WirePrecision.BFloat16, ct);
-            }
-            case "allreduce":
+            case "allreduce" or "allreduce-bf16":
             {
                 var buffer = Filled(floats);
-                return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, ct);
-            }
-            case "allreduce-bf16":
-            {
-                var buffer = Filled(floats);
-                return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, WirePrecision.BFloat16, ct);
+                return ct => group.AllReduceAsync(buffer, ReduceOp.Sum, wire, ct);
             }
             case "broadcast":
             {
