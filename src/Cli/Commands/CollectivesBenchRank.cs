@@ -2,9 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using MmCluster.Shared.Collectives;
-using MmCluster.Worker.Collectives;
-using MmCluster.Worker.Services;
+using MmCluster.Collectives;
+using MmCluster.Collectives.Ring;
 
 namespace MmCluster.Cli.Commands;
 

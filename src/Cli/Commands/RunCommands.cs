@@ -1,12 +1,11 @@
 using System.CommandLine;
 using MmCluster.Cli.Hosting;
+using MmCluster.Collectives.Ring;
 using MmCluster.Coordinator.Hosting;
 using MmCluster.Shared.Hosting;
 using MmCluster.Worker.Actors;
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Hosting;
 using MmCluster.Worker.Runtime;
-using MmCluster.Worker.Services;
 
 namespace MmCluster.Cli.Commands;
 

@@ -1,4 +1,3 @@
-using MmCluster.Shared.Collectives;
 using MmCluster.Shared.Manifest.Import;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
@@ -56,7 +55,7 @@ public static class StageSchedule
                 WarmupSteps = stage.Schedule.WarmupSteps,
                 Cosine = stage.Schedule.Cosine,
                 GradClip = stage.GradClip ?? 1.0,
-                GradientWire = stage.GradientWire ?? WirePrecision.Float32,
+                GradientWire = stage.GradientWire ?? GradientWire.Float32,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
                 ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MmCluster.Shared.Collectives;
+using MmCluster.Shared.Spec;
 
 namespace MmCluster.Shared.Runs;
 
@@ -71,7 +71,7 @@ public sealed record StageConfig
     public double GradClip { get; init; } = 1.0;
 
     /// <summary>How the gradient all-reduce's payloads travel (the stage's <c>gradient_wire</c>).</summary>
-    public WirePrecision GradientWire { get; init; } = WirePrecision.Float32;
+    public GradientWire GradientWire { get; init; } = GradientWire.Float32;
 
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }

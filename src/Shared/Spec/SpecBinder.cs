@@ -1,5 +1,4 @@
 using System.Globalization;
-using MmCluster.Shared.Collectives;
 using YamlDotNet.RepresentationModel;
 
 namespace MmCluster.Shared.Spec;
@@ -85,9 +84,9 @@ internal sealed class SpecBinder
             GradClip = s.Double("grad_clip"),
             GradientWire = s.Parse("gradient_wire", "fp32 or bf16", text => text.ToLowerInvariant() switch
             {
-                "fp32" or "float32" => WirePrecision.Float32,
-                "bf16" or "bfloat16" => WirePrecision.BFloat16,
-                _ => (WirePrecision?)null,
+                "fp32" or "float32" => GradientWire.Float32,
+                "bf16" or "bfloat16" => GradientWire.BFloat16,
+                _ => (GradientWire?)null,
             }),
             CheckpointEvery = s.Long("checkpoint_every"),
         };

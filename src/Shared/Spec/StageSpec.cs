@@ -1,4 +1,3 @@
-using MmCluster.Shared.Collectives;
 
 namespace MmCluster.Shared.Spec;
 
@@ -37,7 +36,7 @@ public sealed record StageSpec
     /// How gradients travel when they are averaged across workers: float32 (exact, the default) or bf16 (half the bytes,
     /// rounded as PyTorch DDP's bf16 compression hook; the contrastive losses' feature gathers stay float32 either way).
     /// </summary>
-    public WirePrecision? GradientWire { get; init; }
+    public GradientWire? GradientWire { get; init; }
 
     public EvalSpec Eval { get; init; } = new();
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using MmCluster.Worker.Checkpoints;
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Training;
 using TorchSharp;
 

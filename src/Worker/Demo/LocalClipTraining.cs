@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Training;
 using TorchSharp;
 

@@ -1,8 +1,8 @@
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives.Ring;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
-using MmCluster.Worker.Services;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Worker.Runtime;

@@ -1,6 +1,6 @@
+using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model.Blip2;
-using MmCluster.Worker.Services;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Worker.Runtime;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using MmCluster.Worker.Checkpoints;
-using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Training;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
+using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Checkpoints;
-using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
-using MmCluster.Worker.Services;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Worker.Runtime;

@@ -1,5 +1,5 @@
+using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Model.Lm;
-using MmCluster.Worker.Services;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Worker.Runtime;

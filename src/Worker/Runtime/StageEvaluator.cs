@@ -1,4 +1,4 @@
-using MmCluster.Shared.Collectives;
+using MmCluster.Collectives;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model;

@@ -1,5 +1,5 @@
+using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Actors;
-using MmCluster.Worker.Services;
 
 namespace MmCluster.Worker.Runtime;
 

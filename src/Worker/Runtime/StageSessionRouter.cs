@@ -1,7 +1,7 @@
 using System.Text.Json;
+using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Actors;
-using MmCluster.Worker.Services;
 
 namespace MmCluster.Worker.Runtime;
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using MmCluster.Collectives;
+using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Checkpoints;
-using MmCluster.Worker.Collectives;
-using MmCluster.Worker.Services;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Training;
 using TorchSharp;
 
@@ -63,9 +64,9 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
     }
 
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>
-    internal static float[] SumOverRanks(Shared.Collectives.ICollectiveGroup group, float[] values)
+    internal static float[] SumOverRanks(ICollectiveGroup group, float[] values)
     {
-        TensorCollectives.Wait(() => group.AllReduceAsync(values, Shared.Collectives.ReduceOp.Sum));
+        TensorCollectives.Wait(() => group.AllReduceAsync(values, ReduceOp.Sum));
         return values;
     }
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MmCluster.Shared.Collectives;
+using MmCluster.Collectives;
 
 namespace MmCluster.Worker.Runtime;
 

@@ -1,4 +1,4 @@
-using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;

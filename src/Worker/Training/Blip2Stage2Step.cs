@@ -1,3 +1,4 @@
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Loss;
 
 namespace MmCluster.Worker.Training;
 

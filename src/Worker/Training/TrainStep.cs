@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MmCluster.Worker.Collectives;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;

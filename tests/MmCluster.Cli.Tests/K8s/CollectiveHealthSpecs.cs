@@ -1,6 +1,6 @@
 using Grpc.Health.V1;
 using Grpc.Net.Client;
-using MmCluster.Worker.Services;
+using MmCluster.Collectives.Ring;
 using Xunit;
 
 namespace MmCluster.Cli.Tests.K8s;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Runtime;
-using MmCluster.Worker.Services;
 using Xunit;
 
 namespace MmCluster.Coordinator.Tests.Worker;

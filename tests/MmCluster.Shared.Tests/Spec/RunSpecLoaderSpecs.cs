@@ -1,4 +1,3 @@
-using MmCluster.Shared.Collectives;
 using MmCluster.Shared.Spec;
 using Xunit;
 
@@ -77,7 +76,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Equal(["a picture of a {}."], clip.Eval.ZeroShotTemplates);
         var lm = spec.Stages[1];
         Assert.Equal((StageKind.Lm, 1), (lm.Kind!.Value, lm.Epochs!.Value));
-        Assert.Equal(WirePrecision.BFloat16, lm.GradientWire);
+        Assert.Equal(GradientWire.BFloat16, lm.GradientWire);
         Assert.Equal(["clip"], lm.DependsOn);
         Assert.Equal(["clip"], lm.Init!.From);
         Assert.Equal(["visual"], lm.Init.Freeze);

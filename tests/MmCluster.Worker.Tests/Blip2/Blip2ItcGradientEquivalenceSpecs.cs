@@ -1,11 +1,12 @@
-using MmCluster.Shared.Collectives;
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives;
+using MmCluster.Collectives.InProcess;
+using MmCluster.Collectives.Tests.Ring;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
-using MmCluster.Worker.Training;
-using MmCluster.Worker.Tests.Collectives;
 using MmCluster.Worker.Tests.Loss;
+using MmCluster.Worker.Training;
 using Xunit;
 using static TorchSharp.torch;
 

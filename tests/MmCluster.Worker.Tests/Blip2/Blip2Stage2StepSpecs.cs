@@ -1,4 +1,5 @@
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives.InProcess;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Tests.Loss;
 using MmCluster.Worker.Training;
@@ -38,7 +39,7 @@ public sealed class Blip2Stage2StepSpecs
     [Fact]
     public void Should_average_only_trainable_gradients_when_two_ranks_run_stage_two()
     {
-        var groups = MmCluster.Shared.Collectives.InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(30));
+        var groups = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(30));
         var first = Blip2Fixtures.NewStage2();
         var models = new[] { first, Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage2()) };
         var batch = Blip2Fixtures.Batch(4);

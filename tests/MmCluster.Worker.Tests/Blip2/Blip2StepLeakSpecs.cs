@@ -1,5 +1,5 @@
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Training;
 using TorchSharp;
 using Xunit;

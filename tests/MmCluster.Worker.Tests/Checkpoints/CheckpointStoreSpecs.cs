@@ -1,6 +1,6 @@
 using MmCluster.Worker.Checkpoints;
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Tests.Training;
 using MmCluster.Worker.Training;
 using TorchSharp;

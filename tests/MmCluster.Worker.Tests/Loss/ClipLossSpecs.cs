@@ -1,4 +1,3 @@
-using MmCluster.Worker.Collectives;
 using MmCluster.Worker.Model.Loss;
 using Xunit;
 using static TorchSharp.torch;

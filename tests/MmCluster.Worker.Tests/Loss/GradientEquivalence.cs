@@ -1,5 +1,5 @@
-using MmCluster.Shared.Collectives;
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives;
+using MmCluster.Worker.Distributed;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,5 +1,7 @@
-using MmCluster.Shared.Collectives;
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives;
+using MmCluster.Collectives.InProcess;
+using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Model.Loss;
 using Xunit;
 using static TorchSharp.torch;
 

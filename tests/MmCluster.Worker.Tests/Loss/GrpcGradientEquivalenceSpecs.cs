@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using MmCluster.Shared.Collectives;
-using MmCluster.Worker.Collectives;
-using MmCluster.Worker.Tests.Collectives;
+using MmCluster.Collectives;
+using MmCluster.Collectives.Ring;
+using MmCluster.Collectives.Tests.Ring;
+using MmCluster.Worker.Distributed;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,5 +1,7 @@
-using MmCluster.Worker.Collectives;
+using MmCluster.Collectives.InProcess;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -62,7 +64,7 @@ public sealed class TrainStepSpecs
     public void Should_keep_the_replicas_identical_when_two_ranks_step_with_the_token_rows_they_looked_up()
     {
         const int world = 2;
-        var groups = MmCluster.Shared.Collectives.InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
         var config = ClipConfig.Micro with { VocabSize = (int)GradientAverager.RowSparseMinRows + 4 };
         // Identical replicas by copying one initialisation (the seeded generator is process-wide, and specs of other
         // classes draw from it in parallel, so seeding each rank's construction would not be enough).

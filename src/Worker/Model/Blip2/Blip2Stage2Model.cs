@@ -2,8 +2,8 @@ using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Model.Blip2;
 

@@ -1,8 +1,8 @@
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Model.Blip2;
 

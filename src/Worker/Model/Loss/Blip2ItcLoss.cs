@@ -1,7 +1,6 @@
-using MmCluster.Worker.Collectives;
 using TorchSharp;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
+using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Model.Loss;
 
