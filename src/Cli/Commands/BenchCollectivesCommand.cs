@@ -103,8 +103,9 @@ internal static class BenchCollectivesCommand
         var tcpPort = new Option<int>("--tcp-send") { Description = "Be the raw TCP sender to this loopback port instead of a rank." };
         var tcpBytes = new Option<long>("--tcp-bytes");
         var tcpDuplex = new Option<bool>("--tcp-duplex") { Description = "With --tcp-send: send and receive --tcp-bytes at once, each round." };
+        var client = CollectiveClientOption.Create();
         var command = new Command("rank", "Internal: one rank process of 'bench collectives' (token on stdin env MMCLUSTER_BENCH_TOKEN).") { Hidden = true };
-        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, ops, tcpPort, tcpBytes, tcpDuplex })
+        foreach (var option in new Option[] { rank, world, sizes, iters, warmup, runId, chunk, streams, transport, ops, tcpPort, tcpBytes, tcpDuplex, client })
         {
             command.Options.Add(option);
         }
@@ -120,7 +121,7 @@ internal static class BenchCollectivesCommand
                 ?? throw new InvalidOperationException("MMCLUSTER_BENCH_TOKEN is not set");
             var settings = new CollectivesBenchRank.Settings(parse.GetValue(rank), parse.GetValue(world), ParseSizes(parse.GetValue(sizes)!),
                 parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(runId)!, token, parse.GetValue(chunk), parse.GetValue(streams),
-                parse.GetValue(transport)!, ParseOps(parse.GetValue(ops)!));
+                parse.GetValue(transport)!, ParseOps(parse.GetValue(ops)!), CollectiveClientOption.IsReference(parse.GetValue(client)!));
             return await CollectivesBenchRank.RunRankAsync(settings, ct);
         });
         return command;

@@ -17,14 +17,19 @@ namespace MmCluster.Cli.Commands;
 internal static class CollectivesBenchRank
 {
     public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams,
-        string Transport = "grpc", string[]? Ops = null);
+        string Transport = "grpc", string[]? Ops = null, bool ReferenceClient = false);
 
     /// <summary>The transports the bench can ask for: inline gRPC payloads, or same-host shared-memory rings (negotiated over gRPC).</summary>
     public static readonly string[] Transports = ["grpc", "shm"];
 
     public static async Task<int> RunRankAsync(Settings settings, CancellationToken ct)
     {
-        await using var server = await CollectiveServer.StartAsync("127.0.0.1", 0, ct);
+        await using var server = await CollectiveServer.StartAsync(new CollectiveServerOptions
+        {
+            BearerToken = settings.Token,
+            Transport = settings.Transport == "shm" ? CollectiveTransport.Auto : CollectiveTransport.Grpc,
+            ReferenceClient = settings.ReferenceClient,
+        }, ct);
         Console.Out.WriteLine($"ADDR {server.Address}");
         Console.Out.Flush();
         var line = await Console.In.ReadLineAsync(ct) ?? throw new InvalidOperationException("stdin closed before the PEERS line");
@@ -32,12 +37,11 @@ internal static class CollectivesBenchRank
         {
             throw new InvalidOperationException($"expected 'PEERS a0,a1,...' on stdin, got '{line}'");
         }
-        var options = new CollectiveGroupOptions(settings.RunId, 1, settings.Rank, line["PEERS ".Length..].Split(','), settings.Token)
+        var options = server.GroupOptions(settings.RunId, 1, settings.Rank, line["PEERS ".Length..].Split(',')) with
         {
             OperationDeadline = TimeSpan.FromSeconds(60),
             ChunkBytes = settings.ChunkKiB << 10,
             StreamsPerEdge = settings.Streams,
-            Transport = settings.Transport == "shm" ? CollectiveTransport.Auto : CollectiveTransport.Grpc,
         };
         await using var group = GrpcCollectiveGroup.Create(options, server);
         await group.BarrierAsync(ct);

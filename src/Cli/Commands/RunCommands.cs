@@ -39,9 +39,10 @@ internal static class RunCommands
         var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
         var transport = EnvOption.Create("--collective-transport", "MMCLUSTER_COLLECTIVE_TRANSPORT",
             "How collective payloads travel: auto (shared memory with workers on the same host, gRPC streams with the others) or grpc (always the streams)", "auto");
+        var client = CollectiveClientOption.Create();
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
-            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout, transport,
+            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout, transport, client,
         };
         command.SetAction(async (result, ct) => await Guard("worker", async () =>
         {
@@ -57,12 +58,19 @@ internal static class RunCommands
                 "grpc" => CollectiveTransport.Grpc,
                 _ => throw new ArgumentException($"--collective-transport (or MMCLUSTER_COLLECTIVE_TRANSPORT) is '{transportName}'; use auto or grpc"),
             };
-            await using var server = await CollectiveServer.StartAsync(bindHost, result.GetValue(grpcPort), ct, payloads);
+            await using var server = await CollectiveServer.StartAsync(new CollectiveServerOptions
+            {
+                Host = bindHost,
+                Port = result.GetValue(grpcPort),
+                BearerToken = secret,
+                Transport = payloads,
+                ReferenceClient = CollectiveClientOption.IsReference(result.GetValue(client)!),
+            }, ct);
             var collectiveAddress = $"http://{advertised}:{server.Port}";
             Console.WriteLine($"worker {workerId}: collectives at {collectiveAddress} (payloads: {transportName}), joining {seed}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Exception? failure = null;
-            var session = StageSessionRouter.WithBuiltInKinds(server, secret,
+            var session = StageSessionRouter.WithBuiltInKinds(server,
                 message => Console.WriteLine($"worker {workerId}: {message}"),
                 e =>
                 {
@@ -70,9 +78,9 @@ internal static class RunCommands
                     Console.Error.WriteLine($"worker {workerId}: training failed: {e}");
                     stop.Cancel();
                 })
-                .Register("lm", (s, t, l, f) => new LmTrainingSession(s, t, l, f))
-                .Register("blip2-stage1", (s, t, l, f) => new Blip2Stage1TrainingSession(s, t, l, f))
-                .Register("blip2-stage2", (s, t, l, f) => new Blip2Stage2TrainingSession(s, t, l, f));
+                .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
+                .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
+                .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f));
             var options = new WorkerOptions
             {
                 Akka = new AkkaSettings { Hostname = bindHost, PublicHostname = result.GetValue(publicHost), Port = result.GetValue(port), SeedNodes = [seed] },

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Grpc.Net.Client;
 using MmCluster.Shared.Grpc.Dashboard;
+using MmCluster.Shared.Security;
 
 namespace MmCluster.Cli.Watch;
 
@@ -22,7 +23,7 @@ internal sealed class DashboardWatcher(Uri coordinator, string? token, TimeSpan 
         var headers = new Metadata();
         if (!string.IsNullOrEmpty(token))
         {
-            headers.Add("authorization", $"Bearer {token}");
+            headers.Add(BearerToken.HeaderKey, BearerToken.HeaderValue(token));
         }
         var lastContact = DateTimeOffset.UtcNow;
         var delay = FirstDelay;

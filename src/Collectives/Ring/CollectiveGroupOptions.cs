@@ -13,7 +13,7 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
 {
     public int WorldSize => PeerAddresses.Count;
 
-    /// <summary>Every operation fails with <see cref="Shared.Collectives.CollectiveException"/> if it has not completed by then.</summary>
+    /// <summary>Every operation fails with <see cref="CollectiveException"/> if it has not completed by then.</summary>
     public TimeSpan OperationDeadline { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Payload bytes per chunk: large enough to amortise per-message cost, small enough to pipeline the ring.</summary>
@@ -31,9 +31,9 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
 
     /// <summary>
     /// Receive with Grpc.Net.Client (SocketsHttpHandler) instead of the lanes' own HTTP/2 client (<see cref="Http2PullCall"/>):
-    /// the reference the lane client is measured against. Default from <c>MMCLUSTER_COLLECTIVE_CLIENT=grpc-net</c>.
+    /// the reference the lane client is measured against (a worker's <c>--collective-client grpc-net</c>).
     /// </summary>
-    public bool ReferenceClient { get; init; } = Environment.GetEnvironmentVariable("MMCLUSTER_COLLECTIVE_CLIENT") == "grpc-net";
+    public bool ReferenceClient { get; init; }
 
     /// <summary>The tmpfs directory for same-host rings.</summary>
     public string SharedMemoryDirectory { get; init; } = "/dev/shm";

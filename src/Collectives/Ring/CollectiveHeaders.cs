@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grpc.Core;
+using MmCluster.Shared.Security;
 
 namespace MmCluster.Collectives.Ring;
 
@@ -27,7 +28,7 @@ internal sealed record CollectiveHeaders(string RunId, long Generation, int Sour
     {
         var metadata = new Metadata
         {
-            { "authorization", "Bearer " + bearerToken },
+            { BearerToken.HeaderKey, BearerToken.HeaderValue(bearerToken) },
             { RunIdKey, RunId },
             { GenerationKey, Generation.ToString(CultureInfo.InvariantCulture) },
             { SourceRankKey, SourceRank.ToString(CultureInfo.InvariantCulture) },
@@ -72,13 +73,6 @@ internal sealed record CollectiveHeaders(string RunId, long Generation, int Sour
             : null;
         return new CollectiveHeaders(Get(RunIdKey), GetLong(GenerationKey), (int)GetLong(SourceRankKey), direction, (int)GetLong(LaneKey), (int)GetLong(LanesKey),
             TimeSpan.FromMilliseconds(Math.Clamp(GetLong(WaitKey), 0, 600_000)), offer);
-    }
-
-    /// <summary>The token of an <c>authorization: Bearer</c> header, or null when there is none.</summary>
-    public static string? BearerToken(Metadata headers)
-    {
-        var value = headers.GetValue("authorization");
-        return value is not null && value.StartsWith("Bearer ", StringComparison.Ordinal) ? value["Bearer ".Length..] : null;
     }
 }
 

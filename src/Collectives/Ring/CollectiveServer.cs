@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using MmCluster.Shared.Security;
 
 namespace MmCluster.Collectives.Ring;
 
@@ -25,11 +26,11 @@ public sealed class CollectiveServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private CollectiveServer(WebApplication app, string address, CollectiveTransport transport)
+    private CollectiveServer(WebApplication app, string address, CollectiveServerOptions options)
     {
         _app = app;
         Address = address;
-        Transport = transport;
+        Options = options;
         Registry = app.Services.GetRequiredService<CollectiveRegistry>();
     }
 
@@ -38,19 +39,34 @@ public sealed class CollectiveServer : IAsyncDisposable
 
     public int Port => new Uri(Address).Port;
 
+    /// <summary>How this server was started: its token, and the transport and client this worker's groups use.</summary>
+    public CollectiveServerOptions Options { get; }
+
     /// <summary>The transport this worker's training groups use (<see cref="CollectiveGroupOptions.Transport"/>).</summary>
-    public CollectiveTransport Transport { get; }
+    public CollectiveTransport Transport => Options.Transport;
+
+    /// <summary>
+    /// The options of one group of this worker: who it is in the generation, with this server's token, transport and client.
+    /// </summary>
+    public CollectiveGroupOptions GroupOptions(string runId, long generation, int rank, IReadOnlyList<string> peerAddresses) =>
+        new(runId, generation, rank, peerAddresses, Options.BearerToken)
+        {
+            Transport = Options.Transport,
+            ReferenceClient = Options.ReferenceClient,
+        };
 
     /// <summary>The groups this server routes streams to; <see cref="GrpcCollectiveGroup.Create"/> registers with it.</summary>
     public CollectiveRegistry Registry { get; }
 
     /// <summary>
-    /// Starts Kestrel on <paramref name="host"/> (an IP address, or "localhost" for loopback) and <paramref name="port"/> (0 = any
-    /// free port); <paramref name="transport"/> is what the worker's training groups use.
+    /// Starts Kestrel on <see cref="CollectiveServerOptions.Host"/> and <see cref="CollectiveServerOptions.Port"/> (0 = any free
+    /// port). Every Collective call is checked for the token before anything else; the health service stays open.
     /// </summary>
-    public static async Task<CollectiveServer> StartAsync(string host, int port, CancellationToken ct = default,
-        CollectiveTransport transport = CollectiveTransport.Auto)
+    public static async Task<CollectiveServer> StartAsync(CollectiveServerOptions options, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var host = options.Host;
         var ip = host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(host, out var parsed) ? parsed
             : throw new ArgumentException($"collective server host '{host}' is not an IP address or 'localhost'");
@@ -68,14 +84,15 @@ public sealed class CollectiveServer : IAsyncDisposable
             kestrel.Limits.Http2.MaxFrameSize = (1 << 24) - 1;
             kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
             kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
-            kestrel.Listen(ip, port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(ip, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
         });
+        builder.Services.AddSingleton(new BearerTokenInterceptor(options.BearerToken));
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = null;
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = true;
-        });
+        }).AddServiceOptions<CollectiveService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
         builder.Services.AddSingleton<CollectiveRegistry>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         builder.Services.AddGrpcHealthChecks().AddCheck("collectives", () => HealthCheckResult.Healthy("serving"));
@@ -87,7 +104,7 @@ public sealed class CollectiveServer : IAsyncDisposable
             ?? throw new InvalidOperationException("Kestrel started without reporting its address");
         var boundPort = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
         var hostText = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-        return new CollectiveServer(app, $"http://{hostText}:{boundPort}", transport);
+        return new CollectiveServer(app, $"http://{hostText}:{boundPort}", options);
     }
 
     /// <summary>Stops at once: open streams are aborted, so peers in the middle of an operation fail fast.</summary>

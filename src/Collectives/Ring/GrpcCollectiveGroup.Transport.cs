@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using MmCluster.Collectives.Protocol;
 
@@ -18,11 +16,6 @@ public sealed partial class GrpcCollectiveGroup
     private CollectiveException? _fault;
     private Task _abortTask = Task.CompletedTask;
     private int _disposed;
-
-    internal bool Accepts(string token)
-    {
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(_options.BearerToken));
-    }
 
     /// <summary>Runs one operation under the op lock with the deadline; any failure breaks the group and is thrown as a CollectiveException.</summary>
     private async Task RunAsync(CollectiveOp kind, long totalElements, Func<OpState, Task> body, CancellationToken ct,

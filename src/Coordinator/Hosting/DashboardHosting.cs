@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MmCluster.Coordinator.Progress;
 using MmCluster.Coordinator.Services;
+using MmCluster.Shared.Security;
 
 namespace MmCluster.Coordinator.Hosting;
 
@@ -13,11 +14,14 @@ namespace MmCluster.Coordinator.Hosting;
 /// </summary>
 public static class DashboardHosting
 {
+    /// <summary>What a call without the dashboard's token is told, whatever it sent.</summary>
+    public const string DashboardRefusal = BearerTokenInterceptor.DefaultRefusal + "; pass the run's token (mmcluster watch --token T)";
+
     public static IServiceCollection AddDashboard(this IServiceCollection services, DashboardOptions options, IRunProgressSource source)
     {
         services.AddSingleton(options);
         services.AddSingleton(source);
-        services.AddSingleton<BearerTokenInterceptor>();
+        services.AddSingleton(new BearerTokenInterceptor(options.Token, DashboardRefusal));
         services.AddGrpc().AddServiceOptions<DashboardService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
         // One check so the overall ("") status is Serving while the process answers; the RunActor may add its own.
         services.AddGrpcHealthChecks().AddCheck("dashboard", () => HealthCheckResult.Healthy("serving"));

@@ -14,8 +14,8 @@ namespace MmCluster.Worker.Runtime;
 /// <c>loss.itg</c>; evaluated by image-text recall@1 both ways and ITM accuracy on each rank's held-out pairs, averaged
 /// over the ranks.
 /// </summary>
-public sealed class Blip2Stage1TrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
-    : StageTrainingSession(server, token, log, fail)
+public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, log, fail)
 {
     private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
     {

@@ -12,8 +12,8 @@ namespace MmCluster.Worker.Runtime;
 /// greedy captions of this rank's slice of the test images, and the rate at which a caption names the image's class
 /// (<c>names_class</c>), summed over the ranks.
 /// </summary>
-public sealed class Blip2Stage2TrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
-    : StageTrainingSession(server, token, log, fail)
+public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, log, fail)
 {
     private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
     {

@@ -11,8 +11,8 @@ namespace MmCluster.Worker.Runtime;
 /// weights (or the stage's <c>init</c> weights, or a checkpoint to resume), freezes the stage's <c>freeze</c> prefixes,
 /// trains with the distributed ClipLoss and averaged gradients, and evaluates zero-shot and retrieval across the ranks.
 /// </summary>
-public sealed class ClipTrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
-    : StageTrainingSession(server, token, log, fail)
+public sealed class ClipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, log, fail)
 {
     private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
     {

@@ -9,8 +9,8 @@ namespace MmCluster.Worker.Runtime;
 /// the manifest's captions (next-token loss, averaged gradients) in the compact caption vocabulary; evaluated by its mean
 /// loss and perplexity on this rank's slice of the test split's captions, summed over the ranks.
 /// </summary>
-public sealed class LmTrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail)
-    : StageTrainingSession(server, token, log, fail)
+public sealed class LmTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+    : StageTrainingSession(server, log, fail)
 {
     /// <summary>Held-out captions per rank scored at each evaluation.</summary>
     private const int EvalCaptions = 2000;

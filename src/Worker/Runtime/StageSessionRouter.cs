@@ -11,15 +11,15 @@ namespace MmCluster.Worker.Runtime;
 /// <see cref="StageConfig.Kind"/> and hands it the generation. A kind nobody registered fails the worker, naming the stage,
 /// the kind and the kinds it knows. Both calls come from the agent actor's mailbox, one at a time.
 /// </summary>
-public sealed class StageSessionRouter(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) : ITrainingSession
+public sealed class StageSessionRouter(CollectiveServer server, Action<string> log, Action<Exception> fail) : ITrainingSession
 {
     private readonly Dictionary<string, StageSessionFactory> factories = new(StringComparer.Ordinal);
     private ITrainingSession? current;
 
     /// <summary>A router that knows the kinds this assembly trains: <c>clip</c>.</summary>
-    public static StageSessionRouter WithBuiltInKinds(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) =>
-        new StageSessionRouter(server, token, log, fail)
-            .Register("clip", (s, t, l, f) => new ClipTrainingSession(s, t, l, f));
+    public static StageSessionRouter WithBuiltInKinds(CollectiveServer server, Action<string> log, Action<Exception> fail) =>
+        new StageSessionRouter(server, log, fail)
+            .Register("clip", (s, l, f) => new ClipTrainingSession(s, l, f));
 
     public IReadOnlyCollection<string> Kinds => factories.Keys;
 
@@ -50,7 +50,7 @@ public sealed class StageSessionRouter(CollectiveServer server, string token, Ac
             return;
         }
         log($"stage {config.StageIndex + 1}/{config.StageCount} '{config.Stage}' ({config.Kind}): generation {generation.Generation}, rank {generation.Rank} of {generation.WorldSize}");
-        current = factory(server, token, log, fail);
+        current = factory(server, log, fail);
         current.OnGenerationStarted(generation, control);
     }
 

@@ -21,7 +21,7 @@ namespace MmCluster.Worker.Runtime;
 /// instance trains one stage; <see cref="StageSessionRouter"/> creates one per stage. Any error ends this worker
 /// (<paramref name="fail"/>), and the coordinator stops the run naming it.
 /// </summary>
-public abstract class StageTrainingSession(CollectiveServer server, string token, Action<string> log, Action<Exception> fail) : ITrainingSession
+public abstract class StageTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail) : ITrainingSession
 {
     private readonly CancellationTokenSource stop = new();
     private Thread? thread;
@@ -98,11 +98,8 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
         torch.manual_seed(config.Seed);
         var peers = generation.Peers.OrderBy(p => p.Rank).Select(p => p.CollectiveAddress).ToList();
         var ring = GrpcCollectiveGroup.Create(
-            new CollectiveGroupOptions(generation.RunId, generation.Generation, generation.Rank, peers, token)
-            {
-                OperationDeadline = TimeSpan.FromSeconds(120),
-                Transport = server.Transport,
-            }, server);
+            server.GroupOptions(generation.RunId, generation.Generation, generation.Rank, peers) with { OperationDeadline = TimeSpan.FromSeconds(120) },
+            server);
         await using var group = new TimedCollectiveGroup(ring);
         using var trainer = await CreateTrainerAsync(new StageContext(generation, config, group, log), ct);
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));

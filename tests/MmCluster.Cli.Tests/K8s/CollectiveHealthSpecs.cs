@@ -11,7 +11,7 @@ public sealed class CollectiveHealthSpecs
     [Fact]
     public async Task Should_report_serving_when_the_kubelet_checks_the_collective_port()
     {
-        await using var server = await CollectiveServer.StartAsync("127.0.0.1", 0);
+        await using var server = await CollectiveServer.StartAsync(new CollectiveServerOptions { BearerToken = "s3cret" });
         using var channel = GrpcChannel.ForAddress(server.Address);
 
         var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());

@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using MmCluster.Collectives;
 using MmCluster.Collectives.Protocol;
 using MmCluster.Collectives.Ring;
+using MmCluster.Shared.Security;
 using Xunit;
 
 namespace MmCluster.Collectives.Tests.Ring;
@@ -81,10 +82,42 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     public async Task Should_refuse_the_call_naming_the_token_when_a_rank_has_the_wrong_token()
     {
         await using var ring = await LoopbackRing.StartAsync(2, o => o.Rank == 1 ? o with { BearerToken = "not-the-secret" } : o, Deadline);
-        var failures = await Task.WhenAll(ring.Groups
-            .Select(g => Task.Run(() => Assert.ThrowsAsync<CollectiveException>(() => g.AllGatherAsync(new float[10], new float[20])))));
+        var outcomes = await Task.WhenAll(ring.Groups
+            .Select(g => Task.Run(() => Record.ExceptionAsync(() => g.AllGatherAsync(new float[10], new float[20])))));
 
-        Assert.Contains(failures, f => f.Message.Contains("PermissionDenied", StringComparison.Ordinal) && f.Message.Contains("bearer token", StringComparison.Ordinal));
+        // Rank 1's calls are refused, so rank 1 fails naming the token; rank 0 may finish on what rank 1 sent it.
+        var refused = Assert.IsType<CollectiveException>(outcomes[1]);
+        Assert.Contains("Unauthenticated", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("bearer token", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("run-a", "Bearer not-the-secret")]
+    [InlineData("no-such-run", "Bearer not-the-secret")]
+    [InlineData("no-such-run", "Basic dGVzdC1zZWNyZXQ=")]
+    [InlineData("run-a", null)]
+    public async Task Should_refuse_at_once_with_the_same_answer_when_the_token_is_wrong_whatever_the_run(string runId, string? authorization)
+    {
+        await using var ring = await LoopbackRing.StartAsync(2, deadline: Deadline);
+        using var channel = GrpcChannel.ForAddress(ring.Servers[0].Address);
+        var headers = new Metadata
+        {
+            { "mmc-run-id", runId }, { "mmc-generation", "1" }, { "mmc-source-rank", "1" }, { "mmc-direction", "Forward" },
+            { "mmc-lane", "0" }, { "mmc-lanes", "1" }, { "mmc-wait-ms", "30000" },
+        };
+        if (authorization is not null)
+        {
+            headers.Add("authorization", authorization);
+        }
+        var clock = Stopwatch.StartNew();
+        using var call = new Collective.CollectiveClient(channel).PullChunks(headers);
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        // The token is checked before the run is looked up: an unknown run is not waited for (30 s here), and the answer
+        // is the same whether the run exists or not.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"refused after {clock.Elapsed}");
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Equal(BearerTokenInterceptor.DefaultRefusal, error.Status.Detail);
     }
 
     [Fact]

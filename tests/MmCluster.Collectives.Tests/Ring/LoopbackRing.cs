@@ -26,7 +26,7 @@ internal sealed class LoopbackRing : IAsyncDisposable
     public static async Task<LoopbackRing> StartAsync(int world, Func<CollectiveGroupOptions, CollectiveGroupOptions>? customize = null,
         TimeSpan? deadline = null, int chunkBytes = 64 << 10, CollectiveTransport? transport = null)
     {
-        var servers = await Task.WhenAll(Enumerable.Range(0, world).Select(_ => CollectiveServer.StartAsync("127.0.0.1", 0)));
+        var servers = await Task.WhenAll(Enumerable.Range(0, world).Select(_ => CollectiveServer.StartAsync(new CollectiveServerOptions { BearerToken = Token })));
         var ring = new LoopbackRing(servers, transport);
         var addresses = servers.Select(s => s.Address).ToArray();
         for (var r = 0; r < world; r++)

@@ -14,14 +14,14 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
     private readonly List<string> log = [];
     private CollectiveServer server = null!;
 
-    public async Task InitializeAsync() => server = await CollectiveServer.StartAsync("127.0.0.1", 0, CancellationToken.None);
+    public async Task InitializeAsync() => server = await CollectiveServer.StartAsync(new CollectiveServerOptions { BearerToken = "test-secret" });
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 
     [Fact]
     public void Should_fail_the_worker_naming_the_stage_and_the_known_kinds_when_the_kind_is_unknown()
     {
-        var router = StageSessionRouter.WithBuiltInKinds(server, "", log.Add, failures.Enqueue);
+        var router = StageSessionRouter.WithBuiltInKinds(server, log.Add, failures.Enqueue);
 
         router.OnGenerationStarted(Generation(1, "captioner", "blip3"), new NoControlPlane());
 
@@ -34,16 +34,15 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
     public void Should_start_a_new_session_of_the_registered_kind_for_every_stage()
     {
         var made = new List<RecordingSession>();
-        var router = new StageSessionRouter(server, "t", log.Add, failures.Enqueue)
-            .Register("lm", (s, token, l, f) =>
+        var router = new StageSessionRouter(server, log.Add, failures.Enqueue)
+            .Register("lm", (s, l, f) =>
             {
                 Assert.Same(server, s);
-                Assert.Equal("t", token);
                 var session = new RecordingSession("lm");
                 made.Add(session);
                 return session;
             })
-            .Register("blip2-stage1", (_, _, _, _) =>
+            .Register("blip2-stage1", (_, _, _) =>
             {
                 var session = new RecordingSession("blip2-stage1");
                 made.Add(session);
@@ -65,7 +64,7 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
     [Fact]
     public void Should_fail_the_worker_when_the_stage_config_is_not_json()
     {
-        var router = StageSessionRouter.WithBuiltInKinds(server, "", log.Add, failures.Enqueue);
+        var router = StageSessionRouter.WithBuiltInKinds(server, log.Add, failures.Enqueue);
 
         router.OnGenerationStarted(new GenerationInfo("r", 3, 0, 1, [], "not json"u8.ToArray()), new NoControlPlane());
 

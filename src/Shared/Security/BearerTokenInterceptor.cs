@@ -1,17 +1,19 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace MmCluster.Coordinator.Services;
+namespace MmCluster.Shared.Security;
 
 /// <summary>
-/// Refuses calls that lack <c>authorization: Bearer &lt;token&gt;</c> with <see cref="StatusCode.Unauthenticated"/> when a
-/// token is configured (<see cref="DashboardOptions.Token"/>); lets everything through when none is. Compares in
-/// constant time.
+/// Refuses, before the service sees anything of it, every call that does not carry <c>authorization: Bearer &lt;token&gt;</c>
+/// with the configured token (<see cref="BearerToken"/>): <see cref="StatusCode.Unauthenticated"/> with one fixed message,
+/// whatever the call's headers hold, so a refusal tells a caller nothing but "wrong token". With no token configured it
+/// lets everything through (a dashboard without a token is open). Added per service, so the gRPC health service stays
+/// open for Kubernetes' probes.
 /// </summary>
-public sealed class BearerTokenInterceptor(DashboardOptions options) : Interceptor
+public sealed class BearerTokenInterceptor(string? token, string refusal = BearerTokenInterceptor.DefaultRefusal) : Interceptor
 {
+    public const string DefaultRefusal = "wrong bearer token (or none)";
+
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -44,19 +46,9 @@ public sealed class BearerTokenInterceptor(DashboardOptions options) : Intercept
 
     private void Authenticate(ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(options.Token))
+        if (!string.IsNullOrEmpty(token) && !BearerToken.IsPresentedIn(context.RequestHeaders, token))
         {
-            return;
-        }
-        var header = context.RequestHeaders.GetValue("authorization");
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "this dashboard needs a bearer token (mmcluster watch --token T)"));
-        }
-        var given = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
-        if (!CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(options.Token)))
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "wrong bearer token"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, refusal));
         }
     }
 }

@@ -1,0 +1,31 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+
+namespace MmCluster.Shared.Security;
+
+/// <summary>
+/// The one way a gRPC call carries and a service checks the run's shared secret: the <c>authorization: Bearer</c> header
+/// (RFC 6750; the scheme name is case-insensitive), compared in constant time. Used by the dashboard and the collectives
+/// (through <see cref="BearerTokenInterceptor"/>) and by their clients.
+/// </summary>
+public static class BearerToken
+{
+    public const string HeaderKey = "authorization";
+    private const string Scheme = "Bearer ";
+
+    /// <summary>The header value a client sends.</summary>
+    public static string HeaderValue(string token) => Scheme + token;
+
+    /// <summary>True when <paramref name="headers"/> carry exactly <paramref name="expected"/> (constant time in its length).</summary>
+    public static bool IsPresentedIn(Metadata headers, string expected)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        ArgumentException.ThrowIfNullOrEmpty(expected);
+        var value = headers.GetValue(HeaderKey);
+        var presented = value is not null && value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
+            ? value[Scheme.Length..].Trim()
+            : "";
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
+    }
+}
