@@ -8,7 +8,7 @@ namespace MmCluster.Worker.Distributed;
 /// <summary>
 /// The all-gather of features across the ranks of an <see cref="ICollectiveGroup"/>, inside autograd: forward gathers the
 /// (b, ...) rows of every rank into (W·b, ...); backward reduce-scatters (SUM) the gradient of the gathered tensor, so the
-/// owner of row j receives Σ_r ∂L_r/∂x_j (REFERENCES.md, "when is it exact", condition 2). Runs synchronously on the
+/// owner of row j receives Σ_r ∂L_r/∂x_j (docs/exactness.md, condition 2). Runs synchronously on the
 /// training thread. After <c>loss.backward()</c> call <see cref="CollectiveAutograd.ThrowIfBackwardFailed"/>.
 /// </summary>
 public sealed class CollectiveFeatureGatherer : CollectiveAutograd, IFeatureGatherer

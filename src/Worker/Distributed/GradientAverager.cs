@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace MmCluster.Worker.Distributed;
 
 /// <summary>
-/// After backward, replaces every trainable parameter's gradient with its mean over ranks (REFERENCES.md, "when is it
-/// exact", condition 3), replicated scalars such as the logit scale and bias included. Gradients travel in flat float32
+/// After backward, replaces every trainable parameter's gradient with its mean over ranks (docs/exactness.md,
+/// condition 3), replicated scalars such as the logit scale and bias included. Gradients travel in flat float32
 /// buckets of about 25 MB (as PyTorch DDP): few collectives, each large enough to reach the link's bandwidth. The bucket
 /// layout is fixed by the first parameter list (at construction, or at the first <see cref="AverageGradients"/>): the
 /// parameters that require grad (frozen ones are skipped), in the order given, which must be the same on every rank; a
