@@ -13,8 +13,11 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
 {
     public int WorldSize => PeerAddresses.Count;
 
-    /// <summary>Every operation fails with <see cref="CollectiveException"/> if it has not completed by then.</summary>
-    public TimeSpan OperationDeadline { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Every operation fails with <see cref="CollectiveException"/> if it has not completed by then: roomy enough for a
+    /// peer's slow step on a loaded machine (its own evaluation or checkpoint happens between two operations).
+    /// </summary>
+    public TimeSpan OperationDeadline { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Payload bytes per chunk: large enough to amortise per-message cost, small enough to pipeline the ring.</summary>
     public int ChunkBytes { get; init; } = 1 << 20;

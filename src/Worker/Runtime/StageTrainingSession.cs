@@ -97,9 +97,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         torch.set_num_threads(Math.Max(1, config.Threads));
         torch.manual_seed(config.Seed);
         var peers = generation.Peers.OrderBy(p => p.Rank).Select(p => p.CollectiveAddress).ToList();
-        var ring = GrpcCollectiveGroup.Create(
-            server.GroupOptions(generation.RunId, generation.Generation, generation.Rank, peers) with { OperationDeadline = TimeSpan.FromSeconds(120) },
-            server);
+        var ring = GrpcCollectiveGroup.Create(server.GroupOptions(generation.RunId, generation.Generation, generation.Rank, peers), server);
         await using var group = new TimedCollectiveGroup(ring);
         using var trainer = await CreateTrainerAsync(new StageContext(generation, config, group, log), ct);
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));

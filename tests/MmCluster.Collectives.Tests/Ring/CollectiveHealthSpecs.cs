@@ -3,7 +3,7 @@ using Grpc.Net.Client;
 using MmCluster.Collectives.Ring;
 using Xunit;
 
-namespace MmCluster.Cli.Tests.K8s;
+namespace MmCluster.Collectives.Tests.Ring;
 
 /// <summary>The worker pod's probes: the collective port answers grpc.health.v1 without a token.</summary>
 public sealed class CollectiveHealthSpecs
