@@ -56,7 +56,16 @@ internal static class DevCommand
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var env = new Dictionary<string, string> { ["MMCLUSTER_TOKEN"] = token };
         var logs = Path.Combine(directory, "logs");
-        Action<string, string>? echo = live ? null : (name, line) => Console.WriteLine($"[{name}] {line}");
+        // Children's lines are echoed (when no live view is drawn) without stack frames: those stay in logs/<child>.log.
+        var outputs = new System.Collections.Concurrent.ConcurrentDictionary<string, ChildOutput>();
+        Action<string, string>? echo = live ? null : (name, line) =>
+        {
+            var output = outputs.GetOrAdd(name, n => new ChildOutput(Path.Combine(logs, $"{n}.log")));
+            if (output.Show(line) is { } shown)
+            {
+                Console.WriteLine($"[{name}] {shown}");
+            }
+        };
         Console.WriteLine($"mmcluster dev: {world} workers, run directory {directory} (logs in {logs})");
 
         var children = new List<ChildProcess>();
@@ -175,7 +184,7 @@ internal static class DevCommand
         if (!File.Exists(summaryPath))
         {
             Console.Error.WriteLine($"mmcluster dev: the coordinator exited with {coordinator.ExitCode} and wrote no summary:");
-            foreach (var line in coordinator.Tail)
+            foreach (var line in coordinator.Tail.Where(l => !ChildOutput.IsStackFrame(l)))
             {
                 Console.Error.WriteLine($"  {line}");
             }
