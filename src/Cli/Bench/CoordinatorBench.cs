@@ -3,6 +3,7 @@ using Akka.Actor;
 using MmCluster.Coordinator.Actors;
 using MmCluster.Coordinator.Progress;
 using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
 
 namespace MmCluster.Cli.Bench;
@@ -33,7 +34,7 @@ internal static class CoordinatorBench
         var ledger = system.ActorOf(ShardLedgerActor.Props(epoch => ShardPlanner.PlanEpoch(shards, 42, epoch)), "shard-ledger");
         var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = system.ActorOf(RunActor.Props(new RunSettings("bench", workers, new byte[256]), ledger, o => outcome.TrySetResult(o)), "run");
-        system.ActorOf(RunProgressFeedActor.Props(run, new RunProgressHub(Shared.Runs.RunSnapshot.Initial("bench", Spec(workers), workers)), "clip"), "progress-feed");
+        system.ActorOf(RunProgressFeedActor.Props(run, new RunProgressHub(RunSnapshot.Initial("bench", Spec(workers), workers)), "clip"), "progress-feed");
 
         var latencies = new LeaseLatencies();
         var started = Stopwatch.StartNew();
@@ -41,7 +42,7 @@ internal static class CoordinatorBench
         {
             system.ActorOf(SimulatedWorkerActor.Props($"worker-{i}", run, shardTime, latencies), $"worker-{i}");
         }
-        while ((await run.Ask<RunSnapshot>(GetRunSnapshot.Instance, TimeSpan.FromSeconds(30), ct)).Phase == RunPhase.WaitingForWorkers)
+        while ((await run.Ask<RunStatus>(GetRunStatus.Instance, TimeSpan.FromSeconds(30), ct)).Phase == RunPhase.WaitingForWorkers)
         {
             await Task.Delay(50, ct);
         }
@@ -61,7 +62,7 @@ internal static class CoordinatorBench
             var ended = await outcome.Task;
             throw new InvalidOperationException($"the run ended during the benchmark: {ended.Message}");
         }
-        await run.Ask<RunSnapshot>(new AbortRun("benchmark over"), TimeSpan.FromSeconds(30), ct);
+        await run.Ask<RunStatus>(new AbortRun("benchmark over"), TimeSpan.FromSeconds(30), ct);
         return new CoordinatorBenchResult(workers, shards.Count, rows, rendezvous.TotalSeconds, measured.TotalSeconds, summary.Count, summary.P50, summary.P99,
             summary.Max, summary.Count / measured.TotalSeconds, cpu.TotalSeconds, cpu.TotalSeconds / measured.TotalSeconds, process.PeakWorkingSet64,
             GC.GetTotalMemory(forceFullCollection: false));

@@ -199,7 +199,7 @@ internal static class DevCommand
         }
         foreach (var (name, value) in summary.Eval)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval {name} = {value:0.####}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval {name} = {value:0.####} (stage {summary.EvalStage})"));
         }
         foreach (var epoch in summary.Ledger)
         {

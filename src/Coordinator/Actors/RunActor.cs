@@ -11,7 +11,7 @@ namespace MmCluster.Coordinator.Actors;
 /// <summary>
 /// The coordinator's run: rendezvous (waits for the world size of <see cref="RegisterWorker"/>, assigns ranks by
 /// worker id, sends every worker the same peer table in <see cref="StartGeneration"/>), then the single address
-/// workers talk to: shard requests and completions go to the ledger, progress goes into <see cref="RunSnapshot"/>s
+/// workers talk to: shard requests and completions go to the ledger, progress goes into the <see cref="RunStatus"/>
 /// for subscribers, checkpoint votes become ledger commits. The run is a schedule of stages over the same workers: when
 /// every worker reported <see cref="WorkerFinished"/> for a stage (a barrier; its final checkpoint is committed by then),
 /// the next stage starts as the next generation with the same ranks and peer table and a fresh shard ledger; the run
@@ -64,9 +64,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<LedgerFault>(fault => Fail(fault.Reason, null));
         Receive<AbortRun>(HandleAbort);
         Receive<RendezvousDeadline>(_ => HandleRendezvousDeadline());
-        Receive<GetRunSnapshot>(_ => Sender.Tell(Snapshot()));
-        Receive<SubscribeRunSnapshots>(HandleSubscribe);
-        Receive<UnsubscribeRunSnapshots>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
+        Receive<GetRunStatus>(_ => Sender.Tell(Snapshot()));
+        Receive<SubscribeRunStatus>(HandleSubscribe);
+        Receive<UnsubscribeRunStatus>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
         Receive<Terminated>(HandleTerminated);
         Receive<PublishDue>(_ => Publish());
         Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
@@ -348,7 +348,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void HandleSubscribe(SubscribeRunSnapshots subscribe)
+    private void HandleSubscribe(SubscribeRunStatus subscribe)
     {
         subscribers.Add(subscribe.Subscriber);
         Context.Watch(subscribe.Subscriber);
@@ -475,7 +475,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
     }
 
-    private RunSnapshot Publish()
+    private RunStatus Publish()
     {
         publishPending = false;
         Timers.Cancel(PublishDue.Instance);
@@ -487,7 +487,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         return snapshot;
     }
 
-    private RunSnapshot Snapshot() => new(
+    private RunStatus Snapshot() => new(
         settings.RunId,
         generation,
         phase,
@@ -525,9 +525,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
         public WorkerStatus Status() => new(
             Registration.WorkerId, Rank, Agent.Path.Address.ToString(), Registration.CollectiveAddress, Registration.Device,
-            Registration.Threads, Progress?.Step ?? 0, Progress?.Epoch ?? 0, Progress?.Loss ?? double.NaN,
-            Progress?.SamplesPerSecond ?? 0, Progress?.StepTimeMs ?? 0, Progress?.CollectiveTimeMs ?? 0,
-            Progress?.Metrics.ToDictionary() ?? [], Finished, LastReportAt);
+            Registration.Threads, Progress, Finished, LastReportAt);
     }
 
     private sealed class PublishDue

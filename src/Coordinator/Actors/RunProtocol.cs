@@ -1,5 +1,6 @@
 using Akka.Actor;
 using MmCluster.Coordinator.Ledger;
+using MmCluster.Shared.Grpc.Control;
 using MmCluster.Shared.Runs;
 
 namespace MmCluster.Coordinator.Actors;
@@ -52,24 +53,27 @@ public enum RunPhase
     Failed,
 }
 
-/// <summary>Query for the run's state; answered by <see cref="RunSnapshot"/>.</summary>
-public sealed class GetRunSnapshot
+/// <summary>Query for the run's state; answered by <see cref="RunStatus"/>.</summary>
+public sealed class GetRunStatus
 {
-    public static readonly GetRunSnapshot Instance = new();
+    public static readonly GetRunStatus Instance = new();
 
-    private GetRunSnapshot() { }
+    private GetRunStatus() { }
 }
 
-/// <summary>Subscribes an actor (a dashboard stream) to every new <see cref="RunSnapshot"/>; it gets the current one at once.</summary>
-public sealed record SubscribeRunSnapshots(IActorRef Subscriber);
+/// <summary>Subscribes an actor (the dashboard feed) to every new <see cref="RunStatus"/>; it gets the current one at once.</summary>
+public sealed record SubscribeRunStatus(IActorRef Subscriber);
 
-/// <summary>Stops sending snapshots to a subscriber (also done when it terminates).</summary>
-public sealed record UnsubscribeRunSnapshots(IActorRef Subscriber);
+/// <summary>Stops sending the run's status to a subscriber (also done when it terminates).</summary>
+public sealed record UnsubscribeRunStatus(IActorRef Subscriber);
 
 /// <summary>Sent by the coordinator host on Ctrl-C or SIGTERM: fail the run, tell the workers; answered by the outcome.</summary>
 public sealed record AbortRun(string Reason);
 
-/// <summary>What the dashboard shows of one worker: its registration and its last progress report.</summary>
+/// <summary>
+/// One worker as the RunActor sees it: its registration and its last progress report in the running stage (null before
+/// its first; reset when a stage starts). The report is the message as received and is never changed.
+/// </summary>
 public sealed record WorkerStatus(
     string WorkerId,
     int Rank,
@@ -77,18 +81,30 @@ public sealed record WorkerStatus(
     string CollectiveAddress,
     string Device,
     int Threads,
-    long Step,
-    int Epoch,
-    double Loss,
-    double SamplesPerSecond,
-    double StepTimeMs,
-    double CollectiveTimeMs,
-    IReadOnlyDictionary<string, double> Metrics,
+    ReportProgress? Progress,
     bool Finished,
-    DateTimeOffset? LastReportAt);
+    DateTimeOffset? LastReportAt)
+{
+    public long Step => Progress?.Step ?? 0;
 
-/// <summary>The run as the coordinator sees it; published to subscribers after every change.</summary>
-public sealed record RunSnapshot(
+    public int Epoch => Progress?.Epoch ?? 0;
+
+    /// <summary>The last step's total loss; NaN before the first report.</summary>
+    public double Loss => Progress?.Loss ?? double.NaN;
+
+    public double SamplesPerSecond => Progress?.SamplesPerSecond ?? 0;
+
+    public double StepTimeMs => Progress?.StepTimeMs ?? 0;
+
+    public double CollectiveTimeMs => Progress?.CollectiveTimeMs ?? 0;
+}
+
+/// <summary>
+/// The run as the RunActor sees it (phase, schedule, workers with their last reports, ledgers); sent to subscribers
+/// after every change. The dashboard's view of the run is <see cref="Shared.Runs.RunSnapshot"/>, built from it by
+/// <see cref="Progress.RunStatusMapping"/>.
+/// </summary>
+public sealed record RunStatus(
     string RunId,
     long Generation,
     RunPhase Phase,
@@ -111,7 +127,7 @@ public sealed record RunSnapshot(
 }
 
 /// <summary>How a run ended: what the coordinator process reports and exits with.</summary>
-public sealed record RunOutcome(bool Succeeded, string Message, RunSnapshot Final)
+public sealed record RunOutcome(bool Succeeded, string Message, RunStatus Final)
 {
     /// <summary>0 when every worker finished, 1 when the run failed.</summary>
     public int ExitCode => Succeeded ? 0 : 1;

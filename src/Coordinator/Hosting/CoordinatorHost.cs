@@ -63,7 +63,7 @@ public static class CoordinatorHost
                 // coordinator leaves the cluster: remoting keeps RunFailed ahead of the leave on each connection.
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "abort-run", async () =>
                 {
-                    await runActor.Ask<RunSnapshot>(new AbortRun(StoppedReason), options.AbortGrace).ConfigureAwait(false);
+                    await runActor.Ask<RunStatus>(new AbortRun(StoppedReason), options.AbortGrace).ConfigureAwait(false);
                     return Done.Instance;
                 });
             })
@@ -82,7 +82,7 @@ public static class CoordinatorHost
     private static async Task<RunOutcome> AbortAsync(CoordinatorRun run, string reason, TimeSpan grace)
     {
         var actor = await run.RunActor.ConfigureAwait(false);
-        await actor.Ask<RunSnapshot>(new AbortRun(reason), grace).ConfigureAwait(false);
+        await actor.Ask<RunStatus>(new AbortRun(reason), grace).ConfigureAwait(false);
         return await run.Outcome.WaitAsync(grace).ConfigureAwait(false);
     }
 }

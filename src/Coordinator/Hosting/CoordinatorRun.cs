@@ -15,7 +15,7 @@ public sealed class CoordinatorRun
     /// <summary>Completes when every worker finished or the run failed.</summary>
     public Task<RunOutcome> Outcome => outcome.Task;
 
-    /// <summary>The RunActor (<c>/user/run</c>): Ask it <see cref="GetRunSnapshot"/> or subscribe with <see cref="SubscribeRunSnapshots"/>.</summary>
+    /// <summary>The RunActor (<c>/user/run</c>): Ask it <see cref="GetRunStatus"/> or subscribe with <see cref="SubscribeRunStatus"/>.</summary>
     public Task<IActorRef> RunActor => runActor.Task;
 
     internal void SetRunActor(IActorRef actor) => runActor.TrySetResult(actor);

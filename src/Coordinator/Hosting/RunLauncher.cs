@@ -60,7 +60,7 @@ public static class RunLauncher
         }
         log.WriteLine($"run {runId}: {shards.Count} shards of {trainRows} rows in {manifest}");
 
-        var hub = new RunProgressHub(Shared.Runs.RunSnapshot.Initial(runId, spec, world) with { StartedAt = DateTimeOffset.UtcNow });
+        var hub = new RunProgressHub(RunSnapshot.Initial(runId, spec, world) with { StartedAt = DateTimeOffset.UtcNow });
         PatchSchedule(hub, configs, startAt);
         await using var dashboard = await DashboardServer.StartAsync(
             new DashboardOptions { Address = launch.DashboardAddress, Port = launch.DashboardPort, Token = launch.Token }, hub, cancellationToken);

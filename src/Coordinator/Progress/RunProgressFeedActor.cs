@@ -5,7 +5,7 @@ using MmCluster.Shared.Runs;
 namespace MmCluster.Coordinator.Progress;
 
 /// <summary>
-/// Subscribes to the RunActor's snapshots and publishes them, translated by <see cref="RunActorSnapshots"/>, into a
+/// Subscribes to the RunActor's snapshots and publishes them, translated by <see cref="RunStatusMapping"/>, into a
 /// <see cref="RunProgressHub"/> (the dashboard's source); records a history point, named after the running stage,
 /// whenever that stage's step advances.
 /// </summary>
@@ -25,19 +25,19 @@ public sealed class RunProgressFeedActor : ReceiveActor
         _hub = hub;
         _stage = stage;
         _onPoint = onPoint;
-        Receive<Actors.RunSnapshot>(HandleSnapshot);
+        Receive<RunStatus>(HandleStatus);
     }
 
     public static Props Props(IActorRef runActor, RunProgressHub hub, string stage, Action<HistoryPoint>? onPoint = null) =>
         Akka.Actor.Props.Create(() => new RunProgressFeedActor(runActor, hub, stage, onPoint));
 
-    protected override void PreStart() => _runActor.Tell(new SubscribeRunSnapshots(Self));
+    protected override void PreStart() => _runActor.Tell(new SubscribeRunStatus(Self));
 
-    protected override void PostStop() => _runActor.Tell(new UnsubscribeRunSnapshots(Self));
+    protected override void PostStop() => _runActor.Tell(new UnsubscribeRunStatus(Self));
 
-    private void HandleSnapshot(Actors.RunSnapshot run)
+    private void HandleStatus(RunStatus run)
     {
-        var snapshot = RunActorSnapshots.Translate(_hub.Current, run, _stage);
+        var snapshot = RunStatusMapping.Translate(_hub.Current, run, _stage);
         _hub.Publish(snapshot);
         var stage = snapshot.Stage ?? _stage;
         if (stage != _recordingStage)

@@ -3,8 +3,9 @@ using MmCluster.Shared.Spec;
 namespace MmCluster.Shared.Runs;
 
 /// <summary>
-/// The whole run at one moment, as the coordinator's RunActor publishes it (to the dashboard hub and, at the end, to
-/// <c>summary.json</c>). The top-level step, loss and learning rate describe the running stage.
+/// The whole run at one moment, as the dashboard shows it and <c>summary.json</c> records it at the end: built by the
+/// coordinator's dashboard feed from the RunActor's status. The top-level step, loss and learning rate describe the
+/// running stage; each stage's losses and evaluation stay in its own <see cref="StageProgress"/>.
 /// </summary>
 public sealed record RunSnapshot
 {

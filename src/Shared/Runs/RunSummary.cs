@@ -5,8 +5,8 @@ namespace MmCluster.Shared.Runs;
 
 /// <summary>
 /// What a finished run leaves in <c>summary.json</c>: status, world size, every stage with its steps, samples, losses and
-/// evaluation, the run's headline evaluation (e.g. <c>eval.zero_shot_top1</c>), the ledger per stage and epoch, and the
-/// wall time. Built from the final <see cref="RunSnapshot"/>; snake_case JSON.
+/// evaluation, the run's headline evaluation (one stage's, named by <c>eval_stage</c>), the ledger per stage and epoch,
+/// and the wall time. Built from the final <see cref="RunSnapshot"/>; snake_case JSON.
 /// </summary>
 public sealed record RunSummary
 {
@@ -20,8 +20,15 @@ public sealed record RunSummary
 
     public IReadOnlyList<StageSummary> Stages { get; init; } = [];
 
-    /// <summary>Every stage's final evaluation merged in schedule order (a later stage's metric of the same name wins).</summary>
+    /// <summary>
+    /// The headline evaluation: the last evaluation of the last stage in schedule order that evaluated (for a one-stage
+    /// run, that stage's), never metrics of different stages side by side; empty when no stage evaluated. Every stage's
+    /// own is in <see cref="Stages"/>.
+    /// </summary>
     public IReadOnlyDictionary<string, double> Eval { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The stage <see cref="Eval"/> comes from; null when no stage evaluated.</summary>
+    public string? EvalStage { get; init; }
 
     public IReadOnlyList<LedgerCounters> Ledger { get; init; } = [];
 
@@ -35,11 +42,7 @@ public sealed record RunSummary
 
     public static RunSummary From(RunSnapshot snapshot)
     {
-        var eval = new Dictionary<string, double>();
-        foreach (var (name, value) in snapshot.Stages.SelectMany(s => s.Eval))
-        {
-            eval[name] = value;
-        }
+        var evaluated = snapshot.Stages.LastOrDefault(s => s.Eval.Count > 0);
         return new RunSummary
         {
             Status = JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.State.ToString()),
@@ -58,7 +61,8 @@ public sealed record RunSummary
                 Eval = s.Eval,
                 WallS = s.WallSeconds,
             }).ToList(),
-            Eval = eval,
+            Eval = evaluated?.Eval ?? new Dictionary<string, double>(),
+            EvalStage = evaluated?.Name,
             Ledger = snapshot.Ledger,
             WallS = snapshot.WallSeconds,
             StartedAt = snapshot.StartedAt,

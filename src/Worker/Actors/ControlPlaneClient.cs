@@ -1,4 +1,5 @@
 using Akka.Actor;
+using MmCluster.Shared.Grpc.Control;
 
 namespace MmCluster.Worker.Actors;
 
@@ -20,7 +21,7 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
     public void CompleteShard(ShardLease lease, long rowsConsumed, long step) =>
         agent.Tell(new ShardDone(lease, rowsConsumed, step));
 
-    public void ReportProgress(ProgressReport report) => agent.Tell(report);
+    public void ReportProgress(ReportProgress report) => agent.Tell(report);
 
     public Task<CheckpointCommit> CommitCheckpointAsync(long step, string path, CancellationToken cancellationToken = default) =>
         agent.Ask<CheckpointCommit>(new VoteCommit(step, path), cancellationToken);

@@ -23,16 +23,6 @@ public sealed record ShardLease(int Epoch, ShardSpec Shard);
 /// </summary>
 public sealed record ShardOffer(ShardLease? Lease, bool AllLeased);
 
-/// <summary>Progress a trainer reports every few steps; the agent adds the worker id and rank.</summary>
-public sealed record ProgressReport(
-    long Step,
-    int Epoch,
-    double Loss,
-    double SamplesPerSecond,
-    double StepTimeMs,
-    double CollectiveTimeMs,
-    IReadOnlyDictionary<string, double>? Metrics = null);
-
 /// <summary>A committed checkpoint: the coordinator's shard ledger as of <paramref name="Step"/>, protobuf-encoded.</summary>
 public sealed record CheckpointCommit(long Step, string Path, ReadOnlyMemory<byte> Ledger);
 

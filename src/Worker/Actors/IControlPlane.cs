@@ -1,3 +1,5 @@
+using MmCluster.Shared.Grpc.Control;
+
 namespace MmCluster.Worker.Actors;
 
 /// <summary>
@@ -21,8 +23,11 @@ public interface IControlPlane
     /// <summary>Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row.</summary>
     void CompleteShard(ShardLease lease, long rowsConsumed, long step);
 
-    /// <summary>Sends progress for the dashboard (every few steps).</summary>
-    void ReportProgress(ProgressReport report);
+    /// <summary>
+    /// Sends progress for the dashboard (about once a second). The agent fills in <c>worker_id</c> and <c>rank</c>; the
+    /// caller must not change <paramref name="report"/> afterwards.
+    /// </summary>
+    void ReportProgress(ReportProgress report);
 
     /// <summary>
     /// Votes to commit the checkpoint of <paramref name="step"/> (every rank calls it; rank 0 after writing the weights

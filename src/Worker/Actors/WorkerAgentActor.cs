@@ -50,7 +50,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<NoShardAvailable>(HandleNoShardAvailable);
         Receive<EpochCompleted>(HandleEpochCompleted);
         Receive<ShardDone>(HandleShardDone);
-        Receive<ProgressReport>(HandleProgress);
+        Receive<ReportProgress>(HandleProgress);
         Receive<VoteCommit>(HandleVoteCommit);
         Receive<CheckpointCommitted>(HandleCheckpointCommitted);
         Receive<TrainerFinished>(HandleTrainerFinished);
@@ -235,26 +235,11 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Step = done.Step,
     });
 
-    private void HandleProgress(ProgressReport report)
+    private void HandleProgress(ReportProgress report)
     {
-        var message = new ReportProgress
-        {
-            WorkerId = settings.WorkerId,
-            Rank = generation?.Rank ?? -1,
-            Step = report.Step,
-            Epoch = report.Epoch,
-            Loss = report.Loss,
-            SamplesPerSecond = report.SamplesPerSecond,
-            StepTimeMs = report.StepTimeMs,
-            CollectiveTimeMs = report.CollectiveTimeMs,
-        };
-        if (report.Metrics is not null)
-        {
-            foreach (var (name, value) in report.Metrics)
-            {
-                message.Metrics[name] = value;
-            }
-        }
+        var message = report.Clone();
+        message.WorkerId = settings.WorkerId;
+        message.Rank = generation?.Rank ?? -1;
         TellCoordinator(message);
     }
 

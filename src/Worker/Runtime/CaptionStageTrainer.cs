@@ -24,7 +24,7 @@ internal abstract class CaptionStageTrainer<TModel>(StageContext context, TModel
 
     public BatchBuilder Batches => batches;
 
-    public IReadOnlyDictionary<string, double> StepMetrics { get; } = new Dictionary<string, double>();
+    public StepMetrics StepMetrics => StepMetrics.None;
 
     protected StageContext Context => context;
 

@@ -72,13 +72,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
 
         public BatchBuilder Batches => batches;
 
-        public IReadOnlyDictionary<string, double> StepMetrics => new Dictionary<string, double>
-        {
-            ["logit_scale"] = logitScale,
-            ["fwd_bwd_ms"] = phases.ForwardBackwardMs,
-            ["avg_grad_ms"] = phases.AverageMs,
-            ["optimizer_ms"] = phases.OptimizerMs,
-        };
+        public StepMetrics StepMetrics => new(phases, logitScale);
 
         public StageStepResult Train(ClipBatch batch)
         {

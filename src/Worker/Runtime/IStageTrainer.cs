@@ -18,11 +18,11 @@ internal interface IStageTrainer : IDisposable
     /// <summary>Turns manifest rows into this stage's batches (decoder and tokenizer of its model).</summary>
     BatchBuilder Batches { get; }
 
-    /// <summary>One synchronous step; its <see cref="StageStepResult.Losses"/> are reported as <c>loss.&lt;name&gt;</c>.</summary>
+    /// <summary>One synchronous step; its <see cref="StageStepResult.Losses"/> are reported by term name.</summary>
     StageStepResult Train(ClipBatch batch);
 
-    /// <summary>Metrics of the last step beyond loss, lr and grad norm (e.g. CLIP's logit scale).</summary>
-    IReadOnlyDictionary<string, double> StepMetrics { get; }
+    /// <summary>Metrics of the last step beyond loss, lr and grad norm (CLIP's phase times and logit scale).</summary>
+    StepMetrics StepMetrics { get; }
 
     /// <summary>The held-out evaluation; a collective call (every rank calls it at the same step).</summary>
     IReadOnlyDictionary<string, double> Evaluate();

@@ -1,9 +1,11 @@
 using System.Diagnostics;
-using MmCluster.Worker.Actors;
+using MmCluster.Shared.Grpc.Control;
 
 namespace MmCluster.Worker.Runtime;
 
-/// <summary>Throughput, step time and time in collectives since the last report; says when a report is due (~1 s).</summary>
+/// <summary>
+/// Throughput, step time, time in collectives and data wait since the last report; says when a report is due (~1 s).
+/// </summary>
 internal sealed class ProgressMeter(TimedCollectiveGroup group)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -15,8 +17,6 @@ internal sealed class ProgressMeter(TimedCollectiveGroup group)
 
     public bool Due => Stopwatch.GetElapsedTime(windowStart) >= Interval;
 
-    public double DataWaitMs => steps == 0 ? 0 : dataWaitMs / steps;
-
     public void Add(int batchSamples, double waitMs)
     {
         steps++;
@@ -24,13 +24,22 @@ internal sealed class ProgressMeter(TimedCollectiveGroup group)
         dataWaitMs += waitMs;
     }
 
-    public ProgressReport Report(long step, int epoch, double loss, IReadOnlyDictionary<string, double> metrics)
+    /// <summary>A report with the window's figures (the caller adds the step's metrics); starts the next window.</summary>
+    public ReportProgress Report(long step, int epoch, double loss)
     {
         var elapsed = Stopwatch.GetElapsedTime(windowStart);
         var collective = group.Elapsed - collectiveAtStart;
         var n = Math.Max(1, steps);
-        var report = new ProgressReport(step, epoch, loss, samples / Math.Max(1e-9, elapsed.TotalSeconds),
-            elapsed.TotalMilliseconds / n, collective.TotalMilliseconds / n, metrics);
+        var report = new ReportProgress
+        {
+            Step = step,
+            Epoch = epoch,
+            Loss = loss,
+            SamplesPerSecond = samples / Math.Max(1e-9, elapsed.TotalSeconds),
+            StepTimeMs = elapsed.TotalMilliseconds / n,
+            CollectiveTimeMs = collective.TotalMilliseconds / n,
+            DataWaitMs = steps == 0 ? 0 : dataWaitMs / steps,
+        };
         windowStart = Stopwatch.GetTimestamp();
         collectiveAtStart = group.Elapsed;
         steps = 0;

@@ -142,28 +142,21 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             }
             if (progress.Due || last)
             {
-                var metrics = new Dictionary<string, double>
-                {
-                    ["lr"] = result.LearningRate,
-                    ["grad_norm"] = result.GradNorm,
-                    ["data_wait_ms"] = progress.DataWaitMs,
-                    ["skipped_rows"] = feed.SkippedRows,
-                    ["samples"] = step * config.BatchSize,
-                };
-                foreach (var (key, value) in trainer.StepMetrics)
-                {
-                    metrics[key] = value;
-                }
+                var report = progress.Report(step, feed.CurrentEpoch, result.Loss);
+                report.Lr = result.LearningRate;
+                report.GradNorm = result.GradNorm;
+                report.Samples = step * config.BatchSize;
+                report.SkippedRows = feed.SkippedRows;
+                trainer.StepMetrics.CopyTo(report);
                 foreach (var (key, value) in result.Losses)
                 {
-                    metrics[$"loss.{key}"] = value;
+                    report.Losses[key] = value;
                     board?.add_scalar($"train/loss_{key}", value, (int)step);
                 }
                 foreach (var (key, value) in lastEval)
                 {
-                    metrics[$"eval.{key}"] = value;
+                    report.Eval[key] = value;
                 }
-                var report = progress.Report(step, feed.CurrentEpoch, result.Loss, metrics);
                 control.ReportProgress(report);
                 board?.add_scalar("train/loss", result.Loss, (int)step);
                 board?.add_scalar("train/lr", (float)result.LearningRate, (int)step);

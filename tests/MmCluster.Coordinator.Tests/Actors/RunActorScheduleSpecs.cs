@@ -35,8 +35,8 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
         Assert.Equal([0, 1], second.Select(s => s.Rank));
         Assert.Equal(first[0].Peers, second[0].Peers);
         ledger.FishForMessage<BeginStageLedger>(b => b.Stage == 1);
-        run.Tell(GetRunSnapshot.Instance);
-        ExpectMsg<RunSnapshot>(s => s is { Stage: "clip2", Generation: 2, Phase: RunPhase.Running }
+        run.Tell(GetRunStatus.Instance);
+        ExpectMsg<RunStatus>(s => s is { Stage: "clip2", Generation: 2, Phase: RunPhase.Running }
             && s.Stages.Select(x => x.State).SequenceEqual(new[] { StageState.Done, StageState.Running }));
 
         run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 6 }, w0.Ref);
@@ -95,9 +95,9 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
         FinishStage(run, w0, w1);
         run.Tell(new LedgerStats([Epoch(0, 320), Epoch(1, 320)]) { Stage = 1 });
 
-        run.Tell(GetRunSnapshot.Instance);
+        run.Tell(GetRunStatus.Instance);
 
-        var snapshot = ExpectMsg<RunSnapshot>();
+        var snapshot = ExpectMsg<RunStatus>();
         Assert.Equal([640L], snapshot.Stages[0].Ledger.Epochs.Select(e => e.SamplesExpected));
         Assert.Equal([320L, 320L], snapshot.Stages[1].Ledger.Epochs.Select(e => e.SamplesExpected));
         Assert.Equal(2, snapshot.Ledger.Epochs.Count);

@@ -24,8 +24,8 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
 
         first.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         second.ExpectNoMsg(TimeSpan.Zero);
-        run.Tell(GetRunSnapshot.Instance);
-        ExpectMsg<RunSnapshot>(s => s.Phase == RunPhase.WaitingForWorkers && s.Workers.Count == 2);
+        run.Tell(GetRunStatus.Instance);
+        ExpectMsg<RunStatus>(s => s.Phase == RunPhase.WaitingForWorkers && s.Workers.Count == 2);
 
         var third = Register(run, "worker-2");
         Assert.All(new[] { first, second, third }, w => w.ExpectMsg<StartGeneration>());
@@ -93,8 +93,8 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
         ExpectTerminated(early.Ref);
         AwaitAssert(() =>
         {
-            run.Tell(GetRunSnapshot.Instance);
-            Assert.Empty(ExpectMsg<RunSnapshot>().Workers);
+            run.Tell(GetRunStatus.Instance);
+            Assert.Empty(ExpectMsg<RunStatus>().Workers);
         });
         var replacement = Register(run, "worker-9");
 
@@ -134,8 +134,8 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
         ledger.Reply(new LedgerCommitted(50, new LedgerSnapshot { Step = 50 }));
 
         Assert.All(new[] { w0, w1 }, w => w.ExpectMsg<CheckpointCommitted>(c => c.Step == 50 && c.Path == "ckpt/50" && c.Ledger.Step == 50));
-        run.Tell(GetRunSnapshot.Instance);
-        ExpectMsg<RunSnapshot>(s => s.LastCommittedStep == 50 && s.LastCommittedPath == "ckpt/50");
+        run.Tell(GetRunStatus.Instance);
+        ExpectMsg<RunStatus>(s => s.LastCommittedStep == 50 && s.LastCommittedPath == "ckpt/50");
     }
 
     [Fact]
@@ -143,21 +143,21 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
     {
         var (run, _) = StartRun(world: 2);
         var subscriber = CreateTestProbe();
-        run.Tell(new SubscribeRunSnapshots(subscriber.Ref));
-        subscriber.ExpectMsg<RunSnapshot>(s => s.Phase == RunPhase.WaitingForWorkers);
+        run.Tell(new SubscribeRunStatus(subscriber.Ref));
+        subscriber.ExpectMsg<RunStatus>(s => s.Phase == RunPhase.WaitingForWorkers);
         var w0 = Register(run, "worker-0");
         var w1 = Register(run, "worker-1");
         w0.ExpectMsg<StartGeneration>();
         w1.ExpectMsg<StartGeneration>();
 
         run.Tell(new ReportProgress { WorkerId = "worker-1", Rank = 1, Step = 7, Loss = 2.5, SamplesPerSecond = 300 }, w1.Ref);
-        subscriber.FishForMessage<RunSnapshot>(s => s.Workers.Any(w => w is { WorkerId: "worker-1", Step: 7, Loss: 2.5, SamplesPerSecond: 300 }));
+        subscriber.FishForMessage<RunStatus>(s => s.Workers.Any(w => w is { WorkerId: "worker-1", Step: 7, Loss: 2.5, SamplesPerSecond: 300 }));
         run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 9 }, w0.Ref);
         run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 9 }, w1.Ref);
 
         w0.ExpectMsg<RunFinished>();
         w1.ExpectMsg<RunFinished>();
-        subscriber.FishForMessage<RunSnapshot>(s => s.Phase == RunPhase.Finished);
+        subscriber.FishForMessage<RunStatus>(s => s.Phase == RunPhase.Finished);
         AwaitAssert(() => Assert.True(Assert.Single(outcomes).Succeeded));
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using MmCluster.Shared.Grpc.Control;
 using MmCluster.Worker.Actors;
 
 namespace MmCluster.Coordinator.Tests.Cluster;
@@ -37,7 +38,10 @@ internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> ep
                 {
                     await Task.Delay(delay, cancellationToken);
                     control.CompleteShard(lease, lease.Shard.RowCount, ++step);
-                    control.ReportProgress(new ProgressReport(step, epoch, 1.0 / step, 100, delay, 1));
+                    control.ReportProgress(new ReportProgress
+                    {
+                        Step = step, Epoch = epoch, Loss = 1.0 / step, SamplesPerSecond = 100, StepTimeMs = delay, CollectiveTimeMs = 1,
+                    });
                     say($"SHARD epoch={epoch} id={lease.Shard.ShardId}");
                 }
                 step = (epoch + 1) * 1000L;

@@ -2,22 +2,22 @@ using Akka.Actor;
 using MmCluster.Coordinator.Actors;
 using MmCluster.Coordinator.Ledger;
 using MmCluster.Coordinator.Progress;
+using MmCluster.Shared.Grpc.Control;
 using MmCluster.Shared.Runs;
 using Xunit;
 using Xunit.Abstractions;
-using ActorSnapshot = MmCluster.Coordinator.Actors.RunSnapshot;
 
 namespace MmCluster.Coordinator.Tests.Progress;
 
 public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
-    private static ActorSnapshot Run(RunPhase phase, long step, string? failure = null) => new(
+    private static RunStatus Run(RunPhase phase, long step, string? failure = null) => new(
         "run-1", 1, phase, 2,
         [
-            new WorkerStatus("w0", 0, "akka.tcp://mm@127.0.0.1:1", "127.0.0.1:7001", "cpu", 1, step, 0, 2.0, 100, 200, 50,
-                new Dictionary<string, double>(), phase == RunPhase.Finished, DateTimeOffset.UtcNow),
-            new WorkerStatus("w1", 1, "akka.tcp://mm@127.0.0.1:2", "127.0.0.1:7002", "cpu", 1, step - 1, 0, 1.0, 120, 200, 150,
-                new Dictionary<string, double>(), phase == RunPhase.Finished, null),
+            new WorkerStatus("w0", 0, "akka.tcp://mm@127.0.0.1:1", "127.0.0.1:7001", "cpu", 1,
+                Report(step, 2.0, 100, 200, 50), phase == RunPhase.Finished, DateTimeOffset.UtcNow),
+            new WorkerStatus("w1", 1, "akka.tcp://mm@127.0.0.1:2", "127.0.0.1:7002", "cpu", 1,
+                Report(step - 1, 1.0, 120, 200, 150), phase == RunPhase.Finished, null),
         ],
         new LedgerStats([new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 600, 40, 0, 0, false)]),
         null, null, failure, DateTimeOffset.UtcNow);
@@ -28,7 +28,7 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
         var runActor = CreateTestProbe();
         var hub = new RunProgressHub(RunSnapshots.Pending());
         var feed = Sys.ActorOf(RunProgressFeedActor.Props(runActor.Ref, hub, "clip"), "dashboard-feed");
-        Assert.Equal(feed, runActor.ExpectMsg<SubscribeRunSnapshots>().Subscriber);
+        Assert.Equal(feed, runActor.ExpectMsg<SubscribeRunStatus>().Subscriber);
 
         feed.Tell(Run(RunPhase.Running, 5));
         AwaitAssert(() => Assert.Equal(RunState.Running, hub.Current.State));
@@ -47,7 +47,7 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
         Assert.Equal(5L, Assert.Single(hub.History).Step);
 
         Sys.Stop(feed);
-        runActor.ExpectMsg<UnsubscribeRunSnapshots>();
+        runActor.ExpectMsg<UnsubscribeRunStatus>();
     }
 
     [Fact]
@@ -56,15 +56,18 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
         var runActor = CreateTestProbe();
         var hub = new RunProgressHub(RunSnapshots.Pending());
         var feed = Sys.ActorOf(RunProgressFeedActor.Props(runActor.Ref, hub, "clip"), "dashboard-feed");
-        runActor.ExpectMsg<SubscribeRunSnapshots>();
+        runActor.ExpectMsg<SubscribeRunStatus>();
         var clipLedger = new LedgerStats([new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 640, 0, 0, 0, true)]);
         var lmLedger = new LedgerStats([new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 64, 0, 0, 0, false)]) { Stage = 1 };
-        var clipMetrics = new Dictionary<string, double> { ["loss.itc"] = 1.25, ["eval.zero_shot_top1"] = 0.5 };
+        var clipReport = Report(100, 1.5, 100, 200, 50);
+        clipReport.Losses["itc"] = 1.25;
+        clipReport.Eval["zero_shot_top1"] = 0.5;
+        var lmReport = Report(3, 4.0, 100, 200, 50);
+        lmReport.Losses["itg"] = 4.0;
 
-        feed.Tell(Scheduled(0, StageState.Running, StageState.Pending, step: 100, loss: 1.5, clipMetrics, clipLedger, LedgerStats.Empty));
-        feed.Tell(Scheduled(0, StageState.Done, StageState.Pending, step: 100, loss: 1.5, clipMetrics, clipLedger, LedgerStats.Empty));
-        feed.Tell(Scheduled(1, StageState.Done, StageState.Running, step: 3, loss: 4.0,
-            new Dictionary<string, double> { ["loss.itg"] = 4.0 }, clipLedger, lmLedger));
+        feed.Tell(Scheduled(0, StageState.Running, StageState.Pending, clipReport, clipLedger, LedgerStats.Empty));
+        feed.Tell(Scheduled(0, StageState.Done, StageState.Pending, clipReport, clipLedger, LedgerStats.Empty));
+        feed.Tell(Scheduled(1, StageState.Done, StageState.Running, lmReport, clipLedger, lmLedger));
 
         AwaitAssert(() => Assert.Equal("lm", hub.Current.Stage));
         var (clip, lm) = (hub.Current.Stages[0], hub.Current.Stages[1]);
@@ -75,10 +78,13 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
         Assert.Equal([("clip", 100L), ("lm", 3L)], hub.History.Select(p => (p.Stage, p.Step)));
     }
 
-    private static ActorSnapshot Scheduled(int stage, StageState clip, StageState lm, long step, double loss,
-        Dictionary<string, double> metrics, LedgerStats clipLedger, LedgerStats lmLedger) => new(
+    private static ReportProgress Report(long step, double loss, double samplesPerSecond, double stepTimeMs, double collectiveTimeMs) =>
+        new() { Step = step, Loss = loss, SamplesPerSecond = samplesPerSecond, StepTimeMs = stepTimeMs, CollectiveTimeMs = collectiveTimeMs };
+
+    private static RunStatus Scheduled(int stage, StageState clip, StageState lm, ReportProgress report,
+        LedgerStats clipLedger, LedgerStats lmLedger) => new(
         "run-1", 1 + stage, RunPhase.Running, 1,
-        [new WorkerStatus("w0", 0, "akka.tcp://mm@127.0.0.1:1", "127.0.0.1:7001", "cpu", 1, step, 0, loss, 100, 200, 50, metrics, false, null)],
+        [new WorkerStatus("w0", 0, "akka.tcp://mm@127.0.0.1:1", "127.0.0.1:7001", "cpu", 1, report, false, null)],
         stage == 0 ? clipLedger : lmLedger, null, null, null, DateTimeOffset.UtcNow)
     {
         Stages =

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Runs;
+using MmCluster.Shared.Grpc.Control;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Runtime;
 using Xunit;
@@ -93,7 +94,7 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
 
         public void CompleteShard(ShardLease lease, long rowsConsumed, long step) => throw new NotSupportedException();
 
-        public void ReportProgress(ProgressReport report) => throw new NotSupportedException();
+        public void ReportProgress(ReportProgress report) => throw new NotSupportedException();
 
         public Task<CheckpointCommit> CommitCheckpointAsync(long step, string path, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 

@@ -49,9 +49,10 @@ public sealed class RunSummarySpecs : IDisposable
         Assert.Equal("succeeded", root.GetProperty("status").GetString());
         Assert.Equal(2, root.GetProperty("world_size").GetInt32());
         Assert.Equal(321.5, root.GetProperty("wall_s").GetDouble());
-        Assert.Equal(0.83, root.GetProperty("eval").GetProperty("zero_shot_top1").GetDouble());
-        // A later stage's metric of the same name wins.
+        // The headline evaluation is the last stage's that evaluated, named.
+        Assert.Equal("s1", root.GetProperty("eval_stage").GetString());
         Assert.Equal(0.4, root.GetProperty("eval").GetProperty("i2t_r1").GetDouble());
+        Assert.Equal(0.83, root.GetProperty("stages")[0].GetProperty("eval").GetProperty("zero_shot_top1").GetDouble());
         var clip = root.GetProperty("stages")[0];
         Assert.Equal(("clip", "done", 900, 115_200L, 0.42), (clip.GetProperty("name").GetString(), clip.GetProperty("state").GetString(),
             clip.GetProperty("steps").GetInt32(), clip.GetProperty("samples_seen").GetInt64(), clip.GetProperty("final_loss").GetDouble()));
@@ -61,6 +62,34 @@ public sealed class RunSummarySpecs : IDisposable
         Assert.Equal((1, 60_000L, 59_904L, 0L, 96L), (epoch1.GetProperty("epoch").GetInt32(), epoch1.GetProperty("samples_expected").GetInt64(),
             epoch1.GetProperty("samples_committed").GetInt64(), epoch1.GetProperty("duplicates").GetInt64(), epoch1.GetProperty("missing").GetInt64()));
         Assert.False(File.Exists(path + ".tmp"));
+    }
+
+    [Fact]
+    public void Should_keep_each_stage_metrics_apart_when_stages_evaluate_metrics_of_the_same_names()
+    {
+        // After the BLIP-2 schedule the headline once showed blip2-stage1's i2t_r1 beside clip's i2t_r5.
+        var run = Finished();
+        var stages = run.Stages.ToList();
+        stages[0] = stages[0] with { Eval = new Dictionary<string, double> { ["i2t_r1"] = 0.05, ["i2t_r5"] = 0.118 } };
+        stages[1] = stages[1] with { Eval = new Dictionary<string, double> { ["i2t_r1"] = 0.84 } };
+
+        var summary = RunSummary.From(run with { Stages = stages });
+
+        Assert.Equal(("s1", 0.84), (summary.EvalStage, summary.Eval["i2t_r1"]));
+        Assert.False(summary.Eval.ContainsKey("i2t_r5"));
+        Assert.Equal((0.05, 0.118), (summary.Stages[0].Eval["i2t_r1"], summary.Stages[0].Eval["i2t_r5"]));
+        Assert.Equal(0.84, Assert.Single(summary.Stages[1].Eval).Value);
+    }
+
+    [Fact]
+    public void Should_have_no_headline_evaluation_when_no_stage_evaluated()
+    {
+        var run = Finished();
+
+        var summary = RunSummary.From(run with { Stages = run.Stages.Select(s => s with { Eval = new Dictionary<string, double>() }).ToList() });
+
+        Assert.Empty(summary.Eval);
+        Assert.Null(summary.EvalStage);
     }
 
     [Fact]

@@ -1,20 +1,19 @@
+using Google.Protobuf.Collections;
+using MmCluster.Coordinator.Actors;
 using MmCluster.Shared.Runs;
-using Actors = MmCluster.Coordinator.Actors;
 
 namespace MmCluster.Coordinator.Progress;
 
 /// <summary>
-/// Translates the RunActor's snapshot (<see cref="Actors.RunSnapshot"/>: phase, schedule, workers, ledgers) into the
-/// dashboard's <see cref="RunSnapshot"/> (pure). The workers' progress belongs to the running stage (the one the last
-/// StartGeneration sent); every other stage keeps the numbers it had when it ended, and takes its state from the
-/// RunActor's schedule. A snapshot without a schedule is a one-stage run of <paramref name="stage"/>.
+/// Translates the RunActor's <see cref="RunStatus"/> (phase, schedule, workers with their last reports, ledgers) into
+/// the dashboard's <see cref="RunSnapshot"/> (pure). The workers' reports belong to the running stage (the one the last
+/// StartGeneration sent; the RunActor forgets them when a stage starts), so their losses and evaluation go to that stage
+/// only; every other stage keeps the numbers it had when it ended, and takes its state from the RunActor's schedule. A
+/// status without a schedule is a one-stage run of <c>stage</c>.
 /// </summary>
-public static class RunActorSnapshots
+public static class RunStatusMapping
 {
-    private const string LossPrefix = "loss.";
-    private const string EvalPrefix = "eval.";
-
-    public static RunSnapshot Translate(RunSnapshot previous, Actors.RunSnapshot run, string stage)
+    public static RunSnapshot Translate(RunSnapshot previous, RunStatus run, string stage)
     {
         var current = run.Stage ?? stage;
         var training = run.Workers.Where(w => w.Rank >= 0).ToList();
@@ -23,9 +22,9 @@ public static class RunActorSnapshots
         var loss = training.Where(w => !double.IsNaN(w.Loss)).Select(w => w.Loss).DefaultIfEmpty(double.NaN).Average();
         var state = run.Phase switch
         {
-            Actors.RunPhase.WaitingForWorkers => RunState.Pending,
-            Actors.RunPhase.Running => RunState.Running,
-            Actors.RunPhase.Finished => RunState.Succeeded,
+            RunPhase.WaitingForWorkers => RunState.Pending,
+            RunPhase.Running => RunState.Running,
+            RunPhase.Finished => RunState.Succeeded,
             _ => RunState.Failed,
         };
         var now = run.UpdatedAt;
@@ -41,17 +40,17 @@ public static class RunActorSnapshots
         };
         var stageWall = currentStatus?.StartedAt is { } started ? (now - started).TotalSeconds : wall;
         var ledgerSamples = run.Ledger.Epochs.Sum(e => e.SamplesCommitted + e.SamplesUncommitted);
-        // Workers report the samples they trained ("samples"); the ledger only counts whole shards.
-        var samples = Math.Max(ledgerSamples, (long)training.Sum(w => w.Metrics.GetValueOrDefault("samples")));
-        // Rank 0 reports the replicated scalars (lr) and the last evaluation as "eval.<name>" metrics.
+        // Workers report the samples they trained; the ledger only counts whole shards.
+        var samples = Math.Max(ledgerSamples, training.Sum(w => w.Progress?.Samples ?? 0));
+        // Rank 0's report stands for the replicated scalars (lr) and the stage's last evaluation.
         var lead = training.OrderBy(w => w.Rank).FirstOrDefault();
-        var lr = lead?.Metrics.GetValueOrDefault("lr") ?? previous.Lr;
-        var evalMetrics = Prefixed(lead is null ? [] : [lead], EvalPrefix);
+        var lr = lead is null ? previous.Lr : lead.Progress?.Lr ?? 0;
+        var evalMetrics = Mean(lead?.Progress is { } leadReport ? [leadReport.Eval] : []);
         var lastEval = evalMetrics.Count > 0
             ? new EvalResult(current, lead!.Step, evalMetrics, run.UpdatedAt)
             : previous.LastEval;
-        // Each rank reports its loss terms ("loss.itc", "loss.itm", ...); the stage shows their mean over ranks.
-        var losses = Prefixed(training, LossPrefix);
+        // Each rank reports its loss terms (itc, itm, ...); the stage shows their mean over ranks.
+        var losses = Mean(training.Where(w => w.Progress is not null).Select(w => w.Progress!.Losses));
         if (!double.IsNaN(loss))
         {
             losses["loss"] = loss;
@@ -103,10 +102,11 @@ public static class RunActorSnapshots
         };
     }
 
-    private static Dictionary<string, double> Prefixed(IEnumerable<Actors.WorkerStatus> workers, string prefix) =>
-        workers.SelectMany(w => w.Metrics)
-            .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && !double.IsNaN(kv.Value))
-            .GroupBy(kv => kv.Key[prefix.Length..], StringComparer.Ordinal)
+    /// <summary>Each metric's mean over the reports that have it, NaN values left out.</summary>
+    private static Dictionary<string, double> Mean(IEnumerable<MapField<string, double>> reports) =>
+        reports.SelectMany(r => r)
+            .Where(kv => !double.IsNaN(kv.Value))
+            .GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Average(kv => kv.Value), StringComparer.Ordinal);
 
     private static Dictionary<string, double> MergeLosses(IReadOnlyDictionary<string, double> previous, Dictionary<string, double> latest)
