@@ -32,7 +32,19 @@ public sealed class ShardLedger
             book.Leased[first.Value] = workerId;
             return new LeaseResult.Leased(book.Shards[first.Value]);
         }
-        return book.IsComplete ? new LeaseResult.EpochComplete(book.SamplesExpected) : new LeaseResult.NoneAvailable();
+        if (!book.IsComplete)
+        {
+            return new LeaseResult.NoneAvailable();
+        }
+        if (book.RowsDone == 0 && book.SamplesExpected > 0)
+        {
+            // Every shard is done and not one row was trained: the next epoch would be the same. Stop here instead of
+            // planning empty epochs for ever.
+            throw new InvalidOperationException(
+                $"epoch {epoch} ended without a single usable row: its {book.Shards.Count} shards ({book.FileList()}) hold " +
+                $"{book.SamplesExpected} rows by their footers, and every one was skipped (see the skipped-row counts) or is not in the split the footers claim");
+        }
+        return new LeaseResult.EpochComplete(book.SamplesExpected);
     }
 
     /// <summary>
@@ -160,6 +172,14 @@ public sealed class ShardLedger
         public Dictionary<int, long> Committed { get; } = [];
         public long Duplicates { get; set; }
         public bool IsComplete => DoneUncommitted.Count + Committed.Count == Shards.Count;
+        public long RowsDone => Committed.Values.Sum() + DoneUncommitted.Values.Sum(d => d.Rows);
+
+        /// <summary>The files of the epoch's shards, the first few of them, for an error message.</summary>
+        public string FileList()
+        {
+            var files = Shards.Values.Select(s => s.File).Distinct().Order(StringComparer.Ordinal).ToList();
+            return files.Count <= 3 ? string.Join(", ", files) : $"{string.Join(", ", files.Take(3))} and {files.Count - 3} more";
+        }
 
         public EpochLedgerStats Stats()
         {

@@ -78,6 +78,29 @@ public sealed class ShardLedgerSpecs
         Assert.Contains("part-0.parquet", error.Message);
     }
 
+    [Fact]
+    public void Should_stop_naming_the_files_when_an_epoch_ends_without_a_single_usable_row()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(2, rows: 10));
+        ledger.Complete(0, Lease(ledger, "w0"), 0, 1);
+        ledger.Complete(0, Lease(ledger, "w1"), 0, 1);
+
+        // Not "epoch complete" (which would send the worker on to an epoch just as empty), but an error.
+        var error = Assert.Throws<InvalidOperationException>(() => ledger.Lease(0, "w0"));
+        Assert.Contains("epoch 0 ended without a single usable row", error.Message);
+        Assert.Contains("part-0.parquet, part-1.parquet", error.Message);
+    }
+
+    [Fact]
+    public void Should_report_the_epoch_complete_when_some_of_its_rows_were_trained()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(2, rows: 10));
+        ledger.Complete(0, Lease(ledger, "w0"), 0, 1);
+        ledger.Complete(0, Lease(ledger, "w1"), 3, 1);
+
+        Assert.IsType<LeaseResult.EpochComplete>(ledger.Lease(0, "w0"));
+    }
+
     private static int Lease(ShardLedger ledger, string worker) =>
         Assert.IsType<LeaseResult.Leased>(ledger.Lease(0, worker)).Shard.ShardId;
 }
