@@ -109,7 +109,7 @@ public abstract class StageTrainingSession(CollectiveServer server, string token
         var tracker = new LeaseTracker();
         await using var manifest = new ParquetManifestReader(config.ManifestPath, config.TrainSplit);
         await using var feed = new ShardBatchFeed(control, manifest,
-            trainer.Batches, tracker, config.BatchSize, config.TotalSteps - trainer.Step, trainer.StartEpoch);
+            trainer.Batches, tracker, config.BatchSize, config.TotalSteps - trainer.Step, trainer.StartEpoch, log: log);
 
         var progress = new ProgressMeter(group);
         // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
