@@ -42,6 +42,7 @@ public static class StageSchedule
                     : new StageInit { From = from, Checkpoint = spec.ResolvePath(from) }).ToList(),
                 Freeze = stage.Init?.Freeze ?? [],
                 ManifestPath = inputs.ManifestPath,
+                ImageRoot = spec.Manifest!.ImageRoot is { } root ? spec.ResolvePath(root) : null,
                 TrainSplit = spec.Manifest!.TrainSplit,
                 TestSplit = spec.Manifest.TestSplit,
                 Seed = spec.Seed,

@@ -1,41 +1,67 @@
 namespace MmCluster.Shared.Manifest;
 
 /// <summary>
-/// Rows a reader yielded or skipped. Bad rows (empty caption, image that does not decode or whose file is missing,
-/// missing key) are skipped and counted here, never thrown. Thread-safe: shards may be read concurrently.
+/// Rows a reader yielded or skipped. Bad rows are skipped and counted here per <see cref="RowSkipReason"/>, never
+/// thrown; each skip is also handed to <see cref="OnSkip"/> with its file, row group and row. Thread-safe: shards may
+/// be read concurrently.
 /// </summary>
 public sealed class ManifestReadStats
 {
-    private readonly long[] _counts = new long[Enum.GetValues<ManifestRowVerdict>().Length];
+    private static readonly RowSkipReason[] Reasons = Enum.GetValues<RowSkipReason>();
+    private static readonly RowSkipReason[] ImageReasons = [.. Reasons.Except([RowSkipReason.MissingKey, RowSkipReason.EmptyCaption])];
+    private readonly long[] _skipped = new long[Reasons.Length];
+    private long _yielded;
+    private long _filtered;
+    private long _captionsTruncated;
 
-    public long RowsYielded => Read(ManifestRowVerdict.Ok);
+    /// <summary>Called for every skipped row (on the reading thread), e.g. to log it.</summary>
+    public Action<RowSkip>? OnSkip { get; init; }
 
-    public long SkippedEmptyCaption => Read(ManifestRowVerdict.EmptyCaption);
+    public long RowsYielded => Interlocked.Read(ref _yielded);
 
-    /// <summary>Images that are empty, not decodable by SkiaSharp, or (by-path) missing or unreadable.</summary>
-    public long SkippedUndecodableImage => Read(ManifestRowVerdict.UndecodableImage);
+    /// <summary>Rows of another split than the one asked for (not an error, not a skip).</summary>
+    public long FilteredBySplit => Interlocked.Read(ref _filtered);
 
-    public long SkippedMissingKey => Read(ManifestRowVerdict.MissingKey);
+    /// <summary>Captions cut to <see cref="ManifestReadLimits.MaxCaptionChars"/> (the rows were yielded).</summary>
+    public long CaptionsTruncated => Interlocked.Read(ref _captionsTruncated);
 
-    /// <summary>Rows of another split than the one asked for (not an error).</summary>
-    public long FilteredBySplit => Read(ManifestRowVerdict.OtherSplit);
+    public long SkippedEmptyCaption => SkippedFor(RowSkipReason.EmptyCaption);
 
-    public long Skipped => SkippedEmptyCaption + SkippedUndecodableImage + SkippedMissingKey;
+    public long SkippedMissingKey => SkippedFor(RowSkipReason.MissingKey);
 
-    internal void Count(ManifestRowVerdict verdict) => Interlocked.Increment(ref _counts[(int)verdict]);
+    /// <summary>Rows whose image was refused, whatever the reason (missing, outside the manifest, too large, undecodable, ...).</summary>
+    public long SkippedUndecodableImage => ImageReasons.Sum(SkippedFor);
 
-    private long Read(ManifestRowVerdict verdict) => Interlocked.Read(ref _counts[(int)verdict]);
+    /// <summary>Every skipped row.</summary>
+    public long Skipped => Reasons.Sum(SkippedFor);
 
-    public override string ToString() =>
-        $"{RowsYielded} rows, skipped {SkippedEmptyCaption} empty captions, {SkippedUndecodableImage} undecodable images, {SkippedMissingKey} missing keys; {FilteredBySplit} rows of other splits";
-}
+    /// <summary>The non-zero counts, per reason.</summary>
+    public IReadOnlyDictionary<RowSkipReason, long> SkippedByReason =>
+        Reasons.Where(r => SkippedFor(r) > 0).ToDictionary(r => r, SkippedFor);
 
-/// <summary>Why a row was or was not yielded.</summary>
-internal enum ManifestRowVerdict
-{
-    Ok,
-    EmptyCaption,
-    UndecodableImage,
-    MissingKey,
-    OtherSplit,
+    public long SkippedFor(RowSkipReason reason) => Interlocked.Read(ref _skipped[(int)reason]);
+
+    internal void Yielded(bool captionTruncated)
+    {
+        Interlocked.Increment(ref _yielded);
+        if (captionTruncated)
+        {
+            Interlocked.Increment(ref _captionsTruncated);
+        }
+    }
+
+    internal void Filtered() => Interlocked.Increment(ref _filtered);
+
+    internal void Skip(RowSkip skip)
+    {
+        Interlocked.Increment(ref _skipped[(int)skip.Reason]);
+        OnSkip?.Invoke(skip);
+    }
+
+    public override string ToString()
+    {
+        var skipped = SkippedByReason;
+        var reasons = skipped.Count == 0 ? "none" : string.Join(", ", skipped.Select(kv => $"{kv.Value} {kv.Key}"));
+        return $"{RowsYielded} rows ({CaptionsTruncated} captions cut), skipped {Skipped}: {reasons}; {FilteredBySplit} rows of other splits";
+    }
 }

@@ -8,43 +8,62 @@ namespace MmCluster.Shared.Manifest;
 /// Reads a manifest folder (every <c>*.parquet</c> under it). <see cref="InspectAsync"/> reads footers only and scales to
 /// thousands of files; <see cref="ReadShardAsync"/> streams one shard's rows, skipping and counting bad rows. Structural
 /// problems (not Parquet, truncated, missing or mistyped columns, empty folder) throw <see cref="ManifestException"/>
-/// naming the file, and the row group where it applies. Files stay open between shards (a few at a time) so that
+/// naming the file, and the row group where it applies. A bad row is skipped and reported with its file, row group,
+/// row and <see cref="RowSkipReason"/>; <see cref="ManifestReadLimits"/> bound the work one row may cost, and a by-path
+/// image is read only from inside the manifest folder or the image root (<see cref="ManifestImageFiles"/>). Files stay open between shards (a few at a time) so that
 /// consecutive shards of one file do not re-read and re-parse its footer; <see cref="DisposeAsync"/> closes them.
 /// </summary>
 public sealed class ParquetManifestReader : IAsyncDisposable
 {
     private const int MaxIdleFiles = 4;
     private static readonly byte[] Magic = "PAR1"u8.ToArray();
+    private static readonly EnumerationOptions ListingOptions = new()
+    {
+        RecurseSubdirectories = true,
+        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.ReparsePoint,
+    };
     private readonly string? _split;
+    private readonly ManifestImageFiles _images;
     private readonly Lock _idleLock = new();
     private readonly List<(string Path, ParquetReader Reader)> _idle = [];
     private bool _disposed;
 
     /// <param name="folder">The manifest folder.</param>
     /// <param name="split">When set, rows of other splits are skipped (and counted in <see cref="ManifestReadStats.FilteredBySplit"/>).</param>
-    /// <param name="imageRoot">Folder that relative <c>image_path</c> values resolve against; default: the manifest folder.</param>
-    public ParquetManifestReader(string folder, string? split = null, string? imageRoot = null)
+    /// <param name="imageRoot">
+    /// Folder that relative <c>image_path</c> values resolve against; default: the manifest folder. Images are read only
+    /// from inside this folder or the manifest folder.
+    /// </param>
+    /// <param name="limits">Bounds per row; default <see cref="ManifestReadLimits.Default"/>.</param>
+    public ParquetManifestReader(string folder, string? split = null, string? imageRoot = null, ManifestReadLimits? limits = null)
     {
         Folder = Path.GetFullPath(folder);
         ImageRoot = imageRoot is null ? Folder : Path.GetFullPath(imageRoot);
         _split = split;
+        Limits = (limits ?? ManifestReadLimits.Default).Validated();
+        _images = new ManifestImageFiles(Folder, ImageRoot, Limits.MaxImageBytes);
     }
 
     public string Folder { get; }
 
     public string ImageRoot { get; }
 
+    public ManifestReadLimits Limits { get; }
+
     /// <summary>Totals over every shard this reader has read.</summary>
     public ManifestReadStats Stats { get; } = new();
 
-    /// <summary>Lists the manifest's Parquet files (relative, '/'-separated, ordinal order); throws when there are none.</summary>
+    /// <summary>
+    /// Lists the manifest's Parquet files (relative, '/'-separated, ordinal order); throws when there are none. Symbolic
+    /// links are not followed: a linked folder could lead outside the manifest, or back into it and list files twice.
+    /// </summary>
     public static IReadOnlyList<string> ListFiles(string folder)
     {
         if (!Directory.Exists(folder))
         {
             throw new ManifestException($"manifest folder does not exist", folder);
         }
-        var files = Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories)
+        var files = Directory.EnumerateFiles(folder, "*.parquet", ListingOptions)
             .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -87,8 +106,9 @@ public sealed class ParquetManifestReader : IAsyncDisposable
 
     /// <summary>
     /// Streams the rows of one shard (a row-group range of one file). Rows with an empty caption, a missing key, or an
-    /// image that does not decode (or whose file is missing) are skipped and counted in <see cref="Stats"/> and in
-    /// <paramref name="shardStats"/> when given.
+    /// image that is refused (<see cref="RowSkipReason"/>) are skipped and counted in <see cref="Stats"/> and in
+    /// <paramref name="shardStats"/> when given (whose <see cref="ManifestReadStats.OnSkip"/> hears of each one).
+    /// Captions longer than <see cref="ManifestReadLimits.MaxCaptionChars"/> are cut.
     /// </summary>
     public async IAsyncEnumerable<ManifestRow> ReadShardAsync(
         ShardSpec shard, ManifestReadStats? shardStats = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -185,12 +205,24 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             var columns = await ReadRowGroupAsync(reader, schema, path, g, cancellationToken);
             for (var i = 0; i < columns.Rows; i++, row++)
             {
-                var (verdict, result) = Check(columns, i, schema.Storage);
-                Stats.Count(verdict);
-                shardStats?.Count(verdict);
-                if (verdict == ManifestRowVerdict.Ok)
+                var (result, reason, detail) = Check(columns, i, schema.Storage);
+                if (result is not null)
                 {
-                    yield return result!;
+                    var truncated = result.Caption.Length < columns.Captions[i]!.Length;
+                    Stats.Yielded(truncated);
+                    shardStats?.Yielded(truncated);
+                    yield return result;
+                }
+                else if (reason is null)
+                {
+                    Stats.Filtered();
+                    shardStats?.Filtered();
+                }
+                else
+                {
+                    var skip = new RowSkip(shard.File, g, row, columns.Keys[i], reason.Value, detail);
+                    Stats.Skip(skip);
+                    shardStats?.Skip(skip);
                 }
             }
         }
@@ -325,55 +357,51 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         return labels;
     }
 
-    private (ManifestRowVerdict, ManifestRow?) Check(RowGroupColumns columns, int i, ManifestImageStorage storage)
+    /// <returns>The row; or no row and no reason (another split); or no row with the reason it is skipped.</returns>
+    private (ManifestRow? Row, RowSkipReason? Reason, string Detail) Check(RowGroupColumns columns, int i, ManifestImageStorage storage)
     {
         var split = columns.Splits?[i];
         if (_split is not null && !string.Equals(split, _split, StringComparison.Ordinal))
         {
-            return (ManifestRowVerdict.OtherSplit, null);
+            return (null, null, "");
         }
         var key = columns.Keys[i];
         if (string.IsNullOrEmpty(key))
         {
-            return (ManifestRowVerdict.MissingKey, null);
+            return (null, RowSkipReason.MissingKey, "no key");
         }
         var caption = columns.Captions[i];
         if (string.IsNullOrWhiteSpace(caption))
         {
-            return (ManifestRowVerdict.EmptyCaption, null);
+            return (null, RowSkipReason.EmptyCaption, caption is null ? "null caption" : $"caption of {caption.Length} blank characters");
         }
         string? imagePath = null;
         byte[]? image;
+        RowSkipReason reason;
+        string detail;
         if (storage == ManifestImageStorage.Embedded)
         {
             image = columns.Images![i];
+            (reason, detail) = image is null or { Length: 0 } ? (RowSkipReason.MissingImage, "no image bytes")
+                : image.Length > Limits.MaxImageBytes ? (RowSkipReason.ImageTooLarge, $"{image.Length} bytes, over the limit of {Limits.MaxImageBytes}")
+                : (default, "");
+            image = detail.Length == 0 ? image : null;
         }
         else
         {
             imagePath = columns.ImagePaths![i];
-            image = LoadImage(imagePath);
+            image = _images.Load(imagePath, out reason, out detail);
         }
-        if (image is null || !ImageCheck.IsDecodable(image))
+        if (image is null)
         {
-            return (ManifestRowVerdict.UndecodableImage, null);
+            return (null, reason, detail);
         }
-        return (ManifestRowVerdict.Ok, new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath));
-    }
-
-    private byte[]? LoadImage(string? imagePath)
-    {
-        if (string.IsNullOrEmpty(imagePath))
+        if (ImageCheck.Check(image, Limits.MaxImagePixels, out detail) is { } refused)
         {
-            return null;
+            return (null, refused, detail);
         }
-        try
-        {
-            return File.ReadAllBytes(Path.Combine(ImageRoot, imagePath));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return null;
-        }
+        caption = ManifestReadLimits.Truncate(caption, Limits.MaxCaptionChars);
+        return (new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath), null, "");
     }
 
     private sealed class RowGroupColumns(int rows)

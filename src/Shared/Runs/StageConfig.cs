@@ -41,6 +41,9 @@ public sealed record StageConfig
 
     public required string ManifestPath { get; init; }
 
+    /// <summary>The spec's <c>manifest.image_root</c>, resolved: by-path images are read from here or the manifest folder only.</summary>
+    public string? ImageRoot { get; init; }
+
     public string TrainSplit { get; init; } = "train";
 
     public string TestSplit { get; init; } = "test";

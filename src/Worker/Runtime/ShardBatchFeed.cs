@@ -10,17 +10,24 @@ namespace MmCluster.Worker.Runtime;
 /// and tokenizes them into batches of exactly b rows on a background task, and keeps a few batches ready so the model
 /// never waits on input. When every remaining shard of an epoch is leased to other ranks it reads ahead into the next
 /// epoch, so no rank runs dry while its peers still hold rows (every rank must step the same number of times).
+/// Each row the reader skips is logged once with its file, row and reason (the first <see cref="MaxLoggedSkips"/>).
 /// </summary>
 internal sealed class ShardBatchFeed : IAsyncDisposable
 {
+    /// <summary>Skips logged one by one; later ones are only counted (a broken manifest must not flood the log).</summary>
+    internal const int MaxLoggedSkips = 1000;
+
     private readonly Channel<ClipBatch> batches;
+    private readonly Action<string> log;
+    private long loggedSkips;
     private readonly CancellationTokenSource stop = new();
     private readonly Task producer;
 
     public ShardBatchFeed(
         IControlPlane control, ParquetManifestReader reader, BatchBuilder builder, LeaseTracker tracker,
-        int batchSize, long batchesWanted, int startEpoch, int depth = 6)
+        int batchSize, long batchesWanted, int startEpoch, int depth = 6, Action<string>? log = null)
     {
+        this.log = log ?? (_ => { });
         batches = Channel.CreateBounded<ClipBatch>(new BoundedChannelOptions(depth) { SingleReader = true, SingleWriter = true });
         producer = Task.Run(() => ProduceAsync(control, reader, builder, tracker, batchSize, batchesWanted, startEpoch, stop.Token));
     }
@@ -28,7 +35,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
     /// <summary>The epoch of the shard the feed is reading now (for progress).</summary>
     public int CurrentEpoch { get; private set; }
 
-    /// <summary>Rows skipped as bad (empty caption, undecodable image) so far.</summary>
+    /// <summary>Rows skipped as bad (any <see cref="RowSkipReason"/>) so far.</summary>
     public long SkippedRows { get; private set; }
 
     /// <summary>Blocks the training thread until the next batch is ready; throws the feed's error if it failed.</summary>
@@ -71,7 +78,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 emptyEpochs = 0;
                 CurrentEpoch = epoch;
                 var entry = tracker.Begin(offer.Lease);
-                var stats = new ManifestReadStats();
+                var stats = new ManifestReadStats { OnSkip = LogSkip };
                 var truncated = false;
                 await foreach (var row in reader.ReadShardAsync(offer.Lease.Shard, stats, ct).ConfigureAwait(false))
                 {
@@ -90,7 +97,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                         produced++;
                     }
                 }
-                SkippedRows += stats.SkippedEmptyCaption + stats.SkippedUndecodableImage + stats.SkippedMissingKey;
+                SkippedRows += stats.Skipped;
                 if (!truncated)
                 {
                     tracker.Finished(entry);
@@ -105,6 +112,15 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
             failure = e;
         }
         batches.Writer.TryComplete(failure is null ? null : new ChannelClosedException(failure.Message, failure));
+    }
+
+    private void LogSkip(RowSkip skip)
+    {
+        var n = ++loggedSkips;
+        if (n <= MaxLoggedSkips)
+        {
+            log(n == MaxLoggedSkips ? $"{skip}; further skipped rows are counted, not logged" : skip.ToString());
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Worker.Training;
 
@@ -6,6 +7,8 @@ namespace MmCluster.Worker.Training;
 /// GPT-2 byte-level BPE from Microsoft.ML.Tokenizers with its bundled data package (nothing downloaded at run time).
 /// Captions become fixed-length rows: ids truncated to ContextLength-1, then &lt;|endoftext|&gt; (50256), then zeros, so
 /// the EOT is each row's largest id (what the text tower's argmax pooling looks for), as OpenCLIP pads with 0.
+/// A caption is cut to <see cref="MaxCaptionChars"/> characters before BPE sees it: byte-level BPE on one long word costs
+/// more than linear time in its length, so the cut is what bounds the work per caption.
 /// </summary>
 public sealed class CaptionTokenizer
 {
@@ -14,16 +17,24 @@ public sealed class CaptionTokenizer
 
     private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
 
-    public CaptionTokenizer(int contextLength)
+    public CaptionTokenizer(int contextLength, int maxCaptionChars = ManifestReadLimits.DefaultMaxCaptionChars)
     {
         if (contextLength < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "context length must be at least 2");
         }
+        if (maxCaptionChars < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxCaptionChars), maxCaptionChars, "the caption limit must be positive");
+        }
         ContextLength = contextLength;
+        MaxCaptionChars = maxCaptionChars;
     }
 
     public int ContextLength { get; }
+
+    /// <summary>Characters of a caption the tokenizer reads; the rest is ignored.</summary>
+    public int MaxCaptionChars { get; }
 
     /// <summary>Writes one caption's ContextLength ids into <paramref name="destination"/>.</summary>
     public void Encode(string caption, Span<long> destination)
@@ -32,7 +43,7 @@ public sealed class CaptionTokenizer
         {
             throw new ArgumentException($"destination holds {destination.Length} ids, expected {ContextLength}", nameof(destination));
         }
-        var ids = Gpt2.Value.EncodeToIds(caption, ContextLength - 1, out _, out _);
+        var ids = Gpt2.Value.EncodeToIds(ManifestReadLimits.Truncate(caption, MaxCaptionChars), ContextLength - 1, out _, out _);
         for (var i = 0; i < ids.Count; i++)
         {
             destination[i] = ids[i];

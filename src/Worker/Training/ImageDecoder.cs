@@ -1,17 +1,20 @@
+using MmCluster.Shared.Manifest;
 using SkiaSharp;
 
 namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// Decodes PNG or JPEG bytes (SkiaSharp) into the model's input: resized to Size x Size (bilinear), grayscale
-/// (ITU-R 601 luma) or RGB, scaled to [0, 1] and normalized per channel, written in (C, H, W) order.
+/// (ITU-R 601 luma) or RGB, scaled to [0, 1] and normalized per channel, written in (C, H, W) order. An image whose
+/// header claims more than <see cref="MaxPixels"/> is refused before decoding, and one the decoder does not finish with
+/// Success (damaged, ends early) is refused too (<see cref="ImageCheck.Decode"/>).
 /// </summary>
 public sealed class ImageDecoder
 {
     private readonly float[] mean;
     private readonly float[] std;
 
-    public ImageDecoder(int channels, int size, IReadOnlyList<float> mean, IReadOnlyList<float> std)
+    public ImageDecoder(int channels, int size, IReadOnlyList<float> mean, IReadOnlyList<float> std, long maxPixels = ManifestReadLimits.DefaultMaxImagePixels)
     {
         if (channels is not (1 or 3))
         {
@@ -27,6 +30,7 @@ public sealed class ImageDecoder
         }
         Channels = channels;
         Size = size;
+        MaxPixels = maxPixels;
         this.mean = [.. mean];
         this.std = [.. std];
     }
@@ -41,6 +45,9 @@ public sealed class ImageDecoder
     public int Channels { get; }
 
     public int Size { get; }
+
+    /// <summary>Largest width·height an encoded image may claim.</summary>
+    public long MaxPixels { get; }
 
     /// <summary>Floats per image: C·H·W.</summary>
     public int ValuesPerImage => Channels * Size * Size;
@@ -59,9 +66,7 @@ public sealed class ImageDecoder
         {
             throw new ArgumentException($"destination holds {destination.Length} floats, expected {ValuesPerImage}", nameof(destination));
         }
-        using var data = SKData.CreateCopy(encoded);
-        using var decoded = SKBitmap.Decode(data)
-            ?? throw new InvalidDataException($"Image of row '{key}' ({encoded.Length} bytes) is not a PNG or JPEG SkiaSharp can decode.");
+        using var decoded = ImageCheck.Decode(encoded, MaxPixels, $"row '{key}'");
         var info = new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var rgba = new SKBitmap(info);
         using (var canvas = new SKCanvas(rgba))

@@ -46,6 +46,19 @@ public sealed class StageScheduleSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_carry_the_resolved_image_root_to_every_stage_when_the_spec_sets_one()
+    {
+        var spec = RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml"));
+        spec = spec with { Manifest = spec.Manifest! with { ImageRoot = "../images" } };
+
+        var stages = StageSchedule.Build(spec, new StageScheduleInputs { RunId = "run-1", RunDirectory = runDirectory, ManifestPath = "/data/m", TrainRows = 60_000, WorldSize = 2 });
+
+        Assert.Null(Build()[0].ImageRoot);
+        Assert.All(stages, s => Assert.Equal(spec.ResolvePath("../images"), s.ImageRoot));
+        Assert.Equal(stages[0].ImageRoot, StageConfig.FromJson(stages[0].ToJsonBytes()).ImageRoot);
+    }
+
+    [Fact]
     public void Should_resolve_each_init_stage_to_its_latest_committed_checkpoint_when_the_stage_starts()
     {
         var stage2 = Build()[3];

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using MmCluster.Worker.Training;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace MmCluster.Worker.Tests.Training;
 
-public sealed class CaptionTokenizerSpecs
+public sealed class CaptionTokenizerSpecs(ITestOutputHelper output)
 {
     private readonly CaptionTokenizer tokenizer = new(contextLength: 16);
 
@@ -40,5 +42,30 @@ public sealed class CaptionTokenizerSpecs
         var ids = tokenizer.EncodeBatch(["a coat", "a dress"]);
         Assert.Equal(32, ids.Length);
         Assert.Equal(tokenizer.Encode("a dress"), ids[16..]);
+    }
+
+    [Fact]
+    public void Should_read_only_the_first_chars_when_a_caption_without_whitespace_is_a_megabyte_long()
+    {
+        var random = new Random(12);
+        var huge = string.Concat(Enumerable.Range(0, 1 << 20).Select(_ => (char)random.Next('a', 'z' + 1)));   // one 1 MiB "word"
+        var limited = new CaptionTokenizer(contextLength: 77);
+
+        var watch = Stopwatch.StartNew();
+        var ids = limited.Encode(huge);
+        var elapsed = watch.Elapsed;
+
+        Assert.Equal(limited.Encode(huge[..limited.MaxCaptionChars]), ids);   // the rest was never tokenized
+        var short20 = new CaptionTokenizer(contextLength: 77, maxCaptionChars: 20).Encode(huge);
+        Assert.InRange(Array.IndexOf(short20, CaptionTokenizer.EndOfText), 1, 20);   // ids of 20 characters, then the EOT
+        output.WriteLine($"1 MiB caption tokenized in {elapsed.TotalMilliseconds:0} ms (its first {limited.MaxCaptionChars} characters)");
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"took {elapsed}");   // was > 5 minutes at 100% CPU before the cut
+    }
+
+    [Fact]
+    public void Should_cut_before_a_surrogate_pair_when_the_limit_falls_inside_it()
+    {
+        var cut = new CaptionTokenizer(contextLength: 16, maxCaptionChars: 3);
+        Assert.Equal(cut.Encode("ab"), cut.Encode("ab😀"));
     }
 }

@@ -55,4 +55,25 @@ public sealed class ImageDecoderSpecs
         var error = Assert.Throws<InvalidDataException>(() => ImageDecoder.FashionMnist.Decode(new byte[] { 1, 2, 3 }, "train/00042"));
         Assert.Contains("train/00042", error.Message);
     }
+
+    [Fact]
+    public void Should_refuse_before_decoding_when_the_header_claims_more_pixels_than_the_budget()
+    {
+        var decoder = new ImageDecoder(1, 8, [0f], [1f], maxPixels: 32 * 32 - 1);
+
+        var error = Assert.Throws<InvalidDataException>(() => decoder.Decode(Png(32, (_, _) => SKColors.Gray), "train/7"));
+
+        Assert.Contains("ImageTooManyPixels", error.Message);
+        Assert.Contains("train/7", error.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_with_the_decoder_result_when_the_body_ends_early()
+    {
+        var png = Png(28, (x, y) => new SKColor((byte)(x * y), (byte)(x * 9), (byte)(y * 9)));
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageDecoder.FashionMnist.Decode(png[..(png.Length * 2 / 3)], "train/8"));
+
+        Assert.Contains("IncompleteInput", error.Message);
+    }
 }
