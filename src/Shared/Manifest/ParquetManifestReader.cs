@@ -199,12 +199,23 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             throw new ManifestException(
                 $"shard {shard.ShardId} asks for row groups {shard.FirstRowGroup}..{shard.FirstRowGroup + shard.RowGroupCount - 1} but the file has {reader.RowGroupCount}", path);
         }
+        // Planning reads footers only: a file whose footer claims a split is planned whole into that split, so its rows
+        // must all say the same, or the plan and the rows disagree (a whole epoch of "other split" rows, silently).
+        var declared = reader.CustomMetadata.TryGetValue(ManifestSchema.SplitMetadataKey, out var footerSplit) && !string.IsNullOrEmpty(footerSplit)
+            ? footerSplit
+            : null;
         var row = shard.FirstRow;
         for (var g = shard.FirstRowGroup; g < shard.FirstRowGroup + shard.RowGroupCount; g++)
         {
             var columns = await ReadRowGroupAsync(reader, schema, path, g, cancellationToken);
             for (var i = 0; i < columns.Rows; i++, row++)
             {
+                if (declared is not null && columns.Splits?[i] is { } rowSplit && !string.Equals(rowSplit, declared, StringComparison.Ordinal))
+                {
+                    throw new ManifestException(
+                        $"row group {g}, row {row} (key '{columns.Keys[i]}') says split '{rowSplit}' but the file's footer says '{declared}' " +
+                        $"({ManifestSchema.SplitMetadataKey}); planning trusts the footer, so rewrite the file or its footer", path);
+                }
                 var (result, reason, detail) = Check(columns, i, schema.Storage);
                 if (result is not null)
                 {

@@ -118,6 +118,30 @@ public sealed class ManifestErrorSpecs : IDisposable
         Assert.Contains("b-00000.parquet", error.Message);
     }
 
+    [Fact]
+    public async Task Should_stop_naming_the_file_and_row_when_the_footer_claims_a_split_its_rows_do_not_hold()
+    {
+        var schema = new ManifestSchema(ManifestImageStorage.Embedded, hasLabel: false, hasSplit: true);
+        await using (var stream = File.Create(_temp.Combine("lying.parquet")))
+        await using (var writer = await ParquetWriter.CreateAsync(schema.Parquet, stream))
+        {
+            writer.CustomMetadata = new Dictionary<string, string> { [ManifestSchema.SplitMetadataKey] = "train" };
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync(schema.KeyField, new[] { "a", "b" });
+            await group.WriteAsync(schema.CaptionField, new[] { "a cat", "a dog" });
+            await group.WriteAsync(schema.ImageField, new[] { ManifestFixtures.Png(1), ManifestFixtures.Png(2) });
+            await group.WriteAsync(schema.SplitField, new[] { "train", "test" });
+        }
+        var summary = await ParquetManifestReader.InspectAsync(_temp.Path);
+        var shard = Assert.Single(ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = "train" }));
+        await using var reader = new ParquetManifestReader(_temp.Path, "train");
+
+        var error = await Assert.ThrowsAsync<ManifestException>(() => ManifestFixtures.ReadAllAsync(reader, [shard]));
+
+        Assert.Contains("lying.parquet", error.Message);
+        Assert.Contains("row 1 (key 'b') says split 'test' but the file's footer says 'train'", error.Message);
+    }
+
     /// <summary>A Parquet file with arbitrary columns, one row, written with Parquet.Net directly.</summary>
     private async Task WriteRawAsync(string name, DataField[] fields)
     {
