@@ -31,7 +31,7 @@ internal sealed class InProcessHub
         {
             if (failure is not null)
             {
-                throw new CollectiveException($"rank {rank}: {contribution.Kind} #{sequence} refused, the group already failed: {failure.Message}", failure.PeerRank, failure);
+                throw new CollectiveException($"rank {rank}: {contribution.Kind} #{sequence} refused, the group already failed: {failure.Message}", failure);
             }
 
             if (!pending.TryGetValue(sequence, out var found))

@@ -27,7 +27,7 @@ public sealed partial class GrpcCollectiveGroup
         {
             if (_fault is { } earlier)
             {
-                throw new CollectiveException($"rank {Rank}: the group is broken by an earlier failure: {earlier.Message}", earlier.PeerRank, earlier);
+                throw new CollectiveException($"rank {Rank}: the group is broken by an earlier failure: {earlier.Message}", earlier);
             }
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, _faultCts.Token, _disposeCts.Token);
             cts.CancelAfter(_options.OperationDeadline);
@@ -58,7 +58,7 @@ public sealed partial class GrpcCollectiveGroup
             // A neighbour's abort (often its own timeout) can arrive before this rank's deadline: keep what this rank was
             // blocked on too, since that names the peer that really went silent (the neighbour may only see this rank).
             return op.WaitingPeer is { } waitingOn && waitingOn != fault.PeerRank && ReferenceEquals(ex, fault) is false
-                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", fault.PeerRank, fault)
+                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", fault)
                 : fault;
         }
         if (ex is CollectiveException collective)
@@ -280,7 +280,10 @@ public sealed partial class GrpcCollectiveGroup
             null => $"the stream with {who} failed: {error.Message}",
             _ => $"the stream from {who} failed: {status.Value.StatusCode}: {status.Value.Detail}",
         };
-        return new CollectiveException($"rank {Rank}: {text}", peer, error);
+        return new CollectiveException($"rank {Rank}: {text}", peer, error)
+        {
+            RefusedByPeer = status?.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.FailedPrecondition,
+        };
     }
 
     private async Task<ReceivedChunk> ReceiveAsync(OpState op, RingDirection direction, int index, int from, int step, int chunk, int count,
@@ -296,7 +299,7 @@ public sealed partial class GrpcCollectiveGroup
         }
         catch (System.Threading.Channels.ChannelClosedException closed) when (closed.InnerException is CollectiveException left)
         {
-            throw new CollectiveException(left.Message, left.PeerRank, left);
+            throw new CollectiveException(left.Message, left);
         }
         if (frame.OpSeq != op.Seq || frame.Op != op.Kind || frame.Step != step || frame.Chunk != chunk)
         {

@@ -281,6 +281,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             log.Warning("Worker {0} reported a failure outside a running stage: {1}", failed.WorkerId, failed.Reason);
             return;
         }
+        if (failed.HasLostPeerRank && failed.LostPeerRank != worker.Rank
+            && workers.Values.FirstOrDefault(w => w.Rank == failed.LostPeerRank) is { } lost)
+        {
+            // A survivor's collectives broke because a peer is gone: lead with the peer, say who noticed.
+            Fail($"{Describe(lost)} was lost mid-run{DuringStage}: {Describe(worker)} lost its collective stream to it ({failed.Reason})", lost);
+            return;
+        }
         Fail($"{Describe(worker)} failed{DuringStage}: {failed.Reason}", worker);
     }
 

@@ -29,7 +29,7 @@ internal sealed class BackwardFailure
             case null:
                 return;
             case CollectiveException collective:
-                throw new CollectiveException($"{what} failed in the backward pass: {collective.Message}", collective.PeerRank, collective);
+                throw new CollectiveException($"{what} failed in the backward pass: {collective.Message}", collective);
             case var other:
                 throw new CollectiveException($"{what} failed in the backward pass: {other.Message}", null, other);
         }

@@ -84,6 +84,43 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
     }
 
     [Fact]
+    public void Should_lead_with_the_lost_peer_when_a_survivor_reports_its_collective_stream_to_it_broke()
+    {
+        var (run, _) = StartRun(world: 2);
+        var survivor = Register(run, "worker-0");
+        var dead = Register(run, "worker-1");
+        survivor.ExpectMsg<StartGeneration>();
+        dead.ExpectMsg<StartGeneration>();
+
+        run.Tell(new WorkerFailed
+        {
+            WorkerId = "worker-0", Reason = "rank 0: the stream to rank 1 (http://127.0.0.1:1) broke; did rank 1 die?", LostPeerRank = 1,
+        }, survivor.Ref);
+
+        var failed = survivor.ExpectMsg<RunFailed>();
+        Assert.Equal("worker-1", failed.WorkerId);
+        Assert.StartsWith("worker worker-1 (rank 1", failed.Reason);
+        Assert.Contains("was lost mid-run: worker worker-0 (rank 0", failed.Reason);
+        AwaitAssert(() => Assert.Contains(outcomes, o => !o.Succeeded && o.Message.Contains("run run-a failed: worker worker-1 (rank 1")));
+    }
+
+    [Fact]
+    public void Should_blame_the_reporter_when_its_failure_names_no_lost_peer()
+    {
+        var (run, _) = StartRun(world: 2);
+        var reporter = Register(run, "worker-0");
+        var other = Register(run, "worker-1");
+        reporter.ExpectMsg<StartGeneration>();
+        other.ExpectMsg<StartGeneration>();
+
+        run.Tell(new WorkerFailed { WorkerId = "worker-0", Reason = "rank 1 refused this rank's call (Unauthenticated: ...)" }, reporter.Ref);
+
+        var failed = other.ExpectMsg<RunFailed>();
+        Assert.Equal("worker-0", failed.WorkerId);
+        Assert.StartsWith("worker worker-0 (rank 0", failed.Reason);
+    }
+
+    [Fact]
     public void Should_keep_waiting_when_a_worker_terminates_before_the_run_starts()
     {
         var (run, _) = StartRun(world: 2);
