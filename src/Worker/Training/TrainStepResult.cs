@@ -5,9 +5,19 @@ namespace MmCluster.Worker.Training;
 /// <param name="GradNorm">Global L2 norm of the averaged gradients before clipping.</param>
 /// <param name="LogitScale">exp(logit_scale) after the update (clamped to at most 100).</param>
 public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale)
+    : StageStepResult(Step, Loss, LearningRate, GradNorm, new Dictionary<string, float>())
 {
     /// <summary>Where the step's wall time went.</summary>
     public StepPhases Phases { get; init; } = StepPhases.None;
+
+    /// <summary>The logit scale and the phases, as the progress feed reports them.</summary>
+    public override IReadOnlyDictionary<string, double> Metrics => new Dictionary<string, double>
+    {
+        ["logit_scale"] = LogitScale,
+        ["fwd_bwd_ms"] = Phases.ForwardBackwardMs,
+        ["avg_grad_ms"] = Phases.AverageMs,
+        ["optimizer_ms"] = Phases.OptimizerMs,
+    };
 }
 
 /// <summary>
