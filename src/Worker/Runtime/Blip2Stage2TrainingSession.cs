@@ -32,7 +32,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, string t
             new Dictionary<string, (string From, string To)[]>
             {
                 ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
-                ["blip2-stage1"] = [.. new[] { Blip2Base.VisualEncoder + ".", "ln_vision.", Blip2Base.QFormerModule + "." }.Select(p => (p, p))],
+                ["blip2-stage1"] = [.. new[] { Blip2Base.VisualEncoder + ".", Blip2Base.VisionNorm + ".", Blip2Base.QFormerModule + "." }.Select(p => (p, p))],
                 ["lm"] = [("", Blip2Stage2Model.LanguageModelModule + ".")],
                 ["blip2-stage2"] = [("", "")],
             },

@@ -88,8 +88,6 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
 
     private sealed class NoControlPlane : IControlPlane
     {
-        public Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
         public Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public void CompleteShard(ShardLease lease, long rowsConsumed, long step) => throw new NotSupportedException();
