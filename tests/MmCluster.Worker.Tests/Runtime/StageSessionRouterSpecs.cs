@@ -5,7 +5,7 @@ using MmCluster.Worker.Actors;
 using MmCluster.Worker.Runtime;
 using Xunit;
 
-namespace MmCluster.Coordinator.Tests.Worker;
+namespace MmCluster.Worker.Tests.Runtime;
 
 /// <summary>The worker's stage router: one trainer per stage, chosen by the stage's kind.</summary>
 public sealed class StageSessionRouterSpecs : IAsyncLifetime

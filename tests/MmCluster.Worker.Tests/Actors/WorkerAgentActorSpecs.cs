@@ -5,9 +5,9 @@ using MmCluster.Worker.Actors;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace MmCluster.Coordinator.Tests.Worker;
+namespace MmCluster.Worker.Tests.Actors;
 
-/// <summary>The worker's agent against a TestProbe coordinator (lives here: the worker tests carry libtorch).</summary>
+/// <summary>The worker's agent against a TestProbe coordinator.</summary>
 public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
     private readonly RecordingSession session = new();
