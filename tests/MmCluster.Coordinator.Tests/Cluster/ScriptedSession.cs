@@ -1,4 +1,5 @@
 using System.Text;
+using MmCluster.Coordinator.Actors;
 using MmCluster.Worker.Actors;
 
 namespace MmCluster.Coordinator.Tests.Cluster;
@@ -11,7 +12,8 @@ namespace MmCluster.Coordinator.Tests.Cluster;
 /// </summary>
 internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> epochs, Action<string> say) : ITrainingSession
 {
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(20);
+    /// <summary>The ledger's own retry delay, as the agent waited before it stopped retrying for the trainer.</summary>
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(ShardLedgerActor.RetryAfterMs);
 
     private readonly CancellationTokenSource stop = new();
 
