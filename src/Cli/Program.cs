@@ -18,8 +18,6 @@ public static class Program
         root.Add(bench);
         root.Add(WatchCommand.Create());
         root.Add(K8sCommand.Create());
-        root.Add(TrainLocalCommand.Create());
-        root.Add(Blip2LocalCommand.Create());
         root.Add(CaptionCommand.Create());
         foreach (var command in RunCommands.Create())
         {

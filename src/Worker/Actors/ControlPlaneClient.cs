@@ -6,15 +6,9 @@ namespace MmCluster.Worker.Actors;
 /// <summary><see cref="IControlPlane"/> over the agent actor: Ask for replies, Tell for reports. Safe from any thread.</summary>
 internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
 {
-    public async Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default)
-    {
-        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch), cancellationToken).ConfigureAwait(false);
-        return reply.Lease;
-    }
-
     public async Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default)
     {
-        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch, WaitWhileLeased: false), cancellationToken).ConfigureAwait(false);
+        var reply = await agent.Ask<NextShardReply>(new NextShard(epoch), cancellationToken).ConfigureAwait(false);
         return new ShardOffer(reply.Lease, reply.AllLeased);
     }
 

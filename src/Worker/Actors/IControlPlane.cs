@@ -9,14 +9,9 @@ namespace MmCluster.Worker.Actors;
 public interface IControlPlane
 {
     /// <summary>
-    /// Leases the next shard of <paramref name="epoch"/>; null when every shard of the epoch is done. Waits (retrying)
-    /// while every remaining shard is leased to other workers. Several calls may be outstanding (prefetch).
-    /// </summary>
-    Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Like <see cref="NextShardAsync"/> but never waits: <see cref="ShardOffer.AllLeased"/> when every remaining shard of
-    /// the epoch is leased to someone (a trainer then reads ahead into the next epoch instead of starving its peers).
+    /// Leases the next shard of <paramref name="epoch"/>, never waiting: a lease; none with <see cref="ShardOffer.AllLeased"/>
+    /// when every remaining shard of the epoch is leased to someone (a trainer then reads ahead into the next epoch instead
+    /// of starving its peers); none without it when every shard of the epoch is done. Several calls may be outstanding.
     /// </summary>
     Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default);
 

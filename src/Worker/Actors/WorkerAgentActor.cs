@@ -24,9 +24,8 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
     private readonly WorkerAgentSettings settings;
     private readonly ITrainingSession session;
     private readonly ILoggingAdapter log = Context.GetLogger();
-    private readonly Dictionary<long, (IActorRef ReplyTo, int Epoch)> pendingShards = [];
+    private readonly Dictionary<long, IActorRef> pendingShards = [];
     private readonly Dictionary<long, List<IActorRef>> pendingCommits = [];
-    private readonly HashSet<long> noWait = [];
     private ICanTell? coordinator;
     private Address? coordinatorAddress;
     private StartGeneration? generation;
@@ -45,7 +44,6 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<StartGeneration>(HandleStartGeneration);
         Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}")));
         Receive<NextShard>(HandleNextShard);
-        Receive<RetryShard>(HandleRetryShard);
         Receive<ShardLeased>(HandleShardLeased);
         Receive<NoShardAvailable>(HandleNoShardAvailable);
         Receive<EpochCompleted>(HandleEpochCompleted);
@@ -177,24 +175,9 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             return;
         }
         var requestId = ++nextRequestId;
-        pendingShards[requestId] = (Sender, next.Epoch);
-        if (!next.WaitWhileLeased)
-        {
-            noWait.Add(requestId);
-        }
-        RequestShard(requestId, next.Epoch);
+        pendingShards[requestId] = Sender;
+        TellCoordinator(new RequestShard { WorkerId = settings.WorkerId, Epoch = next.Epoch, RequestId = requestId });
     }
-
-    private void HandleRetryShard(RetryShard retry)
-    {
-        if (ended is null && pendingShards.ContainsKey(retry.RequestId))
-        {
-            RequestShard(retry.RequestId, retry.Epoch);
-        }
-    }
-
-    private void RequestShard(long requestId, int epoch) =>
-        TellCoordinator(new RequestShard { WorkerId = settings.WorkerId, Epoch = epoch, RequestId = requestId });
 
     private void HandleShardLeased(ShardLeased leased)
     {
@@ -202,27 +185,15 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Reply(leased.RequestId, new NextShardReply(new ShardLease(leased.Epoch, shard)));
     }
 
-    private void HandleNoShardAvailable(NoShardAvailable none)
-    {
-        if (noWait.Remove(none.RequestId))
-        {
-            Reply(none.RequestId, new NextShardReply(null, AllLeased: true));
-        }
-        else if (pendingShards.ContainsKey(none.RequestId))
-        {
-            Timers.StartSingleTimer($"retry-{none.RequestId}", new RetryShard(none.RequestId, none.Epoch),
-                TimeSpan.FromMilliseconds(Math.Max(10, none.RetryAfterMs)));
-        }
-    }
+    private void HandleNoShardAvailable(NoShardAvailable none) => Reply(none.RequestId, new NextShardReply(null, AllLeased: true));
 
     private void HandleEpochCompleted(EpochCompleted completed) => Reply(completed.RequestId, new NextShardReply(null));
 
     private void Reply(long requestId, NextShardReply reply)
     {
-        noWait.Remove(requestId);
-        if (pendingShards.Remove(requestId, out var pending))
+        if (pendingShards.Remove(requestId, out var replyTo))
         {
-            pending.ReplyTo.Tell(reply);
+            replyTo.Tell(reply);
         }
     }
 
@@ -331,9 +302,9 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         ended = runEnded;
         Timers.CancelAll();
         var failure = new Status.Failure(new RunEndedException(runEnded.Reason));
-        foreach (var pending in pendingShards.Values)
+        foreach (var replyTo in pendingShards.Values)
         {
-            pending.ReplyTo.Tell(failure);
+            replyTo.Tell(failure);
         }
         foreach (var replyTo in pendingCommits.Values.SelectMany(w => w))
         {
@@ -365,6 +336,4 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
         private RegisterTick() { }
     }
-
-    private sealed record RetryShard(long RequestId, int Epoch);
 }

@@ -1,9 +1,12 @@
 namespace MmCluster.Worker.Actors;
 
 /// <summary>In-process: the trainer asks the agent for a shard; answered by <see cref="NextShardReply"/>.</summary>
-public sealed record NextShard(int Epoch, bool WaitWhileLeased = true);
+public sealed record NextShard(int Epoch);
 
-/// <summary>In-process answer to <see cref="NextShard"/>: a lease, or null at the end of the epoch.</summary>
+/// <summary>
+/// In-process answer to <see cref="NextShard"/>: a lease; or null with <paramref name="AllLeased"/> (the rest of the epoch
+/// is leased to others); or null at the end of the epoch.
+/// </summary>
 public sealed record NextShardReply(ShardLease? Lease, bool AllLeased = false);
 
 /// <summary>In-process: the trainer consumed a shard.</summary>

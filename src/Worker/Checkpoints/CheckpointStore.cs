@@ -27,7 +27,7 @@ public sealed class CheckpointStore(string directory)
 
     /// <returns>The path written.</returns>
     public string Save(ClipModel model, TrainStep trainer, CheckpointMetadata metadata) =>
-        Save(model, (IOptimizerState)trainer, metadata, JsonSerializer.Serialize(model.Config));
+        Save(model, trainer.Optimizer, metadata, JsonSerializer.Serialize(model.Config));
 
     /// <summary>Any stage's model and trainer; <paramref name="modelConfig"/> is stored as the <c>model_config</c> metadata.</summary>
     /// <returns>The path written.</returns>
@@ -77,7 +77,7 @@ public sealed class CheckpointStore(string directory)
             : null;
 
     /// <summary>Restores model weights, optimizer state, trainer step and the generator; every key must match.</summary>
-    public static CheckpointMetadata Load(string path, ClipModel model, TrainStep trainer) => Load(path, model, (IOptimizerState)trainer);
+    public static CheckpointMetadata Load(string path, ClipModel model, TrainStep trainer) => Load(path, model, trainer.Optimizer);
 
     /// <summary>Restores any stage's model and trainer; every key must match.</summary>
     internal static CheckpointMetadata Load(string path, nn.Module model, IOptimizerState trainer)

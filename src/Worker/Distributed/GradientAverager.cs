@@ -33,7 +33,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     public const long RowSparseMinRows = 4096;
 
     /// <summary>
-    /// Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>TrainStep</c> calls it). With
+    /// Plans the buckets at the first <see cref="AverageGradients"/> (the way <c>StageOptimizer</c> calls it). With
     /// <paramref name="wire"/> = bf16 the gradients (buckets and touched rows) travel as bf16: half the bytes, averaged in
     /// float32, each rank left with the same rounded mean (inexact; the default float32 is what the equivalence specs prove).
     /// </summary>

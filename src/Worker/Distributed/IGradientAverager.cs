@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MmCluster.Worker.Distributed;
 
 /// <summary>
-/// Called by <see cref="TrainStep"/> between backward and clipping: a distributed implementation replaces each
+/// Called by <see cref="Training.StageOptimizer"/> between backward and clipping: a distributed implementation replaces each
 /// parameter's gradient by its mean over ranks (sum / W, logit scale included), which with a gather-with-gradient loss
 /// makes the step equal to the one-process step on the global batch. <see cref="LocalGradients"/> is world size 1.
 /// </summary>

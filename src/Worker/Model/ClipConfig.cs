@@ -6,9 +6,6 @@ namespace MmCluster.Worker.Model;
 /// </summary>
 public sealed record ClipConfig
 {
-    /// <summary>GPT-2's &lt;|endoftext|&gt;, the largest id of the GPT-2 vocabulary: EOT pooling takes argmax of the ids.</summary>
-    public const long Gpt2EndOfText = 50256;
-
     public int ImageChannels { get; init; } = 1;
     public int ImageSize { get; init; } = 28;
     public int PatchSize { get; init; } = 4;

@@ -51,7 +51,7 @@ public sealed class Blip2Captioner : IDisposable
         {
             WeightLoader.Load(model, path);
             model.eval();
-            return new Blip2Captioner(path, model, vocabulary, Blip2Stage1TrainingSession.DecoderFor(vision));
+            return new Blip2Captioner(path, model, vocabulary, ImageDecoder.For(vision));
         }
         catch
         {

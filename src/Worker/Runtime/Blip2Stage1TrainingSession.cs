@@ -1,7 +1,6 @@
 using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Evaluation;
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Training;
 
@@ -23,61 +22,38 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
         var vision = inputs.VisionConfig(config);
         var qformer = Blip2ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
-        var decoder = DecoderFor(vision);
+        var decoder = ImageDecoder.For(vision);
         var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength));
-        return Owning(new Blip2Stage1Model(vision, qformer), model => new Trainer(context, model, inputs, batches, evalSet));
-    }
-
-    /// <summary>The image decoder of an image encoder (Fashion-MNIST's grey 28x28, or CLIP's RGB).</summary>
-    internal static ImageDecoder DecoderFor(ClipConfig vision) =>
-        vision is { ImageChannels: 1, ImageSize: 28 } ? ImageDecoder.FashionMnist : ImageDecoder.ClipRgb(vision.ImageSize);
-
-    private sealed class Trainer : CaptionStageTrainer<Blip2Stage1Model>
-    {
-        private readonly Blip2Stage1Step step;
-
-        public Trainer(StageContext context, Blip2Stage1Model model, Blip2StageInputs inputs, BatchBuilder batches, EvaluationSet evalSet)
-            : base(context, model, inputs, batches, evalSet)
-        {
-            Prepare(new Dictionary<string, (string From, string To)[]>
+        return StageTrainer<Blip2Stage1Model, Blip2Stage1Step>.Build(context, new Blip2Stage1Model(vision, qformer), CaptionStageRecipe.Create<Blip2Stage1Model, Blip2Stage1Step>(
+            context, inputs, batches,
+            new Dictionary<string, (string From, string To)[]>
             {
                 ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
                 ["blip2-stage1"] = [("", "")],
-            });
-            step = new Blip2Stage1Step(model, StageTrainingSession.OptionsOf(context.Config), new CollectiveFeatureGatherer(context.Group), Averager, context.Config.Seed);
-            Resume();
-        }
+            },
+            (model, averager) => new Blip2Stage1Step(model, OptionsOf(config), new CollectiveFeatureGatherer(context.Group), averager, config.Seed),
+            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, Math.Max(2, config.RetrievalHeldOut / context.WorldSize))),
+            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config)));
+    }
 
-        protected override StageOptimizer Optimizer => step.Optimizer;
-
-        protected override IReadOnlyDictionary<string, string> Record =>
-            Blip2StageInputs.Record(Vocabulary, vision: Model.VisionConfig, qformer: Model.QFormer.Config);
-
-        protected override StageStepResult TrainCompact(ClipBatch batch) => step.Run(batch);
-
-        public override IReadOnlyDictionary<string, double> Evaluate()
+    private static IReadOnlyDictionary<string, double> Evaluate(StageContext context, Blip2Stage1Model model, ClipBatch pairs)
+    {
+        var distinct = pairs.Labels.Length == pairs.Count ? pairs.Labels.Distinct().Count() : pairs.Count;
+        var scored = pairs.Count >= 2 && distinct >= 2;
+        var result = scored ? Blip2Evaluator.Retrieval(model, pairs) : null;
+        var sums = SumOverRanks(context.Group,
+            [scored ? 1 : 0, (float)(result?.ImageToTextRecallAt1 ?? 0), (float)(result?.TextToImageRecallAt1 ?? 0), (float)(result?.ItmAccuracy ?? 0), result?.Pairs ?? 0]);
+        if (sums[0] == 0)
         {
-            var config = Context.Config;
-            var pairs = HeldOut(Math.Max(2, config.RetrievalHeldOut / Context.WorldSize));
-            var distinct = pairs.Labels.Length == pairs.Count ? pairs.Labels.Distinct().Count() : pairs.Count;
-            var scored = pairs.Count >= 2 && distinct >= 2;
-            var result = scored ? Blip2Evaluator.Retrieval(Model, pairs) : null;
-            var sums = SumOverRanks(
-                scored ? 1 : 0, (float)(result?.ImageToTextRecallAt1 ?? 0), (float)(result?.TextToImageRecallAt1 ?? 0), (float)(result?.ItmAccuracy ?? 0), result?.Pairs ?? 0);
-            if (sums[0] == 0)
-            {
-                return new Dictionary<string, double>();
-            }
-            return new Dictionary<string, double>
-            {
-                ["i2t_r1"] = sums[1] / sums[0],
-                ["t2i_r1"] = sums[2] / sums[0],
-                ["itm_accuracy"] = sums[3] / sums[0],
-                ["pairs"] = sums[4],
-            };
+            return new Dictionary<string, double>();
         }
-
-        protected override void DisposeStep() => step.Dispose();
+        return new Dictionary<string, double>
+        {
+            ["i2t_r1"] = sums[1] / sums[0],
+            ["t2i_r1"] = sums[2] / sums[0],
+            ["itm_accuracy"] = sums[3] / sums[0],
+            ["pairs"] = sums[4],
+        };
     }
 }

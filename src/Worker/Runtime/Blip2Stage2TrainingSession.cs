@@ -24,53 +24,36 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs a blip2-stage1 checkpoint in init.from for its Q-Former");
         var lm = inputs.RecordedLm()
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs an lm checkpoint in init.from for its language model");
-        var decoder = Blip2Stage1TrainingSession.DecoderFor(vision);
+        var decoder = ImageDecoder.For(vision);
         var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength));
-        return Owning(new Blip2Stage2Model(vision, qformer, lm), model => new Trainer(context, model, inputs, batches, evalSet));
-    }
-
-    private sealed class Trainer : CaptionStageTrainer<Blip2Stage2Model>
-    {
-        private readonly Blip2Stage2Step step;
-
-        public Trainer(StageContext context, Blip2Stage2Model model, Blip2StageInputs inputs, BatchBuilder batches, EvaluationSet evalSet)
-            : base(context, model, inputs, batches, evalSet)
-        {
-            Prepare(new Dictionary<string, (string From, string To)[]>
+        return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, new Blip2Stage2Model(vision, qformer, lm), CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
+            context, inputs, batches,
+            new Dictionary<string, (string From, string To)[]>
             {
                 ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
-                ["blip2-stage1"] = [.. new[] { Blip2Base.VisualEncoder + ".", "ln_vision.", Blip2Base.QFormerModule + "." }.Select(p => (p, p))],
+                ["blip2-stage1"] = [.. new[] { Blip2Base.VisualEncoder + ".", Blip2Base.VisionNorm + ".", Blip2Base.QFormerModule + "." }.Select(p => (p, p))],
                 ["lm"] = [("", Blip2Stage2Model.LanguageModelModule + ".")],
                 ["blip2-stage2"] = [("", "")],
-            });
-            step = new Blip2Stage2Step(model, StageTrainingSession.OptionsOf(context.Config), Averager);
-            Resume();
-        }
+            },
+            (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager),
+            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, int.MaxValue), batches.Tokenizer, inputs.Vocabulary),
+            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config)));
+    }
 
-        protected override StageOptimizer Optimizer => step.Optimizer;
-
-        protected override IReadOnlyDictionary<string, string> Record =>
-            Blip2StageInputs.Record(Vocabulary, vision: Model.VisionConfig, qformer: Model.QFormer.Config, lm: Model.LanguageModel.Config);
-
-        protected override StageStepResult TrainCompact(ClipBatch batch) => step.Run(batch);
-
-        public override IReadOnlyDictionary<string, double> Evaluate()
+    private static IReadOnlyDictionary<string, double> Evaluate(
+        StageContext context, Blip2Stage2Model model, ClipBatch images, CaptionTokenizer tokenizer, CaptionVocabulary vocabulary)
+    {
+        var classes = context.Config.ClassNames;
+        var scored = images.Count > 0 && images.Labels.Length == images.Count && classes.Count > 0;
+        var result = scored ? Blip2Evaluator.Captions(model, images, classes, tokenizer, vocabulary) : null;
+        if (result is not null)
         {
-            var images = HeldOut(int.MaxValue);
-            var classes = Context.Config.ClassNames;
-            var scored = images.Count > 0 && images.Labels.Length == images.Count && classes.Count > 0;
-            var result = scored ? Blip2Evaluator.Captions(Model, images, classes, Batches.Tokenizer, Vocabulary) : null;
-            if (result is not null)
-            {
-                Context.Log($"captions: {string.Join(" | ", result.Captions.Take(4).Select((c, i) => $"{classes[images.Labels[i]]}: {c}"))}");
-            }
-            var sums = SumOverRanks((float)Math.Round((result?.NamesRightClassRate ?? 0) * (result?.Images ?? 0)), result?.Images ?? 0);
-            return sums[1] == 0
-                ? new Dictionary<string, double>()
-                : new Dictionary<string, double> { ["names_class"] = sums[0] / sums[1], ["caption_images"] = sums[1] };
+            context.Log($"captions: {string.Join(" | ", result.Captions.Take(4).Select((c, i) => $"{classes[images.Labels[i]]}: {c}"))}");
         }
-
-        protected override void DisposeStep() => step.Dispose();
+        var sums = SumOverRanks(context.Group, [(float)Math.Round((result?.NamesRightClassRate ?? 0) * (result?.Images ?? 0)), result?.Images ?? 0]);
+        return sums[1] == 0
+            ? new Dictionary<string, double>()
+            : new Dictionary<string, double> { ["names_class"] = sums[0] / sums[1], ["caption_images"] = sums[1] };
     }
 }

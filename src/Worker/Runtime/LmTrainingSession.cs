@@ -24,42 +24,24 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         var decoder = ImageDecoder.FashionMnist;    // the lm reads no pixels; its batches carry small ones
         var tokenizer = new CaptionTokenizer(lmConfig.ContextLength);
         var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
-        return Owning(new CaptionLm(lmConfig), model => new Trainer(context, model, inputs, new BatchBuilder(decoder, tokenizer), evalSet, lmConfig));
+        var batches = new BatchBuilder(decoder, tokenizer);
+        return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
+            context, inputs, batches,
+            new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },
+            (model, averager) => new LmTrainStep(model, OptionsOf(config), averager),
+            (_, step) => Evaluate(context, step, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, EvalCaptions)),
+            _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig)));
     }
 
-    private sealed class Trainer : CaptionStageTrainer<CaptionLm>
+    private static IReadOnlyDictionary<string, double> Evaluate(StageContext context, LmTrainStep step, ClipBatch held)
     {
-        private readonly LmTrainStep step;
-        private readonly CaptionLmConfig lmConfig;
-
-        public Trainer(StageContext context, CaptionLm model, Blip2StageInputs inputs, BatchBuilder batches, EvaluationSet evalSet, CaptionLmConfig lmConfig)
-            : base(context, model, inputs, batches, evalSet)
+        var loss = held.Count == 0 ? 0f : step.Evaluate(held);
+        var sums = SumOverRanks(context.Group, [loss * held.Count, held.Count]);
+        if (sums[1] == 0)
         {
-            this.lmConfig = lmConfig;
-            Prepare(new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] });
-            step = new LmTrainStep(model, StageTrainingSession.OptionsOf(context.Config), Averager);
-            Resume();
+            return new Dictionary<string, double>();
         }
-
-        protected override StageOptimizer Optimizer => step.Optimizer;
-
-        protected override IReadOnlyDictionary<string, string> Record => Blip2StageInputs.Record(Vocabulary, lm: lmConfig);
-
-        protected override StageStepResult TrainCompact(ClipBatch batch) => step.Run(batch);
-
-        public override IReadOnlyDictionary<string, double> Evaluate()
-        {
-            var held = HeldOut(EvalCaptions);
-            var loss = held.Count == 0 ? 0f : step.Evaluate(held);
-            var sums = SumOverRanks(loss * held.Count, held.Count);
-            if (sums[1] == 0)
-            {
-                return new Dictionary<string, double>();
-            }
-            var mean = sums[0] / sums[1];
-            return new Dictionary<string, double> { ["loss"] = mean, ["perplexity"] = Math.Exp(mean), ["captions"] = sums[1] };
-        }
-
-        protected override void DisposeStep() => step.Dispose();
+        var mean = sums[0] / sums[1];
+        return new Dictionary<string, double> { ["loss"] = mean, ["perplexity"] = Math.Exp(mean), ["captions"] = sums[1] };
     }
 }

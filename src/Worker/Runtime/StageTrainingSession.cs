@@ -34,7 +34,10 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
 
     public void OnRunEnded(RunEnded ended) => stop.Cancel();
 
-    /// <summary>Builds this kind's model and trainer for the stage (called on the trainer thread, the group open).</summary>
+    /// <summary>
+    /// Builds this kind's model and trainer for the stage (called on the trainer thread, the group open), through
+    /// <see cref="StageTrainer{TModel,TStep}.Build"/>.
+    /// </summary>
     private protected abstract Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct);
 
     /// <summary>The stage's optimizer settings as the trainers take them.</summary>
@@ -48,20 +51,6 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         Beta2 = config.Beta2,
         MaxGradNorm = config.GradClip,
     };
-
-    /// <summary>Builds the trainer that owns <paramref name="model"/>; disposes the model when building fails.</summary>
-    private protected static IStageTrainer Owning<TModel>(TModel model, Func<TModel, IStageTrainer> create) where TModel : IDisposable
-    {
-        try
-        {
-            return create(model);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>
     internal static float[] SumOverRanks(ICollectiveGroup group, float[] values)

@@ -11,7 +11,7 @@ namespace MmCluster.Worker.Training;
 /// The batch's class labels, when present, are ITM's match groups (LAVIS's image_id). Hard negatives come from a generator
 /// seeded with <c>samplingSeed</c> + rank, so a run is reproducible.
 /// </summary>
-public sealed class Blip2Stage1Step : IDisposable
+public sealed class Blip2Stage1Step : IStageStep
 {
     private readonly Blip2Stage1Model model;
     private readonly IFeatureGatherer gatherer;

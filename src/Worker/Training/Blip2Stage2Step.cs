@@ -9,7 +9,7 @@ namespace MmCluster.Worker.Training;
 /// (image encoder, language model, the Q-Former's text-only parts), then per batch the caption loss with the first
 /// <c>promptTokens</c> caption tokens masked, backward, averaging of the trainable gradients only, clipping, AdamW.
 /// </summary>
-public sealed class Blip2Stage2Step : IDisposable
+public sealed class Blip2Stage2Step : IStageStep
 {
     private readonly Blip2Stage2Model model;
     private readonly int promptTokens;

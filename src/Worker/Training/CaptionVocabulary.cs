@@ -23,9 +23,6 @@ public sealed class CaptionVocabulary
 
     public long EndOfText => Count - 1;
 
-    /// <summary>Every distinct id of rows written by <see cref="CaptionTokenizer"/>.</summary>
-    public static CaptionVocabulary FromRows(IEnumerable<long[]> rows) => new(rows.SelectMany(r => r));
-
     /// <summary>GPT-2 ids -> compact ids, in a new array; throws naming the first id the vocabulary lacks.</summary>
     public long[] ToCompact(ReadOnlySpan<long> gpt2)
     {

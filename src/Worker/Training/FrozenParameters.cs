@@ -4,8 +4,8 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// Freezes the parameters under state-dict key prefixes (<see cref="Shared.Runs.StageConfig.Freeze"/>): they get no
-/// gradient, so <see cref="TrainStep"/> leaves them out of the optimizer and the gradient averager never all-reduces
-/// them. Call before building the <see cref="TrainStep"/>.
+/// gradient, so <see cref="StageOptimizer"/> leaves them out of the optimizer and the gradient averager never all-reduces
+/// them. Call before building the <see cref="StageOptimizer"/>.
 /// </summary>
 public static class FrozenParameters
 {

@@ -3,9 +3,8 @@ using TorchSharp.Modules;
 namespace MmCluster.Worker.Training;
 
 /// <summary>
-/// What a training checkpoint saves and restores of a trainer besides the model (<see cref="TrainStep"/> of a CLIP stage,
-/// <see cref="StageOptimizer"/> of the BLIP-2 schedule's stages): AdamW's state per trainable parameter, by name, and the
-/// schedule's position.
+/// What a training checkpoint saves and restores of a trainer besides the model (every stage's <see cref="StageOptimizer"/>):
+/// AdamW's state per trainable parameter, by name, and the schedule's position.
 /// </summary>
 internal interface IOptimizerState
 {

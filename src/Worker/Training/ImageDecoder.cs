@@ -42,6 +42,10 @@ public sealed class ImageDecoder
     public static ImageDecoder ClipRgb(int size) =>
         new(3, size, [0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]);
 
+    /// <summary>The decoder of an image encoder: Fashion-MNIST's grey 28x28, or CLIP's RGB at its size.</summary>
+    public static ImageDecoder For(Model.ClipConfig vision) =>
+        vision is { ImageChannels: 1, ImageSize: 28 } ? FashionMnist : ClipRgb(vision.ImageSize);
+
     public int Channels { get; }
 
     public int Size { get; }

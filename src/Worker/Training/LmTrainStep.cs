@@ -9,7 +9,7 @@ namespace MmCluster.Worker.Training;
 /// One synchronous step of the <c>lm</c> stage: next-token loss of <see cref="CaptionLm"/> on the batch's caption rows
 /// (BOS + row shifted right as input, the row up to its EOT as labels). The batch's pixels are not used.
 /// </summary>
-public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null) : IDisposable
+public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null) : IStageStep
 {
     private readonly StageOptimizer optimizer = new(model, options, averager);
 

@@ -6,10 +6,9 @@ using static TorchSharp.torch;
 namespace MmCluster.Worker.Training;
 
 /// <summary>
-/// The optimizer half of a stage's train step, shared by <see cref="LmTrainStep"/>, <see cref="Blip2Stage1Step"/> and
-/// <see cref="Blip2Stage2Step"/>: AdamW over the trainable parameters only (frozen ones are never seen, so they cannot
-/// move, not even by weight decay), the same decay exclusions as <see cref="TrainStep"/>, the cosine schedule, gradient
-/// averaging over ranks and global-norm clipping.
+/// The optimizer half of every stage's train step (<see cref="IStageStep"/>): AdamW over the trainable parameters only
+/// (frozen ones are never seen, so they cannot move, not even by weight decay) in two groups, decayed and exempt
+/// (<see cref="IsExcludedFromDecay"/>), the cosine schedule, gradient averaging over ranks and global-norm clipping.
 /// </summary>
 public sealed class StageOptimizer : IDisposable, IOptimizerState
 {
@@ -27,8 +26,8 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
         {
             throw new ArgumentException($"{model.GetName()} has no trainable parameter", nameof(model));
         }
-        var decay = named.Where(p => !TrainStep.IsExcludedFromDecay(p.name, p.parameter)).ToArray();
-        var noDecay = named.Where(p => TrainStep.IsExcludedFromDecay(p.name, p.parameter)).ToArray();
+        var decay = named.Where(p => !IsExcludedFromDecay(p.name, p.parameter)).ToArray();
+        var noDecay = named.Where(p => IsExcludedFromDecay(p.name, p.parameter)).ToArray();
         NamedParameters = [.. decay, .. noDecay];
         parameters = [.. NamedParameters.Select(p => p.Parameter)];
         optimizer = optim.AdamW(
@@ -49,6 +48,14 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
 
     long IOptimizerState.Step { get => Step; set => Step = value; }
 
+    /// <summary>OpenCLIP's exclude rule (ndim &lt; 2, norms, biases, logit_scale) plus the embeddings.</summary>
+    public static bool IsExcludedFromDecay(string name, Tensor parameter) =>
+        parameter.dim() < 2
+        || name.Contains("ln_", StringComparison.Ordinal)
+        || name.EndsWith("bias", StringComparison.Ordinal)
+        || name.Contains("logit_scale", StringComparison.Ordinal)
+        || name.Contains("embedding", StringComparison.Ordinal);
+
     /// <summary>Sets this step's learning rate and clears the gradients; returns the learning rate.</summary>
     public double Begin()
     {
@@ -64,7 +71,26 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
     /// <summary>After backward: average over ranks, clip, update; returns the global gradient norm before clipping.</summary>
     public double Finish()
     {
-        averager.AverageGradients(parameters);
+        AverageGradients();
+        return Update();
+    }
+
+    /// <summary>After backward: replaces the gradients by their mean over ranks (<paramref name="touched"/>: see <see cref="TouchedRows"/>).</summary>
+    public void AverageGradients(IReadOnlyList<TouchedRows>? touched = null)
+    {
+        if (touched is null)
+        {
+            averager.AverageGradients(parameters);
+        }
+        else
+        {
+            averager.AverageGradients(parameters, touched);
+        }
+    }
+
+    /// <summary>After averaging: clips to the global norm, steps AdamW and the schedule; returns the norm before clipping.</summary>
+    public double Update()
+    {
         var maxNorm = options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity;
         var norm = nn.utils.clip_grad_norm_(parameters, maxNorm);
         optimizer.step();

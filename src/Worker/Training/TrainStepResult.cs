@@ -5,9 +5,13 @@ namespace MmCluster.Worker.Training;
 /// <param name="GradNorm">Global L2 norm of the averaged gradients before clipping.</param>
 /// <param name="LogitScale">exp(logit_scale) after the update (clamped to at most 100).</param>
 public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale)
+    : StageStepResult(Step, Loss, LearningRate, GradNorm, new Dictionary<string, float>())
 {
     /// <summary>Where the step's wall time went.</summary>
     public StepPhases Phases { get; init; } = StepPhases.None;
+
+    /// <summary>The logit scale and the phases, as the progress feed reports them.</summary>
+    public override StepMetrics Metrics => new(Phases, LogitScale);
 }
 
 /// <summary>

@@ -1,16 +1,21 @@
 using System.Text;
+using MmCluster.Coordinator.Actors;
 using MmCluster.Shared.Grpc.Control;
 using MmCluster.Worker.Actors;
 
 namespace MmCluster.Coordinator.Tests.Cluster;
 
 /// <summary>
-/// Stands in for the trainer: for each (epoch, delay) it pulls shards until the epoch is done, "trains" each for
+/// Stands in for the trainer: for each (epoch, delay) it pulls shards until the epoch is done (asking again after
+/// <see cref="RetryAfter"/> while the rest of the epoch is leased to others), "trains" each for
 /// <c>delay</c> ms, reports it, then votes a commit at the same step on every rank (ranks step in lockstep in a real
 /// run), and reports the run finished. Everything it does is said as a tagged line.
 /// </summary>
 internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> epochs, Action<string> say) : ITrainingSession
 {
+    /// <summary>The ledger's own retry delay, as the agent waited before it stopped retrying for the trainer.</summary>
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(ShardLedgerActor.RetryAfterMs);
+
     private readonly CancellationTokenSource stop = new();
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
@@ -34,8 +39,13 @@ internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> ep
             foreach (var (epoch, delay) in epochs)
             {
                 step = epoch * 1000L;
-                while (await control.NextShardAsync(epoch, cancellationToken) is { } lease)
+                while (await control.TryNextShardAsync(epoch, cancellationToken) is { } offer && (offer.Lease is not null || offer.AllLeased))
                 {
+                    if (offer.Lease is not { } lease)
+                    {
+                        await Task.Delay(RetryAfter, cancellationToken);
+                        continue;
+                    }
                     await Task.Delay(delay, cancellationToken);
                     control.CompleteShard(lease, lease.Shard.RowCount, ++step);
                     control.ReportProgress(new ReportProgress

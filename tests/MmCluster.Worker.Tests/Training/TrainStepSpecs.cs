@@ -112,7 +112,7 @@ public sealed class TrainStepSpecs
     public void Should_exempt_gains_biases_embeddings_and_logit_scale_when_grouping_for_weight_decay()
     {
         using var model = new ClipModel(ClipConfig.Micro);
-        var exempt = model.named_parameters().Where(p => TrainStep.IsExcludedFromDecay(p.name, p.parameter)).Select(p => p.name).ToHashSet();
+        var exempt = model.named_parameters().Where(p => StageOptimizer.IsExcludedFromDecay(p.name, p.parameter)).Select(p => p.name).ToHashSet();
 
         Assert.Contains("logit_scale", exempt);
         Assert.Contains("token_embedding.weight", exempt);

@@ -6,7 +6,7 @@ using MmCluster.Worker.Actors;
 using MmCluster.Worker.Runtime;
 using Xunit;
 
-namespace MmCluster.Coordinator.Tests.Worker;
+namespace MmCluster.Worker.Tests.Runtime;
 
 /// <summary>The worker's stage router: one trainer per stage, chosen by the stage's kind.</summary>
 public sealed class StageSessionRouterSpecs : IAsyncLifetime
@@ -88,8 +88,6 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
 
     private sealed class NoControlPlane : IControlPlane
     {
-        public Task<ShardLease?> NextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
         public Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public void CompleteShard(ShardLease lease, long rowsConsumed, long step) => throw new NotSupportedException();

@@ -1,13 +1,13 @@
+using MmCluster.Worker.Checkpoints;
 using static TorchSharp.torch;
 
-namespace MmCluster.Worker.Checkpoints;
+namespace MmCluster.Worker.Tests.Blip2;
 
 /// <summary>
-/// A stage's weights as one safetensors file (state_dict names, loadable in PyTorch and by <see cref="WeightLoader"/>),
-/// with string metadata such as the stage, its model configs and its inputs (which checkpoints, which parts frozen).
-/// Optimizer state is not included: a later stage starts its own optimizer.
+/// Fixture: a model's weights as one safetensors file (state_dict names, no optimizer state) for <see cref="WeightLoader"/>
+/// to read. Only the specs write such files (the stages write full checkpoints through <see cref="CheckpointStore"/>).
 /// </summary>
-public static class ModuleCheckpoint
+internal static class ModuleCheckpoint
 {
     public const string Format = "mmcluster.module.v1";
 

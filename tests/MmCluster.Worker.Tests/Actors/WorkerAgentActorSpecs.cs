@@ -5,9 +5,9 @@ using MmCluster.Worker.Actors;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace MmCluster.Coordinator.Tests.Worker;
+namespace MmCluster.Worker.Tests.Actors;
 
-/// <summary>The worker's agent against a TestProbe coordinator (lives here: the worker tests carry libtorch).</summary>
+/// <summary>The worker's agent against a TestProbe coordinator.</summary>
 public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
     private readonly RecordingSession session = new();
@@ -17,14 +17,16 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
     {
         var (coordinator, control) = StartGeneration();
 
-        var next = control.NextShardAsync(epoch: 2);
+        var none = control.TryNextShardAsync(epoch: 2);
         var first = coordinator.ExpectMsg<RequestShard>(r => r.Epoch == 2 && r.WorkerId == "worker-3");
         coordinator.Reply(new NoShardAvailable { RequestId = first.RequestId, Epoch = 2, RetryAfterMs = 20 });
-        var retry = coordinator.ExpectMsg<RequestShard>();
-        coordinator.Reply(new ShardLeased { RequestId = retry.RequestId, Epoch = 2, ShardId = 5, File = "a.parquet", RowGroupCount = 1, RowCount = 64 });
+        Assert.Equal(new ShardOffer(null, AllLeased: true), await none.WaitAsync(TimeSpan.FromSeconds(3)));
+        var next = control.TryNextShardAsync(epoch: 2);
+        var again = coordinator.ExpectMsg<RequestShard>(r => r.Epoch == 2);
+        coordinator.Reply(new ShardLeased { RequestId = again.RequestId, Epoch = 2, ShardId = 5, File = "a.parquet", RowGroupCount = 1, RowCount = 64 });
 
-        var lease = await next.WaitAsync(TimeSpan.FromSeconds(3));
-        Assert.Equal(first.RequestId, retry.RequestId);
+        var lease = (await next.WaitAsync(TimeSpan.FromSeconds(3))).Lease;
+        Assert.NotEqual(first.RequestId, again.RequestId);
         Assert.Equal((2, 5, "a.parquet", 64L), (lease!.Epoch, lease.Shard.ShardId, lease.Shard.File, lease.Shard.RowCount));
 
         control.CompleteShard(lease, 60, step: 17);
@@ -36,18 +38,18 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
     {
         var (coordinator, control) = StartGeneration();
 
-        var next = control.NextShardAsync(epoch: 0);
+        var next = control.TryNextShardAsync(epoch: 0);
         var request = coordinator.ExpectMsg<RequestShard>();
         coordinator.Reply(new EpochCompleted { RequestId = request.RequestId, Epoch = 0, SamplesExpected = 100 });
 
-        Assert.Null(await next.WaitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Equal(new ShardOffer(null, AllLeased: false), await next.WaitAsync(TimeSpan.FromSeconds(3)));
     }
 
     [Fact]
     public async Task Should_fail_pending_calls_and_end_the_session_when_the_run_fails()
     {
         var (coordinator, control) = StartGeneration();
-        var next = control.NextShardAsync(epoch: 0);
+        var next = control.TryNextShardAsync(epoch: 0);
         coordinator.ExpectMsg<RequestShard>();
 
         coordinator.Reply(new RunFailed { Reason = "worker worker-1 (rank 1, akka.tcp://mmcluster@h:1) became unreachable mid-run", WorkerId = "worker-1" });

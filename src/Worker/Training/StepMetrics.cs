@@ -1,12 +1,12 @@
 using MmCluster.Shared.Grpc.Control;
 
-namespace MmCluster.Worker.Runtime;
+namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// What a stage's trainer knows of its last step beyond loss, learning rate and gradient norm: where the step's time
 /// went and CLIP's logit scale; null where the trainer does not measure it. Travels in <see cref="ReportProgress"/>.
 /// </summary>
-internal sealed record StepMetrics(Training.StepPhases? Phases = null, double? LogitScale = null)
+public sealed record StepMetrics(StepPhases? Phases = null, double? LogitScale = null)
 {
     /// <summary>A trainer that reports nothing beyond the step result.</summary>
     public static StepMetrics None { get; } = new();
