@@ -14,26 +14,27 @@ public sealed class CollectiveException : Exception
         : base(message, cause)
     {
         PeerRank = cause.PeerRank;
-        RefusedByPeer = cause.RefusedByPeer;
+        PeerAnswered = cause.PeerAnswered;
     }
 
     /// <summary>The rank of the peer the failure is about (the one that died, aborted, fell silent or refused), when known.</summary>
     public int? PeerRank { get; }
 
     /// <summary>
-    /// The peer is alive and refused this rank's call (a wrong token, another generation): the cause is likely on this
-    /// rank's side, so the peer is not to be blamed as lost. False when the peer died, aborted, left or fell silent.
+    /// The peer is alive and answered: it refused this rank's call (a wrong token, another generation; the cause is likely
+    /// on this rank's side) or aborted on a failure of its own (which it reports itself). Either way it is not lost. False
+    /// when the peer died, left, its stream broke or it fell silent.
     /// </summary>
-    public bool RefusedByPeer { get; init; }
+    public bool PeerAnswered { get; init; }
 
-    /// <summary>The peer a failure points at as lost, if any: the first collective failure in the chain that is not a refusal.</summary>
+    /// <summary>The peer a failure points at as lost, if any: the first collective failure in the chain, unless its peer answered.</summary>
     public static int? LostPeerOf(Exception error)
     {
         for (var e = error; e is not null; e = e.InnerException)
         {
             if (e is CollectiveException collective)
             {
-                return collective.RefusedByPeer ? null : collective.PeerRank;
+                return collective.PeerAnswered ? null : collective.PeerRank;
             }
         }
         return null;

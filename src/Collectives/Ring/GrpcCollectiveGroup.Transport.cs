@@ -58,7 +58,7 @@ public sealed partial class GrpcCollectiveGroup
             // A neighbour's abort (often its own timeout) can arrive before this rank's deadline: keep what this rank was
             // blocked on too, since that names the peer that really went silent (the neighbour may only see this rank).
             return op.WaitingPeer is { } waitingOn && waitingOn != fault.PeerRank && ReferenceEquals(ex, fault) is false
-                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", fault)
+                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", waitingOn, fault)
                 : fault;
         }
         if (ex is CollectiveException collective)
@@ -233,7 +233,7 @@ public sealed partial class GrpcCollectiveGroup
                 }
                 if (frame.AbortReason.Length > 0)
                 {
-                    Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer));
+                    Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer) { PeerAnswered = true });
                     return;
                 }
                 if (frame.ShmSlot != 0 && (ring is null || !frame.AttachSlot(ring, lane)))
@@ -282,7 +282,7 @@ public sealed partial class GrpcCollectiveGroup
         };
         return new CollectiveException($"rank {Rank}: {text}", peer, error)
         {
-            RefusedByPeer = status?.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.FailedPrecondition,
+            PeerAnswered = status?.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or StatusCode.Aborted,
         };
     }
 
@@ -416,7 +416,7 @@ public sealed partial class GrpcCollectiveGroup
             {
                 if (requests.Current.AbortReason.Length > 0)
                 {
-                    Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} aborted: {requests.Current.AbortReason}", receiver));
+                    Fault(new CollectiveException($"rank {Rank}: {Describe(receiver)} aborted: {requests.Current.AbortReason}", receiver) { PeerAnswered = true });
                     return;
                 }
                 if (requests.Current.ReleasedSlots != 0 && !lane.ReleaseSlots(requests.Current.ReleasedSlots))

@@ -22,5 +22,5 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
 
     public void ReportFinished(long step) => agent.Tell(new TrainerFinished(step));
 
-    public void ReportFailed(string reason) => agent.Tell(new TrainerFailed(reason));
+    public void ReportFailed(string reason, int? lostPeerRank = null) => agent.Tell(new TrainerFailed(reason, lostPeerRank));
 }

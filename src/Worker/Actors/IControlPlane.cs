@@ -37,7 +37,9 @@ public interface IControlPlane
     /// The trainer failed with <paramref name="reason"/>: the coordinator fails the run naming this worker and the reason
     /// (call it before the worker leaves; the default does nothing, for control planes without a coordinator).
     /// </summary>
-    void ReportFailed(string reason)
+    /// <param name="lostPeerRank">The rank of a peer the failure shows is gone (its collective stream broke, it aborted or
+    /// fell silent), so the coordinator can lead with it rather than with this survivor.</param>
+    void ReportFailed(string reason, int? lostPeerRank = null)
     {
     }
 }

@@ -52,7 +52,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<VoteCommit>(HandleVoteCommit);
         Receive<CheckpointCommitted>(HandleCheckpointCommitted);
         Receive<TrainerFinished>(HandleTrainerFinished);
-        Receive<TrainerFailed>(failed => TellCoordinator(new WorkerFailed { WorkerId = settings.WorkerId, Reason = failed.Reason }));
+        Receive<TrainerFailed>(HandleTrainerFailed);
         Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
         Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
         Receive<LeaveRun>(HandleLeaveRun);
@@ -283,6 +283,16 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             return true;
         }
         return false;
+    }
+
+    private void HandleTrainerFailed(TrainerFailed failed)
+    {
+        var message = new WorkerFailed { WorkerId = settings.WorkerId, Reason = failed.Reason };
+        if (failed.LostPeerRank is { } lost)
+        {
+            message.LostPeerRank = lost;
+        }
+        TellCoordinator(message);
     }
 
     private void TellCoordinator(object message)

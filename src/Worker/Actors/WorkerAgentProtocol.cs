@@ -19,7 +19,7 @@ public sealed record VoteCommit(long Step, string Path);
 public sealed record TrainerFinished(long Step);
 
 /// <summary>The trainer failed; the agent tells the coordinator why (<see cref="IControlPlane.ReportFailed"/>).</summary>
-public sealed record TrainerFailed(string Reason);
+public sealed record TrainerFailed(string Reason, int? LostPeerRank = null);
 
 /// <summary>In-process, from the worker's CoordinatedShutdown: end the session with this reason before leaving; answered by Done.</summary>
 public sealed record LeaveRun(string Reason);

@@ -74,7 +74,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         }
         catch (Exception e)
         {
-            control.ReportFailed(e.Message);
+            control.ReportFailed(e.Message, CollectiveException.LostPeerOf(e));
             fail(e);
         }
     }

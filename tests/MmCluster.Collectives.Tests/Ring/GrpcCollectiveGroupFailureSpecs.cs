@@ -37,6 +37,10 @@ public sealed class GrpcCollectiveGroupFailureSpecs
         {
             Assert.Contains($"rank {dead} (", failure.Message);
         }
+        // Whoever points at a lost peer points at the dead one; a survivor that only heard a neighbour's abort points at
+        // no one (the neighbour is alive and reports for itself).
+        Assert.All(failures, f => Assert.Contains(CollectiveException.LostPeerOf(f), new int?[] { dead, null }));
+        Assert.Contains(failures, f => CollectiveException.LostPeerOf(f) == dead);
     }
 
     [Theory]
@@ -89,6 +93,7 @@ public sealed class GrpcCollectiveGroupFailureSpecs
         var refused = Assert.IsType<CollectiveException>(outcomes[1]);
         Assert.Contains("Unauthenticated", refused.Message, StringComparison.Ordinal);
         Assert.Contains("bearer token", refused.Message, StringComparison.Ordinal);
+        Assert.Null(CollectiveException.LostPeerOf(refused)); // rank 0 answered: it is not lost, rank 1's token is wrong
     }
 
     [Theory]

@@ -59,6 +59,20 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         AwaitAssert(() => Assert.Contains("worker worker-1", Assert.Single(session.Ended).Reason));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(null)]
+    public void Should_tell_the_coordinator_which_peer_is_lost_when_the_trainer_fails_on_a_broken_stream(int? lostPeer)
+    {
+        var (coordinator, control) = StartGeneration();
+
+        control.ReportFailed("rank 0: the stream to rank 1 (http://127.0.0.1:1) broke; did rank 1 die?", lostPeer);
+
+        var failed = coordinator.ExpectMsg<WorkerFailed>(f => f.WorkerId == "worker-3");
+        Assert.Equal(lostPeer is not null, failed.HasLostPeerRank);
+        Assert.Equal(lostPeer ?? 0, failed.LostPeerRank);
+    }
+
     [Fact]
     public async Task Should_complete_the_commit_with_the_ledger_when_the_coordinator_confirms_it()
     {

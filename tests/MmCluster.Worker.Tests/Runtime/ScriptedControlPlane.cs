@@ -58,5 +58,5 @@ internal sealed class ScriptedControlPlane(IReadOnlyList<ShardSpec> shards) : IC
 
     public void ReportFinished(long step) => finished.TrySetResult(step);
 
-    public void ReportFailed(string reason) => finished.TrySetException(new InvalidOperationException(reason));
+    public void ReportFailed(string reason, int? lostPeerRank = null) => finished.TrySetException(new InvalidOperationException(reason));
 }
