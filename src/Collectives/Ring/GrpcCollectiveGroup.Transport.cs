@@ -58,7 +58,7 @@ public sealed partial class GrpcCollectiveGroup
             // A neighbour's abort (often its own timeout) can arrive before this rank's deadline: keep what this rank was
             // blocked on too, since that names the peer that really went silent (the neighbour may only see this rank).
             return op.WaitingPeer is { } waitingOn && waitingOn != fault.PeerRank && ReferenceEquals(ex, fault) is false
-                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", waitingOn, fault)
+                ? new CollectiveException($"{fault.Message}; rank {Rank} was {op.Waiting}", fault)
                 : fault;
         }
         if (ex is CollectiveException collective)
