@@ -69,7 +69,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<UnsubscribeRunStatus>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
         Receive<Terminated>(HandleTerminated);
         Receive<PublishDue>(_ => Publish());
-        Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
+        Receive<ClusterEvent.UnreachableMember>(HandleUnreachable);
         Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
     }
 
@@ -97,7 +97,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             Timers.StartSingleTimer(nameof(RendezvousDeadline), RendezvousDeadline.Instance, timeout);
         }
-        if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
+        if (InCluster)
         {
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
@@ -106,7 +106,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        if (((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider)
+        if (InCluster)
         {
             Cluster.Get(Context.System).Unsubscribe(Self);
         }
@@ -286,6 +286,13 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             // A survivor's collectives broke because a peer is gone: lead with the peer, say who noticed.
             Fail($"{Describe(lost)} was lost mid-run{DuringStage}: {Describe(worker)} lost its collective stream to it ({failed.Reason})", lost);
+            // The run is over and its peers gave up on it: down it now rather than when the failure detector agrees,
+            // so everyone else's leave converges at once (a live one, cut off, shuts itself down on being downed).
+            if (InCluster)
+            {
+                log.Info("Downing {0}: the run failed on losing it.", lost.Agent.Path.Address);
+                Cluster.Get(Context.System).Down(lost.Agent.Path.Address);
+            }
             return;
         }
         Fail($"{Describe(worker)} failed{DuringStage}: {failed.Reason}", worker);
@@ -453,7 +460,34 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void End(bool succeeded, string message)
     {
         var snapshot = Publish();
+        foreach (var member in InCluster ? Cluster.Get(Context.System).State.Unreachable : [])
+        {
+            DownWhenOver(member);
+        }
         onOutcome(new RunOutcome(succeeded, message, snapshot));
+    }
+
+    /// <summary>Whether this actor system is a cluster member (the actor specs run it without one).</summary>
+    private static bool InCluster => ((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider;
+
+    private void HandleUnreachable(ClusterEvent.UnreachableMember unreachable)
+    {
+        HandleMemberLost(unreachable.Member, "became unreachable");
+        DownWhenOver(unreachable.Member);
+    }
+
+    /// <summary>
+    /// Once the run is over, a member that is (or becomes) unreachable, such as a killed worker, is downed at once rather
+    /// than after the split-brain resolver's stable-after: until it is down no member's graceful leave converges, and
+    /// every process's shutdown sits in Akka's cluster-exiting phase until that phase times out.
+    /// </summary>
+    private void DownWhenOver(Member member)
+    {
+        if (phase is RunPhase.Finished or RunPhase.Failed && !member.Address.Equals(Cluster.Get(Context.System).SelfAddress))
+        {
+            log.Info("Downing unreachable member {0}: the run is over.", member.Address);
+            Cluster.Get(Context.System).Down(member.Address);
+        }
     }
 
     private bool RefuseUnlessRunning()

@@ -42,7 +42,9 @@ public sealed partial class ClusterProcessSpecs(ITestOutputHelper output)
         var survivor = worker0.WaitForLine(l => l.StartsWith("ENDED ", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
         Assert.Contains("ENDED failed worker worker-1", survivor);
         Assert.Equal(1, worker0.WaitForExit(TimeSpan.FromSeconds(30)));
+        output.WriteLine($"the surviving worker exited {clock.Elapsed.TotalSeconds:0.0} s after the kill");
         Assert.Equal(1, coordinator.WaitForExit(TimeSpan.FromSeconds(30)));
+        output.WriteLine($"the coordinator exited {clock.Elapsed.TotalSeconds:0.0} s after the kill");
     }
 
     private static List<int> ShardsDone(HostProcess worker, int epoch) => worker.Lines
