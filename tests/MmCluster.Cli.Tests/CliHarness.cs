@@ -53,15 +53,23 @@ internal static class CliHarness
         return (process.ExitCode, log);
     }
 
-    /// <summary>A Fashion-MNIST-shaped manifest of random 28x28 images: train and test splits, labels, captions.</summary>
-    public static async Task WriteManifestAsync(string folder, int trainRows, int testRows, int seed = 7)
+    /// <summary>
+    /// A Fashion-MNIST-shaped manifest of random 28x28 images: train and test splits, labels, captions. By path, the
+    /// images are files under <c>images/</c>. <paramref name="alter"/> may change each row before it is written (and its
+    /// image file, by path), e.g. to make it hostile.
+    /// </summary>
+    public static async Task WriteManifestAsync(
+        string folder, int trainRows, int testRows, int seed = 7,
+        ManifestImageStorage storage = ManifestImageStorage.Embedded, Func<ManifestRow, ManifestRow>? alter = null)
     {
         var random = new Random(seed);
+        var byPath = storage == ManifestImageStorage.ByPath;
+        Directory.CreateDirectory(Path.Combine(folder, "images"));
         foreach (var (split, rows) in new[] { ("train", trainRows), ("test", testRows) })
         {
             await using var writer = new ParquetManifestWriter(folder, new ParquetManifestWriterOptions
             {
-                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true,
+                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true, Storage = storage,
             });
             for (var i = 0; i < rows; i++)
             {
@@ -69,7 +77,15 @@ internal static class CliHarness
                 var pixels = new byte[28 * 28];
                 random.NextBytes(pixels);
                 var caption = CaptionTemplates.Render(CaptionTemplates.Training[i % CaptionTemplates.Training.Count], ClassNames.FashionMnist[label]);
-                await writer.AddAsync(new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split));
+                var row = new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split,
+                    byPath ? $"images/{split}-{i:D4}.png" : null);
+                row = alter?.Invoke(row) ?? row;
+                if (byPath)
+                {
+                    await File.WriteAllBytesAsync(Path.Combine(folder, $"images/{split}-{i:D4}.png"), row.Image);
+                    row = row with { Image = [] };
+                }
+                await writer.AddAsync(row);
             }
         }
     }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using MmCluster.Cli.Hosting;
 using MmCluster.Cli.Watch;
 using MmCluster.Shared.Grpc.Dashboard;
+using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
 
@@ -203,7 +204,14 @@ internal static class DevCommand
         }
         foreach (var epoch in summary.Ledger)
         {
-            Console.WriteLine($"  ledger {epoch.Stage} epoch {epoch.Epoch}: expected {epoch.SamplesExpected}, committed {epoch.SamplesCommitted}, duplicates {epoch.Duplicates}, missing {epoch.Missing}");
+            Console.WriteLine(epoch.Ran
+                ? $"  ledger {epoch.Stage} epoch {epoch.Epoch}: expected {epoch.SamplesExpected}, committed {epoch.SamplesCommitted}, " +
+                  $"skipped {epoch.Skipped} ({SkipCounts.Describe(epoch.SkippedByReason)}), duplicates {epoch.Duplicates}, missing {epoch.Missing}"
+                : $"  ledger {epoch.Stage} epoch {epoch.Epoch}: not run (read ahead into at most; {epoch.SamplesExpected} rows planned)");
+            foreach (var file in epoch.SkippedByFile)
+            {
+                Console.WriteLine($"    {file.File}: skipped {SkipCounts.Describe(file.SkippedByReason)} of {file.SamplesExpected} rows");
+            }
         }
         if (summary.Error is { } error)
         {

@@ -49,7 +49,7 @@ internal static class WatchView
         var duplicates = s.Ledger.Sum(l => l.Duplicates);
         var missing = s.Ledger.Sum(l => l.Missing);
         var ledger = new Markup($"ledger: {s.Ledger.Count} epoch(s), {s.Ledger.Sum(l => l.SamplesCommitted)} of {s.Ledger.Sum(l => l.SamplesExpected)} samples committed, "
-            + $"{Count(duplicates, "duplicates")}, {Count(missing, "missing")}");
+            + $"{Count(s.Ledger.Sum(l => l.Skipped), "skipped")}, {Count(duplicates, "duplicates")}, {Count(missing, "missing")}");
         return s.Error.Length > 0
             ? new Rows(table, ledger, new Markup($"[red bold]error:[/] [red]{Markup.Escape(s.Error)}[/]"))
             : new Rows(table, ledger);

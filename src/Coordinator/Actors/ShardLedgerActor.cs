@@ -112,7 +112,7 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         CompletionResult result;
         try
         {
-            result = ledger.Complete(completed.Epoch, completed.ShardId, completed.RowsConsumed, completed.Step);
+            result = ledger.Complete(completed.Epoch, completed.ShardId, completed.RowsConsumed, completed.Step, completed.SkippedByReason);
         }
         catch (ArgumentOutOfRangeException ex)
         {

@@ -51,7 +51,9 @@ public sealed class ShardLedger
     /// Records that a shard was consumed. The first completion wins (even from a worker that lost the lease);
     /// any later completion of the same shard counts its rows as duplicates.
     /// </summary>
-    public CompletionResult Complete(int epoch, int shardId, long rowsConsumed, long step)
+    /// <param name="skippedByReason">Rows of the shard the worker's reader skipped as bad, by reason name.</param>
+    public CompletionResult Complete(int epoch, int shardId, long rowsConsumed, long step,
+        IReadOnlyDictionary<string, long>? skippedByReason = null)
     {
         if (!epochs.TryGetValue(epoch, out var book))
         {
@@ -61,10 +63,12 @@ public sealed class ShardLedger
         {
             return CompletionResult.UnknownShard;
         }
-        if (rowsConsumed < 0 || rowsConsumed > shard.RowCount)
+        var skipped = SkipCounts.From(skippedByReason);
+        if (rowsConsumed < 0 || skipped.Values.Any(n => n < 0) || rowsConsumed + skipped.Values.Sum() > shard.RowCount)
         {
             throw new ArgumentOutOfRangeException(nameof(rowsConsumed), rowsConsumed,
-                $"epoch {epoch} shard {shardId} ({shard.File}) has {shard.RowCount} rows; {rowsConsumed} consumed is impossible.");
+                $"epoch {epoch} shard {shardId} ({shard.File}) has {shard.RowCount} rows; {rowsConsumed} consumed and " +
+                $"{skipped.Values.Sum()} skipped ({SkipCounts.Describe(skipped)}) is impossible.");
         }
         if (book.DoneUncommitted.ContainsKey(shardId) || book.Committed.ContainsKey(shardId))
         {
@@ -73,7 +77,7 @@ public sealed class ShardLedger
         }
         book.Leased.Remove(shardId);
         book.Pending.Remove(shardId);
-        book.DoneUncommitted[shardId] = new DoneShard(rowsConsumed, step);
+        book.DoneUncommitted[shardId] = new DoneShard(rowsConsumed, step, skipped);
         return CompletionResult.Accepted;
     }
 
@@ -106,7 +110,7 @@ public sealed class ShardLedger
             foreach (var (shardId, done) in book.DoneUncommitted.Where(kv => kv.Value.Step <= step).ToList())
             {
                 book.DoneUncommitted.Remove(shardId);
-                book.Committed[shardId] = done.Rows;
+                book.Committed[shardId] = done;
             }
             var epoch = new EpochLedger
             {
@@ -115,8 +119,12 @@ public sealed class ShardLedger
                 SamplesExpected = book.SamplesExpected,
                 Duplicates = book.Duplicates,
             };
-            epoch.Committed.AddRange(book.Committed.OrderBy(kv => kv.Key)
-                .Select(kv => new CommittedShard { ShardId = kv.Key, RowsConsumed = kv.Value }));
+            foreach (var (shardId, done) in book.Committed.OrderBy(kv => kv.Key))
+            {
+                var committed = new CommittedShard { ShardId = shardId, RowsConsumed = done.Rows };
+                committed.SkippedByReason.Add(done.Skipped.ToDictionary());
+                epoch.Committed.Add(committed);
+            }
             snapshot.Epochs.Add(epoch);
         }
         return snapshot;
@@ -136,7 +144,11 @@ public sealed class ShardLedger
         return book;
     }
 
-    private readonly record struct DoneShard(long Rows, long Step);
+    /// <summary>A shard reported done: the rows trained, the step that trained its last row, the rows skipped by reason.</summary>
+    private sealed record DoneShard(long Rows, long Step, IReadOnlyDictionary<string, long> Skipped)
+    {
+        public long SkippedRows => Skipped.Values.Sum();
+    }
 
     private sealed class EpochBook
     {
@@ -169,10 +181,10 @@ public sealed class ShardLedger
         public LinkedList<int> Pending { get; }
         public Dictionary<int, string> Leased { get; } = [];
         public Dictionary<int, DoneShard> DoneUncommitted { get; } = [];
-        public Dictionary<int, long> Committed { get; } = [];
+        public Dictionary<int, DoneShard> Committed { get; } = [];
         public long Duplicates { get; set; }
         public bool IsComplete => DoneUncommitted.Count + Committed.Count == Shards.Count;
-        public long RowsDone => Committed.Values.Sum() + DoneUncommitted.Values.Sum(d => d.Rows);
+        public long RowsDone => Committed.Values.Sum(d => d.Rows) + DoneUncommitted.Values.Sum(d => d.Rows);
 
         /// <summary>The files of the epoch's shards, the first few of them, for an error message.</summary>
         public string FileList()
@@ -183,11 +195,34 @@ public sealed class ShardLedger
 
         public EpochLedgerStats Stats()
         {
-            var committedRows = Committed.Values.Sum();
+            var committedRows = Committed.Values.Sum(d => d.Rows);
+            var committedSkips = Committed.Values.Sum(d => d.SkippedRows);
+            var done = Committed.Concat(DoneUncommitted).ToList();
+            // An epoch in which no shard was reported done only had rows planned, leased or read ahead: it did not run,
+            // and its rows are not missing from a run that stopped before it.
+            var ran = done.Count > 0;
             return new EpochLedgerStats(Epoch, Shards.Count, Pending.Count, Leased.Count, DoneUncommitted.Count,
                 Committed.Count, SamplesExpected, committedRows, DoneUncommitted.Values.Sum(d => d.Rows), Duplicates,
-                SamplesExpected - committedRows, IsComplete);
+                ran ? SamplesExpected - committedRows - committedSkips : 0, IsComplete)
+            {
+                Ran = ran,
+                SkippedCommitted = committedSkips,
+                SkippedUncommitted = DoneUncommitted.Values.Sum(d => d.SkippedRows),
+                SkippedByReason = SkipCounts.Sum(done.Select(kv => kv.Value.Skipped)),
+                SkippedByFile = done
+                    .Where(kv => kv.Value.SkippedRows > 0)
+                    .GroupBy(kv => Shards[kv.Key].File, StringComparer.Ordinal)
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(g => FileStats(g.Key, g.Select(kv => kv.Value)))
+                    .ToList(),
+            };
         }
+
+        private FileLedgerStats FileStats(string file, IEnumerable<DoneShard> skipping) => new(
+            file,
+            Shards.Values.Where(s => s.File == file).Sum(s => s.RowCount),
+            Committed.Where(kv => Shards[kv.Key].File == file).Sum(kv => kv.Value.Rows),
+            SkipCounts.Sum(skipping.Select(d => d.Skipped)));
 
         private void Restore(EpochLedger restored)
         {
@@ -204,7 +239,7 @@ public sealed class ShardLedger
                 {
                     throw new InvalidOperationException($"checkpoint ledger for epoch {Epoch} names shard {shard.ShardId}, which the plan lacks.");
                 }
-                Committed[shard.ShardId] = shard.RowsConsumed;
+                Committed[shard.ShardId] = new DoneShard(shard.RowsConsumed, 0, SkipCounts.From(shard.SkippedByReason));
             }
         }
     }

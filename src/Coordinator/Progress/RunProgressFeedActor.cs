@@ -1,6 +1,7 @@
 using Akka.Actor;
 using MmCluster.Coordinator.Actors;
 using MmCluster.Shared.Runs;
+using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Coordinator.Progress;
 
@@ -68,6 +69,7 @@ public sealed class RunProgressFeedActor : ReceiveActor
                 CollectiveMs = timed.Select(w => w.CollectiveTimeMs).DefaultIfEmpty(0).Average(),
                 Losses = snapshot.Stages.FirstOrDefault(s => s.Name == stage)?.Losses ?? new Dictionary<string, double>(),
                 Eval = newEval ? eval : null,
+                Skipped = SkipCounts.Sum(snapshot.Ledger.Where(l => l.Stage == stage).Select(l => l.SkippedByReason)),
             };
             _hub.Record(point);
             _onPoint?.Invoke(point);

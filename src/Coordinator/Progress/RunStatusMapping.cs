@@ -120,5 +120,11 @@ public static class RunStatusMapping
     }
 
     private static LedgerCounters Counters(string stage, Ledger.EpochLedgerStats e) =>
-        new(stage, e.Epoch, e.SamplesExpected, e.SamplesCommitted, e.Duplicates, e.Missing);
+        new(stage, e.Epoch, e.SamplesExpected, e.SamplesCommitted, e.Duplicates, e.Missing)
+        {
+            Ran = e.Ran,
+            Skipped = e.SkippedCommitted + e.SkippedUncommitted,
+            SkippedByReason = e.SkippedByReason,
+            SkippedByFile = e.SkippedByFile.Select(f => new FileSkipCounters(f.File, f.SamplesExpected, f.SamplesCommitted, f.SkippedByReason)).ToList(),
+        };
 }

@@ -33,7 +33,13 @@ internal static class DashboardMapping
         };
         proto.Stages.AddRange(s.Stages.Select(ToProto));
         proto.Workers.AddRange(s.Workers.Select(ToProto));
-        proto.Ledger.AddRange(s.Ledger.Select(l => new Proto.LedgerCounters
+        proto.Ledger.AddRange(s.Ledger.Select(ToProto));
+        return proto;
+    }
+
+    private static Proto.LedgerCounters ToProto(LedgerCounters l)
+    {
+        var proto = new Proto.LedgerCounters
         {
             Stage = l.Stage,
             Epoch = l.Epoch,
@@ -41,6 +47,15 @@ internal static class DashboardMapping
             SamplesCommitted = l.SamplesCommitted,
             Duplicates = l.Duplicates,
             Missing = l.Missing,
+            Ran = l.Ran,
+            Skipped = l.Skipped,
+        };
+        Fill(proto.SkippedByReason, l.SkippedByReason);
+        proto.SkippedByFile.AddRange(l.SkippedByFile.Select(f =>
+        {
+            var file = new Proto.FileSkipCounters { File = f.File, SamplesExpected = f.SamplesExpected, SamplesCommitted = f.SamplesCommitted };
+            Fill(file.SkippedByReason, f.SkippedByReason);
+            return file;
         }));
         return proto;
     }
@@ -58,6 +73,7 @@ internal static class DashboardMapping
         };
         Fill(proto.Losses, p.Losses);
         Fill(proto.Eval, p.Eval ?? new Dictionary<string, double>());
+        Fill(proto.Skipped, p.Skipped);
         return proto;
     }
 
@@ -104,7 +120,7 @@ internal static class DashboardMapping
     internal static TProto Same<TProto>(Enum value)
         where TProto : struct, Enum => Enum.Parse<TProto>(value.ToString());
 
-    private static void Fill(MapField<string, double> map, IReadOnlyDictionary<string, double> values)
+    private static void Fill<T>(MapField<string, T> map, IReadOnlyDictionary<string, T> values)
     {
         foreach (var (name, value) in values)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Shared.Runs;
 
@@ -39,6 +40,13 @@ public sealed record HistoryPoint
     /// <summary>Mean time per step the training workers spent in collectives (ms), including waiting for slower ranks.</summary>
     [JsonPropertyName("collective_ms")]
     public double CollectiveMs { get; init; }
+
+    /// <summary>
+    /// Rows skipped as bad in the stage so far, by <c>RowSkipReason</c> name: cumulative, from the ledger's done shards
+    /// of every epoch of the stage (so it grows as shards are reported done, not row by row).
+    /// </summary>
+    [JsonPropertyName("skipped")]
+    public IReadOnlyDictionary<string, long> Skipped { get; init; } = SkipCounts.None;
 
     [JsonPropertyName("eval")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -4,7 +4,7 @@ namespace MmCluster.Shared.Runs;
 
 /// <summary>
 /// Appends one JSON object per line to a run's <c>metrics.jsonl</c> (time, wall_s, stage, step, epoch, losses, lr,
-/// samples_per_s, and eval for evaluation points), flushed after every line so a crash loses nothing already reported.
+/// samples_per_s, step_ms, collective_ms, skipped (rows by reason) and eval for evaluation points), flushed after every line so a crash loses nothing already reported.
 /// Thread-safe.
 /// </summary>
 public sealed class MetricsJsonlWriter : IDisposable

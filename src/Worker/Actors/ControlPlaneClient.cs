@@ -1,5 +1,6 @@
 using Akka.Actor;
 using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Worker.Actors;
 
@@ -12,8 +13,8 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
         return new ShardOffer(reply.Lease, reply.AllLeased);
     }
 
-    public void CompleteShard(ShardLease lease, long rowsConsumed, long step) =>
-        agent.Tell(new ShardDone(lease, rowsConsumed, step));
+    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null) =>
+        agent.Tell(new ShardDone(lease, rowsConsumed, step) { SkippedByReason = SkipCounts.From(skippedByReason) });
 
     public void ReportProgress(ReportProgress report) => agent.Tell(report);
 

@@ -15,8 +15,11 @@ public interface IControlPlane
     /// </summary>
     Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default);
 
-    /// <summary>Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row.</summary>
-    void CompleteShard(ShardLease lease, long rowsConsumed, long step);
+    /// <summary>
+    /// Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row, and
+    /// <paramref name="skippedByReason"/> the shard's rows the reader skipped as bad, by <c>RowSkipReason</c> name.
+    /// </summary>
+    void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null);
 
     /// <summary>
     /// Sends progress for the dashboard (about once a second). The agent fills in <c>worker_id</c> and <c>rank</c>; the

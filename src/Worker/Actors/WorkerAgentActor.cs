@@ -197,14 +197,19 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void HandleShardDone(ShardDone done) => TellCoordinator(new ShardCompleted
+    private void HandleShardDone(ShardDone done)
     {
-        WorkerId = settings.WorkerId,
-        Epoch = done.Lease.Epoch,
-        ShardId = done.Lease.Shard.ShardId,
-        RowsConsumed = done.RowsConsumed,
-        Step = done.Step,
-    });
+        var completed = new ShardCompleted
+        {
+            WorkerId = settings.WorkerId,
+            Epoch = done.Lease.Epoch,
+            ShardId = done.Lease.Shard.ShardId,
+            RowsConsumed = done.RowsConsumed,
+            Step = done.Step,
+        };
+        completed.SkippedByReason.Add(done.SkippedByReason.ToDictionary());
+        TellCoordinator(completed);
+    }
 
     private void HandleProgress(ReportProgress report)
     {

@@ -9,8 +9,11 @@ public sealed record NextShard(int Epoch);
 /// </summary>
 public sealed record NextShardReply(ShardLease? Lease, bool AllLeased = false);
 
-/// <summary>In-process: the trainer consumed a shard.</summary>
-public sealed record ShardDone(ShardLease Lease, long RowsConsumed, long Step);
+/// <summary>In-process: the trainer consumed a shard (the reader skipped <see cref="SkippedByReason"/> of its rows as bad).</summary>
+public sealed record ShardDone(ShardLease Lease, long RowsConsumed, long Step)
+{
+    public IReadOnlyDictionary<string, long> SkippedByReason { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>In-process: the trainer votes for a checkpoint commit; answered by <see cref="CheckpointCommit"/>.</summary>
 public sealed record VoteCommit(long Step, string Path);

@@ -32,19 +32,20 @@ internal sealed class LeaseTracker
         }
     }
 
-    /// <summary>The feed read the whole lease.</summary>
-    public void Finished(Entry entry)
+    /// <summary>The feed read the whole lease, skipping <paramref name="skippedByReason"/> of its rows as bad.</summary>
+    public void Finished(Entry entry, IReadOnlyDictionary<string, long>? skippedByReason = null)
     {
         lock (gate)
         {
             entry.ReadingDone = true;
+            entry.Skipped = skippedByReason ?? entry.Skipped;
         }
     }
 
     /// <summary>A step trained <paramref name="rows"/> more rows; returns the leases now fully consumed, in order.</summary>
-    public IReadOnlyList<(ShardLease Lease, long Rows)> Consume(int rows)
+    public IReadOnlyList<ConsumedLease> Consume(int rows)
     {
-        var done = new List<(ShardLease, long)>();
+        var done = new List<ConsumedLease>();
         lock (gate)
         {
             var remaining = rows;
@@ -56,7 +57,7 @@ internal sealed class LeaseTracker
                 remaining -= take;
                 if (entry.ReadingDone && entry.Consumed == entry.Produced)
                 {
-                    done.Add((entry.Lease, entry.Consumed));
+                    done.Add(new ConsumedLease(entry.Lease, entry.Consumed, entry.Skipped));
                     entries.RemoveFirst();
                     continue;
                 }
@@ -83,5 +84,10 @@ internal sealed class LeaseTracker
         public long Consumed { get; set; }
 
         public bool ReadingDone { get; set; }
+
+        public IReadOnlyDictionary<string, long> Skipped { get; set; } = new Dictionary<string, long>();
     }
+
+    /// <summary>A lease whose rows have all been trained: the rows trained and the rows skipped, by reason.</summary>
+    internal sealed record ConsumedLease(ShardLease Lease, long Rows, IReadOnlyDictionary<string, long> Skipped);
 }

@@ -100,7 +100,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 SkippedRows += stats.Skipped;
                 if (!truncated)
                 {
-                    tracker.Finished(entry);
+                    tracker.Finished(entry, SkipCounts.From(stats.SkippedByReason));
                 }
             }
         }

@@ -113,9 +113,9 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 lanesLogged = true;
                 log($"collective lanes: {ring.TransportSummary}");
             }
-            foreach (var (lease, rows) in tracker.Consume(batch.Count))
+            foreach (var done in tracker.Consume(batch.Count))
             {
-                control.CompleteShard(lease, rows, result.Step);
+                control.CompleteShard(done.Lease, done.Rows, result.Step, done.Skipped);
             }
             progress.Add(batch.Count, dataMs);
             var step = result.Step;

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Manifest.Import;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Checkpoints;
 using Xunit;
@@ -163,6 +165,52 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
         Assert.Equal("failed", summary.Status);
         Assert.Matches(@"worker worker-\d \(rank \d, .*\) failed: .*tensor 'logit_scale' has shape \[2\], the model expects \[\]", summary.Error);
+    }
+
+    [Fact]
+    public async Task Should_count_skipped_rows_by_reason_and_leave_only_unreached_rows_missing_when_the_manifest_has_hostile_rows()
+    {
+        // A by-path manifest with an empty caption (row 5), a PNG whose body ends early (row 17) and an image_path outside
+        // the manifest (row 33, a real image).
+        var manifest = Path.Combine(root, "manifest");
+        var outside = Path.Combine(root, "outside.png");
+        await File.WriteAllBytesAsync(outside, GrayPng.Encode(new byte[28 * 28], 28, 28));
+        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 12, storage: ManifestImageStorage.ByPath, alter: row => row.Key switch
+        {
+            "train-0005" => row with { Caption = " " },
+            "train-0017" => row with { Image = row.Image[..(row.Image.Length / 2)] },
+            "train-0033" => row with { ImagePath = "../outside.png" },
+            _ => row,
+        });
+        var spec = Path.Combine(root, "skips.yaml");
+        // 8 steps of 8 rows on each of 2 workers: each trains 64 rows, more than an epoch's 61 usable rows, so every
+        // epoch-0 shard is trained to its end whoever leased it; later epochs end wherever the run stops.
+        await File.WriteAllTextAsync(spec, $$"""
+            name: skips
+            seed: 3
+            world_size: 2
+            manifest: { path: {{manifest}} }
+            stages:
+              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: 8, eval: { retrieval: { held_out: 4 } } }
+            """);
+        var runDir = Path.Combine(root, "run");
+
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromSeconds(60), output);
+
+        Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
+        var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
+        var first = summary.Ledger.Single(l => l.Epoch == 0);
+        Assert.Equal((true, 61L, 3L, 0L), (first.Ran, first.SamplesCommitted, first.Skipped, first.Missing));
+        var reasons = new Dictionary<string, long> { ["EmptyCaption"] = 1, ["ImageUndecodable"] = 1, ["PathOutsideManifest"] = 1 };
+        Assert.Equal(reasons, first.SkippedByReason.ToDictionary());
+        var file = Assert.Single(first.SkippedByFile);
+        Assert.Equal(("train-00000.parquet", 64L, 61L), (file.File, file.SamplesExpected, file.SamplesCommitted));
+        Assert.Equal(reasons, file.SkippedByReason.ToDictionary());
+        // Every epoch that ran adds up: trained + skipped + never reached = planned; one only read ahead into has none missing.
+        Assert.All(summary.Ledger, l => Assert.Equal(l.Ran ? l.SamplesExpected : 0, l.SamplesCommitted + l.Skipped + l.Missing));
+        var last = MetricsJsonlWriter.Read(Path.Combine(runDir, "metrics.jsonl")).Last(p => p.Skipped.Count > 0);
+        Assert.True(last.Skipped["EmptyCaption"] >= 1, $"metrics.jsonl: {string.Join(", ", last.Skipped)}");
+        Assert.Contains("epoch 0: expected 64, committed 61, skipped 3 (1 EmptyCaption, 1 ImageUndecodable, 1 PathOutsideManifest), duplicates 0, missing 0", log);
     }
 
     [Fact]

@@ -101,6 +101,85 @@ public sealed class ShardLedgerSpecs
         Assert.IsType<LeaseResult.EpochComplete>(ledger.Lease(0, "w0"));
     }
 
+    [Fact]
+    public void Should_count_skipped_rows_by_reason_and_file_and_leave_only_unreached_rows_missing_when_rows_were_skipped()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(4, rows: 10));
+        var first = Lease(ledger, "w0");    // part-0.parquet
+        var second = Lease(ledger, "w1");   // part-1.parquet
+        var fourth = new[] { Lease(ledger, "w0"), Lease(ledger, "w0") }.Single(id => id == 3);   // part-0.parquet again
+        ledger.Complete(0, first, 7, 1, new Dictionary<string, long> { ["EmptyCaption"] = 2, ["ImageUndecodable"] = 1 });
+        ledger.Complete(0, second, 10, 1);
+        ledger.Complete(0, fourth, 9, 2, new Dictionary<string, long> { ["PathOutsideManifest"] = 1, ["EmptyCaption"] = 0 });
+        ledger.Commit(2);
+
+        var epoch = ledger.Stats().Epochs[0];
+
+        // 40 planned = 26 trained + 4 skipped + 10 never reached (shard 2, leased but never done).
+        Assert.Equal((26L, 4L, 10L, true), (epoch.SamplesCommitted, epoch.SkippedCommitted, epoch.Missing, epoch.Ran));
+        Assert.Equal(new Dictionary<string, long> { ["EmptyCaption"] = 2, ["ImageUndecodable"] = 1, ["PathOutsideManifest"] = 1 }, epoch.SkippedByReason);
+        var file = Assert.Single(epoch.SkippedByFile);
+        Assert.Equal(("part-0.parquet", 20L, 16L), (file.File, file.SamplesExpected, file.SamplesCommitted));
+        Assert.Equal(new Dictionary<string, long> { ["EmptyCaption"] = 2, ["ImageUndecodable"] = 1, ["PathOutsideManifest"] = 1 }, file.SkippedByReason);
+    }
+
+    [Fact]
+    public void Should_count_skipped_rows_of_uncommitted_shards_as_missing_until_a_commit_covers_them()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(1, rows: 10));
+        ledger.Complete(0, Lease(ledger, "w0"), 8, 5, new Dictionary<string, long> { ["ImageTooLarge"] = 2 });
+
+        var before = ledger.Stats().Epochs[0];
+        ledger.Commit(5);
+        var after = ledger.Stats().Epochs[0];
+
+        Assert.Equal((0L, 2L, 10L), (before.SkippedCommitted, before.SkippedUncommitted, before.Missing));
+        Assert.Equal((2L, 0L, 0L), (after.SkippedCommitted, after.SkippedUncommitted, after.Missing));
+    }
+
+    [Fact]
+    public void Should_reject_a_completion_when_its_trained_and_skipped_rows_exceed_the_shard()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(1, rows: 10));
+        var shard = Lease(ledger, "w0");
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ledger.Complete(0, shard, 9, 1, new Dictionary<string, long> { ["EmptyCaption"] = 2 }));
+        Assert.Contains("2 skipped (2 EmptyCaption)", error.Message);
+    }
+
+    [Fact]
+    public void Should_report_an_epoch_as_not_run_with_nothing_missing_when_it_was_only_read_ahead_into()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(2, rows: 10));
+        ledger.Complete(0, Lease(ledger, "w0"), 10, 1);
+        ledger.Complete(0, Lease(ledger, "w1"), 10, 2);
+        // A worker read ahead into epoch 1 and the run ended inside its shard: leased, never done.
+        Assert.IsType<LeaseResult.Leased>(ledger.Lease(1, "w0"));
+        ledger.Commit(2);
+
+        var epochs = ledger.Stats().Epochs;
+
+        Assert.Equal((true, 0L), (epochs[0].Ran, epochs[0].Missing));
+        Assert.Equal((false, 0L, 20L), (epochs[1].Ran, epochs[1].Missing, epochs[1].SamplesExpected));
+    }
+
+    [Fact]
+    public void Should_keep_the_skipped_counts_when_resuming_from_a_snapshot()
+    {
+        var original = new ShardLedger(TestPlans.Uniform(2, rows: 10));
+        original.Complete(0, Lease(original, "w0"), 7, 1, new Dictionary<string, long> { ["EmptyCaption"] = 3 });
+        var snapshot = LedgerSnapshot.Parser.ParseFrom(original.Commit(1).ToByteArray());
+
+        var resumed = new ShardLedger(TestPlans.Uniform(2, rows: 10), snapshot);
+        resumed.Complete(0, Lease(resumed, "w0"), 10, 2);
+        resumed.Commit(2);
+        var epoch = resumed.Stats().Epochs[0];
+
+        Assert.Equal((17L, 3L, 0L), (epoch.SamplesCommitted, epoch.SkippedCommitted, epoch.Missing));
+        Assert.Equal(new Dictionary<string, long> { ["EmptyCaption"] = 3 }, epoch.SkippedByReason);
+    }
+
     private static int Lease(ShardLedger ledger, string worker) =>
         Assert.IsType<LeaseResult.Leased>(ledger.Lease(0, worker)).Shard.ShardId;
 }

@@ -51,6 +51,34 @@ public sealed class RunProgressFeedActorSpecs(ITestOutputHelper output) : Akka.T
     }
 
     [Fact]
+    public void Should_carry_skipped_rows_by_reason_and_file_and_a_not_run_epoch_when_the_ledger_has_them()
+    {
+        var runActor = CreateTestProbe();
+        var hub = new RunProgressHub(RunSnapshots.Pending());
+        var feed = Sys.ActorOf(RunProgressFeedActor.Props(runActor.Ref, hub, "clip"), "dashboard-feed");
+        runActor.ExpectMsg<SubscribeRunStatus>();
+        var reasons = new Dictionary<string, long> { ["EmptyCaption"] = 2, ["PathOutsideManifest"] = 1 };
+        var ledger = new LedgerStats(
+        [
+            new EpochLedgerStats(0, 10, 0, 0, 0, 10, 640, 600, 0, 0, 37, true)
+            {
+                SkippedCommitted = 3, SkippedByReason = reasons, SkippedByFile = [new FileLedgerStats("part-1.parquet", 64, 61, reasons)],
+            },
+            new EpochLedgerStats(1, 10, 8, 2, 0, 0, 640, 0, 0, 0, 0, false) { Ran = false },
+        ]);
+
+        feed.Tell(Run(RunPhase.Running, 5) with { Ledger = ledger });
+
+        AwaitAssert(() => Assert.Equal(2, hub.Current.Ledger.Count));
+        var (first, second) = (hub.Current.Ledger[0], hub.Current.Ledger[1]);
+        Assert.Equal((true, 3L, 37L), (first.Ran, first.Skipped, first.Missing));
+        Assert.Equal(reasons, first.SkippedByReason);
+        Assert.Equal(new FileSkipCounters("part-1.parquet", 64, 61, reasons), Assert.Single(first.SkippedByFile));
+        Assert.Equal((false, 0L), (second.Ran, second.Missing));
+        Assert.Equal(reasons, Assert.Single(hub.History).Skipped);
+    }
+
+    [Fact]
     public void Should_keep_the_finished_stage_and_follow_the_next_when_the_schedule_moves_on()
     {
         var runActor = CreateTestProbe();

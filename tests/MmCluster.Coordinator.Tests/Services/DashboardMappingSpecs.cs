@@ -72,6 +72,27 @@ public sealed class DashboardMappingSpecs
     }
 
     [Fact]
+    public void Should_map_skipped_rows_by_reason_and_file_and_whether_the_epoch_ran_when_the_ledger_has_them()
+    {
+        var reasons = new Dictionary<string, long> { ["ImageUndecodable"] = 4 };
+        var snapshot = RunSnapshots.Finished(RunState.Succeeded) with
+        {
+            Ledger =
+            [
+                new LedgerCounters("clip", 0, 64, 60, 0, 0) { Skipped = 4, SkippedByReason = reasons, SkippedByFile = [new FileSkipCounters("a.parquet", 32, 28, reasons)] },
+                new LedgerCounters("clip", 1, 64, 0, 0, 0) { Ran = false },
+            ],
+        };
+
+        var proto = snapshot.ToProto();
+
+        Assert.Equal((true, 4L, 4L), (proto.Ledger[0].Ran, proto.Ledger[0].Skipped, proto.Ledger[0].SkippedByReason["ImageUndecodable"]));
+        var file = Assert.Single(proto.Ledger[0].SkippedByFile);
+        Assert.Equal(("a.parquet", 32L, 28L, 4L), (file.File, file.SamplesExpected, file.SamplesCommitted, file.SkippedByReason["ImageUndecodable"]));
+        Assert.False(proto.Ledger[1].Ran);
+    }
+
+    [Fact]
     public void Should_leave_the_optional_messages_unset_when_the_run_has_no_evaluation_or_heartbeat_yet()
     {
         var proto = RunSnapshots.Pending().ToProto();

@@ -34,7 +34,17 @@ public sealed class RunSummarySpecs : IDisposable
             },
             new StageProgress { Name = "s2", Kind = StageKind.Blip2Stage2, State = StageState.Pending },
         ],
-        Ledger = [new LedgerCounters("clip", 0, 60_000, 60_000, 0, 0), new LedgerCounters("clip", 1, 60_000, 59_904, 0, 96)],
+        Ledger =
+        [
+            new LedgerCounters("clip", 0, 60_000, 60_000, 0, 0),
+            new LedgerCounters("clip", 1, 60_000, 59_904, 0, 93)
+            {
+                Skipped = 3,
+                SkippedByReason = new Dictionary<string, long> { ["EmptyCaption"] = 2, ["ImageUndecodable"] = 1 },
+                SkippedByFile = [new FileSkipCounters("train-00001.parquet", 30_000, 29_904, new Dictionary<string, long> { ["EmptyCaption"] = 2, ["ImageUndecodable"] = 1 })],
+            },
+            new LedgerCounters("clip", 2, 60_000, 0, 0, 0) { Ran = false },
+        ],
     };
 
     [Fact]
@@ -59,7 +69,7 @@ public sealed class RunSummarySpecs : IDisposable
         Assert.Equal(1.5, root.GetProperty("stages")[1].GetProperty("losses").GetProperty("itg").GetDouble());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("stages")[2].GetProperty("final_loss").ValueKind);
         var epoch1 = root.GetProperty("ledger")[1];
-        Assert.Equal((1, 60_000L, 59_904L, 0L, 96L), (epoch1.GetProperty("epoch").GetInt32(), epoch1.GetProperty("samples_expected").GetInt64(),
+        Assert.Equal((1, 60_000L, 59_904L, 0L, 93L), (epoch1.GetProperty("epoch").GetInt32(), epoch1.GetProperty("samples_expected").GetInt64(),
             epoch1.GetProperty("samples_committed").GetInt64(), epoch1.GetProperty("duplicates").GetInt64(), epoch1.GetProperty("missing").GetInt64()));
         Assert.False(File.Exists(path + ".tmp"));
     }
@@ -90,6 +100,25 @@ public sealed class RunSummarySpecs : IDisposable
 
         Assert.Empty(summary.Eval);
         Assert.Null(summary.EvalStage);
+    }
+
+    [Fact]
+    public void Should_write_skipped_rows_by_reason_and_file_and_mark_a_read_ahead_epoch_not_run_when_the_ledger_has_them()
+    {
+        var path = Path.Combine(_dir, "summary.json");
+
+        RunSummary.From(Finished()).Write(path);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        var ledger = json.RootElement.GetProperty("ledger");
+        var skipping = ledger[1];
+        Assert.Equal((3L, 93L, true), (skipping.GetProperty("skipped").GetInt64(), skipping.GetProperty("missing").GetInt64(), skipping.GetProperty("ran").GetBoolean()));
+        Assert.Equal(2, skipping.GetProperty("skipped_by_reason").GetProperty("EmptyCaption").GetInt64());
+        Assert.Equal(1, skipping.GetProperty("skipped_by_reason").GetProperty("ImageUndecodable").GetInt64());
+        var file = skipping.GetProperty("skipped_by_file")[0];
+        Assert.Equal(("train-00001.parquet", 29_904L, 1L), (file.GetProperty("file").GetString(), file.GetProperty("samples_committed").GetInt64(),
+            file.GetProperty("skipped_by_reason").GetProperty("ImageUndecodable").GetInt64()));
+        Assert.Equal((false, 0L), (ledger[2].GetProperty("ran").GetBoolean(), ledger[2].GetProperty("missing").GetInt64()));
     }
 
     [Fact]
@@ -127,5 +156,22 @@ public sealed class RunSummarySpecs : IDisposable
         var points = MetricsJsonlWriter.Read(path);
         Assert.True(points[1].IsEvaluation);
         Assert.Equal(2.3, points[0].Loss);
+    }
+
+    [Fact]
+    public void Should_write_the_cumulative_skipped_rows_by_reason_when_a_point_has_them()
+    {
+        var path = Path.Combine(_dir, "metrics.jsonl");
+        using (var writer = new MetricsJsonlWriter(path))
+        {
+            writer.Append(new HistoryPoint { Stage = "clip", Step = 1 });
+            writer.Append(new HistoryPoint { Stage = "clip", Step = 2, Skipped = new Dictionary<string, long> { ["PathOutsideManifest"] = 4 } });
+        }
+
+        var lines = File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(JsonValueKind.Object, lines[0].GetProperty("skipped").ValueKind);
+        Assert.Empty(lines[0].GetProperty("skipped").EnumerateObject());
+        Assert.Equal(4, lines[1].GetProperty("skipped").GetProperty("PathOutsideManifest").GetInt64());
+        Assert.Equal(4, MetricsJsonlWriter.Read(path)[1].Skipped["PathOutsideManifest"]);
     }
 }

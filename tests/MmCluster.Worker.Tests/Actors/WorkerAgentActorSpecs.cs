@@ -29,8 +29,9 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         Assert.NotEqual(first.RequestId, again.RequestId);
         Assert.Equal((2, 5, "a.parquet", 64L), (lease!.Epoch, lease.Shard.ShardId, lease.Shard.File, lease.Shard.RowCount));
 
-        control.CompleteShard(lease, 60, step: 17);
-        coordinator.ExpectMsg<ShardCompleted>(c => c is { ShardId: 5, Epoch: 2, RowsConsumed: 60, Step: 17, WorkerId: "worker-3" });
+        control.CompleteShard(lease, 60, step: 17, new Dictionary<string, long> { ["EmptyCaption"] = 3, ["ImageUndecodable"] = 1 });
+        var completed = coordinator.ExpectMsg<ShardCompleted>(c => c is { ShardId: 5, Epoch: 2, RowsConsumed: 60, Step: 17, WorkerId: "worker-3" });
+        Assert.Equal((3L, 1L, 2), (completed.SkippedByReason["EmptyCaption"], completed.SkippedByReason["ImageUndecodable"], completed.SkippedByReason.Count));
     }
 
     [Fact]

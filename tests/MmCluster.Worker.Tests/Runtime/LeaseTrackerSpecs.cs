@@ -16,8 +16,8 @@ public sealed class LeaseTrackerSpecs
         var b = Read(Lease(1), rows: 5);
 
         Assert.Empty(tracker.Consume(4));
-        Assert.Equal([(a, 5L)], tracker.Consume(4));
-        Assert.Equal([(b, 5L)], tracker.Consume(2));
+        Assert.Equal([(a, 5L)], tracker.Consume(4).Select(d => (d.Lease, d.Rows)));
+        Assert.Equal([(b, 5L)], tracker.Consume(2).Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class LeaseTrackerSpecs
         var b = Read(Lease(1), rows: 2);
         Read(Lease(2), rows: 2);
 
-        Assert.Equal([(a, 2L), (b, 2L)], tracker.Consume(5));
+        Assert.Equal([(a, 2L), (b, 2L)], tracker.Consume(5).Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class LeaseTrackerSpecs
 
         Assert.Empty(tracker.Consume(3));
         tracker.Finished(entry);
-        Assert.Equal([(lease, 3L)], tracker.Consume(0));
+        Assert.Equal([(lease, 3L)], tracker.Consume(0).Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]

@@ -22,6 +22,9 @@ internal sealed class ScriptedControlPlane(IReadOnlyList<ShardSpec> shards) : IC
 
     public ConcurrentQueue<(int Epoch, long Rows, long Step)> Completed { get; } = new();
 
+    /// <summary>Each completed shard's skipped rows by reason, in completion order.</summary>
+    public ConcurrentQueue<(int ShardId, IReadOnlyDictionary<string, long> Skipped)> CompletedSkips { get; } = new();
+
     public ConcurrentQueue<ReportProgress> Progress { get; } = new();
 
     public ConcurrentQueue<(long Step, string Path)> Commits { get; } = new();
@@ -46,7 +49,11 @@ internal sealed class ScriptedControlPlane(IReadOnlyList<ShardSpec> shards) : IC
         }
     }
 
-    public void CompleteShard(ShardLease lease, long rowsConsumed, long step) => Completed.Enqueue((lease.Epoch, rowsConsumed, step));
+    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null)
+    {
+        Completed.Enqueue((lease.Epoch, rowsConsumed, step));
+        CompletedSkips.Enqueue((lease.Shard.ShardId, SkipCounts.From(skippedByReason)));
+    }
 
     public void ReportProgress(ReportProgress report) => Progress.Enqueue(report);
 
