@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Manifest.Import;
+using MmCluster.Shared.Spec;
 
 namespace MmCluster.Cli.Commands;
 
@@ -117,17 +118,23 @@ internal static class ManifestCommand
             Description = "With --verify: the run spec's manifest.duplicate_keys (refuse: repeated keys fail the verify).",
             DefaultValueFactory = _ => DuplicateKeyPolicy.Refuse,
         };
+        var spec = new Option<string?>("--spec")
+        {
+            Description = "With --verify: a run spec whose manifest.image_root, manifest.limits and manifest.duplicate_keys to check with (the options above win).",
+        };
         var command = new Command("inspect", "Describe a manifest from its Parquet footers; with --verify, read and check every row.")
         {
-            folder, json, listFiles, verify, imageRoot, duplicateKeys,
+            folder, json, listFiles, verify, imageRoot, duplicateKeys, spec,
         };
         command.SetAction((parse, ct) => Guard(parse, async () =>
         {
             var summary = await ParquetManifestReader.InspectAsync(parse.GetValue(folder)!, ct);
+            var run = parse.GetValue(spec) is { } file ? RunSpecLoader.Load(file) : null;
+            var root = parse.GetValue(imageRoot) ?? (run?.Manifest?.ImageRoot is { } r ? run.ResolvePath(r) : null);
+            var policy = parse.GetResult(duplicateKeys) is not { Implicit: false } && run?.Manifest is { } m ? m.DuplicateKeys : parse.GetValue(duplicateKeys);
             var verification = parse.GetValue(verify)
-                ? await ManifestVerifier.VerifyAsync(summary.Folder, parse.GetValue(imageRoot), cancellationToken: ct)
+                ? await ManifestVerifier.VerifyAsync(summary.Folder, root, run?.Manifest?.Limits, cancellationToken: ct)
                 : null;
-            var policy = parse.GetValue(duplicateKeys);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -192,7 +199,7 @@ internal static class ManifestCommand
         {
             return await body();
         }
-        catch (Exception e) when (e is ManifestException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ManifestException or RunSpecException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return 1;

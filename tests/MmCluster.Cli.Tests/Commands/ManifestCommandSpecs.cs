@@ -134,6 +134,34 @@ public sealed class ManifestCommandSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_check_with_the_run_spec_s_policy_and_limits_when_verifying_with_a_spec()
+    {
+        var dir = Path.Combine(_temp, "spec-checked");
+        await WriteAsync(dir, "a.parquet", "train", ("k1", "a cat", "train"), ("k1", "a cat again", "train"));
+        var spec = Path.Combine(_temp, "run.yaml");
+        await File.WriteAllTextAsync(spec, """
+            name: verify
+            manifest:
+              path: spec-checked
+              duplicate_keys: skip
+              limits: { max_caption_chars: 3 }
+            stages:
+              - { name: clip, kind: clip, model: { preset: clip-tiny }, batch_size: 1, steps: 1 }
+            """);
+
+        var (code, output, error) = await RunAsync(ManifestCommand.Create(), "inspect", dir, "--verify", "--spec", spec);
+        var (overridden, _, _) = await RunAsync(ManifestCommand.Create(), "inspect", dir, "--verify", "--spec", spec, "--duplicate-keys", "refuse");
+        await File.WriteAllTextAsync(spec, (await File.ReadAllTextAsync(spec)).Replace("max_caption_chars: 3", "max_caption_chars: 0"));
+        var (badSpec, _, badError) = await RunAsync(ManifestCommand.Create(), "inspect", dir, "--verify", "--spec", spec);
+
+        Assert.Equal((0, "", 1), (code, error, overridden));
+        Assert.Contains("1 pass, 0 skipped (none), 1 captions cut", output);
+        Assert.Contains("warning: 1 rows would be skipped and counted (1 of them for a repeated key)", output);
+        Assert.Equal(1, badSpec);
+        Assert.Contains("manifest.limits.max_caption_chars: must be between 1 and 65,536, got 0", badError);
+    }
+
+    [Fact]
     public async Task Should_pass_every_row_when_verifying_a_synth_manifest()
     {
         var dir = Path.Combine(_temp, "clean");
