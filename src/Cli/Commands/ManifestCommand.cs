@@ -2,12 +2,14 @@ using System.CommandLine;
 using System.Diagnostics;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Manifest.Import;
+using MmCluster.Shared.Spec;
 
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
 /// <c>mmcluster manifest import-idx | import-fashion-mnist | synth | inspect</c>: build and inspect image-text manifests
-/// (folders of Parquet files). Bad input ends with a one-line error naming the file and exit code 1.
+/// (folders of Parquet files). Bad input ends with a one-line error naming the file and exit code 1, and so does an
+/// <c>inspect --verify</c> that finds what would make a run refuse the manifest.
 /// </summary>
 internal static class ManifestCommand
 {
@@ -107,34 +109,75 @@ internal static class ManifestCommand
     private static Command Inspect()
     {
         var folder = new Argument<string>("dir") { Description = "The manifest folder." };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object (files, row_groups, rows, columns, bytes, splits)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (files, row_groups, rows, columns, bytes, splits; with --verify, verify)." };
         var listFiles = new Option<bool>("--list-files") { Description = "Also list every file with its row groups." };
-        var command = new Command("inspect", "Describe a manifest from its Parquet footers only.") { folder, json, listFiles };
+        var verify = new Option<bool>("--verify") { Description = "Also read every row and check it as a run would (row checks, lying footers, repeated keys across the manifest)." };
+        var imageRoot = new Option<string?>("--image-root") { Description = "With --verify: the run spec's manifest.image_root, for by-path images." };
+        var duplicateKeys = new Option<DuplicateKeyPolicy>("--duplicate-keys")
+        {
+            Description = "With --verify: the run spec's manifest.duplicate_keys (refuse: repeated keys fail the verify).",
+            DefaultValueFactory = _ => DuplicateKeyPolicy.Refuse,
+        };
+        var spec = new Option<string?>("--spec")
+        {
+            Description = "With --verify: a run spec whose manifest.image_root, manifest.limits and manifest.duplicate_keys to check with (the options above win).",
+        };
+        var command = new Command("inspect", "Describe a manifest from its Parquet footers; with --verify, read and check every row.")
+        {
+            folder, json, listFiles, verify, imageRoot, duplicateKeys, spec,
+        };
         command.SetAction((parse, ct) => Guard(parse, async () =>
         {
             var summary = await ParquetManifestReader.InspectAsync(parse.GetValue(folder)!, ct);
+            var run = parse.GetValue(spec) is { } file ? RunSpecLoader.Load(file) : null;
+            var root = parse.GetValue(imageRoot) ?? (run?.Manifest?.ImageRoot is { } r ? run.ResolvePath(r) : null);
+            var policy = parse.GetResult(duplicateKeys) is not { Implicit: false } && run?.Manifest is { } m ? m.DuplicateKeys : parse.GetValue(duplicateKeys);
+            var verification = parse.GetValue(verify)
+                ? await ManifestVerifier.VerifyAsync(summary.Folder, root, run?.Manifest?.Limits, cancellationToken: ct)
+                : null;
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
-                output.WriteLine(ManifestSummaryJson.Serialize(summary, parse.GetValue(listFiles)));
-                return;
+                output.WriteLine(ManifestSummaryJson.Serialize(summary, parse.GetValue(listFiles), verification, policy));
             }
-            output.WriteLine($"manifest   {summary.Folder}");
-            output.WriteLine($"files      {summary.Files.Count:N0}");
-            output.WriteLine($"row groups {summary.RowGroupCount:N0}");
-            output.WriteLine($"rows       {summary.Rows:N0} ({FormatSplits(summary)})");
-            output.WriteLine($"bytes      {summary.Bytes:N0}");
-            output.WriteLine($"images     {(summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by path")}");
-            output.WriteLine("columns    " + string.Join(", ", summary.Columns.Select(c => $"{c.Name}: {c.Type}{(c.Nullable ? "?" : "")}")));
-            if (parse.GetValue(listFiles))
+            else
             {
-                foreach (var file in summary.Files)
+                PrintSummary(summary, parse.GetValue(listFiles), output);
+                if (verification is not null)
                 {
-                    output.WriteLine($"  {file.File}  {file.Split ?? "-"}  {file.Rows:N0} rows  {file.Bytes:N0} bytes  groups [{string.Join(", ", file.RowGroups.Select(g => g.Rows))}]");
+                    ManifestVerificationText.Print(verification, output);
                 }
             }
+            if (verification is null)
+            {
+                return 0;
+            }
+            var refuses = verification.RunRefuses(policy);
+            if (refuses || !parse.GetValue(json))
+            {
+                (refuses ? parse.InvocationConfiguration.Error : output).WriteLine(ManifestVerificationText.Verdict(verification, policy));
+            }
+            return refuses ? 1 : 0;
         }));
         return command;
+    }
+
+    private static void PrintSummary(ManifestSummary summary, bool listFiles, TextWriter output)
+    {
+        output.WriteLine($"manifest   {summary.Folder}");
+        output.WriteLine($"files      {summary.Files.Count:N0}");
+        output.WriteLine($"row groups {summary.RowGroupCount:N0}");
+        output.WriteLine($"rows       {summary.Rows:N0} ({FormatSplits(summary)})");
+        output.WriteLine($"bytes      {summary.Bytes:N0}");
+        output.WriteLine($"images     {(summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by path")}");
+        output.WriteLine("columns    " + string.Join(", ", summary.Columns.Select(c => $"{c.Name}: {c.Type}{(c.Nullable ? "?" : "")}")));
+        if (listFiles)
+        {
+            foreach (var file in summary.Files)
+            {
+                output.WriteLine($"  {file.File}  {file.Split ?? "-"}  {file.Rows:N0} rows  {file.Bytes:N0} bytes  groups [{string.Join(", ", file.RowGroups.Select(g => g.Rows))}]");
+            }
+        }
     }
 
     internal static string FormatSplits(ManifestSummary summary) =>
@@ -143,14 +186,20 @@ internal static class ManifestCommand
     private static Option<string> OutOption() => new("--out") { Description = "Output manifest folder.", Required = true };
 
     /// <summary>Runs a command body; manifest and argument errors become one line on stderr and exit code 1.</summary>
-    internal static async Task<int> Guard(ParseResult parse, Func<Task> body)
+    internal static Task<int> Guard(ParseResult parse, Func<Task> body) => Guard(parse, async () =>
+    {
+        await body();
+        return 0;
+    });
+
+    /// <summary>Runs a command body that chooses its exit code; manifest and argument errors become one line on stderr and exit code 1.</summary>
+    internal static async Task<int> Guard(ParseResult parse, Func<Task<int>> body)
     {
         try
         {
-            await body();
-            return 0;
+            return await body();
         }
-        catch (Exception e) when (e is ManifestException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ManifestException or RunSpecException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return 1;

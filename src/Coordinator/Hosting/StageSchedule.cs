@@ -43,6 +43,8 @@ public static class StageSchedule
                 Freeze = stage.Init?.Freeze ?? [],
                 ManifestPath = inputs.ManifestPath,
                 ImageRoot = spec.Manifest!.ImageRoot is { } root ? spec.ResolvePath(root) : null,
+                ReadLimits = spec.Manifest.Limits,
+                DuplicateKeys = spec.Manifest.DuplicateKeys,
                 TrainSplit = spec.Manifest!.TrainSplit,
                 TestSplit = spec.Manifest.TestSplit,
                 Seed = spec.Seed,

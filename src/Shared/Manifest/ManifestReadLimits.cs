@@ -10,6 +10,15 @@ public sealed record ManifestReadLimits
     public const long DefaultMaxImagePixels = 40_000_000;
     public const int DefaultMaxCaptionChars = 1024;
 
+    /// <summary>The largest <see cref="MaxImageBytes"/> a run spec may set (1 GiB: an image is read into one array).</summary>
+    public const long CeilingMaxImageBytes = 1L << 30;
+
+    /// <summary>The largest <see cref="MaxImagePixels"/> a run spec may set (16384², a 1 GiB RGBA bitmap when decoded).</summary>
+    public const long CeilingMaxImagePixels = 1L << 28;
+
+    /// <summary>The largest <see cref="MaxCaptionChars"/> a run spec may set (BPE on one long word is worse than linear).</summary>
+    public const int CeilingMaxCaptionChars = 1 << 16;
+
     public static ManifestReadLimits Default { get; } = new();
 
     /// <summary>Largest encoded image, in bytes; a by-path file's size is checked before it is opened.</summary>

@@ -8,7 +8,7 @@ namespace MmCluster.Shared.Manifest;
 public sealed class ManifestReadStats
 {
     private static readonly RowSkipReason[] Reasons = Enum.GetValues<RowSkipReason>();
-    private static readonly RowSkipReason[] ImageReasons = [.. Reasons.Except([RowSkipReason.MissingKey, RowSkipReason.EmptyCaption])];
+    private static readonly RowSkipReason[] ImageReasons = [.. Reasons.Except([RowSkipReason.MissingKey, RowSkipReason.EmptyCaption, RowSkipReason.DuplicateKey])];
     private readonly long[] _skipped = new long[Reasons.Length];
     private long _yielded;
     private long _filtered;

@@ -26,6 +26,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     private readonly ManifestImageFiles _images;
     private readonly Lock _idleLock = new();
     private readonly List<(string Path, ParquetReader Reader)> _idle = [];
+    private readonly Dictionary<string, FileKeyScan> _keyScans = [];
     private bool _disposed;
 
     /// <param name="folder">The manifest folder.</param>
@@ -35,8 +36,15 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     /// from inside this folder or the manifest folder.
     /// </param>
     /// <param name="limits">Bounds per row; default <see cref="ManifestReadLimits.Default"/>.</param>
-    public ParquetManifestReader(string folder, string? split = null, string? imageRoot = null, ManifestReadLimits? limits = null)
+    /// <param name="duplicateKeys">
+    /// What to do with a key an earlier row of the same file has; each file's keys are scanned once, when this reader
+    /// first reads the file. Repeats across files are not looked for here (<see cref="ManifestVerifier"/> does).
+    /// </param>
+    public ParquetManifestReader(
+        string folder, string? split = null, string? imageRoot = null, ManifestReadLimits? limits = null,
+        DuplicateKeyPolicy duplicateKeys = DuplicateKeyPolicy.Refuse)
     {
+        DuplicateKeys = duplicateKeys;
         Folder = Path.GetFullPath(folder);
         ImageRoot = imageRoot is null ? Folder : Path.GetFullPath(imageRoot);
         _split = split;
@@ -49,6 +57,8 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     public string ImageRoot { get; }
 
     public ManifestReadLimits Limits { get; }
+
+    public DuplicateKeyPolicy DuplicateKeys { get; }
 
     /// <summary>Totals over every shard this reader has read.</summary>
     public ManifestReadStats Stats { get; } = new();
@@ -204,6 +214,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         var declared = reader.CustomMetadata.TryGetValue(ManifestSchema.SplitMetadataKey, out var footerSplit) && !string.IsNullOrEmpty(footerSplit)
             ? footerSplit
             : null;
+        var keys = await KeyScanAsync(reader, schema, path, cancellationToken);
         var row = shard.FirstRow;
         for (var g = shard.FirstRowGroup; g < shard.FirstRowGroup + shard.RowGroupCount; g++)
         {
@@ -216,7 +227,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                         $"row group {g}, row {row} (key '{columns.Keys[i]}') says split '{rowSplit}' but the file's footer says '{declared}' " +
                         $"({ManifestSchema.SplitMetadataKey}); planning trusts the footer, so rewrite the file or its footer", path);
                 }
-                var (result, reason, detail) = Check(columns, i, schema.Storage);
+                var (result, reason, detail) = Check(columns, i, schema.Storage, keys.FirstRowOf(row));
                 if (result is not null)
                 {
                     var truncated = result.Caption.Length < columns.Captions[i]!.Length;
@@ -237,6 +248,29 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The file's repeated keys, scanned the first time this reader reads the file; throws when they are refused.</summary>
+    private async Task<FileKeyScan> KeyScanAsync(ParquetReader reader, ManifestFileSchema schema, string path, CancellationToken cancellationToken)
+    {
+        FileKeyScan? scan;
+        lock (_idleLock)
+        {
+            _keyScans.TryGetValue(path, out scan);
+        }
+        if (scan is null)
+        {
+            scan = await FileKeyScan.ScanAsync(reader, schema.Key, path, cancellationToken);
+            lock (_idleLock)
+            {
+                _keyScans.TryAdd(path, scan);
+            }
+        }
+        if (DuplicateKeys == DuplicateKeyPolicy.Refuse)
+        {
+            scan.ThrowIfAny(path);
+        }
+        return scan;
     }
 
     /// <summary>Opens a file after checking the Parquet magic at both ends, so "not Parquet" and "truncated" get clear errors.</summary>
@@ -369,7 +403,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     }
 
     /// <returns>The row; or no row and no reason (another split); or no row with the reason it is skipped.</returns>
-    private (ManifestRow? Row, RowSkipReason? Reason, string Detail) Check(RowGroupColumns columns, int i, ManifestImageStorage storage)
+    private (ManifestRow? Row, RowSkipReason? Reason, string Detail) Check(RowGroupColumns columns, int i, ManifestImageStorage storage, long? keyFirstAt)
     {
         var split = columns.Splits?[i];
         if (_split is not null && !string.Equals(split, _split, StringComparison.Ordinal))
@@ -380,6 +414,10 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         if (string.IsNullOrEmpty(key))
         {
             return (null, RowSkipReason.MissingKey, "no key");
+        }
+        if (keyFirstAt is { } first)
+        {
+            return (null, RowSkipReason.DuplicateKey, $"row {first} of this file has the same key (that row is kept)");
         }
         var caption = columns.Captions[i];
         if (string.IsNullOrWhiteSpace(caption))

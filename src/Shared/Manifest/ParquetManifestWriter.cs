@@ -6,7 +6,9 @@ namespace MmCluster.Shared.Manifest;
 /// Writes a manifest folder: buffers rows, writes a row group every <see cref="ParquetManifestWriterOptions.RowsPerGroup"/>
 /// rows and starts a new file every <see cref="ParquetManifestWriterOptions.RowsPerFile"/> rows. A file whose rows share one
 /// split records it in the footer's key-value metadata, so the planner can filter by split from footers alone.
-/// Dispose (or <see cref="CompleteAsync"/>) to flush the last row group and close the last file.
+/// Dispose (or <see cref="CompleteAsync"/>) to flush the last row group and close the last file. A key this writer has
+/// already written is refused (keys are unique; empty keys are left to the reader's row checks): the writer keeps every key it wrote, about 100 bytes a row (100 MB for
+/// a million rows), until it is disposed.
 /// </summary>
 public sealed class ParquetManifestWriter : IAsyncDisposable
 {
@@ -19,6 +21,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
     private readonly List<int?> _labels = [];
     private readonly List<string> _splits = [];
     private readonly List<string> _files = [];
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
     private FileStream? _stream;
     private ParquetWriter? _writer;
     private long _rowsInFile;
@@ -46,6 +49,11 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
     public ValueTask AddAsync(ManifestRow row, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
+        if (!string.IsNullOrEmpty(row.Key) && !_written.Add(row.Key))
+        {
+            throw new ManifestException(
+                $"key '{row.Key}' was already written by this import (row {RowsWritten + _keys.Count} repeats it); keys are unique", _folder);
+        }
         _keys.Add(row.Key);
         _captions.Add(row.Caption);
         if (_options.Storage == ManifestImageStorage.Embedded)
@@ -74,6 +82,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
             await FlushRowGroupAsync(cancellationToken);
         }
         await CloseFileAsync();
+        _written.Clear();
         _completed = true;
     }
 

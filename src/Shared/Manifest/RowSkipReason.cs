@@ -35,4 +35,9 @@ public enum RowSkipReason
 
     /// <summary>Not an image SkiaSharp recognises, or its data is damaged or ends early (the decoder's result is not Success).</summary>
     ImageUndecodable,
+
+    /// <summary>
+    /// An earlier row of the same file has this key (with <see cref="DuplicateKeyPolicy.Skip"/>; the first row is kept).
+    /// </summary>
+    DuplicateKey,
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Spec;
 
 namespace MmCluster.Shared.Runs;
@@ -43,6 +44,13 @@ public sealed record StageConfig
 
     /// <summary>The spec's <c>manifest.image_root</c>, resolved: by-path images are read from here or the manifest folder only.</summary>
     public string? ImageRoot { get; init; }
+
+    /// <summary>The spec's <c>manifest.limits</c>: every reader, image decoder and caption tokenizer of the stage uses them.</summary>
+    public ManifestReadLimits ReadLimits { get; init; } = ManifestReadLimits.Default;
+
+    /// <summary>The spec's <c>manifest.duplicate_keys</c>.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<DuplicateKeyPolicy>))]
+    public DuplicateKeyPolicy DuplicateKeys { get; init; } = DuplicateKeyPolicy.Refuse;
 
     public string TrainSplit { get; init; } = "train";
 
@@ -99,6 +107,9 @@ public sealed record StageConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>A reader of the stage's manifest as the spec configures it (image root, limits, duplicate keys).</summary>
+    public ParquetManifestReader OpenManifest(string? split) => new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys);
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

@@ -1,3 +1,5 @@
+using MmCluster.Shared.Manifest;
+
 namespace MmCluster.Shared.Spec;
 
 /// <summary>The image-text manifest a run trains and evaluates on (a folder of Parquet files).</summary>
@@ -18,4 +20,10 @@ public sealed record ManifestSpec
     /// data set into <see cref="Path"/> first.
     /// </summary>
     public string? AutoImport { get; init; }
+
+    /// <summary><c>duplicate_keys</c>: refuse a file that repeats a key (default), or skip and count the repeats.</summary>
+    public DuplicateKeyPolicy DuplicateKeys { get; init; } = DuplicateKeyPolicy.Refuse;
+
+    /// <summary><c>limits</c>: the work one row may cost (image bytes, image pixels, caption characters).</summary>
+    public ManifestReadLimits Limits { get; init; } = ManifestReadLimits.Default;
 }

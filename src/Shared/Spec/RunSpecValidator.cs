@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Shared.Spec;
 
@@ -72,6 +73,18 @@ public sealed partial class RunSpecValidator
         if (string.IsNullOrWhiteSpace(manifest.TrainSplit))
         {
             report("manifest.train_split", "must not be empty");
+        }
+        var limits = manifest.Limits;
+        Within(limits.MaxImageBytes, ManifestReadLimits.CeilingMaxImageBytes, "manifest.limits.max_image_bytes", report);
+        Within(limits.MaxImagePixels, ManifestReadLimits.CeilingMaxImagePixels, "manifest.limits.max_image_pixels", report);
+        Within(limits.MaxCaptionChars, ManifestReadLimits.CeilingMaxCaptionChars, "manifest.limits.max_caption_chars", report);
+    }
+
+    private static void Within(long value, long ceiling, string path, Action<string, string> report)
+    {
+        if (value < 1 || value > ceiling)
+        {
+            report(path, $"must be between 1 and {ceiling:N0}, got {value:N0}");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MmCluster.Shared.Manifest;
 using YamlDotNet.RepresentationModel;
 
 namespace MmCluster.Shared.Spec;
@@ -11,7 +12,8 @@ namespace MmCluster.Shared.Spec;
 internal sealed class SpecBinder
 {
     private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages"];
-    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "image_root", "auto_import"];
+    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "image_root", "auto_import", "duplicate_keys", "limits"];
+    private static readonly string[] LimitFields = ["max_image_bytes", "max_image_pixels", "max_caption_chars"];
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
@@ -59,12 +61,28 @@ internal sealed class SpecBinder
                     TestSplit = manifest.Text("test_split") ?? "test",
                     ImageRoot = manifest.Text("image_root"),
                     AutoImport = manifest.Text("auto_import"),
+                    DuplicateKeys = manifest.Parse("duplicate_keys", "refuse or skip", text => text.ToLowerInvariant() switch
+                    {
+                        "refuse" => DuplicateKeyPolicy.Refuse,
+                        "skip" => DuplicateKeyPolicy.Skip,
+                        _ => (DuplicateKeyPolicy?)null,
+                    }) ?? DuplicateKeyPolicy.Refuse,
+                    Limits = BindLimits(manifest.Child("limits", LimitFields)),
                 },
             };
         }
         var stages = top.Items("stages").Select((item, i) => BindStage(item, SpecPath.Item("stages", i))).ToList();
         return spec with { Stages = stages };
     }
+
+    private static ManifestReadLimits BindLimits(MappingSection? limits) => limits is null
+        ? ManifestReadLimits.Default
+        : new ManifestReadLimits
+        {
+            MaxImageBytes = limits.Long("max_image_bytes") ?? ManifestReadLimits.DefaultMaxImageBytes,
+            MaxImagePixels = limits.Long("max_image_pixels") ?? ManifestReadLimits.DefaultMaxImagePixels,
+            MaxCaptionChars = limits.Int("max_caption_chars") ?? ManifestReadLimits.DefaultMaxCaptionChars,
+        };
 
     private StageSpec BindStage(YamlNode node, string path)
     {

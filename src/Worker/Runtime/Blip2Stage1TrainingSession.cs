@@ -22,9 +22,9 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
         var vision = inputs.VisionConfig(config);
         var qformer = Blip2ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
-        var decoder = ImageDecoder.For(vision);
-        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength));
+        var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
+        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars));
         return StageTrainer<Blip2Stage1Model, Blip2Stage1Step>.Build(context, new Blip2Stage1Model(vision, qformer), CaptionStageRecipe.Create<Blip2Stage1Model, Blip2Stage1Step>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]>

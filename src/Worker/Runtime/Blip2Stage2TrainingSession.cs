@@ -24,9 +24,9 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs a blip2-stage1 checkpoint in init.from for its Q-Former");
         var lm = inputs.RecordedLm()
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs an lm checkpoint in init.from for its language model");
-        var decoder = ImageDecoder.For(vision);
-        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength));
+        var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
+        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars));
         return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, new Blip2Stage2Model(vision, qformer, lm), CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]>

@@ -48,7 +48,7 @@ internal sealed class Blip2StageInputs
         var recorded = sources.Select(s => s.Metadata.GetValueOrDefault(VocabularyKey)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
         var vocabulary = recorded is not null
             ? ParseVocabulary(recorded)
-            : await ManifestVocabularyAsync(config.ManifestPath, ct).ConfigureAwait(false);
+            : await ManifestVocabularyAsync(config, ct).ConfigureAwait(false);
         return new Blip2StageInputs(sources, vocabulary);
     }
 
@@ -127,10 +127,10 @@ internal sealed class Blip2StageInputs
         return new Source(init, path, extra.GetValueOrDefault("kind") ?? "file", extra);
     }
 
-    private static async Task<CaptionVocabulary> ManifestVocabularyAsync(string manifest, CancellationToken ct)
+    private static async Task<CaptionVocabulary> ManifestVocabularyAsync(StageConfig config, CancellationToken ct)
     {
-        var summary = await ParquetManifestReader.InspectAsync(manifest, ct).ConfigureAwait(false);
-        await using var reader = new ParquetManifestReader(manifest);
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
+        await using var reader = config.OpenManifest(split: null);
         var captions = new HashSet<string>(StringComparer.Ordinal);
         foreach (var shard in ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions()))
         {
@@ -139,7 +139,7 @@ internal sealed class Blip2StageInputs
                 captions.Add(row.Caption);
             }
         }
-        var tokenizer = new CaptionTokenizer(MaxContext);
+        var tokenizer = new CaptionTokenizer(MaxContext, config.ReadLimits.MaxCaptionChars);
         return new CaptionVocabulary(captions.SelectMany(tokenizer.Encode));
     }
 }

@@ -19,9 +19,9 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
     {
         var (generation, config, group, log) = context;
         var modelConfig = ClipConfig.FromPreset(config.Preset);
-        var decoder = ImageDecoder.For(modelConfig);
-        var tokenizer = new CaptionTokenizer(modelConfig.ContextLength);
-        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, generation.Rank, generation.WorldSize, ct);
+        var decoder = ImageDecoder.For(modelConfig).Within(config.ReadLimits);
+        var tokenizer = new CaptionTokenizer(modelConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
+        var evalSet = await EvaluationSet.LoadAsync(config, decoder, generation.Rank, generation.WorldSize, ct);
 
         StageEvaluator? evaluator = null;
 

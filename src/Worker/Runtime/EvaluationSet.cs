@@ -1,4 +1,5 @@
 using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Runs;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Worker.Runtime;
@@ -7,11 +8,12 @@ namespace MmCluster.Worker.Runtime;
 internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, string[] Captions)
 {
     public static async Task<EvaluationSet> LoadAsync(
-        string manifest, string split, ImageDecoder decoder, int rank, int world, CancellationToken ct)
+        StageConfig config, ImageDecoder decoder, int rank, int world, CancellationToken ct)
     {
-        var summary = await ParquetManifestReader.InspectAsync(manifest, ct).ConfigureAwait(false);
+        var split = config.TestSplit;
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = split });
-        await using var reader = new ParquetManifestReader(manifest, split);
+        await using var reader = config.OpenManifest(split);
         var images = new List<byte[]>();
         var labels = new List<int>();
         var captions = new List<string>();

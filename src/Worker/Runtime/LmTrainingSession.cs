@@ -21,9 +21,9 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
         var lmConfig = Blip2ModelOverrides.Apply(CaptionLmConfig.FromPreset(config.Preset), config.ModelOverrides) with { VocabSize = inputs.Vocabulary.Count };
         context.Log($"caption vocabulary: {inputs.Vocabulary.Count} ids");
-        var decoder = ImageDecoder.FashionMnist;    // the lm reads no pixels; its batches carry small ones
-        var tokenizer = new CaptionTokenizer(lmConfig.ContextLength);
-        var evalSet = await EvaluationSet.LoadAsync(config.ManifestPath, config.TestSplit, decoder, context.Rank, context.WorldSize, ct);
+        var decoder = ImageDecoder.FashionMnist.Within(config.ReadLimits);    // the lm reads no pixels; its batches carry small ones
+        var tokenizer = new CaptionTokenizer(lmConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
+        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
         var batches = new BatchBuilder(decoder, tokenizer);
         return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,

@@ -91,7 +91,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         using var trainer = await CreateTrainerAsync(new StageContext(generation, config, group, log), ct);
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));
         var tracker = new LeaseTracker();
-        await using var manifest = new ParquetManifestReader(config.ManifestPath, config.TrainSplit, config.ImageRoot);
+        await using var manifest = config.OpenManifest(config.TrainSplit);
         await using var feed = new ShardBatchFeed(control, manifest,
             trainer.Batches, tracker, config.BatchSize, config.TotalSteps - trainer.Step, trainer.StartEpoch, log: log);
 

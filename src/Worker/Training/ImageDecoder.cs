@@ -46,6 +46,10 @@ public sealed class ImageDecoder
     public static ImageDecoder For(Model.ClipConfig vision) =>
         vision is { ImageChannels: 1, ImageSize: 28 } ? FashionMnist : ClipRgb(vision.ImageSize);
 
+    /// <summary>This decoder with the pixel budget of <paramref name="limits"/>, the same the manifest reader checked.</summary>
+    public ImageDecoder Within(ManifestReadLimits limits) =>
+        limits.MaxImagePixels == MaxPixels ? this : new(Channels, Size, mean, std, limits.MaxImagePixels);
+
     public int Channels { get; }
 
     public int Size { get; }

@@ -1,4 +1,5 @@
 using MmCluster.Coordinator.Hosting;
+using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
 using Xunit;
@@ -46,16 +47,19 @@ public sealed class StageScheduleSpecs : IDisposable
     }
 
     [Fact]
-    public void Should_carry_the_resolved_image_root_to_every_stage_when_the_spec_sets_one()
+    public void Should_carry_the_resolved_image_root_limits_and_key_policy_to_every_stage_when_the_spec_sets_them()
     {
         var spec = RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml"));
-        spec = spec with { Manifest = spec.Manifest! with { ImageRoot = "../images" } };
+        var limits = new ManifestReadLimits { MaxImageBytes = 1 << 20, MaxImagePixels = 1 << 24, MaxCaptionChars = 300 };
+        spec = spec with { Manifest = spec.Manifest! with { ImageRoot = "../images", Limits = limits, DuplicateKeys = DuplicateKeyPolicy.Skip } };
 
         var stages = StageSchedule.Build(spec, new StageScheduleInputs { RunId = "run-1", RunDirectory = runDirectory, ManifestPath = "/data/m", TrainRows = 60_000, WorldSize = 2 });
 
         Assert.Null(Build()[0].ImageRoot);
         Assert.All(stages, s => Assert.Equal(spec.ResolvePath("../images"), s.ImageRoot));
         Assert.Equal(stages[0].ImageRoot, StageConfig.FromJson(stages[0].ToJsonBytes()).ImageRoot);
+        Assert.All(stages, s => Assert.Equal((limits, DuplicateKeyPolicy.Skip), (s.ReadLimits, s.DuplicateKeys)));
+        Assert.Equal((ManifestReadLimits.Default, DuplicateKeyPolicy.Refuse), (Build()[0].ReadLimits, Build()[0].DuplicateKeys));
     }
 
     [Fact]

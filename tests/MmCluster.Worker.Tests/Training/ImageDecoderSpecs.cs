@@ -1,3 +1,4 @@
+using MmCluster.Shared.Manifest;
 using MmCluster.Worker.Training;
 using SkiaSharp;
 using Xunit;
@@ -65,6 +66,19 @@ public sealed class ImageDecoderSpecs
 
         Assert.Contains("ImageTooManyPixels", error.Message);
         Assert.Contains("train/7", error.Message);
+    }
+
+    [Fact]
+    public void Should_decode_what_the_spec_s_raised_pixel_budget_lets_the_reader_accept_when_made_within_its_limits()
+    {
+        var png = Png(32, (_, _) => SKColors.Gray);
+        var strict = new ImageDecoder(1, 8, [0f], [1f], maxPixels: 32 * 32 - 1);
+
+        var raised = strict.Within(new ManifestReadLimits { MaxImagePixels = 32 * 32 });
+
+        Assert.Null(ImageCheck.Check(png, 32 * 32, out _));
+        Assert.Equal(64, raised.Decode(png, "train/9").Length);
+        Assert.Throws<InvalidDataException>(() => strict.Decode(png, "train/9"));
     }
 
     [Fact]
