@@ -32,7 +32,11 @@ public static class Blip2Masks
     public static Tensor ToAdditive(Tensor allowed, ScalarType dtype = ScalarType.Float32)
     {
         using var zero = zeros(allowed.shape, dtype, allowed.device);
-        using var masked = zero.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        using var notAllowed = allowed.logical_not();
+        // An explicit Scalar held to the end of the call: an implicit one is a finalizable temporary the GC may free while
+        // libtorch still reads it (seen once as "Expected false to be true" from c10 Scalar::toFloat in masked_fill).
+        using var negativeInfinity = double.NegativeInfinity.ToScalar();
+        using var masked = zero.masked_fill(notAllowed, negativeInfinity);
         return masked.unsqueeze(1);
     }
 

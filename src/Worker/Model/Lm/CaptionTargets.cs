@@ -31,7 +31,8 @@ public static class CaptionTargets
         using var positions = arange(rows.shape[1], dtype: ScalarType.Int64, device: rows.device);
         using var inPrompt = positions.lt(promptTokens).unsqueeze(0);
         using var ignored = afterEnd.logical_or(inPrompt);
-        return rows.masked_fill(ignored, IgnoreIndex);
+        using var ignoreIndex = IgnoreIndex.ToScalar();   // explicit, alive until the call returns (Blip2Masks.ToAdditive)
+        return rows.masked_fill(ignored, ignoreIndex);
     }
 
     /// <summary>Prepends <paramref name="prefixLength"/> ignored positions: labels for a soft-prompted sequence.</summary>

@@ -26,9 +26,12 @@ public static class HardNegativeSampler
         }
         using var _ = no_grad();
         using var excluded = Excluded(b, columns, rank, rowGroups, columnGroups, similarity.device);
-        using var logits = similarity.detach().masked_fill(excluded, -10000.0);
+        using var veryNegative = (-10000.0).ToScalar();   // explicit Scalars, alive until the calls return (Blip2Masks.ToAdditive)
+        using var zero = 0.0.ToScalar();
+        using var detached = similarity.detach();
+        using var logits = detached.masked_fill(excluded, veryNegative);
         using var softmaxed = logits.softmax(1);
-        using var weights = softmaxed.masked_fill(excluded, 0.0);
+        using var weights = softmaxed.masked_fill(excluded, zero);
         using var drawn = multinomial(weights, 1, generator: generator);   // (b, 1)
         return drawn.squeeze(1);
     }
