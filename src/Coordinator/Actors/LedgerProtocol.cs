@@ -28,3 +28,12 @@ public sealed record LedgerFault(string Reason);
 /// the ledger starts a fresh ledger planned for that stage; the previous stage's leases are forgotten.
 /// </summary>
 public sealed record BeginStageLedger(int Stage);
+
+/// <summary>
+/// Sent by the RunActor when a recovery keeps every step up to <paramref name="Step"/>: every lease goes back, continued
+/// from its kept rows, and the kept rows are committed. Answered by <see cref="LedgerRecovered"/>.
+/// </summary>
+public sealed record RecoverLedger(long Step);
+
+/// <summary>The ledger after a recovery at <paramref name="Step"/>.</summary>
+public sealed record LedgerRecovered(long Step, MmCluster.Coordinator.Ledger.RecoveryResult Result);

@@ -7,8 +7,9 @@ using MmCluster.Shared.Manifest;
 namespace MmCluster.Coordinator.Actors;
 
 /// <summary>
-/// Hands shards out to workers that ask for work (pull) and keeps the <see cref="ShardLedger"/>. It watches every
-/// worker that holds a lease: when one terminates, its leased shards go back to pending. Workers reach it through
+/// Hands shards out to workers that ask for work (pull) and keeps the <see cref="ShardLedger"/>, with the cursors each
+/// step reports (<see cref="StepStarted"/>). A lost worker's leases stay until the RunActor's <see cref="RecoverLedger"/>,
+/// which knows which of its steps the run keeps and returns every lease from its kept rows. Workers reach it through
 /// the RunActor, which forwards their requests so that the sender stays the worker's agent actor. Each stage of the
 /// schedule has its own ledger: <see cref="BeginStageLedger"/> starts a fresh one planned for the next stage.
 /// </summary>
@@ -23,7 +24,6 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
     private readonly Func<int, int, EpochPlan> planStageEpoch;
     private ShardLedger ledger;
     private int stage;
-    private readonly Dictionary<IActorRef, string> leaseholders = [];
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
     private bool publishPending;
@@ -37,11 +37,13 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         ledger = new ShardLedger(epoch => planStageEpoch(firstStage, epoch), restore);
         Receive<RequestShard>(HandleRequestShard);
         Receive<ShardCompleted>(HandleShardCompleted);
+        Receive<StepStarted>(HandleStepStarted);
         Receive<CommitLedger>(HandleCommitLedger);
+        Receive<RecoverLedger>(HandleRecoverLedger);
         Receive<BeginStageLedger>(HandleBeginStage);
         Receive<GetLedgerStats>(_ => Sender.Tell(Stats()));
         Receive<SubscribeLedgerStats>(HandleSubscribe);
-        Receive<Terminated>(HandleTerminated);
+        Receive<Terminated>(terminated => subscribers.Remove(terminated.ActorRef));
         Receive<PublishDue>(_ => Publish());
     }
 
@@ -61,11 +63,6 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
             log.Warning("Ledger of stage {0} asked to begin stage {1} again; ignored.", stage, begin.Stage);
             return;
         }
-        foreach (var holder in leaseholders.Keys)
-        {
-            Context.Unwatch(holder);
-        }
-        leaseholders.Clear();
         stage = begin.Stage;
         var next = begin.Stage;
         ledger = new ShardLedger(epoch => planStageEpoch(next, epoch), null);
@@ -91,10 +88,6 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         switch (result)
         {
             case LeaseResult.Leased leased:
-                if (leaseholders.TryAdd(Sender, request.WorkerId))
-                {
-                    Context.Watch(Sender);
-                }
                 Sender.Tell(ToMessage(request, leased.Shard));
                 PublishSoon();
                 break;
@@ -133,6 +126,24 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         PublishSoon();
     }
 
+    private void HandleStepStarted(StepStarted started)
+    {
+        var ignored = ledger.Advance(started.WorkerId, started.Step, started.Cursors);
+        if (ignored > 0)
+        {
+            log.Warning("Worker {0} step {1}: {2} cursor(s) for shards it does not hold; ignored.", started.WorkerId, started.Step, ignored);
+        }
+    }
+
+    private void HandleRecoverLedger(RecoverLedger recover)
+    {
+        var result = ledger.Recover(recover.Step);
+        log.Info("Ledger recovered at step {0}: {1} lease(s) returned, {2} row(s) of discarded steps rewound, first open epoch {3}.",
+            recover.Step, result.LeasesReturned, result.RowsRewound, result.FirstOpenEpoch);
+        Sender.Tell(new LedgerRecovered(recover.Step, result));
+        Publish();
+    }
+
     private void HandleCommitLedger(CommitLedger commit)
     {
         Sender.Tell(new LedgerCommitted(commit.Step, ledger.Commit(commit.Step)));
@@ -144,17 +155,6 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         subscribers.Add(subscribe.Subscriber);
         Context.Watch(subscribe.Subscriber);
         subscribe.Subscriber.Tell(Stats());
-    }
-
-    private void HandleTerminated(Terminated terminated)
-    {
-        subscribers.Remove(terminated.ActorRef);
-        if (leaseholders.Remove(terminated.ActorRef, out var workerId))
-        {
-            var released = ledger.Release(workerId);
-            log.Warning("Worker {0} terminated: {1} leased shard(s) returned to pending.", workerId, released);
-            Publish();
-        }
     }
 
     private void Fault(string reason)
@@ -200,6 +200,7 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         RowGroupCount = shard.RowGroupCount,
         FirstRow = shard.FirstRow,
         RowCount = shard.RowCount,
+        SkipRows = shard.SkipRows,
     };
 
     private sealed class PublishDue

@@ -29,8 +29,11 @@ public sealed class ShardLedger
         if (book.Pending.First is { } first)
         {
             book.Pending.RemoveFirst();
-            book.Leased[first.Value] = workerId;
-            return new LeaseResult.Leased(book.Shards[first.Value]);
+            book.Leased[first.Value] = new LeaseBook(workerId);
+            var shard = book.Shards[first.Value];
+            return new LeaseResult.Leased(book.Prefixes.TryGetValue(first.Value, out var prefix)
+                ? shard with { SkipRows = prefix.NextRow - shard.FirstRow }
+                : shard);
         }
         if (!book.IsComplete)
         {
@@ -64,21 +67,120 @@ public sealed class ShardLedger
             return CompletionResult.UnknownShard;
         }
         var skipped = SkipCounts.From(skippedByReason);
-        if (rowsConsumed < 0 || skipped.Values.Any(n => n < 0) || rowsConsumed + skipped.Values.Sum() > shard.RowCount)
+        var prefix = book.Prefixes.GetValueOrDefault(shardId);
+        var left = shard.RowCount - (prefix is null ? 0 : prefix.NextRow - shard.FirstRow);
+        if (rowsConsumed < 0 || skipped.Values.Any(n => n < 0) || rowsConsumed + skipped.Values.Sum() > left)
         {
             throw new ArgumentOutOfRangeException(nameof(rowsConsumed), rowsConsumed,
-                $"epoch {epoch} shard {shardId} ({shard.File}) has {shard.RowCount} rows; {rowsConsumed} consumed and " +
-                $"{skipped.Values.Sum()} skipped ({SkipCounts.Describe(skipped)}) is impossible.");
+                $"epoch {epoch} shard {shardId} ({shard.File}) has {left} rows{(prefix is null ? "" : $" left after row {prefix.NextRow}")}; " +
+                $"{rowsConsumed} consumed and {skipped.Values.Sum()} skipped ({SkipCounts.Describe(skipped)}) is impossible.");
         }
         if (book.DoneUncommitted.ContainsKey(shardId) || book.Committed.ContainsKey(shardId))
         {
             book.Duplicates += rowsConsumed;
             return CompletionResult.Duplicate;
         }
-        book.Leased.Remove(shardId);
+        book.Leased.Remove(shardId, out var lease);
         book.Pending.Remove(shardId);
-        book.DoneUncommitted[shardId] = new DoneShard(rowsConsumed, step, skipped);
+        book.Prefixes.Remove(shardId);
+        book.DoneUncommitted[shardId] = new DoneShard(
+            (prefix?.Trained ?? 0) + rowsConsumed, step, SkipCounts.Sum([prefix?.Skipped ?? SkipCounts.None, skipped]))
+        {
+            Prefix = prefix,
+            Lease = lease,
+        };
         return CompletionResult.Accepted;
+    }
+
+    /// <summary>
+    /// Records where a step of <paramref name="workerId"/> leaves the leases it reads from (sent before the step's
+    /// collectives, so the ledger knows every step's rows even when the worker dies in it). A cursor for a shard the
+    /// worker does not hold is ignored and counted in the result.
+    /// </summary>
+    public int Advance(string workerId, long step, IEnumerable<LeaseCursor> cursors)
+    {
+        var ignored = 0;
+        foreach (var cursor in cursors)
+        {
+            if (!epochs.TryGetValue(cursor.Epoch, out var book) || !book.Leased.TryGetValue(cursor.ShardId, out var lease) || lease.WorkerId != workerId)
+            {
+                ignored++;
+                continue;
+            }
+            lease.Record(step, cursor);
+        }
+        return ignored;
+    }
+
+    /// <summary>
+    /// A recovery keeps every step up to <paramref name="step"/> and discards the later ones (docs/fault-tolerance.md):
+    /// every lease goes back to its epoch's pending queue, continued from where the kept steps left it (its cursor as of
+    /// <paramref name="step"/>), a shard done by a discarded step is rewound the same way, a lease whose kept steps read it
+    /// to its end is done, and then everything kept is committed. Returns the ledger as of that commit.
+    /// </summary>
+    public RecoveryResult Recover(long step)
+    {
+        long rewound = 0;
+        var returned = 0;
+        foreach (var book in epochs.Values)
+        {
+            var undone = new HashSet<int>();
+            foreach (var (shardId, done) in book.DoneUncommitted.Where(kv => kv.Value.Step > step).ToList())
+            {
+                // Completed by a discarded step: back to what the kept steps of that lease did.
+                book.DoneUncommitted.Remove(shardId);
+                undone.Add(shardId);
+                rewound += done.Rows - (done.Prefix?.Trained ?? 0);
+                if (done.Prefix is { } prefix)
+                {
+                    book.Prefixes[shardId] = prefix;
+                }
+                else
+                {
+                    book.Prefixes.Remove(shardId);
+                }
+                book.Leased[shardId] = done.Lease ?? new LeaseBook("");
+            }
+            foreach (var (shardId, lease) in book.Leased.OrderByDescending(kv => kv.Key).ToList())
+            {
+                book.Leased.Remove(shardId);
+                returned++;
+                var shard = book.Shards[shardId];
+                var prefix = book.Prefixes.GetValueOrDefault(shardId);
+                if (lease.At(step) is { } cursor)
+                {
+                    if (undone.Contains(shardId))
+                    {
+                        rewound -= cursor.Trained;
+                    }
+                    prefix = new Prefix(cursor.NextRow, (prefix?.Trained ?? 0) + cursor.Trained,
+                        SkipCounts.Sum([prefix?.Skipped ?? SkipCounts.None, cursor.SkippedByReason]));
+                    if (cursor.NextRow >= shard.FirstRow + shard.RowCount)
+                    {
+                        book.Prefixes.Remove(shardId);
+                        book.DoneUncommitted[shardId] = new DoneShard(prefix.Trained, lease.StepAt(step), prefix.Skipped);
+                        continue;
+                    }
+                    book.Prefixes[shardId] = prefix;
+                }
+                book.Pending.AddFirst(shardId);
+            }
+        }
+        var snapshot = Commit(step);
+        return new RecoveryResult(snapshot, returned, rewound, FirstOpenEpoch());
+    }
+
+    /// <summary>The earliest epoch with a shard that is not done (pending or leased), or the next epoch to plan.</summary>
+    public int FirstOpenEpoch()
+    {
+        foreach (var book in epochs.Values)
+        {
+            if (!book.IsComplete)
+            {
+                return book.Epoch;
+            }
+        }
+        return epochs.Count == 0 ? 0 : epochs.Keys.Max() + 1;
     }
 
     /// <summary>Returns every shard leased to <paramref name="workerId"/> to the front of its epoch's pending queue.</summary>
@@ -87,7 +189,7 @@ public sealed class ShardLedger
         var released = 0;
         foreach (var book in epochs.Values)
         {
-            var mine = book.Leased.Where(kv => kv.Value == workerId).Select(kv => kv.Key).OrderDescending().ToList();
+            var mine = book.Leased.Where(kv => kv.Value.WorkerId == workerId).Select(kv => kv.Key).OrderDescending().ToList();
             foreach (var shardId in mine)
             {
                 book.Leased.Remove(shardId);
@@ -125,6 +227,12 @@ public sealed class ShardLedger
                 committed.SkippedByReason.Add(done.Skipped.ToDictionary());
                 epoch.Committed.Add(committed);
             }
+            foreach (var (shardId, prefix) in book.Prefixes.OrderBy(kv => kv.Key))
+            {
+                var partial = new CommittedShard { ShardId = shardId, RowsConsumed = prefix.Trained, NextRow = prefix.NextRow };
+                partial.SkippedByReason.Add(prefix.Skipped.ToDictionary());
+                epoch.Committed.Add(partial);
+            }
             snapshot.Epochs.Add(epoch);
         }
         return snapshot;
@@ -148,6 +256,38 @@ public sealed class ShardLedger
     private sealed record DoneShard(long Rows, long Step, IReadOnlyDictionary<string, long> Skipped)
     {
         public long SkippedRows => Skipped.Values.Sum();
+
+        /// <summary>What earlier leases of the shard had done when the completing lease began (until committed).</summary>
+        public Prefix? Prefix { get; init; }
+
+        /// <summary>The completing lease with its cursors, so a recovery can rewind a completion by a discarded step.</summary>
+        public LeaseBook? Lease { get; init; }
+    }
+
+    /// <summary>The rows of a shard before <paramref name="NextRow"/> (a file row index) are handled: trained or skipped.</summary>
+    private sealed record Prefix(long NextRow, long Trained, IReadOnlyDictionary<string, long> Skipped)
+    {
+        public long SkippedRows => Skipped.Values.Sum();
+    }
+
+    /// <summary>A lease: its holder and the cursors its steps reported, oldest first.</summary>
+    private sealed class LeaseBook(string workerId)
+    {
+        private readonly List<(long Step, LeaseCursor Cursor)> cursors = [];
+
+        public string WorkerId { get; } = workerId;
+
+        public void Record(long step, LeaseCursor cursor)
+        {
+            // A step reports once; a later report for the same step replaces it.
+            cursors.RemoveAll(c => c.Step >= step);
+            cursors.Add((step, cursor));
+        }
+
+        /// <summary>The lease's position after the last of its steps at or before <paramref name="step"/>; null: none kept.</summary>
+        public LeaseCursor? At(long step) => cursors.LastOrDefault(c => c.Step <= step).Cursor;
+
+        public long StepAt(long step) => cursors.LastOrDefault(c => c.Step <= step).Step;
     }
 
     private sealed class EpochBook
@@ -172,19 +312,24 @@ public sealed class ShardLedger
             {
                 Restore(restored);
             }
-            Pending = new LinkedList<int>(plan.Shards.Select(s => s.ShardId).Where(id => !Committed.ContainsKey(id)));
+            // Partly handled shards first, so they are finished before new ones are opened.
+            Pending = new LinkedList<int>(plan.Shards.Select(s => s.ShardId).Where(id => !Committed.ContainsKey(id))
+                .OrderBy(id => Prefixes.ContainsKey(id) ? 0 : 1));
         }
 
         public int Epoch { get; }
         public Dictionary<int, ShardSpec> Shards { get; }
         public long SamplesExpected { get; }
         public LinkedList<int> Pending { get; }
-        public Dictionary<int, string> Leased { get; } = [];
+        public Dictionary<int, LeaseBook> Leased { get; } = [];
+
+        /// <summary>Shards partly handled by the kept steps of earlier leases (continued after a recovery); committed.</summary>
+        public Dictionary<int, Prefix> Prefixes { get; } = [];
         public Dictionary<int, DoneShard> DoneUncommitted { get; } = [];
         public Dictionary<int, DoneShard> Committed { get; } = [];
         public long Duplicates { get; set; }
         public bool IsComplete => DoneUncommitted.Count + Committed.Count == Shards.Count;
-        public long RowsDone => Committed.Values.Sum(d => d.Rows) + DoneUncommitted.Values.Sum(d => d.Rows);
+        public long RowsDone => Committed.Values.Sum(d => d.Rows) + DoneUncommitted.Values.Sum(d => d.Rows) + Prefixes.Values.Sum(p => p.Trained);
 
         /// <summary>The files of the epoch's shards, the first few of them, for an error message.</summary>
         public string FileList()
@@ -195,9 +340,11 @@ public sealed class ShardLedger
 
         public EpochLedgerStats Stats()
         {
-            var committedRows = Committed.Values.Sum(d => d.Rows);
-            var committedSkips = Committed.Values.Sum(d => d.SkippedRows);
-            var done = Committed.Concat(DoneUncommitted).ToList();
+            var committedRows = Committed.Values.Sum(d => d.Rows) + Prefixes.Values.Sum(p => p.Trained);
+            var committedSkips = Committed.Values.Sum(d => d.SkippedRows) + Prefixes.Values.Sum(p => p.SkippedRows);
+            var done = Committed.Concat(DoneUncommitted)
+                .Concat(Prefixes.Select(kv => KeyValuePair.Create(kv.Key, new DoneShard(kv.Value.Trained, 0, kv.Value.Skipped))))
+                .ToList();
             // An epoch in which no shard was reported done only had rows planned, leased or read ahead: it did not run,
             // and its rows are not missing from a run that stopped before it.
             var ran = done.Count > 0;
@@ -238,6 +385,11 @@ public sealed class ShardLedger
                 if (!Shards.ContainsKey(shard.ShardId))
                 {
                     throw new InvalidOperationException($"checkpoint ledger for epoch {Epoch} names shard {shard.ShardId}, which the plan lacks.");
+                }
+                if (shard.NextRow > 0)
+                {
+                    Prefixes[shard.ShardId] = new Prefix(shard.NextRow, shard.RowsConsumed, SkipCounts.From(shard.SkippedByReason));
+                    continue;
                 }
                 Committed[shard.ShardId] = new DoneShard(shard.RowsConsumed, 0, SkipCounts.From(shard.SkippedByReason));
             }

@@ -11,4 +11,8 @@ namespace MmCluster.Shared.Manifest;
 /// <param name="Label">Optional class index (for zero-shot evaluation).</param>
 /// <param name="Split">Optional split name (<c>train</c>, <c>test</c>).</param>
 /// <param name="ImagePath">For by-path manifests: the image file, relative to the manifest folder or absolute.</param>
-public sealed record ManifestRow(string Key, string Caption, byte[] Image, int? Label = null, string? Split = null, string? ImagePath = null);
+public sealed record ManifestRow(string Key, string Caption, byte[] Image, int? Label = null, string? Split = null, string? ImagePath = null)
+{
+    /// <summary>The row's index in its Parquet file (set by the reader; a lease's cursor is the next one).</summary>
+    public long FileRow { get; init; }
+}

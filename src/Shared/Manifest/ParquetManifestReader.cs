@@ -221,6 +221,10 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             var columns = await ReadRowGroupAsync(reader, schema, path, g, cancellationToken);
             for (var i = 0; i < columns.Rows; i++, row++)
             {
+                if (row < shard.FirstRow + shard.SkipRows)
+                {
+                    continue;   // handled by an earlier lease of this shard (continued after a recovery)
+                }
                 if (declared is not null && columns.Splits?[i] is { } rowSplit && !string.Equals(rowSplit, declared, StringComparison.Ordinal))
                 {
                     throw new ManifestException(
@@ -233,7 +237,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                     var truncated = result.Caption.Length < columns.Captions[i]!.Length;
                     Stats.Yielded(truncated);
                     shardStats?.Yielded(truncated);
-                    yield return result;
+                    yield return result with { FileRow = row };
                 }
                 else if (reason is null)
                 {

@@ -10,4 +10,11 @@ namespace MmCluster.Shared.Manifest;
 /// <param name="RowGroupCount">Number of row groups in the range.</param>
 /// <param name="FirstRow">Index of the first row inside the file.</param>
 /// <param name="RowCount">Number of rows.</param>
-public sealed record ShardSpec(int ShardId, string File, int FirstRowGroup, int RowGroupCount, long FirstRow, long RowCount);
+public sealed record ShardSpec(int ShardId, string File, int FirstRowGroup, int RowGroupCount, long FirstRow, long RowCount)
+{
+    /// <summary>
+    /// Rows at the shard's start already handled by an earlier lease (a shard continued after a recovery): reading
+    /// starts at <c>FirstRow + SkipRows</c>. 0 for a shard read whole.
+    /// </summary>
+    public long SkipRows { get; init; }
+}
