@@ -15,8 +15,16 @@ namespace MmCluster.Coordinator.Actors;
 /// for subscribers, checkpoint votes become ledger commits. The run is a schedule of stages over the same workers: when
 /// every worker reported <see cref="WorkerFinished"/> for a stage (a barrier; its final checkpoint is committed by then),
 /// the next stage starts as the next generation with the same ranks and peer table and a fresh shard ledger; the run
-/// finishes after the last stage. A worker that becomes unreachable, leaves or terminates mid-run fails the run (and the
-/// running stage): every surviving worker gets <see cref="RunFailed"/> naming it.
+/// finishes after the last stage.
+/// <para>
+/// A state machine, one behaviour per phase (<see cref="WaitingForWorkers"/>, <see cref="Running"/>,
+/// <see cref="Recovering"/>, <see cref="Ended"/>). With recovery disabled a worker that becomes unreachable, leaves,
+/// terminates or fails mid-run fails the run: every surviving worker gets <see cref="RunFailed"/> naming it. With
+/// recovery enabled (docs/fault-tolerance.md) a lost worker is downed, the survivors abort the generation and report the
+/// step they completed, the ledger keeps the steps up to the latest one some survivor completed, and the next
+/// generation starts with a replacement or fewer workers; every rank takes the training state of a survivor that
+/// completed that step.
+/// </para>
 /// </summary>
 public sealed class RunActor : ReceiveActor, IWithTimers
 {
@@ -36,11 +44,15 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly IReadOnlyList<ScheduledStage> schedule;
     private readonly StageStatus[] stages;
+    private readonly List<RecoveryRecord> recoveries = [];
+    private readonly Queue<DateTimeOffset> recentFailures = new();
     private RunPhase phase = RunPhase.WaitingForWorkers;
     private int stageIndex;
     private long generation;
+    private bool started;
     private string? failureReason;
     private bool publishPending;
+    private Recovery? recovery;
 
     public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome)
     {
@@ -51,26 +63,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         stages = schedule.Select((stage, i) => new StageStatus(stage.Name, i < settings.StartAt ? StageState.Done : StageState.Pending,
             null, LedgerStats.Empty, null, null, null)).ToArray();
         stageIndex = settings.StartAt;
-        generation = settings.Generation;
-        Receive<RegisterWorker>(HandleRegister);
-        Receive<RequestShard>(HandleRequestShard);
-        Receive<ShardCompleted>(HandleShardCompleted);
-        Receive<ReportProgress>(HandleProgress);
-        Receive<CommitCheckpoint>(HandleCommitVote);
-        Receive<LedgerCommitted>(HandleLedgerCommitted);
-        Receive<WorkerFinished>(HandleWorkerFinished);
-        Receive<WorkerFailed>(HandleWorkerFailed);
-        Receive<LedgerStats>(HandleLedgerStats);
-        Receive<LedgerFault>(fault => Fail(fault.Reason, null));
-        Receive<AbortRun>(HandleAbort);
-        Receive<RendezvousDeadline>(_ => HandleRendezvousDeadline());
-        Receive<GetRunStatus>(_ => Sender.Tell(Snapshot()));
-        Receive<SubscribeRunStatus>(HandleSubscribe);
-        Receive<UnsubscribeRunStatus>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
-        Receive<Terminated>(HandleTerminated);
-        Receive<PublishDue>(_ => Publish());
-        Receive<ClusterEvent.UnreachableMember>(HandleUnreachable);
-        Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
+        generation = settings.Generation - 1;
+        WaitingForWorkers();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -80,6 +74,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         var callback = onOutcome ?? IgnoreOutcome;
         return Akka.Actor.Props.Create(() => new RunActor(settings, ledger, callback));
     }
+
+    private RecoverySettings RecoveryPolicy => settings.Recovery;
 
     protected override void PreStart()
     {
@@ -112,24 +108,107 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void HandleRegister(RegisterWorker register)
+    // ---------------------------------------------------------------- behaviours, one per phase
+
+    /// <summary>Before the first generation: registrations until the world size (or, elastic, the minimum) is there.</summary>
+    private void WaitingForWorkers()
     {
-        if (string.IsNullOrWhiteSpace(register.WorkerId))
+        phase = RunPhase.WaitingForWorkers;
+        Receive<RegisterWorker>(HandleRegisterBeforeStart);
+        Receive<RendezvousDeadline>(_ => HandleRendezvousDeadline());
+        Receive<ElasticStartDue>(_ => TryElasticStart());
+        Receive<WorkerFailed>(failed => log.Warning("Worker {0} reported a failure before the run started: {1}", failed.WorkerId, failed.Reason));
+        ReceiveWorkerLoss();
+        ReceiveCommon();
+    }
+
+    /// <summary>A generation trains: shards, progress, commits; a loss starts a recovery (or fails the run).</summary>
+    private void Running()
+    {
+        phase = RunPhase.Running;
+        Receive<RegisterWorker>(HandleRegisterWhileRunning);
+        Receive<RequestShard>(request => ledger.Forward(request));
+        Receive<StepStarted>(HandleStepStarted);
+        Receive<ShardCompleted>(HandleShardCompleted);
+        Receive<ReportProgress>(HandleProgress);
+        Receive<CommitCheckpoint>(HandleCommitVote);
+        Receive<LedgerCommitted>(HandleLedgerCommitted);
+        Receive<WorkerFinished>(HandleWorkerFinished);
+        Receive<WorkerFailed>(HandleWorkerFailed);
+        Receive<GenerationAborted>(HandleAbortedWhileRunning);
+        ReceiveWorkerLoss();
+        ReceiveCommon();
+    }
+
+    /// <summary>
+    /// The generation is being aborted: survivors confirm with the step they completed, replacements may register, the
+    /// ledger rolls back to the kept step, then the next generation starts.
+    /// </summary>
+    private void Recovering()
+    {
+        phase = RunPhase.Recovering;
+        Receive<RegisterWorker>(HandleRegisterWhileRunning);
+        Receive<RequestShard>(request => Sender.Tell(new NoShardAvailable { RequestId = request.RequestId, Epoch = request.Epoch, RetryAfterMs = 200 }));
+        Receive<StepStarted>(HandleStepStarted);
+        Receive<ShardCompleted>(HandleShardCompleted);
+        Receive<ReportProgress>(HandleProgress);
+        Receive<CommitCheckpoint>(vote => log.Info("Worker {0}: commit vote for step {1} ignored during a recovery.", vote.WorkerId, vote.Step));
+        Receive<LedgerCommitted>(_ => { });
+        Receive<WorkerFinished>(finished => log.Info("Worker {0} finished during a recovery; it will be told the next generation.", finished.WorkerId));
+        Receive<WorkerFailed>(HandleWorkerFailed);
+        Receive<GenerationAborted>(HandleAbortConfirmed);
+        Receive<AbortTimeout>(HandleAbortTimeout);
+        Receive<ReplacementDeadline>(_ => ProceedWithRecovery(replacementWaitOver: true));
+        Receive<LedgerRecovered>(HandleLedgerRecovered);
+        ReceiveWorkerLoss();
+        ReceiveCommon();
+    }
+
+    /// <summary>The run finished or failed: workers that still talk are told so.</summary>
+    private void Ended()
+    {
+        Receive<RegisterWorker>(register => Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = $"run {settings.RunId} is {phase}" }));
+        Receive<RequestShard>(_ => TellEnd(Sender));
+        Receive<CommitCheckpoint>(_ => TellEnd(Sender));
+        Receive<AbortRun>(_ => Sender.Tell(Snapshot()));
+        Receive<ClusterEvent.UnreachableMember>(unreachable => DownWhenOver(unreachable.Member));
+        Receive<Terminated>(terminated => subscribers.Remove(terminated.ActorRef));
+        ReceiveStatus();
+        ReceiveAny(_ => { });
+    }
+
+    private void ReceiveWorkerLoss()
+    {
+        Receive<Terminated>(HandleTerminated);
+        Receive<ClusterEvent.UnreachableMember>(unreachable => HandleMemberLost(unreachable.Member, "became unreachable"));
+        Receive<ClusterEvent.IMemberEvent>(HandleMemberEvent);
+    }
+
+    private void ReceiveCommon()
+    {
+        Receive<LedgerStats>(HandleLedgerStats);
+        Receive<LedgerFault>(fault => Fail(fault.Reason, null));
+        Receive<AbortRun>(HandleAbort);
+        ReceiveStatus();
+    }
+
+    private void ReceiveStatus()
+    {
+        Receive<GetRunStatus>(_ => Sender.Tell(Snapshot()));
+        Receive<SubscribeRunStatus>(HandleSubscribe);
+        Receive<UnsubscribeRunStatus>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
+        Receive<PublishDue>(_ => Publish());
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    private void HandleRegisterBeforeStart(RegisterWorker register)
+    {
+        if (!Registrable(register))
         {
-            Sender.Tell(new RegistrationRejected { Reason = "worker id is empty" });
             return;
         }
         var known = workers.GetValueOrDefault(register.WorkerId);
-        if (phase != RunPhase.WaitingForWorkers)
-        {
-            if (known is not null && known.Agent.Equals(Sender) && known.Start is not null)
-            {
-                Sender.Tell(known.Start);
-                return;
-            }
-            Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = $"run {settings.RunId} is {phase}; worker {register.WorkerId} is not part of it" });
-            return;
-        }
         if (known is not null && !known.Agent.Equals(Sender))
         {
             log.Warning("Worker {0} registered again from {1}; replacing {2}.", register.WorkerId, Sender.Path.Address, known.Agent.Path.Address);
@@ -141,35 +220,137 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             Context.Watch(Sender);
             PublishSoon();
         }
-        if (workers.Count == settings.WorldSize)
+        if (workers.Count >= settings.WorldSize)
         {
+            Timers.Cancel(nameof(RendezvousDeadline));
+            Timers.Cancel(nameof(ElasticStartDue));
+            StartStage(settings.StartAt);
+        }
+        else if (RecoveryPolicy.Enabled && workers.Count >= RecoveryPolicy.MinWorkers && !Timers.IsTimerActive(nameof(ElasticStartDue)))
+        {
+            // Elastic start: enough workers to train; wait a little for the rest, then go with what is there.
+            Timers.StartSingleTimer(nameof(ElasticStartDue), ElasticStartDue.Instance, RecoveryPolicy.ReplacementWait);
+        }
+    }
+
+    private void TryElasticStart()
+    {
+        if (workers.Count >= RecoveryPolicy.MinWorkers)
+        {
+            log.Warning("Run {0} starts with {1} of {2} workers (min_workers {3}); it grows when more register.",
+                settings.RunId, workers.Count, settings.WorldSize, RecoveryPolicy.MinWorkers);
             Timers.Cancel(nameof(RendezvousDeadline));
             StartStage(settings.StartAt);
         }
     }
 
     /// <summary>
-    /// Sends every worker stage <paramref name="index"/> as generation <c>Generation + (index - StartAt)</c>: ranks by
-    /// worker id (the first time; later stages keep them), the same peer table, the stage's freshly prepared config.
+    /// While running or recovering: a member's repeated registration gets its generation again; a new worker (or a
+    /// replacement for a lost one, under the same id) waits to join the next generation when the run has room; else it
+    /// is refused.
+    /// </summary>
+    private void HandleRegisterWhileRunning(RegisterWorker register)
+    {
+        if (!Registrable(register))
+        {
+            return;
+        }
+        var known = workers.GetValueOrDefault(register.WorkerId);
+        if (known is not null && known.Agent.Equals(Sender))
+        {
+            if (known.Start is not null)
+            {
+                Sender.Tell(known.Start);
+            }
+            return;
+        }
+        if (known is not null || !RecoveryPolicy.Enabled || workers.Count >= settings.WorldSize)
+        {
+            var why = known is not null
+                ? $"worker {register.WorkerId} is already a member from {known.Agent.Path.Address}"
+                : !RecoveryPolicy.Enabled
+                    ? $"run {settings.RunId} is {phase} and does not take new workers (recovery is off)"
+                    : $"run {settings.RunId} has its {settings.WorldSize} workers";
+            Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = why });
+            return;
+        }
+        var joiner = new WorkerEntry(register, Sender);
+        workers[register.WorkerId] = joiner;
+        Context.Watch(Sender);
+        log.Info("Worker {0} registered from {1} to join the next generation.", register.WorkerId, Sender.Path.Address);
+        PublishSoon();
+        if (phase == RunPhase.Recovering)
+        {
+            ProceedWithRecovery(replacementWaitOver: false);
+        }
+        else if (workers.Values.Any(w => w.Finished))
+        {
+            // Between two stages' barriers: it joins when the next stage starts.
+        }
+        else
+        {
+            BeginRecovery($"worker {register.WorkerId} joined: growing to {workers.Count} workers", [], grow: true);
+        }
+    }
+
+    private bool Registrable(RegisterWorker register)
+    {
+        if (!string.IsNullOrWhiteSpace(register.WorkerId))
+        {
+            return true;
+        }
+        Sender.Tell(new RegistrationRejected { Reason = "worker id is empty" });
+        return false;
+    }
+
+    // ---------------------------------------------------------------- generations
+
+    /// <summary>
+    /// Sends every worker stage <paramref name="index"/> as a new generation: ranks by worker id at the run's start (later
+    /// stages keep the members' order, joiners last), the same peer table, the stage's freshly prepared config.
     /// </summary>
     private void StartStage(int index)
     {
         var stage = schedule[index];
         ReadOnlyMemory<byte> config;
+        stageIndex = index;
         try
         {
             config = stage.Prepare();
         }
         catch (Exception e)
         {
-            stageIndex = index;
-            phase = RunPhase.Running;
+            Become(Running);
             Fail($"stage '{stage.Name}' cannot start: {e.Message}", null);
             return;
         }
-        var ranked = index == settings.StartAt
+        if (started)
+        {
+            ledger.Tell(new BeginStageLedger(index));
+        }
+        started = true;
+        var ranked = !workers.Values.Any(w => w.Rank >= 0)
             ? workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList()
-            : workers.Values.OrderBy(w => w.Rank).ToList();
+            : Ranked();
+        SendGeneration(ranked, config, null);
+        stages[index] = stages[index] with { State = StageState.Running, Generation = generation, StartedAt = DateTimeOffset.UtcNow };
+        log.Info("Run {0} stage {1} '{2}' started as generation {3} with {4} workers: {5}.", settings.RunId, index, stage.Name,
+            generation, ranked.Count, string.Join(", ", ranked.Select(w => $"{w.Rank}={w.Registration.WorkerId}")));
+        Become(Running);
+        Publish();
+    }
+
+    /// <summary>Members in rank order: the current generation's first, by rank, then joiners by id.</summary>
+    private List<WorkerEntry> Ranked() => workers.Values
+        .OrderBy(w => w.Rank < 0 ? 1 : 0)
+        .ThenBy(w => w.Rank)
+        .ThenBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance)
+        .ToList();
+
+    private void SendGeneration(List<WorkerEntry> ranked, ReadOnlyMemory<byte> config, GenerationRecovery? recovered)
+    {
+        generation++;
+        votes.Clear();
         var peers = ranked.Select((w, rank) => new Peer
         {
             Rank = rank,
@@ -177,14 +358,6 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             CollectiveAddress = w.Registration.CollectiveAddress,
             AkkaAddress = w.Agent.Path.Address.ToString(),
         }).ToList();
-        if (index > settings.StartAt)
-        {
-            ledger.Tell(new BeginStageLedger(index));
-        }
-        stageIndex = index;
-        generation = settings.Generation + (index - settings.StartAt);
-        stages[index] = stages[index] with { State = StageState.Running, Generation = generation, StartedAt = DateTimeOffset.UtcNow };
-        votes.Clear();
         var stageConfig = ByteString.CopyFrom(config.Span);
         for (var rank = 0; rank < ranked.Count; rank++)
         {
@@ -193,8 +366,10 @@ public sealed class RunActor : ReceiveActor, IWithTimers
                 RunId = settings.RunId,
                 Generation = generation,
                 Rank = rank,
-                WorldSize = settings.WorldSize,
+                WorldSize = ranked.Count,
                 StageConfig = stageConfig,
+                StageIndex = stageIndex,
+                Recovery = recovered,
             };
             start.Peers.AddRange(peers);
             ranked[rank].Rank = rank;
@@ -203,24 +378,38 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             ranked[rank].Progress = null;
             ranked[rank].Agent.Tell(start);
         }
-        phase = RunPhase.Running;
-        log.Info("Run {0} stage {1} '{2}' started as generation {3} with {4} workers: {5}.", settings.RunId, index, stage.Name,
-            generation, ranked.Count, string.Join(", ", peers.Select(p => $"{p.Rank}={p.WorkerId}")));
-        Publish();
     }
 
-    private void HandleRequestShard(RequestShard request)
+    // ---------------------------------------------------------------- running
+
+    private void HandleStepStarted(StepStarted started)
     {
-        if (RefuseUnlessRunning())
+        if (started.Generation != generation || !workers.ContainsKey(started.WorkerId))
         {
             return;
         }
-        ledger.Forward(request);
+        ledger.Forward(started);
+        if (recovery is null && recoveries.Count > 0 && recoveries[^1] is { } last && last.GenerationAfter == generation)
+        {
+            // The first steps of the generation after a recovery: when its state was in place, and when a step was trained.
+            var elapsed = (DateTimeOffset.UtcNow - last.NoticedAt).TotalMilliseconds;
+            if (last.TransferMs is null && started.Step == last.Step + 1)
+            {
+                recoveries[^1] = last with { TransferMs = elapsed };
+            }
+            else if (last.FirstStepMs is null && started.Step >= last.Step + 2)
+            {
+                recoveries[^1] = last with { FirstStepMs = elapsed, TransferMs = last.TransferMs ?? elapsed };
+                log.Info("Run {0}: first step after the recovery at step {1} trained {2:0} ms after the failure was noticed.", settings.RunId, last.Step, elapsed);
+                PublishSoon();
+            }
+        }
     }
 
     private void HandleShardCompleted(ShardCompleted completed)
     {
-        if (phase == RunPhase.Running)
+        // Reports of an older generation were settled by the recovery that ended it.
+        if (completed.Generation == 0 || completed.Generation == generation)
         {
             ledger.Forward(completed);
         }
@@ -228,7 +417,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleProgress(ReportProgress progress)
     {
-        if (workers.TryGetValue(progress.WorkerId, out var worker))
+        if (workers.TryGetValue(progress.WorkerId, out var worker) && worker.Rank >= 0)
         {
             worker.Progress = progress;
             worker.LastReportAt = DateTimeOffset.UtcNow;
@@ -238,7 +427,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleCommitVote(CommitCheckpoint vote)
     {
-        if (RefuseUnlessRunning() || !workers.ContainsKey(vote.WorkerId))
+        if (!workers.TryGetValue(vote.WorkerId, out var voter) || voter.Rank < 0)
         {
             return;
         }
@@ -252,7 +441,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             commit.Path ??= vote.Path;
         }
-        if (commit.Voters.Count == settings.WorldSize && !commit.Sent)
+        if (commit.Voters.Count == Members.Count && !commit.Sent)
         {
             commit.Sent = true;
             ledger.Tell(new CommitLedger(vote.Step));
@@ -261,113 +450,98 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void HandleLedgerCommitted(LedgerCommitted committed)
     {
-        if (!votes.Remove(committed.Step, out var commit) || phase != RunPhase.Running)
+        if (!votes.Remove(committed.Step, out var commit))
         {
             return;
         }
         stages[stageIndex] = stages[stageIndex] with { LastCommittedStep = committed.Step, LastCommittedPath = commit.Path };
         var message = new CheckpointCommitted { Step = committed.Step, Path = commit.Path ?? "", Ledger = committed.Snapshot };
-        foreach (var worker in workers.Values)
+        foreach (var worker in Members)
         {
             worker.Agent.Tell(message);
         }
         Publish();
     }
 
+    private void HandleWorkerFinished(WorkerFinished finished)
+    {
+        if (!workers.TryGetValue(finished.WorkerId, out var worker) || worker.Rank < 0)
+        {
+            return;
+        }
+        worker.Finished = true;
+        TryFinishStage();
+    }
+
+    /// <summary>When every member finished the stage: the next stage (joiners included), or the end of the run.</summary>
+    private void TryFinishStage()
+    {
+        var members = Members;
+        if (members.Count == 0 || !members.All(w => w.Finished))
+        {
+            PublishSoon();
+            return;
+        }
+        stages[stageIndex] = stages[stageIndex] with { State = StageState.Done };
+        if (stageIndex + 1 < schedule.Count)
+        {
+            log.Info("Run {0}: every worker finished stage '{1}'.", settings.RunId, schedule[stageIndex].Name);
+            Publish();
+            StartStage(stageIndex + 1);
+            return;
+        }
+        phase = RunPhase.Finished;
+        var message = new RunFinished { RunId = settings.RunId, Generation = generation };
+        foreach (var each in workers.Values)
+        {
+            each.Agent.Tell(message);
+        }
+        End(true, $"run {settings.RunId} finished: {members.Count} workers done" +
+            (recoveries.Count > 0 ? $", {recoveries.Count} recover{(recoveries.Count == 1 ? "y" : "ies")}" : ""));
+    }
+
     private void HandleWorkerFailed(WorkerFailed failed)
     {
-        if (phase != RunPhase.Running || !workers.TryGetValue(failed.WorkerId, out var worker))
+        if (!workers.TryGetValue(failed.WorkerId, out var worker))
         {
             log.Warning("Worker {0} reported a failure outside a running stage: {1}", failed.WorkerId, failed.Reason);
             return;
         }
         if (failed.HasLostPeerRank && failed.LostPeerRank != worker.Rank
-            && workers.Values.FirstOrDefault(w => w.Rank == failed.LostPeerRank) is { } lost)
+            && Members.FirstOrDefault(w => w.Rank == failed.LostPeerRank) is { } lost)
         {
             // A survivor's collectives broke because a peer is gone: lead with the peer, say who noticed.
-            Fail($"{Describe(lost)} was lost mid-run{DuringStage}: {Describe(worker)} lost its collective stream to it ({failed.Reason})", lost);
-            // The run is over and its peers gave up on it: down it now rather than when the failure detector agrees,
-            // so everyone else's leave converges at once (a live one, cut off, shuts itself down on being downed).
-            if (InCluster)
-            {
-                log.Info("Downing {0}: the run failed on losing it.", lost.Agent.Path.Address);
-                Cluster.Get(Context.System).Down(lost.Agent.Path.Address);
-            }
+            var reason = $"{Describe(lost)} was lost mid-run{DuringStage}: {Describe(worker)} lost its collective stream to it ({failed.Reason})";
+            // The peer is gone and the survivor gave up too (its error could not be retried): the run fails.
+            Down(lost);
+            Fail(reason, lost);
             return;
         }
+        // An error no retry can cure (a bad spec, weights that do not fit, a corrupt manifest file): the run fails.
         Fail($"{Describe(worker)} failed{DuringStage}: {failed.Reason}", worker);
     }
 
-    /// <summary>How a failure names a worker: <c>worker ID (rank R, AKKA-ADDRESS)</c>.</summary>
-    private static string Describe(WorkerEntry worker) =>
-        $"worker {worker.Registration.WorkerId} (rank {worker.Rank}, {worker.Agent.Path.Address})";
-
-    /// <summary>" during stage 'NAME'" when the run has more than one stage, else empty.</summary>
-    private string DuringStage => schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
-
-    private void HandleWorkerFinished(WorkerFinished finished)
+    /// <summary>
+    /// A worker's trainer stopped its generation on an error a new generation can cure (a collective lost a peer or
+    /// timed out): lead with the lost peer when the worker names one, else with the worker.
+    /// </summary>
+    private void HandleAbortedWhileRunning(GenerationAborted aborted)
     {
-        if (phase != RunPhase.Running || !workers.TryGetValue(finished.WorkerId, out var worker))
+        if (aborted.Generation != generation || !workers.TryGetValue(aborted.WorkerId, out var worker) || worker.Rank < 0)
         {
             return;
         }
-        worker.Finished = true;
-        if (workers.Values.All(w => w.Finished))
-        {
-            stages[stageIndex] = stages[stageIndex] with { State = StageState.Done };
-            if (stageIndex + 1 < schedule.Count)
-            {
-                log.Info("Run {0}: every worker finished stage '{1}'.", settings.RunId, schedule[stageIndex].Name);
-                Publish();
-                StartStage(stageIndex + 1);
-                return;
-            }
-            phase = RunPhase.Finished;
-            var message = new RunFinished { RunId = settings.RunId, Generation = generation };
-            foreach (var each in workers.Values)
-            {
-                each.Agent.Tell(message);
-            }
-            End(true, $"run {settings.RunId} finished: {workers.Count} workers done");
-            return;
-        }
-        PublishSoon();
+        var lost = aborted.HasLostPeerRank && aborted.LostPeerRank != worker.Rank
+            ? Members.FirstOrDefault(w => w.Rank == aborted.LostPeerRank)
+            : null;
+        var cause = lost is not null
+            ? $"{Describe(lost)} was lost{DuringStage}: {Describe(worker)} lost its collective stream to it ({aborted.Reason})"
+            : $"{Describe(worker)} stopped its generation{DuringStage}: {aborted.Reason}";
+        BeginRecovery(cause, lost is null ? [] : [lost]);
+        HandleAbortConfirmed(aborted);
     }
 
-    private void HandleLedgerStats(LedgerStats stats)
-    {
-        if (stats.Stage >= 0 && stats.Stage < stages.Length)
-        {
-            stages[stats.Stage] = stages[stats.Stage] with { Ledger = stats };
-            PublishSoon();
-        }
-    }
-
-    private void HandleAbort(AbortRun abort)
-    {
-        if (phase is RunPhase.WaitingForWorkers or RunPhase.Running)
-        {
-            Fail(abort.Reason, null);
-        }
-        Sender.Tell(Snapshot());
-    }
-
-    private void HandleRendezvousDeadline()
-    {
-        if (phase == RunPhase.WaitingForWorkers)
-        {
-            var registered = string.Join(", ", workers.Keys.Order(WorkerIdComparer.Instance));
-            Fail($"only {workers.Count} of {settings.WorldSize} workers registered within {settings.RendezvousTimeout?.TotalSeconds:0.#} s" +
-                (workers.Count > 0 ? $" ({registered})" : ""), null);
-        }
-    }
-
-    private void HandleSubscribe(SubscribeRunStatus subscribe)
-    {
-        subscribers.Add(subscribe.Subscriber);
-        Context.Watch(subscribe.Subscriber);
-        subscribe.Subscriber.Tell(Snapshot());
-    }
+    // ---------------------------------------------------------------- losing workers
 
     private void HandleTerminated(Terminated terminated)
     {
@@ -415,19 +589,264 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void WorkerLost(WorkerEntry worker, string what)
     {
         var id = worker.Registration.WorkerId;
-        if (phase == RunPhase.WaitingForWorkers)
+        if (phase == RunPhase.WaitingForWorkers || worker.Rank < 0)
         {
-            log.Warning("Worker {0} {1} before the run started; waiting for another.", id, what);
-            workers.Remove(id);
-            Context.Unwatch(worker.Agent);
+            log.Warning("Worker {0} {1} before it joined a generation; waiting for another.", id, what);
+            Forget(worker);
             PublishSoon();
+            return;
+        }
+        if (phase == RunPhase.Running && RecoveryPolicy.Enabled && Members.Any(w => w.Finished))
+        {
+            // A stage hand-off: some member finished the stage, so its final commit (voted by every member) is done and
+            // the lost worker's part of the stage with it. The next stage goes on without it (joiners fill in).
+            log.Warning("{0} {1} after the final commit of stage '{2}'; the next stage starts without it.", Describe(worker), what, schedule[stageIndex].Name);
+            Down(worker);
+            Forget(worker);
+            if (Members.Count < RecoveryPolicy.MinWorkers)
+            {
+                Fail($"{Describe(worker)} {what} between stages, and {Members.Count} worker(s) are left (min_workers {RecoveryPolicy.MinWorkers})", worker);
+                return;
+            }
+            TryFinishStage();
+            return;
+        }
+        var cause = $"{Describe(worker)} {what} mid-run{DuringStage}";
+        if (phase == RunPhase.Recovering)
+        {
+            recovery!.Causes.Add(cause);
+            Down(worker);
+            Forget(worker);
+            ProceedWithRecovery(replacementWaitOver: false);
             return;
         }
         if (phase == RunPhase.Running)
         {
-            Fail($"{Describe(worker)} {what} mid-run{DuringStage}", worker);
+            BeginRecovery(cause, [worker]);
         }
     }
+
+    /// <summary>Drops a worker from the run (it may come back as a new registration, e.g. a restarted process).</summary>
+    private void Forget(WorkerEntry worker)
+    {
+        workers.Remove(worker.Registration.WorkerId);
+        Context.Unwatch(worker.Agent);
+    }
+
+    /// <summary>
+    /// Downs a lost worker's member at once: until it is down no new member (its replacement) can join, and a process
+    /// that was only frozen (SIGSTOP) is fenced: when it wakes it finds itself removed and shuts down.
+    /// </summary>
+    private void Down(WorkerEntry worker)
+    {
+        if (InCluster && !worker.Agent.Path.Address.Equals(Cluster.Get(Context.System).SelfAddress))
+        {
+            log.Info("Downing {0} ({1}): given up on.", worker.Registration.WorkerId, worker.Agent.Path.Address);
+            Cluster.Get(Context.System).Down(worker.Agent.Path.Address);
+        }
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    /// <summary>
+    /// Starts a recovery (or fails the run when recovery is off or its budget is spent): the lost workers are downed and
+    /// dropped, every other member is told to abort the generation and confirm the step it completed.
+    /// </summary>
+    private void BeginRecovery(string cause, IReadOnlyList<WorkerEntry> lost, bool grow = false)
+    {
+        if (!RecoveryPolicy.Enabled)
+        {
+            foreach (var worker in lost)
+            {
+                Down(worker);
+            }
+            Fail(cause, lost.FirstOrDefault());
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        if (!grow)
+        {
+            while (recentFailures.TryPeek(out var oldest) && now - oldest > RecoveryPolicy.Window)
+            {
+                recentFailures.Dequeue();
+            }
+            recentFailures.Enqueue(now);
+            if (recentFailures.Count > RecoveryPolicy.MaxRestarts)
+            {
+                var earlier = recoveries.Where(r => !r.Grow && now - r.NoticedAt <= RecoveryPolicy.Window).Select(r => r.Cause);
+                Fail($"{cause}; that is more than {RecoveryPolicy.MaxRestarts} recoveries within {RecoveryPolicy.Window.TotalSeconds:0.#} s " +
+                    $"(earlier: {string.Join("; ", earlier)})", lost.FirstOrDefault());
+                return;
+            }
+        }
+        log.Warning("Run {0}: {1}. Recovering generation {2}.", settings.RunId, cause, generation);
+        var worldBefore = Members.Count;
+        foreach (var worker in lost)
+        {
+            Down(worker);
+            Forget(worker);
+        }
+        recovery = new Recovery(cause, now, generation, worldBefore, grow);
+        var abort = new AbortGeneration { RunId = settings.RunId, Generation = generation, Reason = cause };
+        foreach (var member in Members)
+        {
+            recovery.Awaiting.Add(member.Registration.WorkerId);
+            member.Agent.Tell(abort);
+        }
+        Timers.StartSingleTimer(nameof(AbortTimeout), AbortTimeout.Instance, RecoveryPolicy.AbortTimeout);
+        Become(Recovering);
+        Publish();
+        ProceedWithRecovery(replacementWaitOver: false);
+    }
+
+    private void HandleAbortConfirmed(GenerationAborted aborted)
+    {
+        if (recovery is null || aborted.Generation != recovery.GenerationBefore || !recovery.Awaiting.Remove(aborted.WorkerId))
+        {
+            return;
+        }
+        recovery.CompletedSteps[aborted.WorkerId] = aborted.CompletedStep;
+        ProceedWithRecovery(replacementWaitOver: false);
+    }
+
+    private void HandleAbortTimeout(AbortTimeout _)
+    {
+        if (recovery is null || recovery.Awaiting.Count == 0)
+        {
+            return;
+        }
+        foreach (var id in recovery.Awaiting.ToList())
+        {
+            if (workers.TryGetValue(id, out var silent))
+            {
+                recovery.Causes.Add($"{Describe(silent)} did not confirm the abort within {RecoveryPolicy.AbortTimeout.TotalSeconds:0.#} s");
+                Down(silent);
+                Forget(silent);
+            }
+        }
+        recovery.Awaiting.Clear();
+        ProceedWithRecovery(replacementWaitOver: false);
+    }
+
+    /// <summary>
+    /// Once every survivor confirmed the abort: goes on when the world is full again, or when the replacement wait is over
+    /// with at least min_workers; fails when too few are left.
+    /// </summary>
+    private void ProceedWithRecovery(bool replacementWaitOver)
+    {
+        if (recovery is null || recovery.Awaiting.Count > 0 || recovery.LedgerAsked)
+        {
+            return;
+        }
+        recovery.AbortedAt ??= DateTimeOffset.UtcNow;
+        var count = workers.Count;
+        if (count < settings.WorldSize && !replacementWaitOver && !recovery.Grow)
+        {
+            if (!Timers.IsTimerActive(nameof(ReplacementDeadline)))
+            {
+                Timers.StartSingleTimer(nameof(ReplacementDeadline), ReplacementDeadline.Instance, RecoveryPolicy.ReplacementWait);
+            }
+            return;
+        }
+        Timers.Cancel(nameof(ReplacementDeadline));
+        Timers.Cancel(nameof(AbortTimeout));
+        if (count < RecoveryPolicy.MinWorkers)
+        {
+            Fail($"{recovery.Cause}; {count} worker(s) left, fewer than min_workers {RecoveryPolicy.MinWorkers}" +
+                (recovery.Causes.Count > 0 ? $" ({string.Join("; ", recovery.Causes)})" : ""), null);
+            return;
+        }
+        // The latest step some survivor completed is kept: it is applied on every rank of the new generation.
+        var holders = recovery.CompletedSteps.Where(kv => kv.Value >= 0 && workers.ContainsKey(kv.Key)).ToList();
+        recovery.Step = holders.Count == 0 ? -1 : holders.Max(kv => kv.Value);
+        recovery.LedgerAsked = true;
+        ledger.Tell(new RecoverLedger(recovery.Step));
+    }
+
+    private void HandleLedgerRecovered(LedgerRecovered recovered)
+    {
+        if (recovery is null)
+        {
+            return;
+        }
+        var current = recovery;
+        recovery = null;
+        var ranked = Ranked();
+        var kept = current.Step;
+        var source = ranked.FindIndex(w => current.CompletedSteps.TryGetValue(w.Registration.WorkerId, out var step) && step == kept);
+        var stage = schedule[stageIndex];
+        var record = new RecoveryRecord(stage.Name, kept, current.Cause, current.GenerationBefore, generation + 1,
+            current.WorldBefore, ranked.Count, current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
+            current.NoticedAt)
+        {
+            AbortMs = ((current.AbortedAt ?? DateTimeOffset.UtcNow) - current.NoticedAt).TotalMilliseconds,
+            ReformMs = (DateTimeOffset.UtcNow - current.NoticedAt).TotalMilliseconds,
+            LeasesReturned = recovered.Result.LeasesReturned,
+            RowsRewound = recovered.Result.RowsRewound,
+            Grow = current.Grow,
+        };
+        ReadOnlyMemory<byte> config;
+        try
+        {
+            config = stage.Prepare();
+        }
+        catch (Exception e)
+        {
+            Fail($"stage '{stage.Name}' cannot restart after {current.Cause}: {e.Message}", null);
+            return;
+        }
+        GenerationRecovery? resume = source < 0
+            ? null   // nobody holds the stage's state (lost before its first step): the stage starts over
+            : new GenerationRecovery { Step = kept, SourceRank = source, Epoch = recovered.Result.FirstOpenEpoch, PreviousGeneration = current.GenerationBefore };
+        SendGeneration(ranked, config, resume);
+        recoveries.Add(record);
+        stages[stageIndex] = stages[stageIndex] with { Generation = generation };
+        log.Warning($"Run {settings.RunId}: generation {generation} continues stage '{stage.Name}' from step {kept} with " +
+            $"{ranked.Count} workers (rank {source} sends its state): {string.Join(", ", ranked.Select(w => $"{w.Rank}={w.Registration.WorkerId}"))}.");
+        Become(Running);
+        Publish();
+    }
+
+    // ---------------------------------------------------------------- the end
+
+    private void HandleLedgerStats(LedgerStats stats)
+    {
+        if (stats.Stage >= 0 && stats.Stage < stages.Length)
+        {
+            stages[stats.Stage] = stages[stats.Stage] with { Ledger = stats };
+            PublishSoon();
+        }
+    }
+
+    private void HandleAbort(AbortRun abort)
+    {
+        Fail(abort.Reason, null);
+        Sender.Tell(Snapshot());
+    }
+
+    private void HandleRendezvousDeadline()
+    {
+        var registered = string.Join(", ", workers.Keys.Order(WorkerIdComparer.Instance));
+        Fail($"only {workers.Count} of {settings.WorldSize} workers registered within {settings.RendezvousTimeout?.TotalSeconds:0.#} s" +
+            (workers.Count > 0 ? $" ({registered})" : ""), null);
+    }
+
+    private void HandleSubscribe(SubscribeRunStatus subscribe)
+    {
+        subscribers.Add(subscribe.Subscriber);
+        Context.Watch(subscribe.Subscriber);
+        subscribe.Subscriber.Tell(Snapshot());
+    }
+
+    /// <summary>How a failure names a worker: <c>worker ID (rank R, AKKA-ADDRESS)</c>.</summary>
+    private static string Describe(WorkerEntry worker) =>
+        $"worker {worker.Registration.WorkerId} (rank {worker.Rank}, {worker.Agent.Path.Address})";
+
+    /// <summary>" during stage 'NAME'" when the run has more than one stage, else empty.</summary>
+    private string DuringStage => schedule.Count > 1 ? $" during stage '{schedule[stageIndex].Name}'" : "";
+
+    /// <summary>The workers of the current generation (joiners waiting for the next one are not).</summary>
+    private List<WorkerEntry> Members => workers.Values.Where(w => w.Rank >= 0).ToList();
 
     private void Fail(string reason, WorkerEntry? culprit)
     {
@@ -435,7 +854,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             return;
         }
-        if (phase == RunPhase.Running && stages[stageIndex].State is StageState.Pending or StageState.Running)
+        if (started && stages[stageIndex].State is StageState.Pending or StageState.Running)
         {
             stages[stageIndex] = stages[stageIndex] with { State = StageState.Failed, Error = reason };
         }
@@ -459,6 +878,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private void End(bool succeeded, string message)
     {
+        recovery = null;
+        Timers.CancelAll();
+        Become(Ended);
         var snapshot = Publish();
         foreach (var member in InCluster ? Cluster.Get(Context.System).State.Unreachable : [])
         {
@@ -469,12 +891,6 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     /// <summary>Whether this actor system is a cluster member (the actor specs run it without one).</summary>
     private static bool InCluster => ((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider;
-
-    private void HandleUnreachable(ClusterEvent.UnreachableMember unreachable)
-    {
-        HandleMemberLost(unreachable.Member, "became unreachable");
-        DownWhenOver(unreachable.Member);
-    }
 
     /// <summary>
     /// Once the run is over, a member that is (or becomes) unreachable, such as a killed worker, is downed at once rather
@@ -490,21 +906,16 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
     }
 
-    private bool RefuseUnlessRunning()
+    private void TellEnd(IActorRef replyTo)
     {
-        if (phase == RunPhase.Running)
-        {
-            return false;
-        }
         if (phase == RunPhase.Failed)
         {
-            Sender.Tell(new RunFailed { RunId = settings.RunId, Generation = generation, Reason = failureReason ?? "" });
+            replyTo.Tell(new RunFailed { RunId = settings.RunId, Generation = generation, Reason = failureReason ?? "" });
         }
-        else if (phase == RunPhase.Finished)
+        else
         {
-            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
+            replyTo.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
         }
-        return true;
     }
 
     private void PublishSoon()
@@ -530,7 +941,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     private RunStatus Snapshot() => new(
         settings.RunId,
-        generation,
+        Math.Max(generation, settings.Generation),
         phase,
         settings.WorldSize,
         workers.Values.OrderBy(w => w.Rank < 0 ? int.MaxValue : w.Rank).ThenBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance)
@@ -543,6 +954,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     {
         Stages = stages.ToArray(),
         StageIndex = stageIndex,
+        Recoveries = recoveries.ToArray(),
     };
 
     private static void IgnoreOutcome(RunOutcome outcome) { }
@@ -552,6 +964,43 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         public static readonly RendezvousDeadline Instance = new();
 
         private RendezvousDeadline() { }
+    }
+
+    private sealed class ElasticStartDue
+    {
+        public static readonly ElasticStartDue Instance = new();
+
+        private ElasticStartDue() { }
+    }
+
+    private sealed class AbortTimeout
+    {
+        public static readonly AbortTimeout Instance = new();
+
+        private AbortTimeout() { }
+    }
+
+    private sealed class ReplacementDeadline
+    {
+        public static readonly ReplacementDeadline Instance = new();
+
+        private ReplacementDeadline() { }
+    }
+
+    /// <summary>A recovery in progress: why, since when, whose confirmation is awaited, the steps survivors completed.</summary>
+    private sealed class Recovery(string cause, DateTimeOffset noticedAt, long generationBefore, int worldBefore, bool grow)
+    {
+        public string Cause { get; } = cause;
+        public DateTimeOffset NoticedAt { get; } = noticedAt;
+        public long GenerationBefore { get; } = generationBefore;
+        public int WorldBefore { get; } = worldBefore;
+        public bool Grow { get; } = grow;
+        public List<string> Causes { get; } = [];
+        public HashSet<string> Awaiting { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, long> CompletedSteps { get; } = new(StringComparer.Ordinal);
+        public DateTimeOffset? AbortedAt { get; set; }
+        public long Step { get; set; } = -1;
+        public bool LedgerAsked { get; set; }
     }
 
     private sealed class WorkerEntry(RegisterWorker registration, IActorRef agent)

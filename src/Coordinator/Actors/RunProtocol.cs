@@ -21,6 +21,9 @@ public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byt
     /// <summary>Index of the first stage to run; earlier ones are done already (a resumed run).</summary>
     public int StartAt { get; init; }
 
+    /// <summary>How the run survives lost workers; disabled by default (a lost worker fails the run).</summary>
+    public RecoverySettings Recovery { get; init; } = RecoverySettings.Disabled;
+
     /// <summary>The stages the RunActor drives: <see cref="Stages"/>, or the one-stage run of <see cref="StageConfig"/>.</summary>
     public IReadOnlyList<ScheduledStage> Schedule =>
         Stages.Count > 0 ? Stages : [new ScheduledStage("stage", () => StageConfig)];
@@ -49,6 +52,7 @@ public enum RunPhase
 {
     WaitingForWorkers,
     Running,
+    Recovering,
     Finished,
     Failed,
 }
@@ -124,6 +128,9 @@ public sealed record RunStatus(
 
     /// <summary>The running stage's name (or the last that ran); null when the snapshot has no schedule.</summary>
     public string? Stage => StageIndex < Stages.Count ? Stages[StageIndex].Name : null;
+
+    /// <summary>Every recovery so far, oldest first.</summary>
+    public IReadOnlyList<RecoveryRecord> Recoveries { get; init; } = [];
 }
 
 /// <summary>How a run ended: what the coordinator process reports and exits with.</summary>

@@ -23,7 +23,7 @@ public static class RunStatusMapping
         var state = run.Phase switch
         {
             RunPhase.WaitingForWorkers => RunState.Pending,
-            RunPhase.Running => RunState.Running,
+            RunPhase.Running or RunPhase.Recovering => RunState.Running,
             RunPhase.Finished => RunState.Succeeded,
             _ => RunState.Failed,
         };

@@ -18,6 +18,7 @@ public sealed class ControlMessageSerializationSpecs
         new StartGeneration
         {
             RunId = "run-1", Generation = 2, Rank = 1, WorldSize = 2, StageConfig = ByteString.CopyFromUtf8("""{"stage":"clip"}"""),
+            StageIndex = 1, Recovery = new GenerationRecovery { Step = 41, SourceRank = 0, Epoch = 1, PreviousGeneration = 1 },
             Peers =
             {
                 new Peer { Rank = 0, WorkerId = "worker-0", CollectiveAddress = "http://a:1", AkkaAddress = "akka.tcp://mmcluster@a:2" },
@@ -49,6 +50,15 @@ public sealed class ControlMessageSerializationSpecs
         new WorkerFinished { WorkerId = "worker-0", Step = 5000 },
         new WorkerFailed { WorkerId = "worker-1", Reason = "init.from 'encoder.safetensors': tensor 'logit_scale' has shape [2], the model expects []" },
         new RunFinished { RunId = "run-1", Generation = 2 },
+        new GenerationRecovery { Step = 41, SourceRank = 1, Epoch = 2, PreviousGeneration = 3 },
+        new AbortGeneration { RunId = "run-1", Generation = 3, Reason = "worker worker-2 (rank 2, akka.tcp://mmcluster@c:2) became unreachable mid-run" },
+        new GenerationAborted { WorkerId = "worker-0", Generation = 3, CompletedStep = 41, Reason = "collective deadline", LostPeerRank = 2 },
+        new StepStarted
+        {
+            WorkerId = "worker-1", Generation = 4, Step = 42,
+            Cursors = { new LeaseCursor { Epoch = 2, ShardId = 7, NextRow = 1_024, Trained = 1_000, SkippedByReason = { ["EmptyCaption"] = 3 } } },
+        },
+        new LeaseCursor { Epoch = 2, ShardId = 7, NextRow = 64, Trained = 64 },
         new RunFailed { RunId = "run-1", Generation = 2, Reason = "worker worker-1 (rank 1, akka.tcp://mmcluster@b:2) became unreachable mid-run", WorkerId = "worker-1", WorkerAddress = "akka.tcp://mmcluster@b:2" },
     ];
 
