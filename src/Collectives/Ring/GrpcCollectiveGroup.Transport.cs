@@ -441,6 +441,13 @@ public sealed partial class GrpcCollectiveGroup
         }
     }
 
+    /// <summary>
+    /// Breaks the group on purpose (the coordinator aborted its generation): every pending and later operation fails with
+    /// <paramref name="reason"/>, and the peers are told, as on any failure. No peer is blamed.
+    /// </summary>
+    public void Abort(string reason) =>
+        Fault(new CollectiveException($"rank {Rank}: generation {_options.Generation} aborted: {reason}") { PeerAnswered = true });
+
     /// <summary>Leaves the group: ends the streams it serves, ends its pull streams, unregisters from the server.</summary>
     public async ValueTask DisposeAsync()
     {

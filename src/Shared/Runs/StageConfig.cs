@@ -102,6 +102,12 @@ public sealed record StageConfig
     /// <summary>Torch threads per worker.</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>
+    /// How long a collective may wait for a peer before the generation is given up on (the spec's
+    /// <c>recovery.collective_deadline</c>); null: the collectives' default.
+    /// </summary>
+    public TimeSpan? CollectiveDeadline { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -13,8 +13,18 @@ internal sealed class ControlPlaneClient(IActorRef agent) : IControlPlane
         return new ShardOffer(reply.Lease, reply.AllLeased);
     }
 
-    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null) =>
-        agent.Tell(new ShardDone(lease, rowsConsumed, step) { SkippedByReason = SkipCounts.From(skippedByReason) });
+    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null, long generation = 0) =>
+        agent.Tell(new ShardDone(lease, rowsConsumed, step) { SkippedByReason = SkipCounts.From(skippedByReason), Generation = generation });
+
+    public void ReportStepStarted(long generation, long step, IReadOnlyList<LeaseCursor> cursors)
+    {
+        var started = new StepStarted { Generation = generation, Step = step };
+        started.Cursors.AddRange(cursors);
+        agent.Tell(started);
+    }
+
+    public void ReportAborted(long generation, long completedStep, string reason, int? lostPeerRank) =>
+        agent.Tell(new TrainerAborted(generation, completedStep, reason, lostPeerRank));
 
     public void ReportProgress(ReportProgress report) => agent.Tell(report);
 

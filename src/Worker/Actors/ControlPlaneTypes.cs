@@ -1,3 +1,4 @@
+using MmCluster.Shared.Grpc.Control;
 using MmCluster.Shared.Manifest;
 
 namespace MmCluster.Worker.Actors;
@@ -12,7 +13,14 @@ public sealed record GenerationInfo(
     int Rank,
     int WorldSize,
     IReadOnlyList<PeerInfo> Peers,
-    ReadOnlyMemory<byte> StageConfig);
+    ReadOnlyMemory<byte> StageConfig)
+{
+    /// <summary>The stage's index in the run's schedule.</summary>
+    public int StageIndex { get; init; }
+
+    /// <summary>Set when this generation continues its stage after a failure: the kept step, its source rank, the epoch.</summary>
+    public GenerationRecovery? Recovery { get; init; }
+}
 
 /// <summary>A shard leased to this worker for one epoch.</summary>
 public sealed record ShardLease(int Epoch, ShardSpec Shard);
@@ -35,3 +43,9 @@ public sealed record RunEnded(bool Succeeded, string Reason)
 
 /// <summary>Thrown into a trainer's pending control-plane calls when the run ends.</summary>
 public sealed class RunEndedException(string reason) : Exception(reason);
+
+/// <summary>
+/// Thrown into a trainer's pending control-plane calls when the coordinator aborts its generation (a peer was lost): the
+/// trainer keeps its state and waits for the next generation.
+/// </summary>
+public sealed class GenerationAbortedException(string reason) : Exception(reason);

@@ -19,7 +19,24 @@ public interface IControlPlane
     /// Reports a leased shard consumed; <paramref name="step"/> is the step that consumed its last row, and
     /// <paramref name="skippedByReason"/> the shard's rows the reader skipped as bad, by <c>RowSkipReason</c> name.
     /// </summary>
-    void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null);
+    void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null, long generation = 0);
+
+    /// <summary>
+    /// Tells the coordinator, before step <paramref name="step"/>'s first collective, where each lease it reads from will
+    /// stand once it is trained, so a recovery knows which rows the steps it keeps trained (default: nothing, for control
+    /// planes without a coordinator).
+    /// </summary>
+    void ReportStepStarted(long generation, long step, IReadOnlyList<LeaseCursor> cursors)
+    {
+    }
+
+    /// <summary>
+    /// The trainer stopped <paramref name="generation"/> on an error a new generation can cure, keeping its training state
+    /// at <paramref name="completedStep"/> (-1: none); it waits for the next generation of its stage.
+    /// </summary>
+    void ReportAborted(long generation, long completedStep, string reason, int? lostPeerRank)
+    {
+    }
 
     /// <summary>
     /// Sends progress for the dashboard (about once a second). The agent fills in <c>worker_id</c> and <c>rank</c>; the

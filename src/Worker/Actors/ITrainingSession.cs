@@ -12,6 +12,15 @@ public interface ITrainingSession
     /// </summary>
     void OnGenerationStarted(GenerationInfo generation, IControlPlane control);
 
+    /// <summary>
+    /// The coordinator aborted <paramref name="generation"/> (a peer was lost, or the world grows): stop the current step
+    /// at once, keep the training state, report the completed step (<see cref="IControlPlane.ReportAborted"/>) and wait for
+    /// the next generation.
+    /// </summary>
+    void OnGenerationAborted(long generation, string reason)
+    {
+    }
+
     /// <summary>The run ended (finished, failed, or the coordinator was lost). Called once; abort the current step.</summary>
     void OnRunEnded(RunEnded ended);
 }

@@ -30,6 +30,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
     private Address? coordinatorAddress;
     private StartGeneration? generation;
     private bool trainerFinished;
+    private bool trainerAborted;
     private RunEnded? ended;
     private long nextRequestId;
     private bool subscribedToCluster;
@@ -42,6 +43,9 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<RegisterTick>(_ => HandleRegisterTick());
         Receive<JoinDeadline>(_ => HandleJoinDeadline());
         Receive<StartGeneration>(HandleStartGeneration);
+        Receive<AbortGeneration>(HandleAbortGeneration);
+        Receive<StepStarted>(HandleStepStarted);
+        Receive<TrainerAborted>(HandleTrainerAborted);
         Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}")));
         Receive<NextShard>(HandleNextShard);
         Receive<ShardLeased>(HandleShardLeased);
@@ -134,6 +138,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Timers.Cancel(RegisterTimer);
         generation = start;
         trainerFinished = false;
+        trainerAborted = false;
         if (!Sender.Equals(coordinator))
         {
             coordinator = Sender;
@@ -141,8 +146,13 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
         var info = new GenerationInfo(start.RunId, start.Generation, start.Rank, start.WorldSize,
             start.Peers.Select(p => new PeerInfo(p.Rank, p.WorkerId, p.CollectiveAddress, p.AkkaAddress)).ToList(),
-            start.StageConfig.Memory);
-        log.Info("Worker {0}: run {1} generation {2}, rank {3} of {4}.", settings.WorkerId, start.RunId, start.Generation, start.Rank, start.WorldSize);
+            start.StageConfig.Memory)
+        {
+            StageIndex = start.StageIndex,
+            Recovery = start.Recovery,
+        };
+        log.Info("Worker {0}: run {1} generation {2}, rank {3} of {4}{5}.", settings.WorkerId, start.RunId, start.Generation, start.Rank, start.WorldSize,
+            start.Recovery is { } r ? $", continuing from step {r.Step} with rank {r.SourceRank}'s state" : "");
         session.OnGenerationStarted(info, new ControlPlaneClient(Self));
     }
 
@@ -153,13 +163,76 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         {
             return false;
         }
-        if (!trainerFinished)
+        if (!trainerFinished && !trainerAborted)
         {
             log.Warning("Worker {0}: generation {1} arrived while the trainer is still on generation {2}; ignored.",
                 settings.WorkerId, start.Generation, generation.Generation);
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The coordinator aborts the current generation: pending calls of the trainer fail at once (it keeps its state), the
+    /// session stops its step; the trainer then reports the step it completed.
+    /// </summary>
+    private void HandleAbortGeneration(AbortGeneration abort)
+    {
+        if (ended is not null || generation is null || abort.Generation != generation.Generation)
+        {
+            return;
+        }
+        log.Warning("Worker {0}: generation {1} aborted: {2}", settings.WorkerId, abort.Generation, abort.Reason);
+        FailPending(new Status.Failure(new GenerationAbortedException($"generation {abort.Generation} aborted: {abort.Reason}")));
+        session.OnGenerationAborted(abort.Generation, abort.Reason);
+        if (trainerFinished)
+        {
+            // Nothing to stop: the trainer finished the stage; it keeps nothing for a recovery of it.
+            TellCoordinator(new GenerationAborted { WorkerId = settings.WorkerId, Generation = abort.Generation, CompletedStep = -1, Reason = "finished" });
+        }
+    }
+
+    private void HandleTrainerAborted(TrainerAborted aborted)
+    {
+        if (generation is null || aborted.Generation != generation.Generation)
+        {
+            return;
+        }
+        trainerAborted = true;
+        FailPending(new Status.Failure(new GenerationAbortedException($"generation {aborted.Generation} stopped: {aborted.Reason}")));
+        var message = new GenerationAborted
+        {
+            WorkerId = settings.WorkerId,
+            Generation = aborted.Generation,
+            CompletedStep = aborted.CompletedStep,
+            Reason = aborted.Reason,
+        };
+        if (aborted.LostPeerRank is { } lost)
+        {
+            message.LostPeerRank = lost;
+        }
+        TellCoordinator(message);
+    }
+
+    private void HandleStepStarted(StepStarted started)
+    {
+        var message = started.Clone();
+        message.WorkerId = settings.WorkerId;
+        TellCoordinator(message);
+    }
+
+    private void FailPending(Status.Failure failure)
+    {
+        foreach (var replyTo in pendingShards.Values)
+        {
+            replyTo.Tell(failure);
+        }
+        foreach (var replyTo in pendingCommits.Values.SelectMany(w => w))
+        {
+            replyTo.Tell(failure);
+        }
+        pendingShards.Clear();
+        pendingCommits.Clear();
     }
 
     private void HandleTrainerFinished(TrainerFinished finished)
@@ -206,6 +279,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             ShardId = done.Lease.Shard.ShardId,
             RowsConsumed = done.RowsConsumed,
             Step = done.Step,
+            Generation = done.Generation,
         };
         completed.SkippedByReason.Add(done.SkippedByReason.ToDictionary());
         TellCoordinator(completed);
@@ -316,17 +390,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
         ended = runEnded;
         Timers.CancelAll();
-        var failure = new Status.Failure(new RunEndedException(runEnded.Reason));
-        foreach (var replyTo in pendingShards.Values)
-        {
-            replyTo.Tell(failure);
-        }
-        foreach (var replyTo in pendingCommits.Values.SelectMany(w => w))
-        {
-            replyTo.Tell(failure);
-        }
-        pendingShards.Clear();
-        pendingCommits.Clear();
+        FailPending(new Status.Failure(new RunEndedException(runEnded.Reason)));
         if (runEnded.Succeeded)
         {
             log.Info("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);

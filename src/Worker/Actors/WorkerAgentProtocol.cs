@@ -13,6 +13,9 @@ public sealed record NextShardReply(ShardLease? Lease, bool AllLeased = false);
 public sealed record ShardDone(ShardLease Lease, long RowsConsumed, long Step)
 {
     public IReadOnlyDictionary<string, long> SkippedByReason { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The generation whose step consumed it.</summary>
+    public long Generation { get; init; }
 }
 
 /// <summary>In-process: the trainer votes for a checkpoint commit; answered by <see cref="CheckpointCommit"/>.</summary>
@@ -20,6 +23,12 @@ public sealed record VoteCommit(long Step, string Path);
 
 /// <summary>In-process: the trainer finished the run.</summary>
 public sealed record TrainerFinished(long Step);
+
+/// <summary>
+/// The trainer stopped a generation on an error a new generation can cure (<see cref="IControlPlane.ReportAborted"/>);
+/// the agent tells the coordinator with <c>GenerationAborted</c>.
+/// </summary>
+public sealed record TrainerAborted(long Generation, long CompletedStep, string Reason, int? LostPeerRank);
 
 /// <summary>The trainer failed; the agent tells the coordinator why (<see cref="IControlPlane.ReportFailed"/>).</summary>
 public sealed record TrainerFailed(string Reason, int? LostPeerRank = null);

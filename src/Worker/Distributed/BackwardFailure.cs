@@ -18,6 +18,9 @@ internal sealed class BackwardFailure
 
     public static BackwardFailure Of(ICollectiveGroup group) => ByGroup.GetValue(group, _ => new BackwardFailure());
 
+    /// <summary>Forgets the failure of <paramref name="group"/>: it now forwards to a new generation's healthy group.</summary>
+    public static void Forget(ICollectiveGroup group) => ByGroup.Remove(group);
+
     public bool HasFailed => Volatile.Read(ref failure) is not null;
 
     public void Record(Exception error) => Interlocked.CompareExchange(ref failure, error, null);

@@ -27,6 +27,12 @@ internal interface IStageTrainer : IDisposable
     /// <summary>The held-out evaluation; a collective call (every rank calls it at the same step).</summary>
     IReadOnlyDictionary<string, double> Evaluate();
 
+    /// <summary>
+    /// Every rank of a recovery generation calls it: afterwards every rank holds rank <paramref name="sourceRank"/>'s full
+    /// training state (weights, optimizer state, step, RNG), received over <paramref name="group"/>.
+    /// </summary>
+    void TransferState(MmCluster.Collectives.ICollectiveGroup group, int sourceRank);
+
     /// <summary>Rank 0 writes the training checkpoint of the current step into <paramref name="store"/>.</summary>
     void Save(Checkpoints.CheckpointStore store, Checkpoints.CheckpointMetadata metadata);
 }

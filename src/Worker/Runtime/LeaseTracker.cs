@@ -1,3 +1,5 @@
+using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Manifest;
 using MmCluster.Worker.Actors;
 
 namespace MmCluster.Worker.Runtime;
@@ -23,12 +25,22 @@ internal sealed class LeaseTracker
         }
     }
 
-    /// <summary>The feed produced one row of <paramref name="entry"/>.</summary>
-    public void Produced(Entry entry, int rows = 1)
+    /// <summary>The feed produced one row of <paramref name="entry"/>: the row at <paramref name="fileRow"/> of its file.</summary>
+    public void Produced(Entry entry, long fileRow)
     {
         lock (gate)
         {
-            entry.Produced += rows;
+            entry.Produced++;
+            entry.Rows.Enqueue(fileRow);
+        }
+    }
+
+    /// <summary>The reader skipped a row of <paramref name="entry"/> as bad.</summary>
+    public void Skipped(Entry entry, RowSkip skip)
+    {
+        lock (gate)
+        {
+            entry.Skips.Add((skip.Row, skip.Reason.ToString()));
         }
     }
 
@@ -42,42 +54,83 @@ internal sealed class LeaseTracker
         }
     }
 
-    /// <summary>A step trained <paramref name="rows"/> more rows; returns the leases now fully consumed, in order.</summary>
-    public IReadOnlyList<ConsumedLease> Consume(int rows)
+    /// <summary>
+    /// A step trains <paramref name="rows"/> more rows: returns where each lease it reads from stands after it (the cursors
+    /// the coordinator keeps for a recovery) and the leases it consumes fully, in order.
+    /// </summary>
+    public StepConsumption Consume(int rows)
     {
         var done = new List<ConsumedLease>();
+        var cursors = new List<LeaseCursor>();
         lock (gate)
         {
             var remaining = rows;
-            while (entries.First is { } node)
+            var node = entries.First;
+            while (node is not null)
             {
                 var entry = node.Value;
                 var take = (int)Math.Min(remaining, entry.Produced - entry.Consumed);
+                for (var i = 0; i < take; i++)
+                {
+                    entry.NextRow = entry.Rows.Dequeue() + 1;
+                }
                 entry.Consumed += take;
                 remaining -= take;
-                if (entry.ReadingDone && entry.Consumed == entry.Produced)
+                var finished = entry.ReadingDone && entry.Consumed == entry.Produced;
+                if (take > 0 || finished)
+                {
+                    cursors.Add(entry.Cursor(finished));
+                }
+                var next = node.Next;
+                if (finished)
                 {
                     done.Add(new ConsumedLease(entry.Lease, entry.Consumed, entry.Skipped));
-                    entries.RemoveFirst();
+                    entries.Remove(node);
+                    node = next;
                     continue;
                 }
                 if (remaining == 0 || take == 0)
                 {
                     break;
                 }
+                node = next;
             }
             if (remaining > 0)
             {
                 throw new InvalidOperationException($"a step trained {rows} rows but only {rows - remaining} were read from leases");
             }
         }
-        return done;
+        return new StepConsumption(done, cursors);
     }
 
     /// <summary>One lease as the feed reads it and the trainer consumes it.</summary>
     internal sealed class Entry(ShardLease lease)
     {
         public ShardLease Lease { get; } = lease;
+
+        /// <summary>File rows of the produced rows not yet consumed, in order.</summary>
+        public Queue<long> Rows { get; } = new();
+
+        /// <summary>Rows the reader skipped, with their file row.</summary>
+        public List<(long Row, string Reason)> Skips { get; } = [];
+
+        /// <summary>The file row after the last consumed one (the lease's start until a row is consumed).</summary>
+        public long NextRow { get; set; } = lease.Shard.FirstRow + lease.Shard.SkipRows;
+
+        /// <summary>
+        /// Where the lease stands: every row before <see cref="NextRow"/> handled (the whole shard once
+        /// <paramref name="finished"/>), with the rows trained and the skipped rows before it.
+        /// </summary>
+        public LeaseCursor Cursor(bool finished)
+        {
+            var next = finished ? Lease.Shard.FirstRow + Lease.Shard.RowCount : NextRow;
+            var cursor = new LeaseCursor { Epoch = Lease.Epoch, ShardId = Lease.Shard.ShardId, NextRow = next, Trained = Consumed };
+            foreach (var group in Skips.Where(s => s.Row < next).GroupBy(s => s.Reason, StringComparer.Ordinal))
+            {
+                cursor.SkippedByReason[group.Key] = group.LongCount();
+            }
+            return cursor;
+        }
 
         public long Produced { get; set; }
 
@@ -90,4 +143,7 @@ internal sealed class LeaseTracker
 
     /// <summary>A lease whose rows have all been trained: the rows trained and the rows skipped, by reason.</summary>
     internal sealed record ConsumedLease(ShardLease Lease, long Rows, IReadOnlyDictionary<string, long> Skipped);
+
+    /// <summary>What one step consumes: the leases it finishes and where every lease it reads from stands after it.</summary>
+    internal sealed record StepConsumption(IReadOnlyList<ConsumedLease> Done, IReadOnlyList<LeaseCursor> Cursors);
 }

@@ -78,7 +78,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 emptyEpochs = 0;
                 CurrentEpoch = epoch;
                 var entry = tracker.Begin(offer.Lease);
-                var stats = new ManifestReadStats { OnSkip = LogSkip };
+                var stats = new ManifestReadStats { OnSkip = skip => { tracker.Skipped(entry, skip); LogSkip(skip); } };
                 var truncated = false;
                 await foreach (var row in reader.ReadShardAsync(offer.Lease.Shard, stats, ct).ConfigureAwait(false))
                 {
@@ -88,7 +88,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                         break;
                     }
                     pending.Add(new CaptionedImage(row.Key, row.Caption, row.Image, row.Label ?? -1));
-                    tracker.Produced(entry);
+                    tracker.Produced(entry, row.FileRow);
                     if (pending.Count == batchSize)
                     {
                         var batch = builder.Build(pending);

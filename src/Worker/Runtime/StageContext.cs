@@ -10,4 +10,10 @@ internal sealed record StageContext(GenerationInfo Generation, StageConfig Confi
     public int Rank => Generation.Rank;
 
     public int WorldSize => Generation.WorldSize;
+
+    /// <summary>
+    /// The worker joins a stage that is already training (a replacement after a failure): its trainer is built without
+    /// rank 0's weights broadcast and without the resume checkpoint, since every rank takes the source rank's state next.
+    /// </summary>
+    public bool Joining { get; init; }
 }

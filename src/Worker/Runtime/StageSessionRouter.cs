@@ -33,6 +33,13 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
     {
+        if (current is StageTrainingSession session && session.Continues(generation.StageIndex))
+        {
+            // The next generation of the stage this worker trains (after a recovery): same session, same model.
+            log($"stage {generation.StageIndex + 1}: generation {generation.Generation}, rank {generation.Rank} of {generation.WorldSize}");
+            session.OnGenerationStarted(generation, control);
+            return;
+        }
         StageConfig config;
         try
         {
@@ -53,6 +60,8 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
         current = factory(server, log, fail);
         current.OnGenerationStarted(generation, control);
     }
+
+    public void OnGenerationAborted(long generation, string reason) => current?.OnGenerationAborted(generation, reason);
 
     public void OnRunEnded(RunEnded ended) => current?.OnRunEnded(ended);
 

@@ -78,6 +78,9 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
 
     public IReadOnlyDictionary<string, double> Evaluate() => recipe.Evaluate(model, step);
 
+    public void TransferState(MmCluster.Collectives.ICollectiveGroup group, int sourceRank) =>
+        throw new NotImplementedException("state transfer lands with the statesync branch");
+
     public void Save(CheckpointStore store, CheckpointMetadata metadata)
     {
         var record = recipe.Record(model);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using MmCluster.Collectives;
 using MmCluster.Collectives.Ring;
@@ -15,24 +16,56 @@ namespace MmCluster.Worker.Runtime;
 /// The worker's trainer for one stage of any kind, on its own thread (the agent actor's mailbox never blocks): opens the
 /// gRPC collective group with its peers, lets the kind build its model and trainer (<see cref="CreateTrainerAsync"/>:
 /// init weights, frozen parts, rank 0's weights broadcast, a resumed checkpoint), pulls shards through the control plane,
-/// trains, evaluates and checkpoints on schedule (commit protocol), reports progress (each named loss as
-/// <c>loss.&lt;name&gt;</c>, evaluations as <c>eval.&lt;name&gt;</c>) and TensorBoard scalars, and tells the coordinator
-/// when it is done (after releasing the group and the model, so the next stage of the schedule starts clean). One
-/// instance trains one stage; <see cref="StageSessionRouter"/> creates one per stage. Any error ends this worker
-/// (<paramref name="fail"/>), and the coordinator stops the run naming it.
+/// trains, evaluates and checkpoints on schedule (commit protocol), reports progress and TensorBoard scalars, and tells
+/// the coordinator when it is done. One instance trains one stage, over one or more generations: when a generation is
+/// aborted (a peer was lost, the coordinator said so) on an error a new generation can cure, the session keeps its model,
+/// optimizer and manifest reader, reports the step it completed and waits for the next generation of the same stage, in
+/// which every rank takes the training state of the rank the coordinator names (docs/fault-tolerance.md). Any other error
+/// ends this worker (<paramref name="fail"/>), and the coordinator stops the run naming it.
 /// </summary>
 public abstract class StageTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail) : ITrainingSession
 {
     private readonly CancellationTokenSource stop = new();
+    private readonly BlockingCollection<GenerationInfo> generations = new();
+    private readonly object gate = new();
     private Thread? thread;
+    private GenerationRun? running;
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
     {
+        if (thread is not null)
+        {
+            generations.Add(generation);   // the next generation of this stage, after a recovery
+            return;
+        }
         thread = new Thread(() => Run(generation, control)) { Name = "trainer", IsBackground = true };
         thread.Start();
     }
 
-    public void OnRunEnded(RunEnded ended) => stop.Cancel();
+    public void OnGenerationAborted(long generation, string reason)
+    {
+        lock (gate)
+        {
+            if (running is { } current && current.Generation == generation)
+            {
+                current.Abort(reason);
+            }
+        }
+    }
+
+    /// <summary>Whether this session trains the stage <paramref name="stageIndex"/> and waits for its next generation.</summary>
+    public bool Continues(int stageIndex) => thread is not null && StageIndex == stageIndex && !Ended;
+
+    /// <summary>The stage this session trains (the schedule index of its first generation's config).</summary>
+    public int StageIndex { get; private set; } = -1;
+
+    private bool Ended { get; set; }
+
+    public void OnRunEnded(RunEnded ended)
+    {
+        stop.Cancel();
+        generations.CompleteAdding();
+    }
 
     /// <summary>
     /// Builds this kind's model and trainer for the stage (called on the trainer thread, the group open), through
@@ -59,14 +92,60 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         return values;
     }
 
-    private void Run(GenerationInfo generation, IControlPlane control)
+    /// <summary>
+    /// Whether a generation that failed with <paramref name="error"/> can be continued by the next one: a collective that
+    /// broke (a peer lost, silent or aborting), the generation aborted on purpose, a control-plane call cut by the abort.
+    /// A bad spec, weights that do not fit or a corrupt manifest cannot, and fail the worker.
+    /// </summary>
+    internal static bool Recoverable(Exception error, bool aborted) =>
+        aborted || error is CollectiveException || error is GenerationAbortedException
+        || error.InnerException is { } inner && Recoverable(inner, false);
+
+    private void Run(GenerationInfo first, IControlPlane control)
     {
+        IStageTrainer? trainer = null;
+        TimedCollectiveGroup? group = null;
+        StageConfig? config = null;
+        ParquetManifestReader? manifest = null;
+        var generation = first;
         try
         {
-            var config = StageConfig.FromJson(generation.StageConfig.Span);
-            var step = TrainAsync(generation, control, config).GetAwaiter().GetResult();
-            control.ReportFinished(step);
-            log($"finished {config.Stage} at step {step}");
+            config = StageConfig.FromJson(generation.StageConfig.Span);
+            StageIndex = config.StageIndex;
+            torch.set_num_threads(Math.Max(1, config.Threads));
+            torch.manual_seed(config.Seed);
+            manifest = config.OpenManifest(config.TrainSplit);
+            while (true)
+            {
+                var run = new GenerationRun(generation, stop.Token);
+                lock (gate)
+                {
+                    running = run;
+                }
+                try
+                {
+                    var step = TrainAsync(run, control, config, manifest, ref trainer, ref group);
+                    control.ReportFinished(step);
+                    log($"finished {config.Stage} at step {step}");
+                    return;
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested && Recoverable(e, run.Aborted))
+                {
+                    var completed = trainer?.Step ?? -1;
+                    log($"generation {generation.Generation} stopped at step {completed}: {e.Message}");
+                    (group?.Inner as GrpcCollectiveGroup)?.Abort(e.Message);
+                    control.ReportAborted(generation.Generation, completed, e.Message, CollectiveException.LostPeerOf(e));
+                }
+                finally
+                {
+                    run.Dispose();
+                }
+                if (!TryNextGeneration(out generation))
+                {
+                    log("trainer stopped: the run ended while waiting for the next generation");
+                    return;
+                }
+            }
         }
         catch (Exception e) when (stop.IsCancellationRequested)
         {
@@ -77,23 +156,110 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             control.ReportFailed(e.Message, CollectiveException.LostPeerOf(e));
             fail(e);
         }
+        finally
+        {
+            Ended = true;
+            trainer?.Dispose();
+            if (group is not null)
+            {
+                group.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            manifest?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private bool TryNextGeneration(out GenerationInfo next)
+    {
+        try
+        {
+            next = generations.Take(stop.Token);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+        {
+            next = null!;
+            return false;
+        }
     }
 
     /// <returns>The step the stage ended at.</returns>
-    private async Task<long> TrainAsync(GenerationInfo generation, IControlPlane control, StageConfig config)
+    private long TrainAsync(GenerationRun run, IControlPlane control, StageConfig config, ParquetManifestReader manifest,
+        ref IStageTrainer? trainer, ref TimedCollectiveGroup? group)
     {
-        var ct = stop.Token;
-        torch.set_num_threads(Math.Max(1, config.Threads));
-        torch.manual_seed(config.Seed);
+        var generation = run.Info;
+        var ct = run.Token;
         var peers = generation.Peers.OrderBy(p => p.Rank).Select(p => p.CollectiveAddress).ToList();
-        var ring = GrpcCollectiveGroup.Create(server.GroupOptions(generation.RunId, generation.Generation, generation.Rank, peers), server);
-        await using var group = new TimedCollectiveGroup(ring);
-        using var trainer = await CreateTrainerAsync(new StageContext(generation, config, group, log), ct);
+        var options = server.GroupOptions(generation.RunId, generation.Generation, generation.Rank, peers);
+        var ring = GrpcCollectiveGroup.Create(config.CollectiveDeadline is { } deadline ? options with { OperationDeadline = deadline } : options, server);
+        if (group is null)
+        {
+            group = new TimedCollectiveGroup(ring);
+        }
+        else
+        {
+            var previous = group.Replace(ring);
+            previous.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        run.Attach(ring);
+        var recovery = generation.Recovery;
+        if (trainer is null)
+        {
+            // The stage's first generation, or a replacement joining a running stage (its state comes from the source).
+            var context = new StageContext(generation, config, group, log) { Joining = recovery is not null };
+            trainer = CreateTrainerAsync(context, ct).GetAwaiter().GetResult();
+        }
+        var startEpoch = trainer.StartEpoch;
+        if (recovery is not null)
+        {
+            var moved = Stopwatch.GetTimestamp();
+            var before = trainer.Step;
+            try
+            {
+                trainer.TransferState(group, recovery.SourceRank);
+            }
+            catch when (before != recovery.Step)
+            {
+                // Half-received: this rank's state is now a mix of two steps and must not be anyone's source.
+                trainer.Dispose();
+                trainer = null;
+                throw;
+            }
+            if (trainer.Step != recovery.Step)
+            {
+                throw new InvalidOperationException(
+                    $"generation {generation.Generation}: rank {recovery.SourceRank} sent the state of step {trainer.Step}, the coordinator kept step {recovery.Step}");
+            }
+            startEpoch = recovery.Epoch;
+            log($"generation {generation.Generation}: rank {generation.Rank} of {generation.WorldSize} continues at step {trainer.Step} " +
+                $"with rank {recovery.SourceRank}'s state ({Stopwatch.GetElapsedTime(moved).TotalMilliseconds:0} ms)");
+        }
+        return StartFeed(run, control, config, manifest, trainer, group, ring, startEpoch);
+    }
+
+    private long StartFeed(GenerationRun run, IControlPlane control, StageConfig config, ParquetManifestReader manifest,
+        IStageTrainer trainer, TimedCollectiveGroup group, GrpcCollectiveGroup ring, int startEpoch)
+    {
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));
         var tracker = new LeaseTracker();
-        await using var manifest = config.OpenManifest(config.TrainSplit);
-        await using var feed = new ShardBatchFeed(control, manifest,
-            trainer.Batches, tracker, config.BatchSize, config.TotalSteps - trainer.Step, trainer.StartEpoch, log: log);
+        var batchSize = config.BatchSize;
+        var feed = new ShardBatchFeed(control, manifest,
+            trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log);
+        try
+        {
+            return TrainGeneration(run, control, config, trainer, group, ring, feed, tracker, checkpoints, startEpoch);
+        }
+        finally
+        {
+            feed.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private long TrainGeneration(GenerationRun run, IControlPlane control, StageConfig config, IStageTrainer trainer,
+        TimedCollectiveGroup group, GrpcCollectiveGroup ring, ShardBatchFeed feed, LeaseTracker tracker, CheckpointStore checkpoints,
+        int startEpoch)
+    {
+        var generation = run.Info;
+        var ct = run.Token;
 
         var progress = new ProgressMeter(group);
         // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
@@ -102,20 +268,29 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             : null;
         IReadOnlyDictionary<string, double> lastEval = new Dictionary<string, double>();
         var lanesLogged = generation.Peers.Count < 2;
+        if (trainer.Step == config.TotalSteps && generation.Recovery is not null)
+        {
+            // The last step was trained before the failure but the stage's final evaluation and commit were not done.
+            lastEval = trainer.Evaluate();
+            CommitAsync(control, checkpoints, trainer, config, generation.Rank, trainer.Step, startEpoch, ct).GetAwaiter().GetResult();
+        }
         while (trainer.Step < config.TotalSteps)
         {
             var waitStart = Stopwatch.GetTimestamp();
             var batch = feed.Next(ct);
             var dataMs = Stopwatch.GetElapsedTime(waitStart).TotalMilliseconds;
+            // Where this step leaves its leases, told before its first collective: a recovery keeps or drops it whole.
+            var consumed = tracker.Consume(batch.Count);
+            control.ReportStepStarted(generation.Generation, trainer.Step + 1, consumed.Cursors);
             var result = trainer.Train(batch);
             if (!lanesLogged)
             {
                 lanesLogged = true;
                 log($"collective lanes: {ring.TransportSummary}");
             }
-            foreach (var done in tracker.Consume(batch.Count))
+            foreach (var done in consumed.Done)
             {
-                control.CompleteShard(done.Lease, done.Rows, result.Step, done.Skipped);
+                control.CompleteShard(done.Lease, done.Rows, result.Step, done.Skipped, generation.Generation);
             }
             progress.Add(batch.Count, dataMs);
             var step = result.Step;
@@ -153,10 +328,47 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             }
             if (config.CheckpointEvery > 0 && step % config.CheckpointEvery == 0 || last)
             {
-                await CommitAsync(control, checkpoints, trainer, config, generation.Rank, step, feed.CurrentEpoch, ct);
+                CommitAsync(control, checkpoints, trainer, config, generation.Rank, step, feed.CurrentEpoch, ct).GetAwaiter().GetResult();
             }
         }
         return trainer.Step;
+    }
+
+    /// <summary>
+    /// One generation of the stage on this worker: its token, cancelled when the coordinator aborts it (which also breaks
+    /// its collective group, so a step blocked on a peer returns at once).
+    /// </summary>
+    private sealed class GenerationRun(GenerationInfo info, CancellationToken stop) : IDisposable
+    {
+        private readonly CancellationTokenSource cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        private GrpcCollectiveGroup? ring;
+        private string? abortReason;
+
+        public GenerationInfo Info { get; } = info;
+
+        public long Generation => Info.Generation;
+
+        public CancellationToken Token => cts.Token;
+
+        public bool Aborted => Volatile.Read(ref abortReason) is not null;
+
+        public void Attach(GrpcCollectiveGroup group)
+        {
+            ring = group;
+            if (abortReason is { } reason)
+            {
+                group.Abort(reason);
+            }
+        }
+
+        public void Abort(string reason)
+        {
+            Volatile.Write(ref abortReason, reason);
+            ring?.Abort(reason);
+            cts.Cancel();
+        }
+
+        public void Dispose() => cts.Dispose();
     }
 
     /// <summary>The stage's inputs, kept in each of its checkpoints: which stage this is and where its weights came from.</summary>

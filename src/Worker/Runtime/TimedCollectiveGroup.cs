@@ -4,9 +4,29 @@ using MmCluster.Collectives;
 namespace MmCluster.Worker.Runtime;
 
 /// <summary>Measures the wall time spent inside collectives (for the dashboard's "time in collectives").</summary>
+/// <remarks>
+/// A stage's trainer holds this one object for the whole stage; a recovery puts the next generation's group in it
+/// (<see cref="Replace"/>), so the averager, the losses' gatherers and the evaluation follow without being rebuilt. They
+/// read <see cref="Rank"/> and <see cref="WorldSize"/> at every call.
+/// </remarks>
 internal sealed class TimedCollectiveGroup(ICollectiveGroup inner) : ICollectiveGroup
 {
     private long ticks;
+
+    /// <summary>The generation's group this one forwards to.</summary>
+    public ICollectiveGroup Inner => inner;
+
+    /// <summary>
+    /// Forwards to <paramref name="next"/> from now on (a new generation) and forgets a failure recorded in the backward
+    /// pass of the previous one; returns the previous group for the caller to dispose.
+    /// </summary>
+    public ICollectiveGroup Replace(ICollectiveGroup next)
+    {
+        var previous = inner;
+        inner = next;
+        Distributed.BackwardFailure.Forget(this);
+        return previous;
+    }
 
     public int Rank => inner.Rank;
 
