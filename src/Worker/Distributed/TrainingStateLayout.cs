@@ -55,6 +55,11 @@ internal sealed class TrainingStateLayout : IDisposable
         entries.Add(new Entry($"{OptimPrefix}step", steps));
         rng = (generator?.get_state() ?? torch.random.get_rng_state()).DetachFromDisposeScope();
         entries.Add(new Entry("rng_state", rng));
+        if (entries.FirstOrDefault(e => e.Bytes > int.MaxValue) is { } huge)
+        {
+            // Before any collective: ranks of one layout all stop here alike.
+            throw new NotSupportedException($"tensor '{huge.Name}' holds {huge.Bytes} bytes; a state transfer moves tensors up to 2 GiB");
+        }
         Text = string.Join('\n', entries.Select(e => e.Line));
         Fingerprint = SHA256.HashData(Encoding.UTF8.GetBytes(Text));
         PayloadBytes = entries.Sum(e => e.PaddedBytes);
@@ -123,10 +128,6 @@ internal sealed class TrainingStateLayout : IDisposable
                 using var detached = target.detach();
                 using var cpu = detached.cpu();
                 staging = cpu.contiguous();
-            }
-            if (Bytes > int.MaxValue)
-            {
-                throw new NotSupportedException($"tensor '{Name}' holds {Bytes} bytes; a state transfer moves tensors up to 2 GiB");
             }
             return staging.bytes;
         }
