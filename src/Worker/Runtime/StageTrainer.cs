@@ -1,3 +1,4 @@
+using MmCluster.Collectives;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Training;
@@ -40,6 +41,8 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
     /// <summary>
     /// Takes <paramref name="model"/> (disposed if building fails): its start weights (the recipe's init weights and frozen
     /// prefixes), rank 0's weights on every rank, the averager, the kind's step, then the checkpoint to resume from, if any.
+    /// With <see cref="StageContext.Joining"/> (a replacement joining a running stage) it skips rank 0's weights and the
+    /// checkpoint and runs no collective: <see cref="TransferState"/> must follow, on every rank of the group.
     /// </summary>
     public static StageTrainer<TModel, TStep> Build(StageContext context, TModel model, StageRecipe<TModel, TStep> recipe)
     {
@@ -48,11 +51,18 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
         try
         {
             recipe.LoadStartWeights(model);
-            ParameterBroadcast.FromRoot(context.Group, model.state_dict().Values);
+            if (!context.Joining)
+            {
+                ParameterBroadcast.FromRoot(context.Group, model.state_dict().Values);
+            }
             averager = GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log);
             step = recipe.CreateStep(model, averager);
             var startEpoch = 0;
-            if (context.Config.ResumeFrom is { } resume)
+            if (context.Joining)
+            {
+                context.Log($"joining the running stage {context.Config.Stage}: the state transfer brings weights, optimizer and step");
+            }
+            else if (context.Config.ResumeFrom is { } resume)
             {
                 var meta = CheckpointStore.Load(resume, model, step.Optimizer);
                 startEpoch = meta.Epoch;
@@ -78,8 +88,8 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
 
     public IReadOnlyDictionary<string, double> Evaluate() => recipe.Evaluate(model, step);
 
-    public void TransferState(MmCluster.Collectives.ICollectiveGroup group, int sourceRank) =>
-        throw new NotImplementedException("state transfer lands with the statesync branch");
+    public TrainingStateTransferResult TransferState(ICollectiveGroup group, int sourceRank) =>
+        TrainingStateTransfer.Broadcast(group, sourceRank, model, step.Optimizer);
 
     public void Save(CheckpointStore store, CheckpointMetadata metadata)
     {

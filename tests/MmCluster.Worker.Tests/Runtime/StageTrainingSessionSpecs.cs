@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using MmCluster.Collectives;
 using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Runs;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Checkpoints;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Runtime;
 using MmCluster.Worker.Training;
 using Xunit;
@@ -119,6 +121,9 @@ public sealed class StageTrainingSessionSpecs : IAsyncLifetime
         }
 
         public void Save(CheckpointStore store, CheckpointMetadata metadata) => Saved.Add(metadata.Step);
+
+        public TrainingStateTransferResult TransferState(ICollectiveGroup group, int sourceRank) =>
+            throw new NotSupportedException("the session does not transfer state yet");
 
         public void Dispose() => Disposed = true;
     }
