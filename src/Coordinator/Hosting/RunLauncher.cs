@@ -84,6 +84,7 @@ public static class RunLauncher
                 RendezvousTimeout = launch.RendezvousTimeout,
                 Stages = stages,
                 StartAt = startAt,
+                Recovery = RecoveryOf(spec, world),
             },
             PlanEpoch = epoch => ShardPlanner.PlanEpoch(shards, spec.Seed, epoch),
             // Every stage shuffles the manifest its own way (the first stage as a one-stage run always did).
@@ -141,6 +142,12 @@ public static class RunLauncher
                 : s).ToList(),
         });
     }
+
+    /// <summary>The spec's <c>recovery</c> section as the RunActor takes it (min_workers defaults to the world size).</summary>
+    internal static RecoverySettings RecoveryOf(RunSpec spec, int world) => spec.Recovery is { Enabled: true } recovery
+        ? new RecoverySettings(true, Math.Clamp(recovery.MinWorkers ?? world, 1, world), recovery.ReplacementWait, recovery.MaxRestarts,
+            recovery.Window, AbortTimeout: recovery.CollectiveDeadline + TimeSpan.FromSeconds(5))
+        : RecoverySettings.Disabled;
 }
 
 /// <summary>How the coordinator process was started (flags and environment of <c>mmcluster coordinator</c>).</summary>

@@ -65,6 +65,7 @@ public static class StageSchedule
                 RetrievalHeldOut = stage.Eval.RetrievalHeldOut ?? 1000,
                 CheckpointEvery = stage.CheckpointEvery ?? 0,
                 Threads = inputs.Threads,
+                CollectiveDeadline = spec.Recovery is { Enabled: true } recovery ? recovery.CollectiveDeadline : null,
             });
         }
         return configs;

@@ -19,6 +19,9 @@ public sealed record RunSpec
 
     public IReadOnlyList<StageSpec> Stages { get; init; } = [];
 
+    /// <summary>How the run survives lost workers; null: it does not (a lost worker fails the run).</summary>
+    public RecoverySpec? Recovery { get; init; }
+
     /// <summary>Where the spec came from (file, base folder for relative paths, YAML positions); empty when built in code.</summary>
     public SpecSource Source { get; init; } = SpecSource.InMemory;
 

@@ -34,6 +34,7 @@ public sealed partial class RunSpecValidator
             Report("world_size", $"must be at least 1, got {spec.WorldSize}");
         }
         CheckManifest(spec, Report);
+        CheckRecovery(spec, Report);
         if (spec.Stages.Count == 0)
         {
             Report("stages", "a run needs at least one stage");
@@ -44,6 +45,35 @@ public sealed partial class RunSpecValidator
         }
         CheckGraph(spec, Report);
         return problems;
+    }
+
+    private static void CheckRecovery(RunSpec spec, Action<string, string> report)
+    {
+        if (spec.Recovery is not { } recovery)
+        {
+            return;
+        }
+        if (recovery.MinWorkers is { } min && (min < 1 || min > spec.WorldSize))
+        {
+            report("recovery.min_workers", $"must be between 1 and world_size ({spec.WorldSize}), got {min}");
+        }
+        if (recovery.MaxRestarts < 0)
+        {
+            report("recovery.max_restarts", $"must be 0 or more, got {recovery.MaxRestarts}");
+        }
+        foreach (var (key, value, least) in new[]
+        {
+            ("replacement_wait", recovery.ReplacementWait, TimeSpan.Zero),
+            ("window", recovery.Window, TimeSpan.FromSeconds(1)),
+            ("collective_deadline", recovery.CollectiveDeadline, TimeSpan.FromSeconds(1)),
+            ("coordinator_wait", recovery.CoordinatorWait, TimeSpan.Zero),
+        })
+        {
+            if (value < least)
+            {
+                report($"recovery.{key}", $"must be at least {least.TotalSeconds:0.###} s, got {value.TotalSeconds:0.###} s");
+            }
+        }
     }
 
     private void CheckManifest(RunSpec spec, Action<string, string> report)

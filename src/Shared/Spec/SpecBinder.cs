@@ -11,7 +11,9 @@ namespace MmCluster.Shared.Spec;
 /// </summary>
 internal sealed class SpecBinder
 {
-    private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages"];
+    private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages", "recovery"];
+    private static readonly string[] RecoveryFields =
+        ["enabled", "min_workers", "replacement_wait", "max_restarts", "window", "collective_deadline", "coordinator_wait"];
     private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "image_root", "auto_import", "duplicate_keys", "limits"];
     private static readonly string[] LimitFields = ["max_image_bytes", "max_image_pixels", "max_caption_chars"];
     private static readonly string[] StageFields =
@@ -68,6 +70,24 @@ internal sealed class SpecBinder
                         _ => (DuplicateKeyPolicy?)null,
                     }) ?? DuplicateKeyPolicy.Refuse,
                     Limits = BindLimits(manifest.Child("limits", LimitFields)),
+                },
+            };
+        }
+        if (top.Child("recovery", RecoveryFields) is { } recovery)
+        {
+            var defaults = new RecoverySpec();
+            TimeSpan? Duration(string key) => recovery.Parse(key, "a duration like 30s, 5m or 500ms", RecoverySpec.ParseDuration);
+            spec = spec with
+            {
+                Recovery = new RecoverySpec
+                {
+                    Enabled = recovery.Bool("enabled") ?? true,
+                    MinWorkers = recovery.Int("min_workers"),
+                    ReplacementWait = Duration("replacement_wait") ?? defaults.ReplacementWait,
+                    MaxRestarts = recovery.Int("max_restarts") ?? defaults.MaxRestarts,
+                    Window = Duration("window") ?? defaults.Window,
+                    CollectiveDeadline = Duration("collective_deadline") ?? defaults.CollectiveDeadline,
+                    CoordinatorWait = Duration("coordinator_wait") ?? defaults.CoordinatorWait,
                 },
             };
         }
