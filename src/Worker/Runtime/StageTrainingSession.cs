@@ -92,8 +92,9 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));
         var tracker = new LeaseTracker();
         await using var manifest = config.OpenManifest(config.TrainSplit);
+        var rows = config.RowsPerRank(generation.WorldSize, generation.Rank);   // this rank's share of the global batch
         await using var feed = new ShardBatchFeed(control, manifest,
-            trainer.Batches, tracker, config.BatchSize, config.TotalSteps - trainer.Step, trainer.StartEpoch, log: log);
+            trainer.Batches, tracker, rows, config.TotalSteps - trainer.Step, trainer.StartEpoch, log: log);
 
         var progress = new ProgressMeter(group);
         // TensorBoard scalars (rank 0 only): loss, lr, throughput, evaluations, under <run>/tensorboard/<stage>.
@@ -134,7 +135,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 var report = progress.Report(step, feed.CurrentEpoch, result.Loss);
                 report.Lr = result.LearningRate;
                 report.GradNorm = result.GradNorm;
-                report.Samples = step * config.BatchSize;
+                report.Samples = step * rows;
                 report.SkippedRows = feed.SkippedRows;
                 trainer.StepMetrics.CopyTo(report);
                 foreach (var (key, value) in result.Losses)
