@@ -88,16 +88,8 @@ public sealed class TransparentRecoverySpecs
     }
 
     /// <summary>Rank <paramref name="rank"/>'s rows of the global batch (<see cref="BatchSplit"/>).</summary>
-    private static ClipBatch Share(ClipBatch batch, int world, int rank)
-    {
-        var (offset, rows) = (BatchSplit.Offset(batch.Count, world, rank), BatchSplit.Rows(batch.Count, world, rank));
-        var perImage = batch.Pixels.Length / batch.Count;
-        return new ClipBatch(
-            batch.Pixels.AsSpan(offset * perImage, rows * perImage).ToArray(),
-            [rows, .. batch.PixelShape[1..]],
-            batch.Tokens.AsSpan(offset * batch.ContextLength, rows * batch.ContextLength).ToArray(),
-            batch.ContextLength);
-    }
+    private static ClipBatch Share(ClipBatch batch, int world, int rank) =>
+        Blip2Fixtures.Slice(batch, BatchSplit.Offset(batch.Count, world, rank), BatchSplit.Rows(batch.Count, world, rank));
 
     /// <summary>
     /// Every parameter's values, except the key third of each attention's packed in_proj_bias: a key bias adds the same
