@@ -49,6 +49,7 @@ public static class StageSchedule
                 TestSplit = spec.Manifest.TestSplit,
                 Seed = spec.Seed,
                 BatchSize = batch,
+                GlobalBatchSize = inputs.WorldSize * batch,
                 TotalSteps = stage.Steps ?? stage.Epochs!.Value * stepsPerEpoch,
                 StepsPerEpoch = stepsPerEpoch,
                 LearningRate = stage.Optimizer.Lr,

@@ -58,12 +58,19 @@ public sealed record StageConfig
 
     public long Seed { get; init; }
 
-    /// <summary>Samples per rank per step (every rank the same).</summary>
+    /// <summary>The spec's samples per rank per step, with the world the run started with (see <see cref="GlobalBatchSize"/>).</summary>
     public int BatchSize { get; init; }
+
+    /// <summary>
+    /// B, the samples of one step over all ranks, fixed for the stage even when the world changes (the coordinator sets
+    /// W·b of the spec); the ranks split it with <see cref="BatchSplit"/>. 0 (a config from before it existed): world size
+    /// × <see cref="BatchSize"/>.
+    /// </summary>
+    public int GlobalBatchSize { get; init; }
 
     public long TotalSteps { get; init; }
 
-    /// <summary>floor(train rows / (W·b)): the steps one epoch of the train split gives.</summary>
+    /// <summary>floor(train rows / B): the steps one epoch of the train split gives.</summary>
     public long StepsPerEpoch { get; init; }
 
     public double LearningRate { get; init; }
@@ -113,6 +120,12 @@ public sealed record StageConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>B for a generation of <paramref name="worldSize"/> ranks: <see cref="GlobalBatchSize"/>, or W·b when it is 0.</summary>
+    public int GlobalBatch(int worldSize) => GlobalBatchSize > 0 ? GlobalBatchSize : worldSize * BatchSize;
+
+    /// <summary>Rank <paramref name="rank"/>'s rows per step in a generation of <paramref name="worldSize"/> ranks (<see cref="BatchSplit"/>).</summary>
+    public int RowsPerRank(int worldSize, int rank) => BatchSplit.Rows(GlobalBatch(worldSize), worldSize, rank);
 
     /// <summary>A reader of the stage's manifest as the spec configures it (image root, limits, duplicate keys).</summary>
     public ParquetManifestReader OpenManifest(string? split) => new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys);

@@ -32,7 +32,7 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
                 ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
                 ["blip2-stage1"] = [("", "")],
             },
-            (model, averager) => new Blip2Stage1Step(model, OptionsOf(config), new CollectiveFeatureGatherer(context.Group), averager, config.Seed),
+            (model, averager) => new Blip2Stage1Step(model, OptionsOf(config), new CollectiveFeatureGatherer(context.Group, config.GlobalBatch(context.WorldSize)), averager, config.Seed),
             (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, Math.Max(2, config.RetrievalHeldOut / context.WorldSize))),
             model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config)));
     }

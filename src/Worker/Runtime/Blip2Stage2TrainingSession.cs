@@ -1,4 +1,5 @@
 using MmCluster.Collectives.Ring;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Training;
@@ -36,7 +37,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
                 ["lm"] = [("", Blip2Stage2Model.LanguageModelModule + ".")],
                 ["blip2-stage2"] = [("", "")],
             },
-            (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager),
+            (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager, layout: new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
             (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, int.MaxValue), batches.Tokenizer, inputs.Vocabulary),
             model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config)));
     }

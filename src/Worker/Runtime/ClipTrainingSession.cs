@@ -42,7 +42,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
         return StageTrainer<ClipModel, TrainStep>.Build(context, new ClipModel(modelConfig), new StageRecipe<ClipModel, TrainStep>(
             new BatchBuilder(decoder, tokenizer),
             LoadStartWeights,
-            (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group), averager),
+            (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize)), averager),
             (model, _) => (evaluator ??= new StageEvaluator(model, tokenizer, group, config, evalSet)).Evaluate(),
             model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>())));
     }

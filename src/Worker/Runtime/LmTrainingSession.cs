@@ -1,4 +1,5 @@
 using MmCluster.Collectives.Ring;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Training;
 
@@ -28,7 +29,7 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },
-            (model, averager) => new LmTrainStep(model, OptionsOf(config), averager),
+            (model, averager) => new LmTrainStep(model, OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
             (_, step) => Evaluate(context, step, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, EvalCaptions)),
             _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig)));
     }

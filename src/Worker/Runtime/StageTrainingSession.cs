@@ -241,7 +241,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     {
         var checkpoints = new CheckpointStore(Path.Combine(config.RunDirectory, "checkpoints", config.Stage));
         var tracker = new LeaseTracker();
-        var batchSize = config.BatchSize;
+        var batchSize = config.RowsPerRank(run.Info.WorldSize, run.Info.Rank);
         var feed = new ShardBatchFeed(control, manifest,
             trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log);
         try
@@ -309,7 +309,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 var report = progress.Report(step, feed.CurrentEpoch, result.Loss);
                 report.Lr = result.LearningRate;
                 report.GradNorm = result.GradNorm;
-                report.Samples = step * config.BatchSize;
+                report.Samples = step * batch.Count;   // this rank's share now (it changes when a recovery changes the world)
                 report.SkippedRows = feed.SkippedRows;
                 trainer.StepMetrics.CopyTo(report);
                 foreach (var (key, value) in result.Losses)

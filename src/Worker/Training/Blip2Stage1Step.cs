@@ -7,7 +7,7 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// One synchronous step of <c>blip2-stage1</c>: freezes the image encoder (at construction), then per batch ITC + ITM + ITG
-/// (<see cref="Blip2Stage1Loss"/>) with the gatherer, backward, averaging, clipping, AdamW, and LAVIS's temperature clamp.
+/// (<see cref="Blip2Stage1Loss"/>) with the gatherer, scaled by this rank's share of the global batch, backward, averaging, clipping, AdamW, and LAVIS's temperature clamp.
 /// The batch's class labels, when present, are ITM's match groups (LAVIS's image_id). Hard negatives come from a generator
 /// seeded with <c>samplingSeed</c> + rank, so a run is reproducible.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class Blip2Stage1Step : IStageStep
         var captions = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
         var groups = Groups(batch);
         var losses = Blip2Stage1Loss.Compute(model, images, captions, groups, gatherer, generator);
-        losses.Total.backward();
+        LossWeighting.Weigh(losses.Total, gatherer, batch.Count).backward();     // w_r = b_r·W/B; 1 for an even split
         var norm = optimizer.Finish();
         model.ClampTemperature();
         var parts = new Dictionary<string, float>

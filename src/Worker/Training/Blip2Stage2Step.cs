@@ -1,5 +1,6 @@
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
+using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Training;
@@ -7,18 +8,21 @@ namespace MmCluster.Worker.Training;
 /// <summary>
 /// One synchronous step of <c>blip2-stage2</c>: freezes <see cref="Blip2Stage2Model.FrozenPrefixes"/> at construction
 /// (image encoder, language model, the Q-Former's text-only parts), then per batch the caption loss with the first
-/// <c>promptTokens</c> caption tokens masked, backward, averaging of the trainable gradients only, clipping, AdamW.
+/// <c>promptTokens</c> caption tokens masked, scaled by this rank's share of the global batch (<c>layout</c>; none: world
+/// size 1), backward, averaging of the trainable gradients only, clipping, AdamW.
 /// </summary>
 public sealed class Blip2Stage2Step : IStageStep
 {
     private readonly Blip2Stage2Model model;
     private readonly int promptTokens;
     private readonly StageOptimizer optimizer;
+    private readonly IBatchLayout layout;
 
-    public Blip2Stage2Step(Blip2Stage2Model model, TrainOptions options, IGradientAverager? averager = null, int promptTokens = 0)
+    public Blip2Stage2Step(Blip2Stage2Model model, TrainOptions options, IGradientAverager? averager = null, int promptTokens = 0, IBatchLayout? layout = null)
     {
         this.model = model;
         this.promptTokens = promptTokens;
+        this.layout = layout ?? SingleRankGatherer.Instance;
         FrozenParameters.Apply(model, model.FrozenPrefixes);
         optimizer = new StageOptimizer(model, options, averager);
     }
@@ -35,7 +39,7 @@ public sealed class Blip2Stage2Step : IStageStep
         var images = tensor(batch.Pixels, batch.PixelShape);
         var captions = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
         var loss = model.CaptionLoss(images, captions, promptTokens);
-        loss.backward();
+        LossWeighting.Weigh(loss, layout, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
         var norm = optimizer.Finish();
         var value = loss.item<float>();
         return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });

@@ -7,10 +7,13 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// One synchronous step of the <c>lm</c> stage: next-token loss of <see cref="CaptionLm"/> on the batch's caption rows
-/// (BOS + row shifted right as input, the row up to its EOT as labels). The batch's pixels are not used.
+/// (BOS + row shifted right as input, the row up to its EOT as labels), scaled by this rank's share of the global batch
+/// (<paramref name="layout"/>; none: world size 1). The batch's pixels are not used.
 /// </summary>
-public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null) : IStageStep
+public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null) : IStageStep
 {
+    private readonly IBatchLayout layout = layout ?? SingleRankGatherer.Instance;
+
     private readonly StageOptimizer optimizer = new(model, options, averager);
 
     public StageOptimizer Optimizer => optimizer;
@@ -28,7 +31,7 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         var embedded = model.Embed(inputs);
         var hidden = model.ForwardEmbeddings(embedded);
         var loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
-        loss.backward();
+        LossWeighting.Weigh(loss, layout, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
         var norm = optimizer.Finish();
         var value = loss.item<float>();
         return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });

@@ -8,7 +8,7 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// One synchronous optimization step of CLIP (the async boundary sits around <see cref="Run"/>): forward, ClipLoss over
-/// the gathered features, backward, then <see cref="StageOptimizer"/> as in every stage (gradient averaging told the
+/// the gathered features scaled by this rank's share of the global batch (<see cref="IBatchLayout.LossWeight"/>), backward, then <see cref="StageOptimizer"/> as in every stage (gradient averaging told the
 /// token ids looked up, global-norm clipping, AdamW with the cosine schedule; weight decay skips gains, biases,
 /// embeddings and logit_scale), and OpenCLIP's clamp of logit_scale to [0, ln 100].
 /// </summary>
@@ -38,7 +38,7 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         var tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);        // (B, T)
         var (imageFeatures, textFeatures) = model.forward(images, tokens);
         var loss = ClipLoss.Compute(imageFeatures, textFeatures, model.LogitScale, gatherer);
-        loss.backward();
+        LossWeighting.Weigh(loss, gatherer, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
         var t1 = Stopwatch.GetTimestamp();
         optimizer.AverageGradients([new TouchedRows(model.TokenEmbedding, tokens)]);
         var t2 = Stopwatch.GetTimestamp();

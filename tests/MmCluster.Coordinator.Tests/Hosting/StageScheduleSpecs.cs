@@ -22,6 +22,7 @@ public sealed class StageScheduleSpecs : IDisposable
         Assert.All(stages, s => Assert.Equal((4, "run-1", runDirectory), (s.StageCount, s.RunId, s.RunDirectory)));
         Assert.Equal([600L, 200L, 300L, 300L], stages.Select(s => s.TotalSteps));
         Assert.Equal([64, 64, 64, 64], stages.Select(s => s.BatchSize));
+        Assert.Equal([128, 128, 128, 128], stages.Select(s => s.GlobalBatchSize));
         Assert.Equal(["clip-mini", "lm-tiny", "blip2-tiny", "blip2-tiny"], stages.Select(s => s.Preset));
         Assert.Equal("8", stages[2].ModelOverrides["num_query_tokens"]);
         Assert.Empty(stages[0].Init);

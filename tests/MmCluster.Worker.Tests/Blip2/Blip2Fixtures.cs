@@ -57,7 +57,7 @@ internal static class Blip2Fixtures
             [count, .. batch.PixelShape[1..]],
             batch.Tokens.AsSpan(start * batch.ContextLength, count * batch.ContextLength).ToArray(),
             batch.ContextLength)
-        { Labels = batch.Labels.AsSpan(start, count).ToArray() };
+        { Labels = batch.Labels.Length == 0 ? [] : batch.Labels.AsSpan(start, count).ToArray() };
     }
 
     public static (Tensor Images, Tensor Captions) Tensors(ClipBatch batch) =>

@@ -1,6 +1,7 @@
 using MmCluster.Collectives;
 using MmCluster.Collectives.InProcess;
 using MmCluster.Collectives.Tests.Ring;
+using MmCluster.Shared.Runs;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
@@ -27,18 +28,24 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
     public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_gather_in_process(int world)
     {
         var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
-        AssertEquivalentOver(groups, "in process");
-        foreach (var group in groups)
-        {
-            await group.DisposeAsync();
-        }
+        AssertEquivalentOver(groups, world * LocalBatch, "in process");
+        await GradientEquivalence.DisposeAll(groups);
+    }
+
+    [Fact]
+    public async Task Should_match_one_process_gradients_on_every_rank_when_W_does_not_divide_the_global_batch()
+    {
+        // B = 7 over 3 ranks splits 3/2/2: padded gather, offsets 0/3/5, losses weighted 9/7, 6/7, 6/7.
+        var groups = InProcessCollectiveGroup.Create(3, TimeSpan.FromSeconds(30));
+        AssertEquivalentOver(groups, 7, "in process, uneven");
+        await GradientEquivalence.DisposeAll(groups);
     }
 
     [Fact]
     public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_talk_over_grpc()
     {
         await using var ring = await LoopbackRing.StartAsync(2, deadline: TimeSpan.FromSeconds(20));
-        AssertEquivalentOver(ring.Groups, "over gRPC");
+        AssertEquivalentOver(ring.Groups, 2 * LocalBatch, "over gRPC");
     }
 
     [Fact]
@@ -69,18 +76,45 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
         }
     }
 
-    private static void AssertEquivalentOver(IReadOnlyList<ICollectiveGroup> groups, string how)
+    [Fact]
+    public async Task Should_step_all_three_losses_identically_on_every_rank_when_W_does_not_divide_the_global_batch()
+    {
+        const int world = 3;
+        const int globalBatch = 7;
+        var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
+        var batch = Blip2Fixtures.Batch(globalBatch);
+        var first = Blip2Fixtures.NewStage1();
+        var models = new[] { first, Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1()), Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1()) };
+        var results = RankThreads.Run(world, rank =>
+        {
+            using var averager = new GradientAverager(groups[rank]);
+            using var step = new Blip2Stage1Step(models[rank], new TrainOptions { TotalSteps = 4 }, new CollectiveFeatureGatherer(groups[rank], globalBatch), averager);
+            var local = Blip2Fixtures.Slice(batch, BatchSplit.Offset(globalBatch, world, rank), BatchSplit.Rows(globalBatch, world, rank));
+            return step.Run(local);
+        });
+
+        Assert.All(results, r => Assert.All(r.Losses.Values, v => Assert.True(float.IsFinite(v) && v > 0)));
+        var snapshots = models.Select(Blip2Fixtures.Snapshot).ToArray();
+        Assert.All(snapshots[1..], other => Assert.All(snapshots[0], kv => Assert.Equal(kv.Value, other[kv.Key])));
+        foreach (var model in models)
+        {
+            model.Dispose();
+        }
+        await GradientEquivalence.DisposeAll(groups);
+    }
+
+    private static void AssertEquivalentOver(IReadOnlyList<ICollectiveGroup> groups, int globalBatch, string how)
     {
         var world = groups.Count;
-        var batch = Blip2Fixtures.Batch(world * LocalBatch);
+        var batch = Blip2Fixtures.Batch(globalBatch);
         using var single = NewModel();
         var reference = Gradients(single, batch, SingleRankGatherer.Instance, averager: null);
         var models = Enumerable.Range(0, world).Select(_ => Blip2Fixtures.Replicate(single, NewModel())).ToArray();
         var ranks = RankThreads.Run(world, rank =>
         {
             using var averager = new GradientAverager(groups[rank]);
-            var local = Blip2Fixtures.Slice(batch, rank * LocalBatch, LocalBatch);
-            return Gradients(models[rank], local, new CollectiveFeatureGatherer(groups[rank]), averager);
+            var local = Blip2Fixtures.Slice(batch, BatchSplit.Offset(globalBatch, world, rank), BatchSplit.Rows(globalBatch, world, rank));
+            return Gradients(models[rank], local, new CollectiveFeatureGatherer(groups[rank], globalBatch), averager);
         });
         foreach (var model in models)
         {
@@ -89,7 +123,7 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
 
         for (var rank = 0; rank < world; rank++)
         {
-            GradientEquivalence.AssertEquivalent(Meaningful(reference), Meaningful(ranks[rank]), $"BLIP-2 ITC {how} W={world} rank {rank}");
+            GradientEquivalence.AssertEquivalent(Meaningful(reference), Meaningful(ranks[rank]), $"BLIP-2 ITC {how} B={globalBatch} W={world} rank {rank}");
             Assert.All(ranks[rank].Where(IsKeyBias), p => Assert.True(Norm(p.Gradient) < 1e-5, $"{p.Name}: {Norm(p.Gradient):E2}"));
         }
     }
@@ -126,7 +160,7 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
         using var scope = NewDisposeScope();
         var (images, captions) = Blip2Fixtures.Tensors(batch);
         var loss = Blip2Stage1Loss.ComputeItc(model, images, captions, gatherer);
-        loss.backward();
+        LossWeighting.Weigh(loss, gatherer, batch.Count).backward();
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
         averager?.AverageGradients([.. trainable.Select(p => p.parameter)]);
         Assert.NotEmpty(trainable);

@@ -23,12 +23,29 @@ public sealed class HardNegativeSamplerSpecs
             for (var seed = 0; seed < 300; seed++)
             {
                 using var generator = new Generator((ulong)seed);
-                var picked = HardNegativeSampler.Sample(similarity, rank, generator).data<long>().ToArray();
+                var picked = HardNegativeSampler.Sample(similarity, rank * b, generator).data<long>().ToArray();
                 for (var i = 0; i < b; i++)
                 {
                     Assert.NotEqual((rank * b) + i, picked[i]);
                 }
             }
+        }
+    }
+
+    [Fact]
+    public void Should_never_pick_the_positive_when_this_rank_holds_a_short_block_of_an_uneven_split()
+    {
+        using var scope = NewDisposeScope();
+        // B = 7 over W = 3 splits 3/2/2: rank 2's two rows sit at columns 5 and 6.
+        var similarity = randn(2, 7);
+        similarity[0, 5].fill_(50f);
+        similarity[1, 6].fill_(50f);
+        for (var seed = 0; seed < 200; seed++)
+        {
+            using var generator = new Generator((ulong)seed);
+            var picked = HardNegativeSampler.Sample(similarity, 5, generator).data<long>().ToArray();
+            Assert.NotEqual(5, picked[0]);
+            Assert.NotEqual(6, picked[1]);
         }
     }
 
@@ -43,7 +60,7 @@ public sealed class HardNegativeSamplerSpecs
         for (var seed = 0; seed < 100; seed++)
         {
             using var generator = new Generator((ulong)seed);
-            foreach (var column in HardNegativeSampler.Sample(similarity, 1, generator).data<long>().ToArray())
+            foreach (var column in HardNegativeSampler.Sample(similarity, 1 * b, generator).data<long>().ToArray())
             {
                 counts[column]++;
             }
@@ -77,7 +94,7 @@ public sealed class HardNegativeSamplerSpecs
         using var second = new Generator(42);
 
         Assert.Equal(
-            HardNegativeSampler.Sample(similarity, 1, first).data<long>().ToArray(),
-            HardNegativeSampler.Sample(similarity, 1, second).data<long>().ToArray());
+            HardNegativeSampler.Sample(similarity, 4, first).data<long>().ToArray(),
+            HardNegativeSampler.Sample(similarity, 4, second).data<long>().ToArray());
     }
 }

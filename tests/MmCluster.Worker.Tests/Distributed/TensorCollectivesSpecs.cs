@@ -40,38 +40,21 @@ public sealed class TensorCollectivesSpecs
     }
 
     /// <summary>Forwards every call and records the wire of each all-gather.</summary>
-    private sealed class WireRecorder(ICollectiveGroup inner) : ICollectiveGroup
+    private sealed class WireRecorder(ICollectiveGroup inner) : ForwardingGroup
     {
         public List<WirePrecision> Gathers { get; } = [];
 
-        public int Rank => inner.Rank;
+        protected override ICollectiveGroup Inner => inner;
 
-        public int WorldSize => inner.WorldSize;
-
-        public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default) =>
+        public override Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, CancellationToken ct = default) =>
             AllGatherAsync(local, output, WirePrecision.Float32, ct);
 
-        public Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default)
+        public override Task AllGatherAsync(ReadOnlyMemory<float> local, Memory<float> output, WirePrecision wire, CancellationToken ct = default)
         {
             Gathers.Add(wire);
             return inner.AllGatherAsync(local, output, wire, ct);
         }
 
-        public Task ReduceScatterAsync(ReadOnlyMemory<float> input, Memory<float> output, CancellationToken ct = default) =>
-            inner.ReduceScatterAsync(input, output, ct);
-
-        public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken ct = default) => inner.AllReduceAsync(buffer, op, ct);
-
-        public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, WirePrecision wire, CancellationToken ct = default) =>
-            inner.AllReduceAsync(buffer, op, wire, ct);
-
-        public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken ct = default) => inner.BroadcastAsync(buffer, root, ct);
-
-        public Task NeighborExchangeAsync(ReadOnlyMemory<float> send, Memory<float> receive, bool forward = true, CancellationToken ct = default) =>
-            inner.NeighborExchangeAsync(send, receive, forward, ct);
-
-        public Task BarrierAsync(CancellationToken ct = default) => inner.BarrierAsync(ct);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -88,6 +88,14 @@ internal static class GradientEquivalence
         }
     }
 
+    public static async Task DisposeAll(IEnumerable<ICollectiveGroup> groups)
+    {
+        foreach (var group in groups)
+        {
+            await group.DisposeAsync();
+        }
+    }
+
     public static double RelativeError(double[] expected, double[] actual)
     {
         var difference = Math.Sqrt(expected.Zip(actual, (e, a) => (e - a) * (e - a)).Sum());

@@ -48,7 +48,7 @@ public sealed class GradientEquivalenceSpecs
             }
         }
 
-        await DisposeAll(groups);
+        await GradientEquivalence.DisposeAll(groups);
     }
 
     [Theory]
@@ -74,15 +74,7 @@ public sealed class GradientEquivalenceSpecs
             Assert.All(encoderErrors, e => Assert.True(e > 1e-2, $"a no-grad gather should bias the encoder gradient, error only {e:E2}"));
         }
 
-        await DisposeAll(groups);
-    }
-
-    private static async Task DisposeAll(IEnumerable<ICollectiveGroup> groups)
-    {
-        foreach (var group in groups)
-        {
-            await group.DisposeAsync();
-        }
+        await GradientEquivalence.DisposeAll(groups);
     }
 
     /// <summary>The classic bug, for the negative control: gathered columns carry no gradient, only the local block does.</summary>
@@ -91,6 +83,10 @@ public sealed class GradientEquivalenceSpecs
         public int Rank => inner.Rank;
 
         public int WorldSize => inner.WorldSize;
+
+        public long RowOffset(long localRows) => inner.RowOffset(localRows);
+
+        public double LossWeight(long localRows) => inner.LossWeight(localRows);
 
         public Tensor AllGather(Tensor local)
         {

@@ -67,14 +67,15 @@ public static class Blip2Stage1Loss
     {
         var b = imageEmbeds.shape[0];
         var queries = model.QFormer.Config.Queries;
-        using var imageWorld = gatherer.AllGather(imageEmbeds);                            // (W·b, N, E), with gradient
+        using var imageWorld = gatherer.AllGather(imageEmbeds);                            // (B, N, E), with gradient
         var (idsWorld, validWorld, groupsWorld) = GatherText(textIds, textValid, groups, gatherer);
         using (idsWorld)
         using (validWorld)
         using (groupsWorld)
         {
-            using var negativeImages = HardNegativeSampler.Sample(textToImage, gatherer.Rank, generator, groups, groupsWorld);
-            using var negativeTexts = HardNegativeSampler.Sample(imageToText, gatherer.Rank, generator, groups, groupsWorld);
+            var firstPositive = gatherer.RowOffset(b);
+            using var negativeImages = HardNegativeSampler.Sample(textToImage, firstPositive, generator, groups, groupsWorld);
+            using var negativeTexts = HardNegativeSampler.Sample(imageToText, firstPositive, generator, groups, groupsWorld);
             using var imageNeg = imageWorld.index_select(0, negativeImages);                // (b, N, E)
             using var idsNeg = idsWorld.index_select(0, negativeTexts);                     // (b, T)
             using var validNeg = validWorld.index_select(0, negativeTexts);
@@ -101,7 +102,7 @@ public static class Blip2Stage1Loss
         using var valid = textValid.to_type(ScalarType.Float32);
         using var group = groups is null ? zeros([textIds.shape[0], 1]) : groups.to_type(ScalarType.Float32).unsqueeze(1);
         using var packed = cat([ids, valid, group], 1);                                     // (b, 2T+1)
-        using var all = gatherer.AllGather(packed);                                         // (W·b, 2T+1)
+        using var all = gatherer.AllGather(packed);                                         // (B, 2T+1)
         using var idsAll = all.narrow(1, 0, t);
         using var validAll = all.narrow(1, t, t);
         using var groupAll = all.select(1, 2 * t);

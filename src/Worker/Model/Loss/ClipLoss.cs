@@ -6,8 +6,10 @@ namespace MmCluster.Worker.Model.Loss;
 
 /// <summary>
 /// CLIP's symmetric InfoNCE in OpenCLIP's local-loss form with gather-with-gradient (open_clip/loss.py ClipLoss,
-/// local_loss=True, gather_with_grad=True): this rank's b rows against all W·b gathered columns, labels offset by rank·b.
-/// With parameter gradients averaged over ranks, the gradient equals the one-process gradient on the global batch.
+/// local_loss=True, gather_with_grad=True): this rank's b_r rows against all B gathered columns, labels offset by this
+/// rank's first row in the global batch (rank·b for an even split). With the loss scaled by the rank's
+/// <see cref="IBatchLayout.LossWeight"/> (1 for an even split) and parameter gradients averaged over ranks, the gradient
+/// equals the one-process gradient on the global batch.
 /// Image and text features travel in one all-gather (concatenated along D), halving the collectives per step.
 /// </summary>
 public static class ClipLoss
@@ -26,18 +28,18 @@ public static class ClipLoss
         var b = imageFeatures.shape[0];
         var d = imageFeatures.shape[1];
         using var both = cat([imageFeatures, textFeatures], 1);     // (b, 2D)
-        using var all = gatherer.AllGather(both);                    // (W·b, 2D), rank order
-        using var allImage = all.narrow(1, 0, d);                    // (W·b, D)
-        using var allText = all.narrow(1, d, d);                     // (W·b, D)
+        using var all = gatherer.AllGather(both);                    // (B, 2D), rank order
+        using var allImage = all.narrow(1, 0, d);                    // (B, D)
+        using var allText = all.narrow(1, d, d);                     // (B, D)
         using var scale = logitScale.exp().clamp_max(MaxLogitScale);
         using var allTextT = allText.t();
         using var allImageT = allImage.t();
-        using var simImage = imageFeatures.matmul(allTextT);         // (b, D) @ (D, W·b) -> (b, W·b)
+        using var simImage = imageFeatures.matmul(allTextT);         // (b, D) @ (D, B) -> (b, B)
         using var simText = textFeatures.matmul(allImageT);
         using var logitsPerImage = simImage * scale;
         using var logitsPerText = simText * scale;
         using var rows = arange(b, dtype: ScalarType.Int64, device: imageFeatures.device);
-        using var labels = rows + gatherer.Rank * b;                 // this rank's rows sit at rank·b in the gathered columns
+        using var labels = rows + gatherer.RowOffset(b);             // this rank's rows sit at its offset in the gathered columns
         using var lossImage = cross_entropy(logitsPerImage, labels);
         using var lossText = cross_entropy(logitsPerText, labels);
         using var sum = lossImage + lossText;

@@ -11,13 +11,13 @@ namespace MmCluster.Worker.Model.Loss;
 /// </summary>
 public static class HardNegativeSampler
 {
-    /// <param name="similarity">(b, W·b) this rank's rows against the gathered columns; row i's positive is column rank·b+i.</param>
-    /// <param name="rank">This rank.</param>
+    /// <param name="similarity">(b, B) this rank's rows against the gathered columns; row i's positive is column firstPositive + i.</param>
+    /// <param name="firstPositive">The column of row 0's positive: this rank's offset in the global batch (<see cref="IBatchLayout.RowOffset"/>).</param>
     /// <param name="generator">Seeded generator: the draw is deterministic.</param>
     /// <param name="rowGroups">(b,) int64 group of each local row, or null.</param>
-    /// <param name="columnGroups">(W·b,) int64 group of each gathered column, or null.</param>
+    /// <param name="columnGroups">(B,) int64 group of each gathered column, or null.</param>
     /// <returns>(b,) int64 column indices.</returns>
-    public static Tensor Sample(Tensor similarity, int rank, Generator generator, Tensor? rowGroups = null, Tensor? columnGroups = null)
+    public static Tensor Sample(Tensor similarity, long firstPositive, Generator generator, Tensor? rowGroups = null, Tensor? columnGroups = null)
     {
         var (b, columns) = (similarity.shape[0], similarity.shape[1]);
         if (columns < 2)
@@ -25,7 +25,7 @@ public static class HardNegativeSampler
             throw new ArgumentException($"a hard negative needs at least 2 pairs in the global batch, got {columns}", nameof(similarity));
         }
         using var _ = no_grad();
-        using var excluded = Excluded(b, columns, rank, rowGroups, columnGroups, similarity.device);
+        using var excluded = Excluded(b, columns, firstPositive, rowGroups, columnGroups, similarity.device);
         using var veryNegative = (-10000.0).ToScalar();   // explicit Scalars, alive until the calls return (Blip2Masks.ToAdditive)
         using var zero = 0.0.ToScalar();
         using var detached = similarity.detach();
@@ -36,13 +36,13 @@ public static class HardNegativeSampler
         return drawn.squeeze(1);
     }
 
-    /// <summary>(b, W·b) bool: the positives, and each row's group when given (dropped for rows it would leave empty).</summary>
-    internal static Tensor Excluded(long b, long columns, int rank, Tensor? rowGroups, Tensor? columnGroups, Device device)
+    /// <summary>(b, B) bool: the positives, and each row's group when given (dropped for rows it would leave empty).</summary>
+    internal static Tensor Excluded(long b, long columns, long firstPositive, Tensor? rowGroups, Tensor? columnGroups, Device device)
     {
         using var rows = arange(b, dtype: ScalarType.Int64, device: device);
-        using var positiveColumn = (rows + (rank * b)).unsqueeze(1);                  // (b, 1)
+        using var positiveColumn = (rows + firstPositive).unsqueeze(1);               // (b, 1)
         using var allColumns = arange(columns, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-        var positives = allColumns.eq(positiveColumn);                                // (b, W·b)
+        var positives = allColumns.eq(positiveColumn);                                // (b, B)
         if (rowGroups is null || columnGroups is null)
         {
             return positives;
