@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using MmCluster.Cli.Hosting;
 using MmCluster.Cli.Watch;
-using MmCluster.Shared.Grpc.Dashboard;
+using MmCluster.Cli.Chaos;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
@@ -17,6 +17,8 @@ namespace MmCluster.Cli.Commands;
 /// </summary>
 internal static class DevCommand
 {
+    private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
+
     public static Command Create()
     {
         var spec = new Option<string>("--spec") { Description = "Run spec (YAML or JSON)", Required = true };
@@ -25,26 +27,49 @@ internal static class DevCommand
         var threads = new Option<int>("--threads") { Description = "Torch threads per worker", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Resume from the run directory's latest committed checkpoint" };
         var live = new Option<bool?>("--live") { Description = "Live terminal view (default: when the output is a terminal)" };
+        var chaos = new Option<string?>("--chaos")
+        {
+            Description = "Faults to inject, e.g. \"kill worker-1 at step 120; stop worker-0 for 30s at step 200; kill coordinator after 90s\" " +
+                "or \"random:mtbf=60s,seed=7[,targets=workers+coordinator]\" (docs/chaos.md); each is logged in <run>/chaos.jsonl",
+        };
+        var maxWorkerRestarts = new Option<int>("--max-worker-restarts")
+        {
+            Description = "Restart a worker process that died mid-run at most this many times (0: never)", DefaultValueFactory = _ => 10,
+        };
+        var maxCoordinatorRestarts = new Option<int>("--max-coordinator-restarts")
+        {
+            Description = "Restart the coordinator process that died mid-run at most this many times (0: never)", DefaultValueFactory = _ => 3,
+        };
         var command = new Command("dev", "Run a spec on a local multi-process cluster (coordinator + workers on loopback).")
         {
-            spec, workers, runDir, threads, resume, live,
+            spec, workers, runDir, threads, resume, live, chaos, maxWorkerRestarts, maxCoordinatorRestarts,
         };
         command.SetAction((result, ct) => RunCommands.Guard("dev", () => RunAsync(
-            result.GetValue(spec)!, result.GetValue(workers), result.GetValue(runDir), result.GetValue(threads),
-            result.GetValue(resume), result.GetValue(live) ?? !Console.IsOutputRedirected, ct)));
+            new DevOptions(result.GetValue(spec)!, result.GetValue(workers), result.GetValue(runDir), result.GetValue(threads),
+                result.GetValue(resume), result.GetValue(live) ?? !Console.IsOutputRedirected)
+            {
+                Chaos = result.GetValue(chaos) is { } plan ? ChaosPlan.Parse(plan) : ChaosPlan.None,
+                MaxWorkerRestarts = result.GetValue(maxWorkerRestarts),
+                MaxCoordinatorRestarts = result.GetValue(maxCoordinatorRestarts),
+            }, ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string specPath, int? workers, string? runDir, int threads, bool resume, bool live, CancellationToken ct)
+    private static async Task<int> RunAsync(DevOptions o, CancellationToken ct)
     {
-        var spec = RunSpecLoader.Load(specPath);   // every problem at once, before any process starts
-        var world = workers ?? spec.WorldSize;
+        var spec = RunSpecLoader.Load(o.SpecPath);   // every problem at once, before any process starts
+        var world = o.Workers ?? spec.WorldSize;
         if (world < 1)
         {
             throw new ArgumentException($"--workers must be at least 1, got {world}");
         }
-        var directory = Path.GetFullPath(runDir ?? Path.Combine("runs", spec.Name ?? Path.GetFileNameWithoutExtension(specPath)));
-        if (!resume && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        if (o.MaxWorkerRestarts < 0 || o.MaxCoordinatorRestarts < 0)
+        {
+            throw new ArgumentException("--max-worker-restarts and --max-coordinator-restarts must be 0 or more");
+        }
+        o.Chaos.CheckTargets(world);
+        var directory = Path.GetFullPath(o.RunDirectory ?? Path.Combine("runs", spec.Name ?? Path.GetFileNameWithoutExtension(o.SpecPath)));
+        if (!o.Resume && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
         {
             // A fresh run never mixes with an earlier one's checkpoints; nothing is deleted: the old run is kept aside.
             var aside = $"{directory}.{DateTime.Now:yyyyMMdd-HHmmss}";
@@ -59,7 +84,7 @@ internal static class DevCommand
         var logs = Path.Combine(directory, "logs");
         // Children's lines are echoed (when no live view is drawn) without stack frames: those stay in logs/<child>.log.
         var outputs = new System.Collections.Concurrent.ConcurrentDictionary<string, ChildOutput>();
-        Action<string, string>? echo = live ? null : (name, line) =>
+        Action<string, string>? echo = o.Live ? null : (name, line) =>
         {
             var output = outputs.GetOrAdd(name, n => new ChildOutput(Path.Combine(logs, $"{n}.log")));
             if (output.Show(line) is { } shown)
@@ -67,23 +92,35 @@ internal static class DevCommand
                 Console.WriteLine($"[{name}] {shown}");
             }
         };
+        // The dev command's own lines (restarts, chaos) go to stderr under the live view, which owns stdout.
+        var console = o.Live ? Console.Error : Console.Out;
+        void Say(string line) => console.WriteLine($"mmcluster dev: {line}");
         Console.WriteLine($"mmcluster dev: {world} workers, run directory {directory} (logs in {logs})");
 
-        var children = new List<ChildProcess>();
-        try
+        var tracker = new RunTracker();
+        var coordinatorArgs = new List<string>
         {
-            var coordinatorArgs = new List<string>
+            "coordinator", "--spec", Path.GetFullPath(o.SpecPath), "--run-dir", directory, "--workers", world.ToString(CultureInfo.InvariantCulture),
+            "--port", akkaPort.ToString(CultureInfo.InvariantCulture), "--dashboard-port", dashboardPort.ToString(CultureInfo.InvariantCulture),
+            "--threads", o.Threads.ToString(CultureInfo.InvariantCulture),
+        };
+        if (o.Resume)
+        {
+            coordinatorArgs.Add(CoordinatorRestart.ResumeFlag);
+        }
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var startedAt = DateTime.UtcNow;
+        ChildProcess StartCoordinator(int restart)
+        {
+            var args = coordinatorArgs;
+            if (restart > 0)
             {
-                "coordinator", "--spec", Path.GetFullPath(specPath), "--run-dir", directory, "--workers", world.ToString(CultureInfo.InvariantCulture),
-                "--port", akkaPort.ToString(CultureInfo.InvariantCulture), "--dashboard-port", dashboardPort.ToString(CultureInfo.InvariantCulture),
-                "--threads", threads.ToString(CultureInfo.InvariantCulture),
-            };
-            if (resume)
-            {
-                coordinatorArgs.Add("--resume");
+                (var again, var plan) = CoordinatorRestart.Arguments(coordinatorArgs, directory);
+                args = [.. again];
+                Say($"coordinator: {plan}");
             }
-            var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var coordinator = ChildProcess.Start("coordinator", coordinatorArgs, env, Path.Combine(logs, "coordinator.log"), (name, line) =>
+            startedAt = DateTime.UtcNow;
+            return ChildProcess.Start("coordinator", args, env, Path.Combine(logs, "coordinator.log"), (name, line) =>
             {
                 if (line.StartsWith("coordinator: akka.tcp://", StringComparison.Ordinal))
                 {
@@ -91,133 +128,141 @@ internal static class DevCommand
                 }
                 echo?.Invoke(name, line);
             });
-            children.Add(coordinator);
+        }
+        // A coordinator that never listened failed on its own (bad spec, bad manifest): that is the run's outcome, not a crash.
+        // One that wrote summary.json since it started ended the run; one that dies before that is started again.
+        bool CoordinatorMayRestart() =>
+            !ct.IsCancellationRequested && !tracker.IsOver && listening.Task.IsCompleted && !SummaryWrittenSince(directory, startedAt);
+        await using var coordinator = SupervisedProcess.Start("coordinator", StartCoordinator,
+            new SupervisionOptions(o.MaxCoordinatorRestarts, RestartDelay) { MaxRestartsOption = "--max-coordinator-restarts" }, CoordinatorMayRestart, Say);
+        var workers = new List<SupervisedProcess>();
+        ChaosMonkey? monkey = null;
+        try
+        {
             // Workers start once the seed node listens (the coordinator may first import the manifest).
-            await Task.WhenAny(listening.Task, coordinator.WaitAsync(ct));
-            if (coordinator.HasExited)
+            await Task.WhenAny(listening.Task, coordinator.Exited.WaitAsync(ct));
+            if (!listening.Task.IsCompleted)
             {
-                return Report(directory, coordinator);
+                return DevReport.Report(directory, await coordinator.Exited);
             }
             var seed = $"akka.tcp://mmcluster@127.0.0.1:{akkaPort}";
+            var ports = Enumerable.Range(0, world).Select(_ => FreePort.Next()).ToArray();
+            ChildProcess StartWorker(int i, int restart)
+            {
+                if (restart > 0 && !FreePort.IsFree(ports[i]))
+                {
+                    var taken = ports[i];
+                    ports[i] = FreePort.Next();
+                    Say($"worker-{i}: collective port {taken} is still taken; using {ports[i]}");
+                }
+                return ChildProcess.Start($"worker-{i}",
+                    ["worker", "--coordinator", seed, "--worker-id", $"worker-{i}", "--threads", o.Threads.ToString(CultureInfo.InvariantCulture),
+                        "--grpc-port", ports[i].ToString(CultureInfo.InvariantCulture)],
+                    env, Path.Combine(logs, $"worker-{i}.log"), echo);
+            }
+            bool WorkerMayRestart() => !ct.IsCancellationRequested && !tracker.IsOver && !coordinator.Exited.IsCompleted;
             for (var i = 0; i < world; i++)
             {
-                children.Add(ChildProcess.Start($"worker-{i}",
-                    ["worker", "--coordinator", seed, "--worker-id", $"worker-{i}", "--threads", threads.ToString(CultureInfo.InvariantCulture)],
-                    env, Path.Combine(logs, $"worker-{i}.log"), echo));
+                var index = i;
+                workers.Add(SupervisedProcess.Start($"worker-{i}", restart => StartWorker(index, restart),
+                    new SupervisionOptions(o.MaxWorkerRestarts, RestartDelay), WorkerMayRestart, Say));
             }
             var dashboard = $"http://127.0.0.1:{dashboardPort}";
             Console.WriteLine($"mmcluster dev: dashboard {dashboard} (another terminal: MMCLUSTER_TOKEN={token} ./mmcluster watch --coordinator {dashboard})");
 
             using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var watch = WatchAsync(dashboard, token, live, watching.Token);
-            await Task.WhenAny(coordinator.WaitAsync(ct), watch);
-            await coordinator.WaitAsync(ct);
+            var follow = FollowAsync(dashboard, token, o.Live, tracker, watching.Token);
+            var chaos = Task.CompletedTask;
+            if (!o.Chaos.IsEmpty)
+            {
+                var journal = new ChaosJournal(Path.Combine(directory, "chaos.jsonl"));
+                monkey = new ChaosMonkey(new ChaosScheduler(o.Chaos, world),
+                    target => target == ChaosAction.Coordinator ? coordinator.Current : workers[int.Parse(target["worker-".Length..], CultureInfo.InvariantCulture)].Current,
+                    journal, Say);
+                Say($"chaos: {Describe(o.Chaos)}; every action is appended to {journal.Path}");
+                chaos = monkey.RunAsync(() => tracker.Latest, watching.Token);
+            }
+            var last = await coordinator.Exited.WaitAsync(ct);
+            tracker.MarkOver();
             await watching.CancelAsync();
-            await SwallowCancellation(watch);
-            await StopWorkersAsync(children.Skip(1), TimeSpan.FromSeconds(20));
-            return Report(directory, coordinator);
+            await chaos;
+            if (monkey is not null)
+            {
+                await monkey.DisposeAsync();   // SIGCONT to a frozen worker, so it can leave the cluster
+            }
+            await SwallowCancellation(follow);
+            await StopWorkersAsync(workers, TimeSpan.FromSeconds(20));
+            return DevReport.Report(directory, last);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Console.Error.WriteLine("mmcluster dev: stopping every process (Ctrl-C)...");
-            await Task.WhenAll(children.Select(c => c.StopAsync(TimeSpan.FromSeconds(5))));
+            tracker.MarkOver();
+            if (monkey is not null)
+            {
+                await monkey.DisposeAsync();   // SIGCONT first: a frozen process cannot leave the cluster
+            }
+            await Task.WhenAll(workers.Append(coordinator).Select(c => c.StopAsync(TimeSpan.FromSeconds(5))));
             return 130;
         }
         finally
         {
-            foreach (var child in children)
+            if (monkey is not null)
             {
-                await child.DisposeAsync();
+                await monkey.DisposeAsync();
+            }
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
             }
         }
     }
 
-    private static async Task WatchAsync(string dashboard, string token, bool live, CancellationToken ct)
+    private static bool SummaryWrittenSince(string directory, DateTime startedAt)
     {
-        if (live)
-        {
-            await WatchCommand.RunAsync(dashboard, token, json: false, waitSeconds: 600, Console.Out, TextWriter.Null, ct);
-            return;
-        }
+        var summary = Path.Combine(directory, "summary.json");
+        return File.Exists(summary) && File.GetLastWriteTimeUtc(summary) >= startedAt;
+    }
+
+    private static string Describe(ChaosPlan plan) => string.Join("; ", plan.Actions.Select(a => a.Describe()).Concat(plan.Random is { } r
+        ? [string.Create(CultureInfo.InvariantCulture, $"random kills every {r.Mtbf.TotalSeconds:0.#} s on average (seed {r.Seed}) of the {(r.Workers ? r.Coordinator ? "workers and the coordinator" : "workers" : "coordinator")}")]
+        : []));
+
+    /// <summary>
+    /// Follows the dashboard for the supervisors and the chaos plan (<paramref name="tracker"/>), printing a progress line
+    /// every 5 s; with <paramref name="live"/>, the live view draws the progress from a stream of its own.
+    /// </summary>
+    private static async Task FollowAsync(string dashboard, string token, bool live, RunTracker tracker, CancellationToken ct)
+    {
+        var view = live ? WatchCommand.RunAsync(dashboard, token, json: false, waitSeconds: 600, Console.Out, TextWriter.Null, ct) : Task.FromResult(0);
         var watcher = new DashboardWatcher(new Uri(dashboard), token, TimeSpan.FromSeconds(600), _ => { });
         var lastPrinted = DateTimeOffset.MinValue;
         await foreach (var snapshot in watcher.WatchAsync(ct))
         {
-            var final = DashboardWatcher.IsFinal(snapshot.State);
-            if (final || DateTimeOffset.UtcNow - lastPrinted >= TimeSpan.FromSeconds(5))
+            tracker.Observe(snapshot);
+            if (!live && (DashboardWatcher.IsFinal(snapshot.State) || DateTimeOffset.UtcNow - lastPrinted >= TimeSpan.FromSeconds(5)))
             {
                 lastPrinted = DateTimeOffset.UtcNow;
-                Console.WriteLine(ProgressLine(snapshot));
+                Console.WriteLine(DevReport.ProgressLine(snapshot));
             }
         }
+        await view;
     }
 
-    internal static string ProgressLine(Shared.Grpc.Dashboard.RunSnapshot s)
-    {
-        var stage = s.Stages.FirstOrDefault(x => x.Name == s.Stage);
-        var total = stage?.TotalSteps ?? 0;
-        var eval = s.LastEval is { } e && e.Metrics.Count > 0
-            ? " | eval " + string.Join(" ", e.Metrics.Where(kv => !kv.Key.EndsWith("images", StringComparison.Ordinal)).Select(kv => $"{kv.Key}={kv.Value:0.###}"))
-            : "";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"[progress] {s.State} {s.Stage} step {s.Step}/{total} epoch {s.Epoch} loss {s.Loss:0.####} lr {s.Lr:0.#####} {s.SamplesPerS:0} samples/s collectives {s.CollectiveFraction:P0} wall {s.WallS:0}s{eval}");
-    }
-
-    private static async Task StopWorkersAsync(IEnumerable<ChildProcess> workers, TimeSpan grace)
+    private static async Task StopWorkersAsync(IEnumerable<SupervisedProcess> workers, TimeSpan grace)
     {
         using var timeout = new CancellationTokenSource(grace);
         foreach (var worker in workers)
         {
             try
             {
-                await worker.WaitAsync(timeout.Token);
+                await worker.Exited.WaitAsync(timeout.Token);
             }
             catch (OperationCanceledException)
             {
                 await worker.StopAsync(TimeSpan.FromSeconds(5));
             }
         }
-    }
-
-    private static int Report(string directory, ChildProcess coordinator)
-    {
-        var summaryPath = Path.Combine(directory, "summary.json");
-        if (!File.Exists(summaryPath))
-        {
-            Console.Error.WriteLine($"mmcluster dev: the coordinator exited with {coordinator.ExitCode} and wrote no summary:");
-            foreach (var line in coordinator.Tail.Where(l => !ChildOutput.IsStackFrame(l)))
-            {
-                Console.Error.WriteLine($"  {line}");
-            }
-            return coordinator.ExitCode == 0 ? 1 : coordinator.ExitCode;
-        }
-        var summary = RunSummary.Read(summaryPath);
-        Console.WriteLine($"mmcluster dev: run {summary.Status} in {summary.WallS:0} s; summary {summaryPath}");
-        foreach (var stage in summary.Stages)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  stage {stage.Name}: {stage.State}, {stage.Steps} steps, {stage.SamplesSeen} samples, final loss {stage.FinalLoss:0.####}"));
-        }
-        foreach (var (name, value) in summary.Eval)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval {name} = {value:0.####} (stage {summary.EvalStage})"));
-        }
-        foreach (var epoch in summary.Ledger)
-        {
-            Console.WriteLine(epoch.Ran
-                ? $"  ledger {epoch.Stage} epoch {epoch.Epoch}: expected {epoch.SamplesExpected}, committed {epoch.SamplesCommitted}, " +
-                  $"skipped {epoch.Skipped} ({SkipCounts.Describe(epoch.SkippedByReason)}), duplicates {epoch.Duplicates}, missing {epoch.Missing}"
-                : $"  ledger {epoch.Stage} epoch {epoch.Epoch}: not run (read ahead into at most; {epoch.SamplesExpected} rows planned)");
-            foreach (var file in epoch.SkippedByFile)
-            {
-                Console.WriteLine($"    {file.File}: skipped {SkipCounts.Describe(file.SkippedByReason)} of {file.SamplesExpected} rows");
-            }
-        }
-        if (summary.Error is { } error)
-        {
-            Console.Error.WriteLine($"mmcluster dev: {error}");
-        }
-        return coordinator.ExitCode;
     }
 
     private static async Task SwallowCancellation(Task task)

@@ -93,6 +93,15 @@ internal sealed class ChildProcess : IAsyncDisposable
         return info;
     }
 
+    /// <summary>Writes a line of the supervisor's own into the child's log (e.g. the separator before a restart).</summary>
+    public void AppendToLog(string line)
+    {
+        lock (gate)
+        {
+            logFile.WriteLine(line);
+        }
+    }
+
     public Task WaitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
 
     public void Kill()
