@@ -12,6 +12,9 @@ namespace MmCluster.Coordinator.Tests.Journal;
 /// <summary>A run journal's SQLite file in a temp directory, and actor systems (hosts) that open it one after another.</summary>
 public sealed class JournalDatabase : IDisposable
 {
+    /// <summary>A bound on waiting for SQLite on a shared machine, never a timing under test.</summary>
+    public static readonly TimeSpan Durable = TimeSpan.FromSeconds(30);
+
     public JournalDatabase()
     {
         Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mmcluster-journal-" + Guid.NewGuid().ToString("N"));

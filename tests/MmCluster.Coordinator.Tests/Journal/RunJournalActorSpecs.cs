@@ -13,9 +13,6 @@ namespace MmCluster.Coordinator.Tests.Journal;
 
 public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
-    // A bound on waiting for SQLite on a shared machine, never a timing under test.
-    private static readonly TimeSpan Durable = TimeSpan.FromSeconds(30);
-
     private readonly JournalDatabase database = new();
 
     [Fact]
@@ -55,11 +52,11 @@ public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(out
         {
             journal.Tell(Commit(0, step), probe.Ref);
         }
-        var recorded = probe.ReceiveN(11, Durable).Cast<RunEventRecorded>().ToList();
+        var recorded = probe.ReceiveN(11, JournalDatabase.Durable).Cast<RunEventRecorded>().ToList();
         Assert.Equal(Enumerable.Range(1, 11).Select(n => (long)n), recorded.Select(r => r.SequenceNr));
         // Snapshots at events 4 and 8: once the second is saved, the journal keeps event 8 (its persistence id's
         // anchor) and the three after it, and one snapshot.
-        AwaitAssert(() => Assert.Equal((4L, 1L), (Rows("journal", "deleted = 0"), Rows("snapshot"))), Durable);
+        AwaitAssert(() => Assert.Equal((4L, 1L), (Rows("journal", "deleted = 0"), Rows("snapshot"))), JournalDatabase.Durable);
         await JournalDatabase.StopAsync(host);
 
         (host, system) = await database.StartAsync();
@@ -67,7 +64,7 @@ public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(out
         var more = system.ActorOf(RunJournalActor.Props("run-1", snapshotEvery: 4));
         probe = CreateTestProbe(system);
         more.Tell(Commit(0, 100), probe.Ref);
-        probe.ExpectMsg<RunEventRecorded>(r => r.SequenceNr == 12, Durable);
+        probe.ExpectMsg<RunEventRecorded>(r => r.SequenceNr == 12, JournalDatabase.Durable);
         await JournalDatabase.StopAsync(host);
 
         Assert.Equal(90, after.LastCommits[0].Step);
@@ -83,13 +80,13 @@ public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(out
         var journal = system.ActorOf(RunJournalActor.Props("run-1"));
         var probe = CreateTestProbe(system);
         journal.Tell(Generation(4, "worker-0"), probe.Ref);
-        probe.ExpectMsg<RunEventRecorded>(Durable);
+        probe.ExpectMsg<RunEventRecorded>(JournalDatabase.Durable);
 
         journal.Tell(Generation(3, "worker-1"), probe.Ref);
         journal.Tell(new StepCommitted { StageIndex = 0, Step = 10 }, probe.Ref);
 
-        Assert.Contains("generation 3 is below the journal's generation 4", probe.ExpectMsg<RunEventRejected>(Durable).Reason);
-        Assert.Contains("carries no ledger", probe.ExpectMsg<RunEventRejected>(Durable).Reason);
+        Assert.Contains("generation 3 is below the journal's generation 4", probe.ExpectMsg<RunEventRejected>(JournalDatabase.Durable).Reason);
+        Assert.Contains("carries no ledger", probe.ExpectMsg<RunEventRejected>(JournalDatabase.Durable).Reason);
         Assert.Equal(["worker-0"], Ask(system, "run-1", journal).Members.Select(m => m.WorkerId));
         await JournalDatabase.StopAsync(host);
     }
@@ -136,7 +133,7 @@ public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(out
         foreach (var e in events)
         {
             journal.Tell(e, probe.Ref);
-            probe.ExpectMsg<RunEventRecorded>(r => r.Event.Equals(e), Durable);
+            probe.ExpectMsg<RunEventRecorded>(r => r.Event.Equals(e), JournalDatabase.Durable);
         }
         return Ask(system, "run-1", journal);
     }
@@ -146,7 +143,7 @@ public sealed class RunJournalActorSpecs(ITestOutputHelper output) : TestKit(out
         journal ??= system.ActorOf(RunJournalActor.Props(runId));
         var probe = CreateTestProbe(system);
         journal.Tell(GetRunRecord.Instance, probe.Ref);
-        return probe.ExpectMsg<RunRecord>(Durable);
+        return probe.ExpectMsg<RunRecord>(JournalDatabase.Durable);
     }
 
     private long Rows(string table, string where = "1 = 1")
