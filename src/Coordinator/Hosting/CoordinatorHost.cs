@@ -10,7 +10,8 @@ namespace MmCluster.Coordinator.Hosting;
 
 /// <summary>
 /// The coordinator process: the cluster's seed node hosting the RunActor (<c>/user/run</c>) and the ShardLedgerActor
-/// (<c>/user/shard-ledger</c>). <see cref="RunAsync"/> returns when the run finished or failed, or on Ctrl-C/SIGTERM
+/// (<c>/user/shard-ledger</c>), and with <see cref="CoordinatorOptions.JournalDatabase"/> the RunJournalActor
+/// (<c>/user/run-journal</c>). <see cref="RunAsync"/> returns when the run finished or failed, or on Ctrl-C/SIGTERM
 /// (then the workers get RunFailed and the coordinator leaves the cluster gracefully).
 /// </summary>
 public static class CoordinatorHost
@@ -50,8 +51,15 @@ public static class CoordinatorHost
         }
         services.AddAkka(akka.SystemName, builder => builder
             .WithMmCluster(akka)
+            .WithRunJournalIfAny(options.JournalDatabase)
             .WithActors((system, registry) =>
             {
+                if (options.JournalDatabase is not null)
+                {
+                    // Ready for the RunActor (ActorRegistry: RunJournalActor) to record stages, generations and commits.
+                    var journal = system.ActorOf(RunJournalActor.Props(options.Run.RunId, options.JournalSnapshotEvery), "run-journal");
+                    registry.Register<RunJournalActor>(journal);
+                }
                 var plan = options.PlanStageEpoch ?? ((_, epoch) => options.PlanEpoch(epoch));
                 var ledger = system.ActorOf(ShardLedgerActor.Props(plan, options.ResumeLedger, options.Run.StartAt), "shard-ledger");
                 var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome), "run");
@@ -78,6 +86,9 @@ public static class CoordinatorHost
             }));
         return services;
     }
+
+    private static AkkaConfigurationBuilder WithRunJournalIfAny(this AkkaConfigurationBuilder builder, string? databasePath) =>
+        databasePath is null ? builder : builder.WithRunJournal(databasePath);
 
     private static async Task<RunOutcome> AbortAsync(CoordinatorRun run, string reason, TimeSpan grace)
     {

@@ -23,6 +23,16 @@ public sealed record CoordinatorOptions
     /// <summary>The ledger stored in the checkpoint to resume from (of stage <see cref="RunSettings.StartAt"/>); null for a fresh run.</summary>
     public LedgerSnapshot? ResumeLedger { get; init; }
 
+    /// <summary>
+    /// The run journal's SQLite file (the launcher's is <c>&lt;run directory&gt;/coordinator.db</c>,
+    /// <see cref="RunJournalHosting.DefaultDatabasePath"/>): the coordinator starts a <see cref="RunJournalActor"/>
+    /// (<c>/user/run-journal</c>, in the ActorRegistry) for <see cref="RunSettings.RunId"/> on it. Null: no journal.
+    /// </summary>
+    public string? JournalDatabase { get; init; }
+
+    /// <summary>Journal events between two snapshots of the run's record.</summary>
+    public int JournalSnapshotEvery { get; init; } = RunJournalActor.DefaultSnapshotEvery;
+
     /// <summary>Called once the cluster is up, with the coordinator's Akka address (the seed node for workers).</summary>
     public Action<string>? Listening { get; init; }
 

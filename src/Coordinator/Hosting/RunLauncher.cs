@@ -4,6 +4,7 @@ using MmCluster.Coordinator.Actors;
 using MmCluster.Coordinator.Progress;
 using MmCluster.Coordinator.Services;
 using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Grpc.Journal;
 using MmCluster.Shared.Hosting;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Manifest.Import;
@@ -35,7 +36,18 @@ public static class RunLauncher
         var trainSplit = spec.Manifest.TrainSplit;
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = trainSplit });
         var trainRows = shards.Sum(s => s.RowCount);
-        var runId = $"{spec.Name ?? "run"}-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}";
+        var journalPath = RunJournalHosting.DefaultDatabasePath(launch.RunDirectory);
+        RunRecord? journal = null;
+        if (launch.Resume)
+        {
+            journal = await RunJournalReader.ReadAsync(journalPath, cancellationToken);
+        }
+        else
+        {
+            SetAsidePreviousJournal(journalPath, log);
+        }
+        // A resumed run keeps its run id: the journal's persistence id (and the generations in it) continue.
+        var runId = journal?.RunId ?? $"{spec.Name ?? "run"}-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}";
         var configs = StageSchedule.Build(spec, new StageScheduleInputs
         {
             RunId = runId,
@@ -47,10 +59,14 @@ public static class RunLauncher
             ClassNames = launch.ClassNames,
         });
         var startAt = 0;
+        var generation = 1L;
         LedgerSnapshot? resumeLedger = null;
         if (launch.Resume)
         {
-            (startAt, configs, resumeLedger) = await ResumePointAsync(configs, log, cancellationToken);
+            var resume = await ResumePlanner.PlanAsync(configs, journal, cancellationToken);
+            (startAt, configs, resumeLedger, generation) = (resume.StartAt, resume.Configs, resume.Ledger, resume.Generation);
+            var from = configs[startAt].ResumeFrom is { } checkpoint ? $"from {checkpoint}" : "fresh";
+            log.WriteLine($"resuming stage '{configs[startAt].Stage}' {from}, generation {generation}, after the {resume.Source}");
         }
         foreach (var config in configs)
         {
@@ -79,7 +95,7 @@ public static class RunLauncher
         var options = new CoordinatorOptions
         {
             Akka = new AkkaSettings { Hostname = launch.Host, Port = launch.AkkaPort, PublicHostname = launch.PublicHost },
-            Run = new RunSettings(runId, world, ReadOnlyMemory<byte>.Empty)
+            Run = new RunSettings(runId, world, ReadOnlyMemory<byte>.Empty, generation)
             {
                 RendezvousTimeout = launch.RendezvousTimeout,
                 Stages = stages,
@@ -90,6 +106,7 @@ public static class RunLauncher
             // Every stage shuffles the manifest its own way (the first stage as a one-stage run always did).
             PlanStageEpoch = (stage, epoch) => ShardPlanner.PlanEpoch(shards, spec.Seed + stage, epoch),
             ResumeLedger = resumeLedger,
+            JournalDatabase = journalPath,
             Listening = address =>
             {
                 log.WriteLine($"coordinator: {address}, waiting for {world} workers");
@@ -117,19 +134,19 @@ public static class RunLauncher
         return outcome.ExitCode;
     }
 
-    private static async Task<(int StartAt, IReadOnlyList<StageConfig> Configs, LedgerSnapshot? Ledger)> ResumePointAsync(
-        IReadOnlyList<StageConfig> configs, TextWriter log, CancellationToken cancellationToken)
+    /// <summary>
+    /// A fresh run in a directory that has a journal starts a journal of its own: the old one is renamed
+    /// (<c>coordinator.db.&lt;time&gt;.old</c>), so a later <c>--resume</c> finds this run's, and the old run stays readable.
+    /// </summary>
+    private static void SetAsidePreviousJournal(string journalPath, TextWriter log)
     {
-        var (startAt, checkpoint) = StageSchedule.ResumePoint(configs);
-        var stage = configs[startAt].Stage;
-        if (checkpoint is null)
+        if (!RunJournalDatabase.Exists(journalPath))
         {
-            log.WriteLine($"resuming at stage '{stage}' (fresh; every earlier stage is done)");
-            return (startAt, configs, null);
+            return;
         }
-        var ledger = LedgerSnapshot.Parser.ParseFrom(await File.ReadAllBytesAsync(LedgerSidecar.PathFor(checkpoint), cancellationToken));
-        log.WriteLine($"resuming stage '{stage}' from {checkpoint} (ledger at step {ledger.Step})");
-        return (startAt, configs.Select((c, k) => k == startAt ? c with { ResumeFrom = checkpoint } : c).ToList(), ledger);
+        var aside = $"{journalPath}.{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}.old";
+        File.Move(journalPath, aside);
+        log.WriteLine($"a fresh run: the previous run's journal is now {aside}");
     }
 
     private static void PatchSchedule(RunProgressHub hub, IReadOnlyList<StageConfig> configs, int startAt)
