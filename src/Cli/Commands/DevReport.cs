@@ -42,6 +42,13 @@ internal static class DevReport
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval {name} = {value:0.####} (stage {summary.EvalStage})"));
         }
+        foreach (var r in summary.Recoveries)
+        {
+            static string Ms(double? ms) => ms is { } v ? $"{v / 1000:0.0} s" : "-";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  recovery {r.Stage} step {r.Step}: {r.Cause}; generation {r.GenerationBefore} -> {r.GenerationAfter}, " +
+                $"{r.WorldSizeBefore} -> {r.WorldSizeAfter} workers, {r.LostSteps} step(s) lost; abort {Ms(r.AbortMs)}, re-form {Ms(r.ReformMs)}, " +
+                $"state in place {Ms(r.TransferMs)}, first step {Ms(r.FirstStepMs)} after it was noticed"));
+        }
         foreach (var epoch in summary.Ledger)
         {
             Console.WriteLine(epoch.Ran

@@ -16,6 +16,7 @@ public sealed class RunProgressFeedActor : ReceiveActor
     private readonly RunProgressHub _hub;
     private readonly string _stage;
     private readonly Action<HistoryPoint>? _onPoint;
+    private int _recoveriesMarked;
     private long _lastRecordedStep = -1;
     private string? _recordingStage;
     private IReadOnlyDictionary<string, double>? _lastEval;
@@ -70,7 +71,11 @@ public sealed class RunProgressFeedActor : ReceiveActor
                 Losses = snapshot.Stages.FirstOrDefault(s => s.Name == stage)?.Losses ?? new Dictionary<string, double>(),
                 Eval = newEval ? eval : null,
                 Skipped = SkipCounts.Sum(snapshot.Ledger.Where(l => l.Stage == stage).Select(l => l.SkippedByReason)),
+                Generation = snapshot.Generation,
+                WorldSize = snapshot.Workers.Count(w => w.Rank >= 0),
+                Recovery = snapshot.Recoveries.Count > _recoveriesMarked ? snapshot.Recoveries[^1] : null,
             };
+            _recoveriesMarked = snapshot.Recoveries.Count;
             _hub.Record(point);
             _onPoint?.Invoke(point);
         }

@@ -48,6 +48,18 @@ public sealed record HistoryPoint
     [JsonPropertyName("skipped")]
     public IReadOnlyDictionary<string, long> Skipped { get; init; } = SkipCounts.None;
 
+    /// <summary>The generation the point was trained in, and its world size (both change at a recovery).</summary>
+    [JsonPropertyName("generation")]
+    public long Generation { get; init; }
+
+    [JsonPropertyName("world_size")]
+    public int WorldSize { get; init; }
+
+    /// <summary>Set on the first point after a recovery: the recovery (a marker for plots).</summary>
+    [JsonPropertyName("recovery")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RecoverySummary? Recovery { get; init; }
+
     [JsonPropertyName("eval")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, double>? Eval { get; init; }

@@ -36,6 +36,12 @@ public sealed record RunSnapshot
 
     public int WorldSize { get; init; }
 
+    /// <summary>The current generation (grows with every stage and every recovery).</summary>
+    public long Generation { get; init; }
+
+    /// <summary>Every recovery so far, oldest first.</summary>
+    public IReadOnlyList<RecoverySummary> Recoveries { get; init; } = [];
+
     public IReadOnlyList<WorkerProgress> Workers { get; init; } = [];
 
     /// <summary>Share of step time spent in collectives (0..1), averaged over workers.</summary>

@@ -32,6 +32,9 @@ public sealed record RunSummary
 
     public IReadOnlyList<LedgerCounters> Ledger { get; init; } = [];
 
+    /// <summary>Every recovery of the run (docs/fault-tolerance.md), oldest first.</summary>
+    public IReadOnlyList<RecoverySummary> Recoveries { get; init; } = [];
+
     public double WallS { get; init; }
 
     public DateTimeOffset StartedAt { get; init; }
@@ -64,6 +67,7 @@ public sealed record RunSummary
             Eval = evaluated?.Eval ?? new Dictionary<string, double>(),
             EvalStage = evaluated?.Name,
             Ledger = snapshot.Ledger,
+            Recoveries = snapshot.Recoveries,
             WallS = snapshot.WallSeconds,
             StartedAt = snapshot.StartedAt,
             FinishedAt = snapshot.UpdatedAt,
