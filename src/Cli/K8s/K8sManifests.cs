@@ -211,9 +211,11 @@ internal static class K8sManifests
         """;
 
     private static string WorkersJob(K8sRenderOptions o) => $$"""
-        # The workers: an Indexed Job, one pod per rank (worker id worker-$JOB_COMPLETION_INDEX). The collectives need
-        # every rank, so a lost worker fails the run and the Job; a pod disrupted (preempted, evicted) before the run
-        # starts is replaced without counting against backoffLimit, and its replacement takes the same worker id.
+        # The workers: an Indexed Job, one pod per rank (worker id worker-$JOB_COMPLETION_INDEX). A pod that dies (killed,
+        # OOM, crashed: any exit code but 0, 2 and 3) is recreated with the same index, so its replacement takes the same
+        # worker id and rejoins the run (docs/fault-tolerance.md); a disrupted pod (preempted, evicted) is replaced without
+        # counting against backoffLimit. Exit 2 (bad arguments) and 3 (the coordinator ended the run or refused the worker)
+        # fail the Job: restarting cannot help.
         apiVersion: batch/v1
         kind: Job
         metadata:
@@ -224,7 +226,7 @@ internal static class K8sManifests
           completionMode: Indexed
           completions: {{o.Workers.ToString(CultureInfo.InvariantCulture)}}
           parallelism: {{o.Workers.ToString(CultureInfo.InvariantCulture)}}
-          backoffLimit: 0
+          backoffLimit: 10
           ttlSecondsAfterFinished: 86400
           podFailurePolicy:
             rules:
@@ -234,8 +236,8 @@ internal static class K8sManifests
               - action: FailJob
                 onExitCodes:
                   containerName: worker
-                  operator: NotIn
-                  values: [0]
+                  operator: In
+                  values: [2, 3]
           template:
             metadata:
               labels:

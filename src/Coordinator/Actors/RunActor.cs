@@ -4,6 +4,7 @@ using Akka.Event;
 using Google.Protobuf;
 using MmCluster.Coordinator.Ledger;
 using MmCluster.Shared.Grpc.Control;
+using MmCluster.Shared.Grpc.Journal;
 using MmCluster.Shared.Runs;
 
 namespace MmCluster.Coordinator.Actors;
@@ -38,6 +39,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private readonly RunSettings settings;
     private readonly IActorRef ledger;
     private readonly Action<RunOutcome> onOutcome;
+    private readonly IActorRef? journal;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<string, WorkerEntry> workers = new(StringComparer.Ordinal);
     private readonly Dictionary<long, CommitVotes> votes = [];
@@ -54,11 +56,12 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private bool publishPending;
     private Recovery? recovery;
 
-    public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome)
+    public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome, IActorRef? journal = null)
     {
         this.settings = settings;
         this.ledger = ledger;
         this.onOutcome = onOutcome;
+        this.journal = journal;
         schedule = settings.Schedule;
         stages = schedule.Select((stage, i) => new StageStatus(stage.Name, i < settings.StartAt ? StageState.Done : StageState.Pending,
             null, LedgerStats.Empty, null, null, null)).ToArray();
@@ -69,11 +72,17 @@ public sealed class RunActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(RunSettings settings, IActorRef ledger, Action<RunOutcome>? onOutcome = null)
+    /// <param name="journal">The run journal (<see cref="RunJournalActor"/>) that records stages, generations, commits and
+    /// recoveries so a restarted coordinator can continue; null: none.</param>
+    public static Props Props(RunSettings settings, IActorRef ledger, Action<RunOutcome>? onOutcome = null, IActorRef? journal = null)
     {
         var callback = onOutcome ?? IgnoreOutcome;
-        return Akka.Actor.Props.Create(() => new RunActor(settings, ledger, callback));
+        return Akka.Actor.Props.Create(() => new RunActor(settings, ledger, callback, journal));
     }
+
+    /// <summary>Records an event in the run journal, when there is one (asynchronously: a commit the journal lost is only a
+    /// commit a restart does not continue from; the checkpoint before it still has its ledger).</summary>
+    private void Journal(Google.Protobuf.IMessage message) => journal?.Tell(message, Self);
 
     private RecoverySettings RecoveryPolicy => settings.Recovery;
 
@@ -174,6 +183,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<ClusterEvent.UnreachableMember>(unreachable => DownWhenOver(unreachable.Member));
         Receive<Terminated>(terminated => subscribers.Remove(terminated.ActorRef));
         ReceiveStatus();
+        Receive<RunEventRecorded>(_ => { });
         ReceiveAny(_ => { });
     }
 
@@ -198,6 +208,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<SubscribeRunStatus>(HandleSubscribe);
         Receive<UnsubscribeRunStatus>(unsubscribe => subscribers.Remove(unsubscribe.Subscriber));
         Receive<PublishDue>(_ => Publish());
+        Receive<RunEventRecorded>(_ => { });
+        Receive<RunEventRejected>(rejected => log.Warning("The run journal refused {0}: {1}", rejected.Event.Descriptor.Name, rejected.Reason));
     }
 
     // ---------------------------------------------------------------- registration
@@ -333,11 +345,20 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             ? workers.Values.OrderBy(w => w.Registration.WorkerId, WorkerIdComparer.Instance).ToList()
             : Ranked();
         SendGeneration(ranked, config, null);
+        Journal(new StageStarted { StageIndex = index, StageName = stage.Name, Generation = generation });
+        JournalGeneration(ranked);
         stages[index] = stages[index] with { State = StageState.Running, Generation = generation, StartedAt = DateTimeOffset.UtcNow };
         log.Info("Run {0} stage {1} '{2}' started as generation {3} with {4} workers: {5}.", settings.RunId, index, stage.Name,
             generation, ranked.Count, string.Join(", ", ranked.Select(w => $"{w.Rank}={w.Registration.WorkerId}")));
         Become(Running);
         Publish();
+    }
+
+    private void JournalGeneration(List<WorkerEntry> ranked)
+    {
+        var started = new GenerationStarted { Generation = generation, WorldSize = ranked.Count };
+        started.Members.AddRange(ranked.Select(w => new MemberRank { WorkerId = w.Registration.WorkerId, Rank = w.Rank }));
+        Journal(started);
     }
 
     /// <summary>Members in rank order: the current generation's first, by rank, then joiners by id.</summary>
@@ -455,6 +476,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             return;
         }
         stages[stageIndex] = stages[stageIndex] with { LastCommittedStep = committed.Step, LastCommittedPath = commit.Path };
+        Journal(new StepCommitted { StageIndex = stageIndex, Step = committed.Step, CheckpointPath = commit.Path ?? "", Ledger = committed.Snapshot });
         var message = new CheckpointCommitted { Step = committed.Step, Path = commit.Path ?? "", Ledger = committed.Snapshot };
         foreach (var worker in Members)
         {
@@ -483,6 +505,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             return;
         }
         stages[stageIndex] = stages[stageIndex] with { State = StageState.Done };
+        Journal(new StageFinished { StageIndex = stageIndex });
         if (stageIndex + 1 < schedule.Count)
         {
             log.Info("Run {0}: every worker finished stage '{1}'.", settings.RunId, schedule[stageIndex].Name);
@@ -799,7 +822,14 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             ? null   // nobody holds the stage's state (lost before its first step): the stage starts over
             : new GenerationRecovery { Step = kept, SourceRank = source, Epoch = recovered.Result.FirstOpenEpoch, PreviousGeneration = current.GenerationBefore };
         SendGeneration(ranked, config, resume);
+        JournalGeneration(ranked);
         recoveries.Add(record);
+        Journal(new RecoveryRecorded
+        {
+            StageIndex = stageIndex, Step = record.Step, Cause = record.Cause, GenerationBefore = record.GenerationBefore,
+            GenerationAfter = record.GenerationAfter, WorldSizeBefore = record.WorldBefore, WorldSizeAfter = record.WorldAfter,
+            LostSteps = record.LostSteps, DetectMs = record.AbortMs ?? 0, ReformMs = record.ReformMs ?? 0,
+        });
         stages[stageIndex] = stages[stageIndex] with { Generation = generation };
         log.Warning($"Run {settings.RunId}: generation {generation} continues stage '{stage.Name}' from step {kept} with " +
             $"{ranked.Count} workers (rank {source} sends its state): {string.Join(", ", ranked.Select(w => $"{w.Rank}={w.Registration.WorkerId}"))}.");
@@ -880,6 +910,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     {
         recovery = null;
         Timers.CancelAll();
+        Journal(new MmCluster.Shared.Grpc.Journal.RunEnded { Succeeded = succeeded, Reason = message });
         Become(Ended);
         var snapshot = Publish();
         foreach (var member in InCluster ? Cluster.Get(Context.System).State.Unreachable : [])

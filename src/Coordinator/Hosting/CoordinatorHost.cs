@@ -54,15 +54,16 @@ public static class CoordinatorHost
             .WithRunJournalIfAny(options.JournalDatabase)
             .WithActors((system, registry) =>
             {
+                IActorRef? journal = null;
                 if (options.JournalDatabase is not null)
                 {
-                    // Ready for the RunActor (ActorRegistry: RunJournalActor) to record stages, generations and commits.
-                    var journal = system.ActorOf(RunJournalActor.Props(options.Run.RunId, options.JournalSnapshotEvery), "run-journal");
+                    // The RunActor records stages, generations, commits and recoveries in it.
+                    journal = system.ActorOf(RunJournalActor.Props(options.Run.RunId, options.JournalSnapshotEvery), "run-journal");
                     registry.Register<RunJournalActor>(journal);
                 }
                 var plan = options.PlanStageEpoch ?? ((_, epoch) => options.PlanEpoch(epoch));
                 var ledger = system.ActorOf(ShardLedgerActor.Props(plan, options.ResumeLedger, options.Run.StartAt), "shard-ledger");
-                var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome), "run");
+                var runActor = system.ActorOf(RunActor.Props(options.Run, ledger, run.SetOutcome, journal), "run");
                 registry.Register<ShardLedgerActor>(ledger);
                 registry.Register<RunActor>(runActor);
                 run.SetRunActor(runActor);

@@ -37,8 +37,17 @@ public sealed record CheckpointCommit(long Step, string Path, ReadOnlyMemory<byt
 /// <summary>How the run ended for this worker. <paramref name="Reason"/> names the worker that caused a failure.</summary>
 public sealed record RunEnded(bool Succeeded, string Reason)
 {
-    /// <summary>0 when the run finished, 1 otherwise.</summary>
-    public int ExitCode => Succeeded ? 0 : 1;
+    /// <summary>
+    /// The coordinator said the run is over for this worker (the run failed, or it refused the worker): restarting the
+    /// worker cannot help, so a supervisor (a Kubernetes Job's podFailurePolicy) should not.
+    /// </summary>
+    public bool Final { get; init; }
+
+    /// <summary>0 when the run finished; <see cref="FinalExitCode"/> when the coordinator ended it; 1 otherwise.</summary>
+    public int ExitCode => Succeeded ? 0 : Final ? FinalExitCode : 1;
+
+    /// <summary>The exit code of a worker whose run the coordinator ended (failed or refused it).</summary>
+    public const int FinalExitCode = 3;
 }
 
 /// <summary>Thrown into a trainer's pending control-plane calls when the run ends.</summary>

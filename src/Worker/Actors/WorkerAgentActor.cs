@@ -46,7 +46,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<AbortGeneration>(HandleAbortGeneration);
         Receive<StepStarted>(HandleStepStarted);
         Receive<TrainerAborted>(HandleTrainerAborted);
-        Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}")));
+        Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}") { Final = true }));
         Receive<NextShard>(HandleNextShard);
         Receive<ShardLeased>(HandleShardLeased);
         Receive<NoShardAvailable>(HandleNoShardAvailable);
@@ -58,7 +58,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<TrainerFinished>(HandleTrainerFinished);
         Receive<TrainerFailed>(HandleTrainerFailed);
         Receive<RunFinished>(finished => End(new RunEnded(true, $"run {finished.RunId} finished")));
-        Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason)));
+        Receive<RunFailed>(failed => End(new RunEnded(false, failed.Reason) { Final = true }));
         Receive<LeaveRun>(HandleLeaveRun);
         Receive<Terminated>(HandleTerminated);
         Receive<ClusterEvent.MemberUp>(up => HandleMemberUp(up.Member));
