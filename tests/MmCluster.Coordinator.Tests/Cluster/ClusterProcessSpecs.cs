@@ -41,7 +41,8 @@ public sealed partial class ClusterProcessSpecs(ITestOutputHelper output)
         Assert.Contains($"LEDGER epoch=0 expected={shards * rows} committed={shards * rows} duplicates=0 missing=0", coordinator.Lines);
         var survivor = worker0.WaitForLine(l => l.StartsWith("ENDED ", StringComparison.Ordinal), TimeSpan.FromSeconds(15));
         Assert.Contains("ENDED failed worker worker-1", survivor);
-        Assert.Equal(1, worker0.WaitForExit(TimeSpan.FromSeconds(30)));
+        // 3: the coordinator ended the run (RunEnded.FinalExitCode): a supervisor must not restart this worker.
+        Assert.Equal(3, worker0.WaitForExit(TimeSpan.FromSeconds(30)));
         output.WriteLine($"the surviving worker exited {clock.Elapsed.TotalSeconds:0.0} s after the kill");
         Assert.Equal(1, coordinator.WaitForExit(TimeSpan.FromSeconds(30)));
         output.WriteLine($"the coordinator exited {clock.Elapsed.TotalSeconds:0.0} s after the kill");
