@@ -35,6 +35,35 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public async Task Should_read_a_continued_shard_from_its_next_row_when_the_lease_carries_skip_rows()
+    {
+        var (coordinator, control) = StartGeneration();
+
+        var next = control.TryNextShardAsync(epoch: 1);
+        var request = coordinator.ExpectMsg<RequestShard>();
+        coordinator.Reply(new ShardLeased { RequestId = request.RequestId, Epoch = 1, ShardId = 9, File = "b.parquet", RowGroupCount = 1, FirstRow = 100, RowCount = 50, SkipRows = 37 });
+
+        var lease = (await next.WaitAsync(TimeSpan.FromSeconds(3))).Lease!;
+        Assert.Equal((100L, 50L, 37L), (lease.Shard.FirstRow, lease.Shard.RowCount, lease.Shard.SkipRows));
+    }
+
+    [Fact]
+    public async Task Should_fail_pending_calls_and_tell_the_session_when_the_coordinator_aborts_the_generation()
+    {
+        var (coordinator, control) = StartGeneration();
+        var pending = control.TryNextShardAsync(epoch: 0);
+        coordinator.ExpectMsg<RequestShard>();
+
+        coordinator.Send(coordinator.LastSender, new AbortGeneration { RunId = "r", Generation = 1, Reason = "worker-9 was lost" });
+
+        var error = await Assert.ThrowsAsync<GenerationAbortedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Contains("worker-9 was lost", error.Message);
+        control.ReportAborted(1, completedStep: 41, "generation 1 aborted", lostPeerRank: null);
+        var aborted = coordinator.ExpectMsg<GenerationAborted>();
+        Assert.Equal(("worker-3", 1L, 41L), (aborted.WorkerId, aborted.Generation, aborted.CompletedStep));
+    }
+
+    [Fact]
     public async Task Should_return_no_lease_when_the_epoch_is_complete()
     {
         var (coordinator, control) = StartGeneration();

@@ -15,9 +15,9 @@ public sealed class LeaseTrackerSpecs
         var a = Read(Lease(0), rows: 5);
         var b = Read(Lease(1), rows: 5);
 
-        Assert.Empty(tracker.Consume(4));
-        Assert.Equal([(a, 5L)], tracker.Consume(4).Select(d => (d.Lease, d.Rows)));
-        Assert.Equal([(b, 5L)], tracker.Consume(2).Select(d => (d.Lease, d.Rows)));
+        Assert.Empty(tracker.Consume(4).Done);
+        Assert.Equal([(a, 5L)], tracker.Consume(4).Done.Select(d => (d.Lease, d.Rows)));
+        Assert.Equal([(b, 5L)], tracker.Consume(2).Done.Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class LeaseTrackerSpecs
         var b = Read(Lease(1), rows: 2);
         Read(Lease(2), rows: 2);
 
-        Assert.Equal([(a, 2L), (b, 2L)], tracker.Consume(5).Select(d => (d.Lease, d.Rows)));
+        Assert.Equal([(a, 2L), (b, 2L)], tracker.Consume(5).Done.Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]
@@ -35,11 +35,14 @@ public sealed class LeaseTrackerSpecs
     {
         var lease = Lease(0);
         var entry = tracker.Begin(lease);
-        tracker.Produced(entry, 3);
+        for (var row = 0L; row < 3; row++)
+        {
+            tracker.Produced(entry, row);
+        }
 
-        Assert.Empty(tracker.Consume(3));
+        Assert.Empty(tracker.Consume(3).Done);
         tracker.Finished(entry);
-        Assert.Equal([(lease, 3L)], tracker.Consume(0).Select(d => (d.Lease, d.Rows)));
+        Assert.Equal([(lease, 3L)], tracker.Consume(0).Done.Select(d => (d.Lease, d.Rows)));
     }
 
     [Fact]
@@ -51,6 +54,34 @@ public sealed class LeaseTrackerSpecs
         Assert.Equal("a step trained 3 rows but only 2 were read from leases", error.Message);
     }
 
+    [Fact]
+    public void Should_report_where_each_lease_stands_after_a_step_with_the_skipped_rows_before_it()
+    {
+        var lease = Lease(2);   // rows 200..299 of its file
+        var entry = tracker.Begin(lease);
+        tracker.Produced(entry, 200);
+        tracker.Skipped(entry, new RowSkip("part.parquet", 2, 201, "k", RowSkipReason.EmptyCaption, "empty"));
+        tracker.Produced(entry, 202);
+        tracker.Produced(entry, 203);
+
+        var first = Assert.Single(tracker.Consume(2).Cursors);
+        Assert.Equal((2, 203L, 2L, 1L), (first.ShardId, first.NextRow, first.Trained, first.SkippedByReason["EmptyCaption"]));
+        tracker.Finished(entry, new Dictionary<string, long> { ["EmptyCaption"] = 1 });
+        var last = tracker.Consume(1);
+        Assert.Equal((300L, 3L), (Assert.Single(last.Cursors).NextRow, last.Cursors[0].Trained));   // finished: the whole shard handled
+        Assert.Single(last.Done);
+    }
+
+    [Fact]
+    public void Should_start_a_continued_lease_at_its_skipped_rows_when_nothing_is_consumed_yet()
+    {
+        var lease = new ShardLease(0, new ShardSpec(1, "part.parquet", 1, 1, 100, 100) { SkipRows = 40 });
+        var entry = tracker.Begin(lease);
+        tracker.Produced(entry, 140);
+
+        Assert.Equal(141, Assert.Single(tracker.Consume(1).Cursors).NextRow);
+    }
+
     private static ShardLease Lease(int shard) => new(0, new ShardSpec(shard, "part.parquet", shard, 1, shard * 100L, 100));
 
     private ShardLease Read(ShardLease lease, int rows)
@@ -58,7 +89,7 @@ public sealed class LeaseTrackerSpecs
         var entry = tracker.Begin(lease);
         for (var i = 0; i < rows; i++)
         {
-            tracker.Produced(entry);
+            tracker.Produced(entry, lease.Shard.FirstRow + i);
         }
         tracker.Finished(entry);
         return lease;

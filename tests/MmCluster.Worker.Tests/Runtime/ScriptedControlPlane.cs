@@ -49,7 +49,7 @@ internal sealed class ScriptedControlPlane(IReadOnlyList<ShardSpec> shards) : IC
         }
     }
 
-    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null)
+    public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null, long generation = 0)
     {
         Completed.Enqueue((lease.Epoch, rowsConsumed, step));
         CompletedSkips.Enqueue((lease.Shard.ShardId, SkipCounts.From(skippedByReason)));

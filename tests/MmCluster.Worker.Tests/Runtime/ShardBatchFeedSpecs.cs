@@ -21,7 +21,7 @@ public sealed class ShardBatchFeedSpecs
         Assert.Equal([.. Enumerable.Range(0, 10).Concat(Enumerable.Range(0, 5)).Select(FeedFixtures.Key)], batches.SelectMany(b => b.Keys));
         Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4], batches.SelectMany(b => b.Labels));
         // Shards of 4, 4, 2 rows in epoch 0, then 4 in epoch 1; the run ends inside the next shard, which is never done.
-        Assert.Equal([(0, 4L), (0, 4L), (0, 2L), (1, 4L)], tracker.Consume(15).Select(d => (d.Lease.Epoch, d.Rows)));
+        Assert.Equal([(0, 4L), (0, 4L), (0, 2L), (1, 4L)], tracker.Consume(15).Done.Select(d => (d.Lease.Epoch, d.Rows)));
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class ShardBatchFeedSpecs
 
         Assert.Equal([.. Enumerable.Range(0, 8).Select(FeedFixtures.Key)], batches.SelectMany(b => b.Keys));
         Assert.Equal([0, 1, 1], control.Requests.Take(3));
-        Assert.Equal([(1, 4L), (1, 4L)], tracker.Consume(8).Select(d => (d.Lease.Epoch, d.Rows)));
+        Assert.Equal([(1, 4L), (1, 4L)], tracker.Consume(8).Done.Select(d => (d.Lease.Epoch, d.Rows)));
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
     {
         public Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-        public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null) => throw new NotSupportedException();
+        public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null, long generation = 0) => throw new NotSupportedException();
 
         public void ReportProgress(ReportProgress report) => throw new NotSupportedException();
 
