@@ -15,8 +15,9 @@ internal static class DevReport
         var eval = s.LastEval is { } e && e.Metrics.Count > 0
             ? " | eval " + string.Join(" ", e.Metrics.Where(kv => !kv.Key.EndsWith("images", StringComparison.Ordinal)).Select(kv => $"{kv.Key}={kv.Value:0.###}"))
             : "";
+        var recoveries = s.Recoveries.Count == 0 ? "" : $" | generation {s.Generation}, {s.Recoveries.Count} recover{(s.Recoveries.Count == 1 ? "y" : "ies")}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"[progress] {s.State} {s.Stage} step {s.Step}/{total} epoch {s.Epoch} loss {s.Loss:0.####} lr {s.Lr:0.#####} {s.SamplesPerS:0} samples/s collectives {s.CollectiveFraction:P0} wall {s.WallS:0}s{eval}");
+            $"[progress] {s.State} {s.Stage} step {s.Step}/{total} epoch {s.Epoch} loss {s.Loss:0.####} lr {s.Lr:0.#####} {s.SamplesPerS:0} samples/s collectives {s.CollectiveFraction:P0} wall {s.WallS:0}s workers {s.Workers.Count(w => w.Rank >= 0)}{recoveries}{eval}");
     }
 
     public static int Report(string directory, ChildProcess coordinator)

@@ -65,11 +65,14 @@ internal static class WatchView
             $"loss {Number(s.Loss)}",
             $"lr {s.Lr.ToString("0.###e+0", CultureInfo.InvariantCulture)}",
             $"{s.SamplesPerS:0} samples/s");
+        var last = s.Recoveries.LastOrDefault();
         grid.AddRow(
             $"workers {s.Workers.Count}/{s.WorldSize}",
             $"collectives {s.CollectiveFraction:P0}",
             $"wall {TimeSpan.FromSeconds(s.WallS):hh\\:mm\\:ss}",
-            "", "", "");
+            $"generation {s.Generation}",
+            s.Recoveries.Count == 0 ? "no recoveries" : $"[yellow]{s.Recoveries.Count} recover{(s.Recoveries.Count == 1 ? "y" : "ies")}[/]",
+            last is null ? "" : Markup.Escape($"last at step {last.Step}: {Shorten(last.Cause, 60)}"));
         return grid;
     }
 
@@ -127,6 +130,8 @@ internal static class WatchView
 
     private static string Metrics(IDictionary<string, double> metrics) =>
         metrics.Count == 0 ? "-" : Markup.Escape(string.Join(" ", metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={Number(m.Value)}")));
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     private static string Number(double value) =>
         double.IsNaN(value) ? "-" : value.ToString("0.####", CultureInfo.InvariantCulture);

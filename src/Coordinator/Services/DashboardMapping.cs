@@ -30,7 +30,25 @@ internal static class DashboardMapping
             StartedAt = Timestamp.FromDateTimeOffset(s.StartedAt),
             UpdatedAt = Timestamp.FromDateTimeOffset(s.UpdatedAt),
             Error = s.Error ?? "",
+            Generation = s.Generation,
         };
+        proto.Recoveries.AddRange(s.Recoveries.Select(r => new Proto.Recovery
+        {
+            Stage = r.Stage,
+            Step = r.Step,
+            Cause = r.Cause,
+            GenerationBefore = r.GenerationBefore,
+            GenerationAfter = r.GenerationAfter,
+            WorldSizeBefore = r.WorldSizeBefore,
+            WorldSizeAfter = r.WorldSizeAfter,
+            LostSteps = r.LostSteps,
+            NoticedAt = Timestamp.FromDateTimeOffset(r.NoticedAt),
+            AbortMs = r.AbortMs ?? 0,
+            ReformMs = r.ReformMs ?? 0,
+            TransferMs = r.TransferMs ?? 0,
+            FirstStepMs = r.FirstStepMs ?? 0,
+            Grow = r.Grow,
+        }));
         proto.Stages.AddRange(s.Stages.Select(ToProto));
         proto.Workers.AddRange(s.Workers.Select(ToProto));
         proto.Ledger.AddRange(s.Ledger.Select(ToProto));
