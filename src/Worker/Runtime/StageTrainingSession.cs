@@ -343,6 +343,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         private readonly CancellationTokenSource cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
         private GrpcCollectiveGroup? ring;
         private string? abortReason;
+        private bool disposed;
 
         public GenerationInfo Info { get; } = info;
 
@@ -363,12 +364,27 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
 
         public void Abort(string reason)
         {
-            Volatile.Write(ref abortReason, reason);
-            ring?.Abort(reason);
-            cts.Cancel();
+            lock (this)
+            {
+                // The coordinator's abort may arrive after this worker stopped the generation on its own.
+                if (disposed)
+                {
+                    return;
+                }
+                Volatile.Write(ref abortReason, reason);
+                ring?.Abort(reason);
+                cts.Cancel();
+            }
         }
 
-        public void Dispose() => cts.Dispose();
+        public void Dispose()
+        {
+            lock (this)
+            {
+                disposed = true;
+                cts.Dispose();
+            }
+        }
     }
 
     /// <summary>The stage's inputs, kept in each of its checkpoints: which stage this is and where its weights came from.</summary>
