@@ -615,6 +615,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         if (phase == RunPhase.Recovering)
         {
             recovery!.Causes.Add(cause);
+            recovery.Awaiting.Remove(id);   // gone: its confirmation will not come
             Down(worker);
             Forget(worker);
             ProceedWithRecovery(replacementWaitOver: false);
