@@ -138,6 +138,25 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public void Should_fold_a_survivor_lost_while_confirming_into_the_recovery_and_go_on()
+    {
+        // The abort timeout is far longer than the spec waits: the recovery must not wait for a worker it knows is gone.
+        var (run, _) = StartRun(world: 3, Policy(minWorkers: 1, replacementWait: TimeSpan.FromMilliseconds(300)));
+        var (w0, w1, w2) = (Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2"));
+        Starts(w0, w1, w2);
+
+        Sys.Stop(w2.Ref);
+        ConfirmAbort(run, w0, "worker-0", generation: 1, step: 3);
+        w1.ExpectMsg<AbortGeneration>(Wait);
+        Sys.Stop(w1.Ref);
+
+        var start = w0.ExpectMsg<StartGeneration>(Wait);
+        Assert.Equal((2L, 1, 0, 3L, 0), (start.Generation, start.WorldSize, start.Rank, start.Recovery.Step, start.Recovery.SourceRank));
+        var record = Assert.Single(Status(run).Recoveries);
+        Assert.Equal((3, 1), (record.WorldBefore, record.WorldAfter));
+    }
+
+    [Fact]
     public void Should_fail_the_run_naming_both_losses_when_a_survivor_is_lost_while_waiting_for_a_replacement()
     {
         var (run, _) = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: TimeSpan.FromSeconds(2)));
