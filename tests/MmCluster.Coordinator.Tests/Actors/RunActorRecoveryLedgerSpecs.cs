@@ -94,6 +94,62 @@ public sealed class RunActorRecoveryLedgerSpecs(ITestOutputHelper output) : Test
         ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
+    [Fact]
+    public void Should_fail_the_run_when_the_only_holder_of_the_kept_step_is_lost_while_the_ledger_recovers()
+    {
+        var ledger = CreateTestProbe();
+        var run = StartRun(ledger.Ref, world: 3);
+        ledger.ExpectMsg<SubscribeLedgerStats>(Wait);
+        var (w0, w1, w2) = (Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2"));
+        Starts(w0, w1, w2);
+        Sys.Stop(w2.Ref);
+        ConfirmAbort(run, w0, "worker-0", generation: 1, step: 5);
+        ConfirmAbort(run, w1, "worker-1", generation: 1, step: 6);
+        ledger.ExpectMsg<RecoverLedger>(r => r.Step == 6, Wait);   // the ledger now commits step 6, which only worker-1 holds
+
+        Sys.Stop(w1.Ref);
+        AwaitAssert(() =>
+        {
+            run.Tell(GetRunStatus.Instance);
+            Assert.Equal(["worker-0"], ExpectMsg<RunStatus>(Wait).Workers.Select(w => w.WorkerId));
+        }, Wait);
+        ledger.Reply(new LedgerRecovered(6, new RecoveryResult(new LedgerSnapshot { Step = 6 }, 0, 0, FirstOpenEpoch: 0)));
+
+        var failed = w0.ExpectMsg<RunFailed>(Wait);
+        Assert.StartsWith("worker worker-2 (rank 2", failed.Reason);
+        Assert.Contains("worker worker-1 (rank 1", failed.Reason);
+        Assert.Contains("no worker left holds step 6", failed.Reason);
+    }
+
+    [Fact]
+    public void Should_fail_the_run_when_workers_lost_while_the_ledger_recovers_leave_fewer_than_min_workers()
+    {
+        var ledger = CreateTestProbe();
+        var run = StartRun(ledger.Ref);
+        ledger.ExpectMsg<SubscribeLedgerStats>(Wait);
+        var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
+        Starts(w0, w1);
+        Sys.Stop(w1.Ref);
+        ConfirmAbort(run, w0, "worker-0", generation: 1, step: -1);
+        ledger.ExpectMsg<RecoverLedger>(Wait);
+
+        Sys.Stop(w0.Ref);
+        AwaitAssert(() =>
+        {
+            run.Tell(GetRunStatus.Instance);
+            Assert.Empty(ExpectMsg<RunStatus>(Wait).Workers);
+        }, Wait);
+        ledger.Reply(new LedgerRecovered(-1, new RecoveryResult(new LedgerSnapshot { Step = -1 }, 0, 0, FirstOpenEpoch: 0)));
+
+        AwaitAssert(() =>
+        {
+            run.Tell(GetRunStatus.Instance);
+            var status = ExpectMsg<RunStatus>(Wait);
+            Assert.Equal(RunPhase.Failed, status.Phase);
+            Assert.Contains("0 worker(s) left when the ledger recovered, fewer than min_workers 1", status.FailureReason);
+        }, Wait);
+    }
+
     private EpochLedgerStats Stats(IActorRef ledger)
     {
         ledger.Tell(GetLedgerStats.Instance);
@@ -113,10 +169,10 @@ public sealed class RunActorRecoveryLedgerSpecs(ITestOutputHelper output) : Test
     private static ShardCompleted Completed(ShardLeased lease, long generation) =>
         new() { WorkerId = "worker-0", Epoch = lease.Epoch, ShardId = lease.ShardId, RowsConsumed = lease.RowCount, Step = 5, Generation = generation };
 
-    /// <summary>Two workers, min_workers 1: a lost worker leaves a one-worker generation after a short replacement wait.</summary>
-    private IActorRef StartRun(IActorRef ledger)
+    /// <summary>Two workers (or <paramref name="world"/>), min_workers 1: a lost worker leaves a one-worker generation after a short replacement wait.</summary>
+    private IActorRef StartRun(IActorRef ledger, int world = 2)
     {
-        var settings = new RunSettings("run-a", 2, Encoding.UTF8.GetBytes("stage"))
+        var settings = new RunSettings("run-a", world, Encoding.UTF8.GetBytes("stage"))
         {
             Recovery = Policy(minWorkers: 1, replacementWait: TimeSpan.FromMilliseconds(300)),
         };
