@@ -100,6 +100,24 @@ public sealed class RunActorElasticSpecs(ITestOutputHelper output) : TestKit(out
     }
 
     [Fact]
+    public void Should_take_a_worker_that_registers_between_two_stage_barriers_into_the_next_stage()
+    {
+        var run = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: TimeSpan.FromMilliseconds(300), maxRestarts: 0), Stage("clip"), Stage("clip2"));
+        var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
+        Starts(w0, w1);
+        run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 4 }, w0.Ref);
+
+        var w2 = Register(run, "worker-2");
+        w0.ExpectNoMsg(TimeSpan.FromMilliseconds(300));   // no abort: the stage is draining
+        run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 4 }, w1.Ref);
+
+        var starts = Starts(w0, w1, w2);
+        Assert.All(starts, s => Assert.Equal((2L, 3, 1, (GenerationRecovery?)null), (s.Generation, s.WorldSize, s.StageIndex, s.Recovery)));
+        Assert.Equal([0, 1, 2], starts.Select(s => s.Rank));
+        Assert.Empty(Status(run).Recoveries);
+    }
+
+    [Fact]
     public void Should_fail_the_run_when_a_worker_lost_after_the_stage_barrier_leaves_fewer_than_min_workers()
     {
         var run = StartRun(world: 2, Policy(minWorkers: 2), Stage("clip"), Stage("clip2"));
