@@ -638,6 +638,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         if (phase == RunPhase.Recovering)
         {
             recovery!.Causes.Add(cause);
+            recovery.Awaiting.Remove(id);   // gone: its confirmation will not come
             Down(worker);
             Forget(worker);
             ProceedWithRecovery(replacementWaitOver: false);
@@ -797,6 +798,14 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         var ranked = Ranked();
         var kept = current.Step;
         var source = ranked.FindIndex(w => current.CompletedSteps.TryGetValue(w.Registration.WorkerId, out var step) && step == kept);
+        if (ranked.Count < Math.Max(1, RecoveryPolicy.MinWorkers) || (kept >= 0 && source < 0))
+        {
+            // Workers were lost while the ledger rolled back: too few are left, or none holds the step it kept.
+            Fail($"{current.Cause}; {string.Join("; ", current.Causes)}; " + (source < 0 && kept >= 0 && ranked.Count > 0
+                ? $"no worker left holds step {kept}, which the ledger kept"
+                : $"{ranked.Count} worker(s) left when the ledger recovered, fewer than min_workers {RecoveryPolicy.MinWorkers}"), null);
+            return;
+        }
         var stage = schedule[stageIndex];
         var record = new RecoveryRecord(stage.Name, kept, current.Cause, current.GenerationBefore, generation + 1,
             current.WorldBefore, ranked.Count, current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),

@@ -7,10 +7,13 @@ namespace MmCluster.Coordinator.Tests.Actors;
 /// <summary>TestProbe workers for the RunActor specs.</summary>
 internal static class WorkerProbes
 {
-    /// <summary>A probe named <paramref name="workerId"/> that registered with <paramref name="run"/>.</summary>
-    public static TestProbe Register(TestKitBase kit, IActorRef run, string workerId)
+    /// <summary>
+    /// A probe named <paramref name="workerId"/> (or <paramref name="probeName"/>: a replacement while the lost worker's
+    /// probe still lives) that registered with <paramref name="run"/>.
+    /// </summary>
+    public static TestProbe Register(TestKitBase kit, IActorRef run, string workerId, string? probeName = null)
     {
-        var probe = kit.CreateTestProbe(workerId);
+        var probe = kit.CreateTestProbe(probeName ?? workerId);
         run.Tell(new RegisterWorker { WorkerId = workerId, CollectiveAddress = $"http://{workerId}:5100", Device = "cpu", Threads = 1 }, probe.Ref);
         return probe;
     }
