@@ -641,6 +641,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             recovery.Awaiting.Remove(id);   // gone: its confirmation will not come
             Down(worker);
             Forget(worker);
+            PublishSoon();
             ProceedWithRecovery(replacementWaitOver: false);
             return;
         }
@@ -807,7 +808,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             return;
         }
         var stage = schedule[stageIndex];
-        var record = new RecoveryRecord(stage.Name, kept, current.Cause, current.GenerationBefore, generation + 1,
+        var cause = current.Causes.Count == 0 ? current.Cause : $"{current.Cause}; then {string.Join("; ", current.Causes)}";
+        var record = new RecoveryRecord(stage.Name, kept, cause, current.GenerationBefore, generation + 1,
             current.WorldBefore, ranked.Count, current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
             current.NoticedAt)
         {
