@@ -15,13 +15,16 @@ namespace MmCluster.Worker.Runtime;
 public sealed class ClipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
     : StageTrainingSession(server, log, fail)
 {
-    private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
+    private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
     {
         var (generation, config, group, log) = context;
         var modelConfig = ClipConfig.FromPreset(config.Preset);
         var decoder = ImageDecoder.For(modelConfig).Within(config.ReadLimits);
         var tokenizer = new CaptionTokenizer(modelConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
-        var evalSet = await EvaluationSet.LoadAsync(config, decoder, generation.Rank, generation.WorldSize, ct);
+        // Loaded at the first evaluation, not before the first step: a replacement joining after a failure starts training
+        // (and its peers stop waiting for it) seconds sooner.
+        var evalSet = new Lazy<EvaluationSet>(() =>
+            EvaluationSet.LoadAsync(config, decoder, generation.Rank, generation.WorldSize, CancellationToken.None).GetAwaiter().GetResult());
 
         StageEvaluator? evaluator = null;
 
@@ -39,11 +42,11 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             }
         }
 
-        return StageTrainer<ClipModel, TrainStep>.Build(context, new ClipModel(modelConfig), new StageRecipe<ClipModel, TrainStep>(
+        return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, new ClipModel(modelConfig), new StageRecipe<ClipModel, TrainStep>(
             new BatchBuilder(decoder, tokenizer),
             LoadStartWeights,
             (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize)), averager),
-            (model, _) => (evaluator ??= new StageEvaluator(model, tokenizer, group, config, evalSet)).Evaluate(),
-            model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>())));
+            (model, _) => (evaluator ??= new StageEvaluator(model, tokenizer, group, config, evalSet.Value)).Evaluate(),
+            model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>()))));
     }
 }
