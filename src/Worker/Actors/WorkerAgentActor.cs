@@ -254,7 +254,10 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleShardLeased(ShardLeased leased)
     {
-        var shard = new ShardSpec(leased.ShardId, leased.File, leased.FirstRowGroup, leased.RowGroupCount, leased.FirstRow, leased.RowCount);
+        var shard = new ShardSpec(leased.ShardId, leased.File, leased.FirstRowGroup, leased.RowGroupCount, leased.FirstRow, leased.RowCount)
+        {
+            SkipRows = leased.SkipRows,
+        };
         Reply(leased.RequestId, new NextShardReply(new ShardLease(leased.Epoch, shard)));
     }
 

@@ -35,6 +35,23 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public async Task Should_start_reading_after_the_kept_rows_when_the_coordinator_leases_a_continued_shard()
+    {
+        var (coordinator, control) = StartGeneration();
+
+        var next = control.TryNextShardAsync(epoch: 1);
+        var request = coordinator.ExpectMsg<RequestShard>();
+        // A recovery kept rows 100..107 of this shard: the lease continues at row 108.
+        coordinator.Reply(new ShardLeased
+        {
+            RequestId = request.RequestId, Epoch = 1, ShardId = 0, File = "a.parquet", RowGroupCount = 1, FirstRow = 100, RowCount = 16, SkipRows = 8,
+        });
+
+        var lease = (await next.WaitAsync(TimeSpan.FromSeconds(3))).Lease;
+        Assert.Equal((100L, 16L, 8L), (lease!.Shard.FirstRow, lease.Shard.RowCount, lease.Shard.SkipRows));
+    }
+
+    [Fact]
     public async Task Should_return_no_lease_when_the_epoch_is_complete()
     {
         var (coordinator, control) = StartGeneration();
