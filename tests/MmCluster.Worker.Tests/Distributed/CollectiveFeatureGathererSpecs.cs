@@ -1,6 +1,7 @@
 using MmCluster.Collectives;
 using MmCluster.Collectives.InProcess;
 using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Runtime;
 using MmCluster.Worker.Tests.Loss;
 using Xunit;
 using static TorchSharp.torch;
@@ -94,6 +95,48 @@ public sealed class CollectiveFeatureGathererSpecs
         var error = Assert.IsType<CollectiveException>(errors[0]);
         Assert.Equal(1, error.PeerRank);
         Assert.Contains("rank 1 left", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_reduce_scatter_again_in_the_next_generation_when_the_previous_one_failed_in_backward()
+    {
+        // Generation 1: rank 1 dies between forward and backward, so rank 0's backward records a failure. A recovery
+        // puts generation 2's group under the same TimedCollectiveGroup; rank 0 keeps its gatherer, rank 1 (the
+        // replacement) builds a new one. Both must run generation 2's reduce-scatter: a survivor that still saw the old
+        // failure would skip it and call its next collective while the replacement waits in this one.
+        var first = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(5));
+        var survivor = new TimedCollectiveGroup(first[0]);
+        var kept = new CollectiveFeatureGatherer(survivor);
+        var failed = RankThreads.Run(2, rank =>
+        {
+            using var scope = NewDisposeScope();
+            var gatherer = rank == 0 ? kept : new CollectiveFeatureGatherer(first[1]);
+            var gathered = gatherer.AllGather(Block(rank).requires_grad_());
+            if (rank == 1)
+            {
+                first[1].DisposeAsync().AsTask().Wait();
+                return null;
+            }
+            gathered.sum().backward();
+            return Record.Exception(gatherer.ThrowIfBackwardFailed);
+        });
+        Assert.IsType<CollectiveException>(failed[0]);
+
+        var second = InProcessCollectiveGroup.Create(2, TimeSpan.FromSeconds(5));
+        await survivor.Replace(second[0]).DisposeAsync();
+        var replacement = new TimedCollectiveGroup(second[1]);
+        var gradients = RankThreads.Run(2, rank =>
+        {
+            using var scope = NewDisposeScope();
+            var gatherer = rank == 0 ? kept : new CollectiveFeatureGatherer(replacement);
+            var local = Block(rank).requires_grad_();
+            var gathered = gatherer.AllGather(local);
+            (gathered * (rank + 1f)).sum().backward();
+            gatherer.ThrowIfBackwardFailed();
+            return Values(local.grad!);
+        });
+
+        Assert.All(gradients, g => Assert.All(g, x => Assert.Equal(1.0 + 2.0, x)));   // Σ_s (s + 1) on every row
     }
 
     [Theory]
