@@ -30,10 +30,10 @@ internal interface IStageTrainer : IDisposable
     /// <summary>
     /// Takes part in a state transfer of a recovery generation, on every rank of <paramref name="group"/> (the source
     /// included): afterwards this trainer's weights, buffers, AdamW state, step and the torch generator are bit-identical to
-    /// <paramref name="sourceRank"/>'s (<see cref="Distributed.TrainingStateTransfer"/>). A collective call; throws on every
+    /// <paramref name="sourceRank"/>'s (<see cref="Recovery.TrainingStateTransfer"/>). A collective call; throws on every
     /// rank, naming the first differing tensor, when the ranks' model or optimizer layouts differ.
     /// </summary>
-    Distributed.TrainingStateTransferResult TransferState(Collectives.ICollectiveGroup group, int sourceRank);
+    Recovery.TrainingStateTransferResult TransferState(Collectives.ICollectiveGroup group, int sourceRank);
 
     /// <summary>Rank 0 writes the training checkpoint of the current step into <paramref name="store"/>.</summary>
     void Save(Checkpoints.CheckpointStore store, Checkpoints.CheckpointMetadata metadata);

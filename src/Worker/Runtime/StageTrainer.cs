@@ -1,6 +1,7 @@
 using MmCluster.Collectives;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Recovery;
 using MmCluster.Worker.Training;
 using static TorchSharp.torch;
 

@@ -5,6 +5,7 @@ using MmCluster.Shared.Runs;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Recovery;
 using MmCluster.Worker.Runtime;
 using MmCluster.Worker.Training;
 using Xunit;

@@ -1,4 +1,6 @@
-namespace MmCluster.Worker.Distributed;
+
+
+namespace MmCluster.Worker.Recovery;
 
 /// <summary>
 /// What one <see cref="TrainingStateTransfer.Broadcast(MmCluster.Collectives.ICollectiveGroup, int, TorchSharp.torch.nn.Module, Training.StageOptimizer)"/>

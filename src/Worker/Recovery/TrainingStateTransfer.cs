@@ -3,11 +3,12 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using MmCluster.Collectives;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MmCluster.Worker.Distributed;
+namespace MmCluster.Worker.Recovery;
 
 /// <summary>
 /// Makes every rank of a (recovery) generation hold the full training state of one source rank, over the collectives

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Training;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MmCluster.Worker.Distributed;
+namespace MmCluster.Worker.Recovery;
 
 /// <summary>
 /// The full training state of a rank as <see cref="TrainingStateTransfer"/> moves it, one entry per tensor in a fixed order:

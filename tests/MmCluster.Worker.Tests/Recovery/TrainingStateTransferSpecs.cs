@@ -3,13 +3,14 @@ using MmCluster.Collectives.InProcess;
 using MmCluster.Collectives.Ring;
 using MmCluster.Collectives.Tests.Ring;
 using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Recovery;
 using MmCluster.Worker.Tests.Loss;
 using MmCluster.Worker.Training;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace MmCluster.Worker.Tests.Distributed;
+namespace MmCluster.Worker.Tests.Recovery;
 
 /// <summary>
 /// <see cref="TrainingStateTransfer"/>: ranks that trained apart (other weights, moments, step counts, generator states)
