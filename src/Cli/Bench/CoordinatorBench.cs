@@ -24,9 +24,7 @@ internal static class CoordinatorBench
     public static async Task<CoordinatorBenchResult> RunAsync(int workers, int files, int rowGroupsPerFile, long rowsPerGroup, TimeSpan shardTime,
         TimeSpan duration, TextWriter log, CancellationToken ct)
     {
-        var footers = Enumerable.Range(0, files).Select(f => new ManifestFileSummary($"part-{f:D5}.parquet", rowGroupsPerFile * rowsPerGroup * 100, "train",
-            Enumerable.Range(0, rowGroupsPerFile).Select(_ => new RowGroupSummary(rowsPerGroup, rowsPerGroup * 100, rowsPerGroup * 120)).ToList())).ToList();
-        var shards = ShardPlanner.BuildShards(footers, new ShardPlanOptions { Split = "train" });
+        var shards = BuildShards(files, rowGroupsPerFile, rowsPerGroup);
         var rows = shards.Sum(s => s.RowCount);
         await log.WriteLineAsync($"bench coordinator: {workers} simulated workers, {shards.Count} shards of {rows:N0} rows, {shardTime.TotalMilliseconds:0} ms per shard, measuring {duration.TotalSeconds:0} s");
 
@@ -68,8 +66,16 @@ internal static class CoordinatorBench
             GC.GetTotalMemory(forceFullCollection: false));
     }
 
+    /// <summary>The plan's shards, from synthetic footers (no files): one shard per row group.</summary>
+    internal static IReadOnlyList<ShardSpec> BuildShards(int files, int rowGroupsPerFile, long rowsPerGroup)
+    {
+        var footers = Enumerable.Range(0, files).Select(f => new ManifestFileSummary($"part-{f:D5}.parquet", rowGroupsPerFile * rowsPerGroup * 100, "train",
+            Enumerable.Range(0, rowGroupsPerFile).Select(_ => new RowGroupSummary(rowsPerGroup, rowsPerGroup * 100, rowsPerGroup * 120)).ToList())).ToList();
+        return ShardPlanner.BuildShards(footers, new ShardPlanOptions { Split = "train" });
+    }
+
     /// <summary>A one-stage spec for the dashboard's initial snapshot (the feed needs stage names, nothing else).</summary>
-    private static RunSpec Spec(int workers)
+    internal static RunSpec Spec(int workers)
     {
         var (spec, problems) = RunSpecLoader.Parse($"""
             name: bench

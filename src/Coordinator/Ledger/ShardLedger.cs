@@ -212,7 +212,7 @@ public sealed class ShardLedger
             foreach (var (shardId, done) in book.DoneUncommitted.Where(kv => kv.Value.Step <= step).ToList())
             {
                 book.DoneUncommitted.Remove(shardId);
-                book.Committed[shardId] = done;
+                book.Committed[shardId] = done with { Lease = null, Prefix = null };   // committed: no recovery rewinds it
             }
             var epoch = new EpochLedger
             {
