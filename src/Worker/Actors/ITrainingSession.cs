@@ -17,9 +17,9 @@ public interface ITrainingSession
     /// at once, keep the training state, report the completed step (<see cref="IControlPlane.ReportAborted"/>) and wait for
     /// the next generation.
     /// </summary>
-    void OnGenerationAborted(long generation, string reason)
-    {
-    }
+    /// <remarks>No default body: a session that wraps another must pass it on (a wrapper that did not left a survivor
+    /// blocked in its collective until the deadline).</remarks>
+    void OnGenerationAborted(long generation, string reason);
 
     /// <summary>The run ended (finished, failed, or the coordinator was lost). Called once; abort the current step.</summary>
     void OnRunEnded(RunEnded ended);

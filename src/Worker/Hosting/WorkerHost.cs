@@ -66,6 +66,8 @@ public static class WorkerHost
 
         public void OnGenerationStarted(GenerationInfo generation, IControlPlane control) => inner.OnGenerationStarted(generation, control);
 
+        public void OnGenerationAborted(long generation, string reason) => inner.OnGenerationAborted(generation, reason);
+
         public void OnRunEnded(RunEnded runEnded)
         {
             inner.OnRunEnded(runEnded);

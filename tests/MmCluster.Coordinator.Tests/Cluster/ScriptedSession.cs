@@ -25,6 +25,10 @@ internal sealed class ScriptedSession(IReadOnlyList<(int Epoch, int DelayMs)> ep
         _ = Task.Run(() => TrainAsync(control, stop.Token));
     }
 
+    public void OnGenerationAborted(long generation, string reason)
+    {
+    }
+
     public void OnRunEnded(RunEnded ended)
     {
         say($"RUN-ENDED {(ended.Succeeded ? "ok" : "failed")} {ended.Reason}");

@@ -164,6 +164,10 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
             Started.Enqueue(generation);
         }
 
+        public void OnGenerationAborted(long generation, string reason)
+        {
+        }
+
         public void OnRunEnded(RunEnded ended) => Ended.Enqueue(ended);
     }
 }

@@ -4,6 +4,7 @@ using MmCluster.Collectives.Ring;
 using MmCluster.Collectives.Tests.Ring;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Recovery;
+using MmCluster.Worker.Tests.Distributed;
 using MmCluster.Worker.Tests.Loss;
 using MmCluster.Worker.Training;
 using Xunit;

@@ -83,6 +83,10 @@ public sealed class StageSessionRouterSpecs : IAsyncLifetime
 
         public void OnGenerationStarted(GenerationInfo generation, IControlPlane control) => Started.Add(generation);
 
+        public void OnGenerationAborted(long generation, string reason)
+        {
+        }
+
         public void OnRunEnded(RunEnded ended) => Ended.Add(ended);
     }
 
