@@ -29,7 +29,7 @@ public sealed class ShardLedger
         if (book.Pending.First is { } first)
         {
             book.Pending.RemoveFirst();
-            book.Leased[first.Value] = new LeaseBook(workerId);
+            book.Leased[first.Value] = new LeaseBook(workerId) { StartPrefix = book.Prefixes.GetValueOrDefault(first.Value) };
             var shard = book.Shards[first.Value];
             return new LeaseResult.Leased(book.Prefixes.TryGetValue(first.Value, out var prefix)
                 ? shard with { SkipRows = prefix.NextRow - shard.FirstRow }
@@ -67,7 +67,9 @@ public sealed class ShardLedger
             return CompletionResult.UnknownShard;
         }
         var skipped = SkipCounts.From(skippedByReason);
-        var prefix = book.Prefixes.GetValueOrDefault(shardId);
+        // What earlier leases had done when this one began (a commit since may have folded some of this lease's rows into
+        // the shard's committed prefix: those are in rowsConsumed too, so they are not added twice).
+        var prefix = book.Leased.TryGetValue(shardId, out var holder) ? holder.StartPrefix : book.Prefixes.GetValueOrDefault(shardId);
         var left = shard.RowCount - (prefix is null ? 0 : prefix.NextRow - shard.FirstRow);
         if (rowsConsumed < 0 || skipped.Values.Any(n => n < 0) || rowsConsumed + skipped.Values.Sum() > left)
         {
@@ -146,7 +148,15 @@ public sealed class ShardLedger
                 book.Leased.Remove(shardId);
                 returned++;
                 var shard = book.Shards[shardId];
-                var prefix = book.Prefixes.GetValueOrDefault(shardId);
+                var prefix = lease.StartPrefix;
+                if (prefix is null)
+                {
+                    book.Prefixes.Remove(shardId);
+                }
+                else
+                {
+                    book.Prefixes[shardId] = prefix;
+                }
                 if (lease.At(step) is { } cursor)
                 {
                     if (undone.Contains(shardId))
@@ -214,6 +224,17 @@ public sealed class ShardLedger
                 book.DoneUncommitted.Remove(shardId);
                 book.Committed[shardId] = done with { Lease = null, Prefix = null };   // committed: no recovery rewinds it
             }
+            foreach (var (shardId, lease) in book.Leased)
+            {
+                // A shard being read: the rows its lease's steps up to this one trained are committed too, so a resume from
+                // this checkpoint continues the shard from its next row instead of training those rows again.
+                if (lease.At(step) is { } cursor && cursor.NextRow < book.Shards[shardId].FirstRow + book.Shards[shardId].RowCount)
+                {
+                    var start = lease.StartPrefix;
+                    book.Prefixes[shardId] = new Prefix(cursor.NextRow, (start?.Trained ?? 0) + cursor.Trained,
+                        SkipCounts.Sum([start?.Skipped ?? SkipCounts.None, cursor.SkippedByReason]));
+                }
+            }
             var epoch = new EpochLedger
             {
                 Epoch = book.Epoch,
@@ -276,6 +297,9 @@ public sealed class ShardLedger
         private readonly List<(long Step, LeaseCursor Cursor)> cursors = [];
 
         public string WorkerId { get; } = workerId;
+
+        /// <summary>The shard's handled prefix when this lease began (null: the lease read the shard from its start).</summary>
+        public Prefix? StartPrefix { get; init; }
 
         public void Record(long step, LeaseCursor cursor)
         {

@@ -132,4 +132,59 @@ public sealed class ShardLedgerRecoverySpecs
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => ledger.Complete(0, shard.ShardId, 7, 3));
         Assert.Contains("6 rows left after row 4", error.Message);
     }
+
+    [Fact]
+    public void Should_commit_the_trained_rows_of_a_shard_being_read_and_count_them_once_when_it_completes()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(1, rows: 10));
+        var shard = Lease(ledger, "w0");
+        ledger.Advance("w0", 3, [Cursor(shard.ShardId, 6, 5, skipped: 1)]);
+
+        var snapshot = ledger.Commit(3);
+
+        var partial = Assert.Single(snapshot.Epochs[0].Committed);
+        Assert.Equal((6L, 5L), (partial.NextRow, partial.RowsConsumed));
+        Assert.Equal(5, ledger.Stats().Epochs[0].SamplesCommitted);
+        ledger.Complete(0, shard.ShardId, 9, step: 5, new Dictionary<string, long> { ["EmptyCaption"] = 1 });
+        ledger.Commit(5);
+        var epoch = ledger.Stats().Epochs[0];
+        Assert.Equal((9L, 1L, 0L, 0L), (epoch.SamplesCommitted, epoch.SkippedCommitted, epoch.Duplicates, epoch.Missing));
+    }
+
+    [Fact]
+    public void Should_continue_a_shard_from_the_checkpoints_kept_rows_when_resuming_from_that_checkpoint()
+    {
+        var original = new ShardLedger(TestPlans.Uniform(2, rows: 10));
+        var shard = Lease(original, "w0");
+        original.Advance("w0", 4, [Cursor(shard.ShardId, 7, 7)]);
+        original.Advance("w0", 5, [Cursor(shard.ShardId, 9, 9)]);   // after the checkpoint: trained again after a resume
+        var snapshot = LedgerSnapshot.Parser.ParseFrom(original.Commit(4).ToByteArray());
+
+        var resumed = new ShardLedger(TestPlans.Uniform(2, rows: 10), snapshot);
+        var first = Lease(resumed, "w1");
+
+        Assert.Equal((shard.ShardId, 7L), (first.ShardId, first.SkipRows));
+        resumed.Complete(0, shard.ShardId, 3, step: 6);
+        resumed.Commit(6);
+        Assert.Equal(10, resumed.Stats().Epochs[0].SamplesCommitted);
+    }
+
+    [Fact]
+    public void Should_keep_a_folded_prefix_consistent_when_a_later_recovery_rewinds_the_lease()
+    {
+        var ledger = new ShardLedger(TestPlans.Uniform(1, rows: 10));
+        var shard = Lease(ledger, "w0");
+        ledger.Advance("w0", 2, [Cursor(shard.ShardId, 4, 4)]);
+        ledger.Commit(2);
+        ledger.Advance("w0", 3, [Cursor(shard.ShardId, 6, 6)]);
+        ledger.Advance("w0", 4, [Cursor(shard.ShardId, 8, 8)]);
+
+        ledger.Recover(3);
+
+        Assert.Equal(6, Lease(ledger, "w1").SkipRows);
+        Assert.Equal(6, ledger.Stats().Epochs[0].SamplesCommitted);
+        ledger.Complete(0, shard.ShardId, 4, step: 6);
+        ledger.Commit(6);
+        Assert.Equal((10L, 0L), (ledger.Stats().Epochs[0].SamplesCommitted, ledger.Stats().Epochs[0].Duplicates));
+    }
 }
