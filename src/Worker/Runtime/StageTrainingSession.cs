@@ -98,7 +98,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     /// A bad spec, weights that do not fit or a corrupt manifest cannot, and fail the worker.
     /// </summary>
     internal static bool Recoverable(Exception error, bool aborted) =>
-        aborted || error is CollectiveException || error is GenerationAbortedException
+        aborted || error is CollectiveException || error is GenerationAbortedException || error is StepFailedException
         || error.InnerException is { } inner && Recoverable(inner, false);
 
     private void Run(GenerationInfo first, IControlPlane control)
@@ -282,7 +282,18 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             // Where this step leaves its leases, told before its first collective: a recovery keeps or drops it whole.
             var consumed = tracker.Consume(batch.Count);
             control.ReportStepStarted(generation.Generation, trainer.Step + 1, consumed.Cursors);
-            var result = trainer.Train(batch);
+            StageStepResult result;
+            try
+            {
+                result = trainer.Train(batch);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                // libtorch failed inside the step (before the optimizer update, which has no collective after it): the
+                // weights are those of the last completed step, so a new generation can retry it. A rare native fault of
+                // this kind (c10 "Expected false to be true" in Scalar::toFloat) once ended a BLIP-2 run.
+                throw new StepFailedException($"step {trainer.Step + 1} failed in libtorch: {e.Message}", e);
+            }
             if (!lanesLogged)
             {
                 lanesLogged = true;
