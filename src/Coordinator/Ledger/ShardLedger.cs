@@ -193,23 +193,6 @@ public sealed class ShardLedger
         return epochs.Count == 0 ? 0 : epochs.Keys.Max() + 1;
     }
 
-    /// <summary>Returns every shard leased to <paramref name="workerId"/> to the front of its epoch's pending queue.</summary>
-    public int Release(string workerId)
-    {
-        var released = 0;
-        foreach (var book in epochs.Values)
-        {
-            var mine = book.Leased.Where(kv => kv.Value.WorkerId == workerId).Select(kv => kv.Key).OrderDescending().ToList();
-            foreach (var shardId in mine)
-            {
-                book.Leased.Remove(shardId);
-                book.Pending.AddFirst(shardId);
-                released++;
-            }
-        }
-        return released;
-    }
-
     /// <summary>
     /// Commits every shard done at or before <paramref name="step"/> and returns the ledger as of that commit,
     /// for the checkpoint of that step.
