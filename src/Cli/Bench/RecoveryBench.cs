@@ -156,7 +156,7 @@ internal static class RecoveryBench
         var status = await run.Ask<RunStatus>(GetRunStatus.Instance, TimeSpan.FromSeconds(30), ct);
         throw new InvalidOperationException($"{what} within {GenerationTimeout.TotalSeconds:0} s; the run is {status.Phase} in generation " +
             $"{status.Generation} with {status.Workers.Count(w => w.Rank >= 0)} members and {status.Workers.Count} registered; recoveries: " +
-            string.Join("; ", status.Recoveries.Select(r => $"{r.GenerationBefore}->{r.GenerationAfter} {r.WorldBefore}->{r.WorldAfter} {r.Cause}")));
+            string.Join("; ", status.Recoveries.Select(r => $"{r.GenerationBefore}->{r.GenerationAfter} {r.WorldSizeBefore}->{r.WorldSizeAfter} {r.Cause}")));
     }
 
     /// <summary>Managed heap after a full collection, and the process's working set.</summary>

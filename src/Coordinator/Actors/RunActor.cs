@@ -46,7 +46,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly IReadOnlyList<ScheduledStage> schedule;
     private readonly StageStatus[] stages;
-    private readonly List<RecoveryRecord> recoveries = [];
+    private readonly List<RecoverySummary> recoveries = [];
     private readonly Queue<DateTimeOffset> recentFailures = new();
     private RunPhase phase = RunPhase.WaitingForWorkers;
     private int stageIndex;
@@ -809,10 +809,17 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         var stage = schedule[stageIndex];
         var cause = current.Causes.Count == 0 ? current.Cause : $"{current.Cause}; then {string.Join("; ", current.Causes)}";
-        var record = new RecoveryRecord(stage.Name, kept, cause, current.GenerationBefore, generation + 1,
-            current.WorldBefore, ranked.Count, current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
-            current.NoticedAt)
+        var record = new RecoverySummary
         {
+            Stage = stage.Name,
+            Step = kept,
+            Cause = cause,
+            GenerationBefore = current.GenerationBefore,
+            GenerationAfter = generation + 1,
+            WorldSizeBefore = current.WorldBefore,
+            WorldSizeAfter = ranked.Count,
+            LostSteps = current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
+            NoticedAt = current.NoticedAt,
             AbortMs = ((current.AbortedAt ?? DateTimeOffset.UtcNow) - current.NoticedAt).TotalMilliseconds,
             ReformMs = (DateTimeOffset.UtcNow - current.NoticedAt).TotalMilliseconds,
             LeasesReturned = recovered.Result.LeasesReturned,
@@ -838,7 +845,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Journal(new RecoveryRecorded
         {
             StageIndex = stageIndex, Step = record.Step, Cause = record.Cause, GenerationBefore = record.GenerationBefore,
-            GenerationAfter = record.GenerationAfter, WorldSizeBefore = record.WorldBefore, WorldSizeAfter = record.WorldAfter,
+            GenerationAfter = record.GenerationAfter, WorldSizeBefore = record.WorldSizeBefore, WorldSizeAfter = record.WorldSizeAfter,
             LostSteps = record.LostSteps, DetectMs = record.AbortMs ?? 0, ReformMs = record.ReformMs ?? 0,
         });
         stages[stageIndex] = stages[stageIndex] with { Generation = generation };

@@ -130,7 +130,7 @@ public sealed record RunStatus(
     public string? Stage => StageIndex < Stages.Count ? Stages[StageIndex].Name : null;
 
     /// <summary>Every recovery so far, oldest first.</summary>
-    public IReadOnlyList<RecoveryRecord> Recoveries { get; init; } = [];
+    public IReadOnlyList<RecoverySummary> Recoveries { get; init; } = [];
 }
 
 /// <summary>How a run ended: what the coordinator process reports and exits with.</summary>

@@ -71,7 +71,7 @@ public static class RunStatusMapping
             SamplesPerSecond = training.Sum(w => w.SamplesPerSecond),
             WorldSize = run.WorldSize,
             Generation = run.Generation,
-            Recoveries = run.Recoveries.Count == 0 ? previous.Recoveries : run.Recoveries.Select(ToSummary).ToList(),
+            Recoveries = run.Recoveries.Count == 0 ? previous.Recoveries : run.Recoveries,
             CollectiveFraction = training.Where(w => w.StepTimeMs > 0).Select(w => w.CollectiveTimeMs / w.StepTimeMs).DefaultIfEmpty(0).Average(),
             Workers = run.Workers.Select(w => new WorkerProgress
             {
@@ -129,25 +129,4 @@ public static class RunStatusMapping
             SkippedByReason = e.SkippedByReason,
             SkippedByFile = e.SkippedByFile.Select(f => new FileSkipCounters(f.File, f.SamplesExpected, f.SamplesCommitted, f.SkippedByReason)).ToList(),
         };
-
-    /// <summary>A recovery as the run files and the dashboard show it.</summary>
-    public static RecoverySummary ToSummary(RecoveryRecord r) => new()
-    {
-        Stage = r.Stage,
-        Step = r.Step,
-        Cause = r.Cause,
-        GenerationBefore = r.GenerationBefore,
-        GenerationAfter = r.GenerationAfter,
-        WorldSizeBefore = r.WorldBefore,
-        WorldSizeAfter = r.WorldAfter,
-        LostSteps = r.LostSteps,
-        NoticedAt = r.NoticedAt,
-        AbortMs = r.AbortMs,
-        ReformMs = r.ReformMs,
-        TransferMs = r.TransferMs,
-        FirstStepMs = r.FirstStepMs,
-        LeasesReturned = r.LeasesReturned,
-        RowsRewound = r.RowsRewound,
-        Grow = r.Grow,
-    };
 }

@@ -54,7 +54,7 @@ public sealed class RunActorElasticSpecs(ITestOutputHelper output) : TestKit(out
         Assert.All(starts, s => Assert.Equal((2L, 3, 7L, 0), (s.Generation, s.WorldSize, s.Recovery.Step, s.Recovery.SourceRank)));
         Assert.Equal([0, 1, 2], starts.Select(s => s.Rank));
         var record = Assert.Single(Status(run).Recoveries);
-        Assert.Equal((true, 2, 3, 1L, 2L), (record.Grow, record.WorldBefore, record.WorldAfter, record.GenerationBefore, record.GenerationAfter));
+        Assert.Equal((true, 2, 3, 1L, 2L), (record.Grow, record.WorldSizeBefore, record.WorldSizeAfter, record.GenerationBefore, record.GenerationAfter));
     }
 
     [Fact]

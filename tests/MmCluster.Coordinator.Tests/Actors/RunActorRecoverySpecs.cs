@@ -46,7 +46,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         var status = Status(run);
         Assert.Equal(RunPhase.Running, status.Phase);
         var record = Assert.Single(status.Recoveries);
-        Assert.Equal(("stage", 6L, 1L, 2L, 3, 3, false), (record.Stage, record.Step, record.GenerationBefore, record.GenerationAfter, record.WorldBefore, record.WorldAfter, record.Grow));
+        Assert.Equal(("stage", 6L, 1L, 2L, 3, 3, false), (record.Stage, record.Step, record.GenerationBefore, record.GenerationAfter, record.WorldSizeBefore, record.WorldSizeAfter, record.Grow));
         Assert.StartsWith("worker worker-2 (rank 2", record.Cause);
         Assert.Contains("worker worker-0 (rank 0", record.Cause);
     }
@@ -88,7 +88,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         Assert.All(starts, s => Assert.Equal((2L, 2, 4L, 0), (s.Generation, s.WorldSize, s.Recovery.Step, s.Recovery.SourceRank)));
         Assert.Equal(["worker-0", "worker-1"], starts[0].Peers.Select(p => p.WorkerId));
         var record = Assert.Single(Status(run).Recoveries);
-        Assert.Equal((3, 2), (record.WorldBefore, record.WorldAfter));
+        Assert.Equal((3, 2), (record.WorldSizeBefore, record.WorldSizeAfter));
         Assert.Contains("worker worker-2 (rank 2", record.Cause);
         Assert.Contains("terminated mid-run", record.Cause);
     }
@@ -153,7 +153,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         var start = w0.ExpectMsg<StartGeneration>(Wait);
         Assert.Equal((2L, 1, 0, 3L, 0), (start.Generation, start.WorldSize, start.Rank, start.Recovery.Step, start.Recovery.SourceRank));
         var record = Assert.Single(Status(run).Recoveries);
-        Assert.Equal((3, 1), (record.WorldBefore, record.WorldAfter));
+        Assert.Equal((3, 1), (record.WorldSizeBefore, record.WorldSizeAfter));
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         w1.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         var status = Status(run);
         Assert.Equal(["worker-0"], status.Workers.Select(w => w.WorkerId));
-        Assert.Equal((3, 1), (status.Recoveries.Single().WorldBefore, status.Recoveries.Single().WorldAfter));
+        Assert.Equal((3, 1), (status.Recoveries.Single().WorldSizeBefore, status.Recoveries.Single().WorldSizeAfter));
     }
 
     [Fact]
