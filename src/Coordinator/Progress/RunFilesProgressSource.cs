@@ -66,7 +66,7 @@ public sealed class RunFilesProgressSource : IRunProgressSource
             Epoch = history.LastOrDefault(p => p.Stage == s.Name)?.Epoch ?? 0,
         }).ToList();
         var stage = stages.LastOrDefault(s => s.State != StageState.Pending)?.Name ?? history.LastOrDefault()?.Stage;
-        var last = history.LastOrDefault(p => p.Stage == stage && !p.IsEvaluation) ?? history.LastOrDefault(p => p.Stage == stage);
+        var last = history.LastOrDefault(p => p.Stage == stage);
         var eval = history.LastOrDefault(p => p.IsEvaluation);
         return new RunSnapshot
         {

@@ -81,7 +81,8 @@ public static class WebDashboardEndpoints
         app.MapGet("/files/{**path}", (HttpContext context, string? path) => catalog.Resolve(path) is { } full
             ? Results.File(full, ContentType(full), Path.GetFileName(full), enableRangeProcessing: true).ExecuteAsync(context)
             : Error(context, StatusCodes.Status404NotFound, $"no such run file: '{path}' (see /api/files)"));
-        app.MapFallback(async context =>
+        // A catch-all route ranks below every other one; MapFallback would skip paths that look like files (app.js).
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], async context =>
         {
             if (context.Request.Path.StartsWithSegments("/api") || !await files.TryServeAsync(context))
             {

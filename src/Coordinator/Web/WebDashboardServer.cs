@@ -1,8 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MmCluster.Coordinator.Progress;
 
@@ -32,14 +29,11 @@ public sealed class WebDashboardServer : IAsyncDisposable
 
     public static async Task<WebDashboardServer> StartAsync(WebDashboardOptions options, IRunProgressSource source, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(options.Address, options.Port, listen => listen.Protocols = HttpProtocols.Http1));
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        var app = builder.Build();
-        app.MapWebDashboard(options, source);
-        await app.StartAsync(cancellationToken);
-        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var (app, bound) = await SlimWebHost.StartAsync(
+            k => k.Listen(options.Address, options.Port, listen => listen.Protocols = HttpProtocols.Http1),
+            // An open event stream ends when the host stops (ApplicationStopping); nothing else to wait for.
+            services => services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5)),
+            app => app.MapWebDashboard(options, source), cancellationToken);
         var host = options.Address.Equals(IPAddress.Any) || options.Address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : bound.Host;
         return new WebDashboardServer(app, new UriBuilder("http", host, bound.Port, "/").Uri);
     }
