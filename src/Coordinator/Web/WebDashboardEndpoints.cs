@@ -29,6 +29,8 @@ public static class WebDashboardEndpoints
         var catalog = new RunFileCatalog(options.RunDirectory);
         var events = new ServerSentEvents(source, options);
         var stopping = app.Lifetime.ApplicationStopping;
+        // The first JSON of a history costs a few hundred ms of JIT and protobuf reflection: pay it now, not on the page's first load.
+        _ = Task.Run(WarmUp);
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
@@ -90,6 +92,13 @@ public static class WebDashboardEndpoints
             }
         });
         return app;
+    }
+
+    private static void WarmUp()
+    {
+        var point = new HistoryPoint { Stage = "warm-up", Step = 1, Losses = { ["loss"] = 1 }, Eval = { ["top1"] = 1 }, Skipped = { ["none"] = 1 } };
+        var reply = new GetHistoryReply { Points = { point }, WorkerPoints = { new WorkerHistoryPoint { WorkerId = "w" } } };
+        GetHistoryReply.Parser.ParseJson(JsonFormatter.Default.Format(reply));
     }
 
     /// <summary>The token a request presents: <c>Authorization: Bearer T</c>, else <c>?token=T</c> (EventSource cannot set headers).</summary>

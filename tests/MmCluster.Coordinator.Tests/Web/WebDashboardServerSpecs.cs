@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -6,6 +7,7 @@ using MmCluster.Coordinator.Tests.Progress;
 using MmCluster.Coordinator.Web;
 using MmCluster.Shared.Grpc.Dashboard;
 using Xunit;
+using Xunit.Abstractions;
 using HistoryPoint = MmCluster.Shared.Runs.HistoryPoint;
 using MetricsJsonlWriter = MmCluster.Shared.Runs.MetricsJsonlWriter;
 using WorkerHistoryPoint = MmCluster.Shared.Runs.WorkerHistoryPoint;
@@ -13,7 +15,7 @@ using WorkerHistoryPoint = MmCluster.Shared.Runs.WorkerHistoryPoint;
 namespace MmCluster.Coordinator.Tests.Web;
 
 /// <summary>The web dashboard on a real Kestrel HTTP/1.1 endpoint on loopback, called by HttpClient as a browser would.</summary>
-public sealed class WebDashboardServerSpecs
+public sealed class WebDashboardServerSpecs(ITestOutputHelper output)
 {
     private const string Token = "s3cret";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
@@ -164,7 +166,13 @@ public sealed class WebDashboardServerSpecs
         await using var server = await StartAsync(hub, token: null);
         using var client = Client(server);
 
-        var reply = GetHistoryReply.Parser.ParseJson(await client.GetStringAsync("/api/history?maxPoints=2000&stage=clip"));
+        var timer = Stopwatch.StartNew();
+        var json = await client.GetStringAsync("/api/history?maxPoints=2000&stage=clip");
+        output.WriteLine($"100,000 points -> {json.Length / 1024} KiB of JSON in {timer.ElapsedMilliseconds} ms (first call, cold)");
+        timer.Restart();
+        json = await client.GetStringAsync("/api/history?maxPoints=2000&stage=clip");
+        output.WriteLine($"again in {timer.ElapsedMilliseconds} ms");
+        var reply = GetHistoryReply.Parser.ParseJson(json);
         var fallback = GetHistoryReply.Parser.ParseJson(await client.GetStringAsync("/api/history"));
         using var bad = await client.GetAsync("/api/history?maxPoints=1");
         using var unknown = await client.GetAsync("/api/history?stage=nope");
