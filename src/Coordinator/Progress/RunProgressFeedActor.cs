@@ -40,7 +40,13 @@ public sealed class RunProgressFeedActor : ReceiveActor
     private void HandleStatus(RunStatus run)
     {
         var snapshot = RunStatusMapping.Translate(_hub.Current, run, _stage);
+        // The step's point is recorded before its snapshot is published, so a stream woken by the snapshot sends both.
+        RecordPoint(snapshot);
         _hub.Publish(snapshot);
+    }
+
+    private void RecordPoint(RunSnapshot snapshot)
+    {
         var stage = snapshot.Stage ?? _stage;
         if (stage != _recordingStage)
         {
