@@ -109,7 +109,7 @@ internal sealed class SteppingWorkerActor : ReceiveActor, IWithTimers
             return;
         }
         requesting = false;
-        leases.Add(new Lease(leased.Epoch, leased.ShardId, leased.FirstRow + leased.RowCount, leased.FirstRow + leased.SkipRows));
+        leases.Add(new Lease(leased.Epoch, leased.ShardId, leased.File, leased.FirstRow, leased.EndRow > 0 ? leased.EndRow : leased.FirstRow + leased.RowCount, leased.FirstRow + leased.SkipRows));
         RequestShard();
     }
 
@@ -117,8 +117,10 @@ internal sealed class SteppingWorkerActor : ReceiveActor, IWithTimers
     {
         if (busy.RequestId >= firstValidRequest)
         {
+            // As the worker's feed does: the rest of this epoch is the others' (leased, or their share), read ahead.
             requesting = false;
-            Timers.StartSingleTimer("retry", Retry.Instance, TimeSpan.FromMilliseconds(busy.RetryAfterMs));
+            epoch = Math.Max(epoch, busy.Epoch + 1);
+            RequestShard();
         }
     }
 
@@ -149,7 +151,7 @@ internal sealed class SteppingWorkerActor : ReceiveActor, IWithTimers
                 break;
             }
             var rows = (int)Math.Min(need, lease.End - lease.NextRow);
-            world.Trained.Record(generation, next, lease.Epoch, lease.ShardId, lease.NextRow, lease.NextRow + rows);
+            world.Trained.Record(generation, next, lease.Epoch, lease.File, lease.FirstRow, lease.NextRow, lease.NextRow + rows);
             lease.NextRow += rows;
             lease.Trained += rows;
             need -= rows;
@@ -200,10 +202,14 @@ internal sealed class SteppingWorkerActor : ReceiveActor, IWithTimers
         StepTimeMs = stepTime.TotalMilliseconds, CollectiveTimeMs = 1,
     });
 
-    private sealed class Lease(int epoch, int shardId, long end, long nextRow)
+    private sealed class Lease(int epoch, int shardId, string file, long firstRow, long end, long nextRow)
     {
         public int Epoch { get; } = epoch;
         public int ShardId { get; } = shardId;
+
+        /// <summary>The plan shard's file and first row (a piece of a split shard names the shard it was cut from).</summary>
+        public string File { get; } = file;
+        public long FirstRow { get; } = firstRow;
         public long End { get; } = end;
         public long NextRow { get; set; } = nextRow;
 

@@ -13,19 +13,22 @@ internal sealed class TrainedRows
 {
     private readonly object gate = new();
     private readonly List<Span> pending = [];
-    private readonly Dictionary<(int Epoch, int Shard), List<(long From, long To)>> kept = [];
+    private readonly Dictionary<(int Epoch, string File, long FirstRow), List<(long From, long To)>> kept = [];
 
     /// <summary>Rows folded twice (trained by two kept steps).</summary>
     public long DuplicateRows { get; private set; }
 
     public long RowsKept { get; private set; }
 
-    /// <summary>Step <paramref name="step"/> of <paramref name="generation"/> reads file rows [from, to) of a shard.</summary>
-    public void Record(long generation, long step, int epoch, int shard, long from, long to)
+    /// <summary>
+    /// Step <paramref name="step"/> of <paramref name="generation"/> reads file rows [from, to) of the plan shard that starts
+    /// at <paramref name="firstRow"/> of <paramref name="file"/> (a piece of a split shard counts as its plan shard).
+    /// </summary>
+    public void Record(long generation, long step, int epoch, string file, long firstRow, long from, long to)
     {
         lock (gate)
         {
-            pending.Add(new Span(generation, step, epoch, shard, from, to));
+            pending.Add(new Span(generation, step, epoch, file, firstRow, from, to));
         }
     }
 
@@ -43,35 +46,42 @@ internal sealed class TrainedRows
     }
 
     /// <summary>
-    /// Compares the ledger committed at the end with the kept rows: a shard committed whole must have been trained whole,
-    /// a shard committed up to a row exactly up to that row, and no trained shard may be missing from the ledger.
-    /// Returns the shards that differ, described.
+    /// Compares the ledger committed at the end with the kept rows, per plan shard: the rows its committed entries cover
+    /// (the whole shard or piece, or up to a row) must be exactly the rows trained, their consumed counts must add up to
+    /// them, and no trained shard may be missing from the ledger. Returns the shards that differ, described.
     /// </summary>
     public List<string> Compare(LedgerSnapshot ledger, IReadOnlyDictionary<int, ShardSpec> shards)
     {
         var problems = new List<string>();
         lock (gate)
         {
-            var seen = new HashSet<(int, int)>();
+            var committedRows = new Dictionary<(int Epoch, string File, long FirstRow), (List<(long From, long To)> Ranges, long Consumed)>();
             foreach (var epoch in ledger.Epochs)
             {
                 foreach (var committed in epoch.Committed)
                 {
-                    var key = (epoch.Epoch, committed.ShardId);
-                    seen.Add(key);
-                    var shard = shards[committed.ShardId];
-                    var end = committed.NextRow == 0 ? shard.FirstRow + shard.RowCount : committed.NextRow;
-                    var trained = kept.GetValueOrDefault(key) ?? [];
-                    if (trained.Count != 1 || trained[0] != (shard.FirstRow, end) || committed.RowsConsumed != end - shard.FirstRow)
-                    {
-                        problems.Add($"epoch {epoch.Epoch} shard {committed.ShardId}: ledger has rows [{shard.FirstRow}, {end}) " +
-                            $"({committed.RowsConsumed} consumed), trained {Describe(trained)}");
-                    }
+                    var shard = shards[committed.Piece ? committed.PlanShardId : committed.ShardId];
+                    var key = (epoch.Epoch, shard.File, shard.FirstRow);
+                    var start = committed.Piece ? committed.PieceFirstRow : shard.FirstRow;
+                    var end = committed.NextRow != 0 ? committed.NextRow : committed.Piece ? committed.PieceEndRow : shard.FirstRow + shard.RowCount;
+                    var entry = committedRows.GetValueOrDefault(key, ([], 0));
+                    entry.Ranges.Add((start, end));
+                    committedRows[key] = (entry.Ranges, entry.Consumed + committed.RowsConsumed);
                 }
             }
-            foreach (var (key, trained) in kept.Where(kv => !seen.Contains(kv.Key)))
+            foreach (var (key, (ranges, consumed)) in committedRows)
             {
-                problems.Add($"epoch {key.Epoch} shard {key.Shard}: trained {Describe(trained)}, not in the ledger");
+                var ledgerRows = Merge(ranges);
+                var trained = kept.GetValueOrDefault(key) ?? [];
+                if (!ledgerRows.SequenceEqual(trained) || consumed != ledgerRows.Sum(r => r.To - r.From))
+                {
+                    problems.Add($"epoch {key.Epoch} shard at row {key.FirstRow} of {key.File}: ledger has rows {Describe(ledgerRows)} " +
+                        $"({consumed} consumed), trained {Describe(trained)}");
+                }
+            }
+            foreach (var (key, trained) in kept.Where(kv => !committedRows.ContainsKey(kv.Key)))
+            {
+                problems.Add($"epoch {key.Epoch} shard at row {key.FirstRow} of {key.File}: trained {Describe(trained)}, not in the ledger");
             }
         }
         return problems;
@@ -79,7 +89,7 @@ internal sealed class TrainedRows
 
     private void Fold(Span span)
     {
-        var key = (span.Epoch, span.Shard);
+        var key = (span.Epoch, span.File, span.FirstRow);
         if (!kept.TryGetValue(key, out var intervals))
         {
             intervals = [];
@@ -91,9 +101,16 @@ internal sealed class TrainedRows
             DuplicateRows += Math.Max(0, Math.Min(to, span.To) - Math.Max(from, span.From));
         }
         intervals.Add((span.From, span.To));
-        intervals.Sort();
+        var merged = Merge(intervals);
+        intervals.Clear();
+        intervals.AddRange(merged);
+    }
+
+    /// <summary>The union of <paramref name="intervals"/> as sorted, disjoint, non-adjacent intervals.</summary>
+    private static List<(long From, long To)> Merge(IEnumerable<(long From, long To)> intervals)
+    {
         var merged = new List<(long From, long To)>();
-        foreach (var interval in intervals)
+        foreach (var interval in intervals.Where(i => i.To > i.From).Order())
         {
             if (merged.Count > 0 && interval.From <= merged[^1].To)
             {
@@ -104,12 +121,11 @@ internal sealed class TrainedRows
                 merged.Add(interval);
             }
         }
-        intervals.Clear();
-        intervals.AddRange(merged);
+        return merged;
     }
 
     private static string Describe(List<(long From, long To)> intervals) =>
         intervals.Count == 0 ? "nothing" : string.Join(" ", intervals.Select(i => $"[{i.From}, {i.To})"));
 
-    private readonly record struct Span(long Generation, long Step, int Epoch, int Shard, long From, long To);
+    private readonly record struct Span(long Generation, long Step, int Epoch, string File, long FirstRow, long From, long To);
 }

@@ -16,7 +16,10 @@ internal sealed record ChaosAction
 
     public required string Target { get; init; }
 
-    /// <summary>How long a <see cref="ChaosKind.Stop"/> keeps the target frozen; null for a kill.</summary>
+    /// <summary>
+    /// How long a <see cref="ChaosKind.Stop"/> keeps the target frozen; for a kill, how long the dev cluster waits before
+    /// it restarts the target (a node that stays away, e.g. to watch the run shrink and grow back); null: a plain kill.
+    /// </summary>
     public TimeSpan? StopFor { get; init; }
 
     /// <summary>Fires when a snapshot of the running run first shows the running stage's step at or past this.</summary>
@@ -31,7 +34,9 @@ internal sealed record ChaosAction
     /// <summary>The clause as the plan says it (e.g. <c>kill worker-1 at step 120</c>), for the console and chaos.jsonl.</summary>
     public string Describe()
     {
-        var verb = Kind == ChaosKind.Kill ? $"kill {Target}" : $"stop {Target} for {FormatDuration(StopFor ?? TimeSpan.Zero)}";
+        var verb = Kind == ChaosKind.Kill
+            ? StopFor is { } down ? $"kill {Target} for {FormatDuration(down)}" : $"kill {Target}"
+            : $"stop {Target} for {FormatDuration(StopFor ?? TimeSpan.Zero)}";
         var trigger = AtStep is { } step
             ? InStage is { } stage ? $"at step {step} in stage {stage}" : $"at step {step}"
             : $"after {FormatDuration(After ?? TimeSpan.Zero)}";

@@ -9,7 +9,8 @@ namespace MmCluster.Cli.Chaos;
 /// (given the latest snapshot and the time since the workers started), signals the target's current process (SIGKILL,
 /// or SIGSTOP and SIGCONT after the duration), says so on the console and appends it to chaos.jsonl.
 /// </summary>
-internal sealed class ChaosMonkey(ChaosScheduler scheduler, Func<string, ChildProcess?> processOf, ChaosJournal journal, Action<string> say)
+internal sealed class ChaosMonkey(
+    ChaosScheduler scheduler, Func<string, ChildProcess?> processOf, ChaosJournal journal, Action<string> say, Action<string, TimeSpan>? holdRestart = null)
     : IAsyncDisposable
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
@@ -48,6 +49,10 @@ internal sealed class ChaosMonkey(ChaosScheduler scheduler, Func<string, ChildPr
         var child = processOf(action.Target);
         var pid = child is { HasExited: false } ? child.Pid : (int?)null;
         var verb = action.Kind == ChaosKind.Kill ? "kill" : "stop";
+        if (pid is not null && action is { Kind: ChaosKind.Kill, StopFor: { } down })
+        {
+            holdRestart?.Invoke(action.Target, down);   // before the signal: the supervisor sees the exit right after it
+        }
         var sent = pid is { } p && (action.Kind == ChaosKind.Kill ? Posix.Kill(p) : Posix.Stop(p));
         var result = sent ? "sent" : pid is null ? "not running" : "signal failed";
         Record(verb, action, pid, snapshot, result);

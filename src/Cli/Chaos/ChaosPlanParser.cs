@@ -6,7 +6,7 @@ namespace MmCluster.Cli.Chaos;
 /// <summary>
 /// The grammar of <c>--chaos</c>, one clause between semicolons:
 /// <code>
-/// kill TARGET TRIGGER
+/// kill TARGET [for DURATION] TRIGGER
 /// stop TARGET for DURATION TRIGGER
 /// random:mtbf=DURATION[,seed=N][,targets=workers|coordinator|workers+coordinator]
 /// TARGET  = worker-N | coordinator
@@ -74,6 +74,11 @@ internal static partial class ChaosPlanParser
             stopFor = c.NextDuration();
         }
         var trigger = c.Next("a trigger: 'at step N' or 'after 30s'");
+        if (kind == ChaosKind.Kill && trigger.Equals("for", StringComparison.OrdinalIgnoreCase))
+        {
+            stopFor = c.NextDuration();   // kill TARGET for 60s ...: restarted only after 60 s
+            trigger = c.Next("a trigger: 'at step N' or 'after 30s'");
+        }
         var action = new ChaosAction { Kind = kind, Target = target, StopFor = stopFor };
         switch (trigger.ToLowerInvariant())
         {

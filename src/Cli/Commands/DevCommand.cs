@@ -182,7 +182,8 @@ internal static class DevCommand
                 var journal = new ChaosJournal(Path.Combine(directory, "chaos.jsonl"));
                 monkey = new ChaosMonkey(new ChaosScheduler(o.Chaos, world),
                     target => target == ChaosAction.Coordinator ? coordinator.Current : workers[int.Parse(target["worker-".Length..], CultureInfo.InvariantCulture)].Current,
-                    journal, Say);
+                    journal, Say,
+                    (target, down) => (target == ChaosAction.Coordinator ? coordinator : workers[int.Parse(target["worker-".Length..], CultureInfo.InvariantCulture)]).HoldRestart(down));
                 Say($"chaos: {Describe(o.Chaos)}; every action is appended to {journal.Path}");
                 chaos = monkey.RunAsync(() => tracker.Latest, watching.Token);
             }

@@ -37,6 +37,12 @@ internal sealed class SupervisedProcess : IAsyncDisposable
 
     public int Restarts { get; private set; }
 
+    private long holdUntilTicks;
+
+    /// <summary>The next restart waits at least <paramref name="duration"/> from now (a node that stays away for a while).</summary>
+    public void HoldRestart(TimeSpan duration) =>
+        Interlocked.Exchange(ref holdUntilTicks, (DateTimeOffset.UtcNow + duration).UtcTicks);
+
     /// <summary>Completes with the last child once it exited and will not be restarted.</summary>
     public Task<ChildProcess> Exited { get; }
 
@@ -81,10 +87,14 @@ internal sealed class SupervisedProcess : IAsyncDisposable
                 report($"{Name} exited ({why}); not restarting: it was restarted {Restarts} times, the most {options.MaxRestartsOption} allows");
                 return child;
             }
-            report($"{Name} exited ({why}); restarting");
+            var held = new DateTimeOffset(Interlocked.Exchange(ref holdUntilTicks, 0), TimeSpan.Zero) - DateTimeOffset.UtcNow;
+            var delay = held > options.Delay ? held : options.Delay;
+            report(held > options.Delay
+                ? $"{Name} exited ({why}); restarting in {delay.TotalSeconds:0} s (chaos keeps it away)"
+                : $"{Name} exited ({why}); restarting");
             try
             {
-                await Task.Delay(options.Delay, stopping.Token);
+                await Task.Delay(delay, stopping.Token);
             }
             catch (OperationCanceledException)
             {

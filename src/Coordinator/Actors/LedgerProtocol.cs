@@ -35,5 +35,11 @@ public sealed record BeginStageLedger(int Stage);
 /// </summary>
 public sealed record RecoverLedger(long Step);
 
+/// <summary>
+/// Sent by the RunActor before it starts a generation: its workers and each one's rows per step, from which the ledger
+/// gives every worker its share of each epoch's remaining rows (<c>ShardLedger.BeginGeneration</c>).
+/// </summary>
+public sealed record BeginLedgerGeneration(long Generation, IReadOnlyDictionary<string, int> RowsPerStep);
+
 /// <summary>The ledger after a recovery at <paramref name="Step"/>.</summary>
 public sealed record LedgerRecovered(long Step, MmCluster.Coordinator.Ledger.RecoveryResult Result);

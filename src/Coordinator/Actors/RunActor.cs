@@ -380,6 +380,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             AkkaAddress = w.Agent.Path.Address.ToString(),
         }).ToList();
         var stageConfig = ByteString.CopyFrom(config.Span);
+        var rowsPerStep = schedule[stageIndex].RowsPerStep;
+        ledger.Tell(new BeginLedgerGeneration(generation, ranked.Select((w, rank) => (w.Registration.WorkerId, Rows: rowsPerStep?.Invoke(ranked.Count, rank) ?? 1))
+            .ToDictionary(w => w.WorkerId, w => w.Rows)));
         for (var rank = 0; rank < ranked.Count; rank++)
         {
             var start = new StartGeneration

@@ -32,9 +32,10 @@ public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byt
 /// <summary>
 /// One stage of a run's schedule. <see cref="Prepare"/> is called when the stage is about to start (every earlier stage
 /// done) and returns the configuration to send the workers (opaque bytes); it throws to fail the run with its message
-/// (e.g. a missing input checkpoint).
+/// (e.g. a missing input checkpoint). <see cref="RowsPerStep"/> gives rank r's rows per step in a generation of W ranks
+/// (the stage's batch split), from which the ledger gives each rank its share of an epoch; null: every rank the same.
 /// </summary>
-public sealed record ScheduledStage(string Name, Func<ReadOnlyMemory<byte>> Prepare);
+public sealed record ScheduledStage(string Name, Func<ReadOnlyMemory<byte>> Prepare, Func<int, int, int>? RowsPerStep = null);
 
 /// <summary>One stage as the RunActor sees it: its state, its generation and its own shard ledger's counts.</summary>
 public sealed record StageStatus(

@@ -41,6 +41,7 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         Receive<CommitLedger>(HandleCommitLedger);
         Receive<RecoverLedger>(HandleRecoverLedger);
         Receive<BeginStageLedger>(HandleBeginStage);
+        Receive<BeginLedgerGeneration>(begin => ledger.BeginGeneration(begin.RowsPerStep));
         Receive<GetLedgerStats>(_ => Sender.Tell(Stats()));
         Receive<SubscribeLedgerStats>(HandleSubscribe);
         Receive<Terminated>(terminated => subscribers.Remove(terminated.ActorRef));
@@ -201,6 +202,7 @@ public sealed class ShardLedgerActor : ReceiveActor, IWithTimers
         FirstRow = shard.FirstRow,
         RowCount = shard.RowCount,
         SkipRows = shard.SkipRows,
+        EndRow = shard.EndRow,
     };
 
     private sealed class PublishDue

@@ -101,7 +101,7 @@ public static class RunLauncher
                 log.WriteLine($"stage '{config.Stage}' starts from {init.Checkpoint}");
             }
             return resolved.ToJsonBytes();
-        })).ToList();
+        }, config.RowsPerRank)).ToList();
         var options = new CoordinatorOptions
         {
             Akka = new AkkaSettings { Hostname = launch.Host, Port = launch.AkkaPort, PublicHostname = launch.PublicHost },

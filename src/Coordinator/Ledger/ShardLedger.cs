@@ -13,6 +13,7 @@ public sealed class ShardLedger
     private readonly Func<int, EpochPlan> planEpoch;
     private readonly SortedDictionary<int, EpochBook> epochs = [];
     private readonly Dictionary<int, EpochLedger> restored;
+    private IReadOnlyDictionary<string, int>? rowsPerStep;
 
     /// <param name="planEpoch">Plans one epoch; called once per epoch.</param>
     /// <param name="restore">The ledger stored in the checkpoint to resume from, or null for a fresh run.</param>
@@ -22,18 +23,51 @@ public sealed class ShardLedger
         restored = restore?.Epochs.ToDictionary(e => e.Epoch) ?? [];
     }
 
-    /// <summary>Leases the next pending shard of <paramref name="epoch"/> to <paramref name="workerId"/>.</summary>
+    /// <summary>
+    /// A new generation starts with these workers, each training <c>rowsPerStep[worker]</c> rows per step (every lease was
+    /// returned by <see cref="Recover"/> or none was made yet). From now on each worker gets its share of every epoch's
+    /// remaining rows and no more, in proportion to its rows per step; the shard that would take it past its share is
+    /// split, so every rank reaches an epoch's end at the same step and nobody reads ahead into the next epoch while an
+    /// epoch's rows are still unread by the others (docs/fault-tolerance.md, "Shares of an epoch").
+    /// </summary>
+    public void BeginGeneration(IReadOnlyDictionary<string, int> rowsPerStep)
+    {
+        if (rowsPerStep.Count == 0 || rowsPerStep.Values.Any(r => r < 1))
+        {
+            throw new ArgumentException("a generation has at least one worker, each training at least one row per step", nameof(rowsPerStep));
+        }
+        this.rowsPerStep = rowsPerStep;
+        foreach (var book in epochs.Values)
+        {
+            book.ResetShares();
+        }
+    }
+
+    /// <summary>Leases the next pending shard of <paramref name="epoch"/> (or a piece of it) to <paramref name="workerId"/>.</summary>
     public LeaseResult Lease(int epoch, string workerId)
     {
         var book = Book(epoch);
         if (book.Pending.First is { } first)
         {
+            var id = first.Value;
+            var start = book.Prefixes.TryGetValue(id, out var prefix) ? prefix.NextRow : book.Shards[id].ReadStart;
+            if (Share(book, workerId) is { } share)
+            {
+                var room = share - book.LeasedRows.GetValueOrDefault(workerId);
+                if (room <= 0)
+                {
+                    return new LeaseResult.NoneAvailable();   // its share is leased: the rest is the others'
+                }
+                if (book.Shards[id].ReadEnd - start > room)
+                {
+                    book.Split(id, start + room);
+                }
+                book.LeasedRows[workerId] = book.LeasedRows.GetValueOrDefault(workerId) + (book.Shards[id].ReadEnd - start);
+            }
             book.Pending.RemoveFirst();
-            book.Leased[first.Value] = new LeaseBook(workerId) { StartPrefix = book.Prefixes.GetValueOrDefault(first.Value) };
-            var shard = book.Shards[first.Value];
-            return new LeaseResult.Leased(book.Prefixes.TryGetValue(first.Value, out var prefix)
-                ? shard with { SkipRows = prefix.NextRow - shard.FirstRow }
-                : shard);
+            book.Leased[id] = new LeaseBook(workerId) { StartPrefix = prefix };
+            var shard = book.Shards[id];
+            return new LeaseResult.Leased(prefix is null ? shard : shard with { SkipRows = prefix.NextRow - shard.FirstRow });
         }
         if (!book.IsComplete)
         {
@@ -70,7 +104,7 @@ public sealed class ShardLedger
         // What earlier leases had done when this one began (a commit since may have folded some of this lease's rows into
         // the shard's committed prefix: those are in rowsConsumed too, so they are not added twice).
         var prefix = book.Leased.TryGetValue(shardId, out var holder) ? holder.StartPrefix : book.Prefixes.GetValueOrDefault(shardId);
-        var left = shard.RowCount - (prefix is null ? 0 : prefix.NextRow - shard.FirstRow);
+        var left = shard.ReadEnd - (prefix?.NextRow ?? shard.ReadStart);
         if (rowsConsumed < 0 || skipped.Values.Any(n => n < 0) || rowsConsumed + skipped.Values.Sum() > left)
         {
             throw new ArgumentOutOfRangeException(nameof(rowsConsumed), rowsConsumed,
@@ -165,7 +199,7 @@ public sealed class ShardLedger
                     }
                     prefix = new Prefix(cursor.NextRow, (prefix?.Trained ?? 0) + cursor.Trained,
                         SkipCounts.Sum([prefix?.Skipped ?? SkipCounts.None, cursor.SkippedByReason]));
-                    if (cursor.NextRow >= shard.FirstRow + shard.RowCount)
+                    if (cursor.NextRow >= shard.ReadEnd)
                     {
                         book.Prefixes.Remove(shardId);
                         book.DoneUncommitted[shardId] = new DoneShard(prefix.Trained, lease.StepAt(step), prefix.Skipped);
@@ -178,6 +212,22 @@ public sealed class ShardLedger
         }
         var snapshot = Commit(step);
         return new RecoveryResult(snapshot, returned, rewound, FirstOpenEpoch());
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="book"/>'s epoch that <paramref name="workerId"/> may lease in this generation: its part
+    /// of the rows that were open (pending) when the generation first leased from the epoch, rounded up; null when there
+    /// is no generation (a ledger driven without one) or the worker is not in it.
+    /// </summary>
+    private long? Share(EpochBook book, string workerId)
+    {
+        if (rowsPerStep is null || !rowsPerStep.TryGetValue(workerId, out var rows))
+        {
+            return null;
+        }
+        book.OpenAtGenerationStart ??= book.OpenRows();
+        long total = rowsPerStep.Values.Sum();
+        return (book.OpenAtGenerationStart.Value * rows + total - 1) / total;
     }
 
     /// <summary>The earliest epoch with a shard that is not done (pending or leased), or the next epoch to plan.</summary>
@@ -211,7 +261,7 @@ public sealed class ShardLedger
             {
                 // A shard being read: the rows its lease's steps up to this one trained are committed too, so a resume from
                 // this checkpoint continues the shard from its next row instead of training those rows again.
-                if (lease.At(step) is { } cursor && cursor.NextRow < book.Shards[shardId].FirstRow + book.Shards[shardId].RowCount)
+                if (lease.At(step) is { } cursor && cursor.NextRow < book.Shards[shardId].ReadEnd)
                 {
                     var start = lease.StartPrefix;
                     book.Prefixes[shardId] = new Prefix(cursor.NextRow, (start?.Trained ?? 0) + cursor.Trained,
@@ -221,19 +271,19 @@ public sealed class ShardLedger
             var epoch = new EpochLedger
             {
                 Epoch = book.Epoch,
-                ShardCount = book.Shards.Count,
+                ShardCount = book.PlanShardCount,
                 SamplesExpected = book.SamplesExpected,
                 Duplicates = book.Duplicates,
             };
             foreach (var (shardId, done) in book.Committed.OrderBy(kv => kv.Key))
             {
-                var committed = new CommittedShard { ShardId = shardId, RowsConsumed = done.Rows };
+                var committed = book.Describe(new CommittedShard { ShardId = shardId, RowsConsumed = done.Rows });
                 committed.SkippedByReason.Add(done.Skipped.ToDictionary());
                 epoch.Committed.Add(committed);
             }
             foreach (var (shardId, prefix) in book.Prefixes.OrderBy(kv => kv.Key))
             {
-                var partial = new CommittedShard { ShardId = shardId, RowsConsumed = prefix.Trained, NextRow = prefix.NextRow };
+                var partial = book.Describe(new CommittedShard { ShardId = shardId, RowsConsumed = prefix.Trained, NextRow = prefix.NextRow });
                 partial.SkippedByReason.Add(prefix.Skipped.ToDictionary());
                 epoch.Committed.Add(partial);
             }
@@ -314,14 +364,75 @@ public sealed class ShardLedger
                     throw new ArgumentException($"epoch {plan.Epoch} plan lists shard {shard.ShardId} twice.", nameof(plan));
                 }
             }
+            PlanShardCount = Shards.Count;
             SamplesExpected = plan.TotalRows;
+            nextPieceId = Shards.Count == 0 ? 0 : Shards.Keys.Max() + 1;
             if (restored is not null)
             {
                 Restore(restored);
             }
-            // Partly handled shards first, so they are finished before new ones are opened.
-            Pending = new LinkedList<int>(plan.Shards.Select(s => s.ShardId).Where(id => !Committed.ContainsKey(id))
-                .OrderBy(id => Prefixes.ContainsKey(id) ? 0 : 1));
+            // Partly handled shards first, so they are finished before new ones are opened; then in plan order.
+            Pending = new LinkedList<int>(Shards.Keys.Where(id => !Committed.ContainsKey(id))
+                .OrderBy(id => Prefixes.ContainsKey(id) ? 0 : 1)
+                .ThenBy(id => Origin(id))
+                .ThenBy(id => Shards[id].ReadStart));
+        }
+
+        private int nextPieceId;
+
+        /// <summary>The plan shard each piece was cut from (a piece that keeps its plan shard's id is not listed).</summary>
+        private readonly Dictionary<int, int> origins = [];
+
+        public int PlanShardCount { get; }
+
+        /// <summary>Rows leased to each worker from this epoch in the current generation.</summary>
+        public Dictionary<string, long> LeasedRows { get; } = [];
+
+        /// <summary>The epoch's open rows when the current generation first leased from it (the base of the shares).</summary>
+        public long? OpenAtGenerationStart { get; set; }
+
+        public void ResetShares()
+        {
+            LeasedRows.Clear();
+            OpenAtGenerationStart = null;
+        }
+
+        /// <summary>Rows of pending shards not yet handled (leases are all returned when a generation begins).</summary>
+        public long OpenRows() => Pending.Sum(id => Shards[id].ReadEnd - (Prefixes.TryGetValue(id, out var p) ? p.NextRow : Shards[id].ReadStart)) +
+            Leased.Sum(kv => Shards[kv.Key].ReadEnd - (kv.Value.StartPrefix?.NextRow ?? Shards[kv.Key].ReadStart));
+
+        private int Origin(int id) => origins.GetValueOrDefault(id, id);
+
+        /// <summary>
+        /// Cuts pending shard <paramref name="id"/> at file row <paramref name="at"/>: it keeps its rows before, and a new piece
+        /// with the rows from there goes right after it in the queue.
+        /// </summary>
+        public void Split(int id, long at)
+        {
+            var shard = Shards[id];
+            if (at <= shard.ReadStart || at >= shard.ReadEnd)
+            {
+                throw new ArgumentOutOfRangeException(nameof(at), at, $"shard {id} reads rows [{shard.ReadStart}, {shard.ReadEnd})");
+            }
+            var tail = nextPieceId++;
+            Shards[tail] = shard with { ShardId = tail, SkipRows = at - shard.FirstRow, EndRow = shard.ReadEnd };
+            Shards[id] = shard with { EndRow = at };
+            origins[tail] = Origin(id);
+            Pending.AddAfter(Pending.Find(id)!, tail);
+        }
+
+        /// <summary>Adds what a resume needs to rebuild a piece to its committed entry.</summary>
+        public CommittedShard Describe(CommittedShard entry)
+        {
+            var shard = Shards[entry.ShardId];
+            if (origins.ContainsKey(entry.ShardId) || shard.SkipRows != 0 || shard.EndRow != 0)
+            {
+                entry.Piece = true;
+                entry.PlanShardId = Origin(entry.ShardId);
+                entry.PieceFirstRow = shard.ReadStart;
+                entry.PieceEndRow = shard.ReadEnd;
+            }
+            return entry;
         }
 
         public int Epoch { get; }
@@ -374,7 +485,7 @@ public sealed class ShardLedger
 
         private FileLedgerStats FileStats(string file, IEnumerable<DoneShard> skipping) => new(
             file,
-            Shards.Values.Where(s => s.File == file).Sum(s => s.RowCount),
+            Shards.Values.Where(s => s.File == file).Sum(s => s.ReadRows),
             Committed.Where(kv => Shards[kv.Key].File == file).Sum(kv => kv.Value.Rows),
             SkipCounts.Sum(skipping.Select(d => d.Skipped)));
 
@@ -387,6 +498,7 @@ public sealed class ShardLedger
                     $"but the manifest plans {Shards.Count} shards / {SamplesExpected} samples: the manifest changed since the checkpoint.");
             }
             Duplicates = restored.Duplicates;
+            RestorePieces(restored.Committed.Where(c => c.Piece).ToList());
             foreach (var shard in restored.Committed)
             {
                 if (!Shards.ContainsKey(shard.ShardId))
@@ -399,6 +511,66 @@ public sealed class ShardLedger
                     continue;
                 }
                 Committed[shard.ShardId] = new DoneShard(shard.RowsConsumed, 0, SkipCounts.From(shard.SkippedByReason));
+            }
+        }
+
+        /// <summary>
+        /// Rebuilds the pieces a checkpoint names: each plan shard with pieces is replaced by them, and its rows that no
+        /// recorded piece covers (pieces that were pending or leased without progress) become new pending pieces.
+        /// </summary>
+        private void RestorePieces(List<CommittedShard> pieces)
+        {
+            foreach (var group in pieces.GroupBy(p => p.PlanShardId))
+            {
+                if (!Shards.TryGetValue(group.Key, out var plan) || origins.ContainsKey(group.Key))
+                {
+                    throw new InvalidOperationException($"checkpoint ledger for epoch {Epoch} names a piece of shard {group.Key}, which the plan lacks.");
+                }
+                var recorded = group.OrderBy(p => p.PieceFirstRow).ToList();
+                var cursor = plan.FirstRow;
+                var gaps = new List<(long From, long To)>();
+                foreach (var piece in recorded)
+                {
+                    if (piece.PieceFirstRow < cursor || piece.PieceEndRow <= piece.PieceFirstRow || piece.PieceEndRow > plan.FirstRow + plan.RowCount)
+                    {
+                        throw new InvalidOperationException(
+                            $"checkpoint ledger for epoch {Epoch}: piece {piece.ShardId} [{piece.PieceFirstRow}, {piece.PieceEndRow}) of shard {group.Key} " +
+                            $"overlaps another or lies outside the shard's rows [{plan.FirstRow}, {plan.FirstRow + plan.RowCount}).");
+                    }
+                    if (piece.PieceFirstRow > cursor)
+                    {
+                        gaps.Add((cursor, piece.PieceFirstRow));
+                    }
+                    cursor = piece.PieceEndRow;
+                }
+                if (cursor < plan.FirstRow + plan.RowCount)
+                {
+                    gaps.Add((cursor, plan.FirstRow + plan.RowCount));
+                }
+                Shards.Remove(group.Key);
+                var ids = recorded.Select(p => p.ShardId).ToHashSet();
+                foreach (var piece in recorded)
+                {
+                    Place(piece.ShardId, group.Key, plan, piece.PieceFirstRow, piece.PieceEndRow);
+                }
+                nextPieceId = Math.Max(nextPieceId, ids.Max() + 1);
+                foreach (var (from, to) in gaps)
+                {
+                    var id = ids.Add(group.Key) ? group.Key : nextPieceId++;
+                    Place(id, group.Key, plan, from, to);
+                }
+            }
+        }
+
+        private void Place(int id, int origin, ShardSpec plan, long from, long to)
+        {
+            if (!Shards.TryAdd(id, plan with { ShardId = id, SkipRows = from - plan.FirstRow, EndRow = to }))
+            {
+                throw new InvalidOperationException($"checkpoint ledger for epoch {Epoch} names piece {id} twice or over a plan shard.");
+            }
+            if (id != origin)
+            {
+                origins[id] = origin;
             }
         }
     }

@@ -17,9 +17,12 @@ public static class RunStatusMapping
     {
         var current = run.Stage ?? stage;
         var training = run.Workers.Where(w => w.Rank >= 0).ToList();
-        var step = training.Count == 0 ? 0 : training.Max(w => w.Step);
-        var epoch = training.Count == 0 ? 0 : training.Max(w => w.Epoch);
-        var loss = training.Where(w => !double.IsNaN(w.Loss)).Select(w => w.Loss).DefaultIfEmpty(double.NaN).Average();
+        // A new generation of the same stage (a recovery) has no reports yet: the stage stays where it was, rather than
+        // dropping to step 0 on every plot until the first report.
+        var held = previous.Stage == current && training.All(w => w.Progress is null) && previous.Step > 0;
+        var step = held ? previous.Step : training.Count == 0 ? 0 : training.Max(w => w.Step);
+        var epoch = held ? previous.Epoch : training.Count == 0 ? 0 : training.Max(w => w.Epoch);
+        var loss = held ? previous.Loss : training.Where(w => !double.IsNaN(w.Loss)).Select(w => w.Loss).DefaultIfEmpty(double.NaN).Average();
         var state = run.Phase switch
         {
             RunPhase.WaitingForWorkers => RunState.Pending,
@@ -44,7 +47,7 @@ public static class RunStatusMapping
         var samples = Math.Max(ledgerSamples, training.Sum(w => w.Progress?.Samples ?? 0));
         // Rank 0's report stands for the replicated scalars (lr) and the stage's last evaluation.
         var lead = training.OrderBy(w => w.Rank).FirstOrDefault();
-        var lr = lead is null ? previous.Lr : lead.Progress?.Lr ?? 0;
+        var lr = lead is null || held ? previous.Lr : lead.Progress?.Lr ?? 0;
         var evalMetrics = Mean(lead?.Progress is { } leadReport ? [leadReport.Eval] : []);
         var lastEval = evalMetrics.Count > 0
             ? new EvalResult(current, lead!.Step, evalMetrics, run.UpdatedAt)

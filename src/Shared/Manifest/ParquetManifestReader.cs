@@ -216,14 +216,14 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             : null;
         var keys = await KeyScanAsync(reader, schema, path, cancellationToken);
         var row = shard.FirstRow;
-        for (var g = shard.FirstRowGroup; g < shard.FirstRowGroup + shard.RowGroupCount; g++)
+        for (var g = shard.FirstRowGroup; g < shard.FirstRowGroup + shard.RowGroupCount && row < shard.ReadEnd; g++)
         {
             var columns = await ReadRowGroupAsync(reader, schema, path, g, cancellationToken);
-            for (var i = 0; i < columns.Rows; i++, row++)
+            for (var i = 0; i < columns.Rows && row < shard.ReadEnd; i++, row++)
             {
-                if (row < shard.FirstRow + shard.SkipRows)
+                if (row < shard.ReadStart)
                 {
-                    continue;   // handled by an earlier lease of this shard (continued after a recovery)
+                    continue;   // handled by an earlier lease of this shard (continued after a recovery), or another piece's
                 }
                 if (declared is not null && columns.Splits?[i] is { } rowSplit && !string.Equals(rowSplit, declared, StringComparison.Ordinal))
                 {

@@ -17,4 +17,19 @@ public sealed record ShardSpec(int ShardId, string File, int FirstRowGroup, int 
     /// starts at <c>FirstRow + SkipRows</c>. 0 for a shard read whole.
     /// </summary>
     public long SkipRows { get; init; }
+
+    /// <summary>
+    /// The file row after the last row to read (exclusive): a piece of a shard that the ledger split between ranks at an
+    /// epoch's end (docs/fault-tolerance.md). 0 for a shard read to its end.
+    /// </summary>
+    public long EndRow { get; init; }
+
+    /// <summary>The first file row to read: <c>FirstRow + SkipRows</c>.</summary>
+    public long ReadStart => FirstRow + SkipRows;
+
+    /// <summary>The file row after the last one to read: <see cref="EndRow"/>, or the shard's end.</summary>
+    public long ReadEnd => EndRow > 0 ? EndRow : FirstRow + RowCount;
+
+    /// <summary>Rows to read: <c>ReadEnd - ReadStart</c>.</summary>
+    public long ReadRows => ReadEnd - ReadStart;
 }

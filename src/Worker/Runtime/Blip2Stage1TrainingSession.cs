@@ -23,7 +23,7 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var vision = inputs.VisionConfig(config);
         var qformer = Blip2ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
-        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
+        var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars));
         return StageTrainer<Blip2Stage1Model, Blip2Stage1Step>.Build(context, new Blip2Stage1Model(vision, qformer), CaptionStageRecipe.Create<Blip2Stage1Model, Blip2Stage1Step>(
             context, inputs, batches,
@@ -33,7 +33,7 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
                 ["blip2-stage1"] = [("", "")],
             },
             (model, averager) => new Blip2Stage1Step(model, OptionsOf(config), new CollectiveFeatureGatherer(context.Group, config.GlobalBatch(context.WorldSize)), averager, config.Seed),
-            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, Math.Max(2, config.RetrievalHeldOut / context.WorldSize))),
+            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, Math.Max(2, config.RetrievalHeldOut / context.Group.WorldSize))),
             model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config)));
     }
 

@@ -26,7 +26,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
         var lm = inputs.RecordedLm()
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs an lm checkpoint in init.from for its language model");
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
-        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
+        var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars));
         return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, new Blip2Stage2Model(vision, qformer, lm), CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
             context, inputs, batches,
@@ -38,7 +38,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
                 ["blip2-stage2"] = [("", "")],
             },
             (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager, layout: new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
-            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, int.MaxValue), batches.Tokenizer, inputs.Vocabulary),
+            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, int.MaxValue), batches.Tokenizer, inputs.Vocabulary),
             model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config)));
     }
 

@@ -22,11 +22,21 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
         var decoder = ImageDecoder.For(modelConfig).Within(config.ReadLimits);
         var tokenizer = new CaptionTokenizer(modelConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
         // Loaded at the first evaluation, not before the first step: a replacement joining after a failure starts training
-        // (and its peers stop waiting for it) seconds sooner.
-        var evalSet = new Lazy<EvaluationSet>(() =>
-            EvaluationSet.LoadAsync(config, decoder, generation.Rank, generation.WorldSize, CancellationToken.None).GetAwaiter().GetResult());
-
+        // (and its peers stop waiting for it) seconds sooner. Loaded again after a recovery that changed rank or world.
+        var evalSlices = new EvaluationSlices(config, decoder, group);
         StageEvaluator? evaluator = null;
+        EvaluationSet? evaluated = null;
+
+        IReadOnlyDictionary<string, double> Evaluate(ClipModel model)
+        {
+            var slice = evalSlices.Current();
+            if (!ReferenceEquals(slice, evaluated))
+            {
+                evaluator = new StageEvaluator(model, tokenizer, group, config, slice);
+                evaluated = slice;
+            }
+            return evaluator!.Evaluate();
+        }
 
         void LoadStartWeights(ClipModel model)
         {
@@ -46,7 +56,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             new BatchBuilder(decoder, tokenizer),
             LoadStartWeights,
             (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize)), averager),
-            (model, _) => (evaluator ??= new StageEvaluator(model, tokenizer, group, config, evalSet.Value)).Evaluate(),
+            (model, _) => Evaluate(model),
             model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>()))));
     }
 }

@@ -115,7 +115,7 @@ internal sealed class LeaseTracker
         public List<(long Row, string Reason)> Skips { get; } = [];
 
         /// <summary>The file row after the last consumed one (the lease's start until a row is consumed).</summary>
-        public long NextRow { get; set; } = lease.Shard.FirstRow + lease.Shard.SkipRows;
+        public long NextRow { get; set; } = lease.Shard.ReadStart;
 
         /// <summary>
         /// Where the lease stands: every row before <see cref="NextRow"/> handled (the whole shard once
@@ -123,7 +123,7 @@ internal sealed class LeaseTracker
         /// </summary>
         public LeaseCursor Cursor(bool finished)
         {
-            var next = finished ? Lease.Shard.FirstRow + Lease.Shard.RowCount : NextRow;
+            var next = finished ? Lease.Shard.ReadEnd : NextRow;
             var cursor = new LeaseCursor { Epoch = Lease.Epoch, ShardId = Lease.Shard.ShardId, NextRow = next, Trained = Consumed };
             foreach (var group in Skips.Where(s => s.Row < next).GroupBy(s => s.Reason, StringComparer.Ordinal))
             {

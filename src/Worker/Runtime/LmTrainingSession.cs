@@ -24,13 +24,13 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         context.Log($"caption vocabulary: {inputs.Vocabulary.Count} ids");
         var decoder = ImageDecoder.FashionMnist.Within(config.ReadLimits);    // the lm reads no pixels; its batches carry small ones
         var tokenizer = new CaptionTokenizer(lmConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
-        var evalSet = await EvaluationSet.LoadAsync(config, decoder, context.Rank, context.WorldSize, ct);
+        var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var batches = new BatchBuilder(decoder, tokenizer);
         return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },
             (model, averager) => new LmTrainStep(model, OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
-            (_, step) => Evaluate(context, step, CaptionStageRecipe.HeldOut(inputs, evalSet, batches, EvalCaptions)),
+            (_, step) => Evaluate(context, step, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)),
             _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig)));
     }
 

@@ -22,7 +22,7 @@ public sealed class ChaosMonkeySpecs : IDisposable
         var journal = new ChaosJournal(Path.Combine(root, "chaos.jsonl"));
         var snapshot = new RunSnapshot { State = RunState.Running, Stage = "clip", Step = 7 };
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var monkey = new ChaosMonkey(new ChaosScheduler(ChaosPlan.Parse("stop worker-0 for 300ms at step 5; kill worker-0 after 1s; kill worker-1 after 1s"), 2),
+        var monkey = new ChaosMonkey(new ChaosScheduler(ChaosPlan.Parse("stop worker-0 for 300ms at step 5; kill worker-0 after 4s; kill worker-1 after 4s"), 2),
             target => target == "worker-0" ? child : null, journal, console.Enqueue);
 
         var running = monkey.RunAsync(() => snapshot, cancel.Token);
@@ -39,8 +39,8 @@ public sealed class ChaosMonkeySpecs : IDisposable
         Assert.Equal("clip", records[0].GetProperty("stage").GetString());
         Assert.Equal("stop worker-0 for 300ms at step 5", records[0].GetProperty("clause").GetString());
         Assert.False(records[3].TryGetProperty("pid", out _));
-        Assert.Contains(console, l => l.StartsWith($"chaos: kill worker-0 after 1s: SIGKILL to worker-0 (pid {child.Pid}) at Running stage clip step 7", StringComparison.Ordinal));
-        Assert.Contains("chaos: kill worker-1 after 1s: worker-1 is not running (restarting?); skipped", console);
+        Assert.Contains(console, l => l.StartsWith($"chaos: kill worker-0 after 4s: SIGKILL to worker-0 (pid {child.Pid}) at Running stage clip step 7", StringComparison.Ordinal));
+        Assert.Contains("chaos: kill worker-1 after 4s: worker-1 is not running (restarting?); skipped", console);
     }
 
     public void Dispose() => Directory.Delete(root, recursive: true);

@@ -35,6 +35,16 @@ public sealed class ChaosPlanSpecs
     }
 
     [Fact]
+    public void Should_read_how_long_a_killed_target_stays_away_when_a_kill_has_a_duration()
+    {
+        var plan = ChaosPlan.Parse("kill worker-2 for 60s at step 100");
+
+        var kill = Assert.Single(plan.Actions);
+        Assert.Equal(new ChaosAction { Kind = ChaosKind.Kill, Target = "worker-2", StopFor = TimeSpan.FromSeconds(60), AtStep = 100 }, kill);
+        Assert.Equal("kill worker-2 for 60s at step 100", kill.Describe());
+    }
+
+    [Fact]
     public void Should_read_the_random_settings_when_the_plan_is_random()
     {
         Assert.Equal(new RandomChaos(TimeSpan.FromSeconds(60), 7, Workers: true, Coordinator: false),

@@ -40,6 +40,22 @@ public sealed class SupervisedProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_wait_for_the_hold_before_restarting_when_a_chaos_kill_keeps_the_child_away()
+    {
+        await using var supervised = Supervise("echo started $0; exec sleep 30", maxRestarts: 3, mayRestart: () => true);
+        await WaitForAsync(() => Log().Contains("started 0"));
+
+        supervised.HoldRestart(TimeSpan.FromSeconds(2));
+        var killed = Stopwatch.StartNew();
+        Assert.True(Posix.Kill(supervised.Current.Pid));
+        await WaitForAsync(() => Log().Contains("started 1"));
+
+        Assert.True(killed.Elapsed >= TimeSpan.FromSeconds(1.9), $"restarted after {killed.Elapsed}, before the 2 s hold ended");
+        var line = Assert.Single(console);
+        Assert.Matches(@"^child exited \(SIGKILL\); restarting in [12] s \(chaos keeps it away\)$", line);
+    }
+
+    [Fact]
     public async Task Should_stop_restarting_when_the_child_keeps_failing_past_the_limit()
     {
         await using var supervised = Supervise("echo run $0; exit 3", maxRestarts: 2, mayRestart: () => true);

@@ -198,7 +198,7 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
             """);
         var runDir = Path.Combine(root, "run");
 
-        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromSeconds(60), output);
+        var (exit, log) = await CliHarness.RunAsync(["dev", "--spec", spec, "--workers", "2", "--run-dir", runDir], TimeSpan.FromMinutes(3), output);
 
         Assert.True(exit == 0, $"mmcluster dev exited {exit}:\n{log}");
         var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));

@@ -71,6 +71,7 @@ public sealed class RunActorRecoveryLedgerSpecs(ITestOutputHelper output) : Test
     public void Should_forward_step_cursors_and_completions_of_the_new_generation_only_after_a_recovery()
     {
         var ledger = CreateTestProbe();
+        ledger.IgnoreMessages<BeginLedgerGeneration>();   // its shares: ShardLedgerShareSpecs, RunActorScheduleSpecs
         var run = StartRun(ledger.Ref);
         ledger.ExpectMsg<SubscribeLedgerStats>(Wait);
         var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
@@ -98,6 +99,7 @@ public sealed class RunActorRecoveryLedgerSpecs(ITestOutputHelper output) : Test
     public void Should_fail_the_run_when_the_only_holder_of_the_kept_step_is_lost_while_the_ledger_recovers()
     {
         var ledger = CreateTestProbe();
+        ledger.IgnoreMessages<BeginLedgerGeneration>();   // its shares: ShardLedgerShareSpecs, RunActorScheduleSpecs
         var run = StartRun(ledger.Ref, world: 3);
         ledger.ExpectMsg<SubscribeLedgerStats>(Wait);
         var (w0, w1, w2) = (Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2"));
@@ -125,6 +127,7 @@ public sealed class RunActorRecoveryLedgerSpecs(ITestOutputHelper output) : Test
     public void Should_fail_the_run_when_workers_lost_while_the_ledger_recovers_leave_fewer_than_min_workers()
     {
         var ledger = CreateTestProbe();
+        ledger.IgnoreMessages<BeginLedgerGeneration>();   // its shares: ShardLedgerShareSpecs, RunActorScheduleSpecs
         var run = StartRun(ledger.Ref);
         ledger.ExpectMsg<SubscribeLedgerStats>(Wait);
         var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));

@@ -48,6 +48,24 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public void Should_give_the_ledger_every_workers_rows_per_step_before_a_generation_starts()
+    {
+        var ledger = CreateTestProbe();
+        // A global batch of 16 over 3 ranks: 6 + 5 + 5 rows per step (BatchSplit).
+        var stage = new ScheduledStage("clip", () => Encoding.UTF8.GetBytes("clip"), (world, rank) => Shared.Runs.BatchSplit.Rows(16, world, rank));
+        var settings = new RunSettings("run-a", 3, ReadOnlyMemory<byte>.Empty) { Stages = [stage] };
+        var run = Sys.ActorOf(RunActor.Props(settings, ledger.Ref, outcomes.Enqueue), "run");
+        ledger.ExpectMsg<SubscribeLedgerStats>();
+        var workers = new[] { Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2") };
+
+        var begin = ledger.ExpectMsg<BeginLedgerGeneration>();
+
+        Assert.Equal(1, begin.Generation);
+        Assert.Equal(new Dictionary<string, int> { ["worker-0"] = 6, ["worker-1"] = 5, ["worker-2"] = 5 }, begin.RowsPerStep);
+        Assert.All(workers, w => w.ExpectMsg<StartGeneration>());
+    }
+
+    [Fact]
     public void Should_fail_the_run_and_the_running_stage_when_a_worker_is_lost_during_the_second_stage()
     {
         var (run, _) = StartRun(Stage("clip"), Stage("clip2"), Stage("clip3"));
@@ -118,6 +136,7 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
     private (IActorRef Run, TestProbe Ledger) StartRun(params ScheduledStage[] stages)
     {
         var ledger = CreateTestProbe();
+        ledger.IgnoreMessages<BeginLedgerGeneration>();   // its shares: ShardLedgerShareSpecs, RunActorScheduleSpecs
         var settings = new RunSettings("run-a", 2, ReadOnlyMemory<byte>.Empty) { Stages = stages };
         var run = Sys.ActorOf(RunActor.Props(settings, ledger.Ref, outcomes.Enqueue), "run");
         ledger.ExpectMsg<SubscribeLedgerStats>();

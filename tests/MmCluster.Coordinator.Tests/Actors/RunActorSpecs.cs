@@ -234,6 +234,7 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
     private (IActorRef Run, TestProbe Ledger) StartRun(int world, TimeSpan? rendezvousTimeout = null)
     {
         var ledger = CreateTestProbe();
+        ledger.IgnoreMessages<BeginLedgerGeneration>();   // its shares: ShardLedgerShareSpecs, RunActorScheduleSpecs
         var settings = new RunSettings("run-a", world, Encoding.UTF8.GetBytes("""{"stage":"clip"}""")) { RendezvousTimeout = rendezvousTimeout };
         var run = Sys.ActorOf(RunActor.Props(settings, ledger.Ref, outcomes.Enqueue), "run");
         ledger.ExpectMsg<SubscribeLedgerStats>();

@@ -59,6 +59,19 @@ public sealed class RunStatusMappingSpecs
     }
 
     [Fact]
+    public void Should_hold_the_stage_s_step_and_loss_when_a_new_generation_of_it_has_no_report_yet()
+    {
+        var before = RunStatusMapping.Translate(Previous(), Running(0, Worker(0, Report(60, 2.0)), Worker(1, Report(60, 2.0))), "clip");
+
+        var recovering = RunStatusMapping.Translate(before, Running(0, Worker(0, null), Worker(1, null)), "clip");
+        var nextStage = RunStatusMapping.Translate(recovering, Running(1, Worker(0, null), Worker(1, null)), "clip");
+
+        Assert.Equal((60L, 2.0), (recovering.Step, recovering.Loss));
+        Assert.Equal(60L, recovering.Stages[0].Step);
+        Assert.Equal(0L, nextStage.Step);   // a new stage starts at 0
+    }
+
+    [Fact]
     public void Should_take_lr_and_evaluation_from_rank_0_when_ranks_report_different_ones()
     {
         var rank0 = Report(40, 1.0);

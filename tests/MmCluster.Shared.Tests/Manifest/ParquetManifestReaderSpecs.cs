@@ -33,6 +33,24 @@ public sealed class ParquetManifestReaderSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_read_only_the_rows_of_a_piece_when_a_shard_is_split_across_row_groups()
+    {
+        var written = await ManifestFixtures.WriteAsync(_temp.Path, rows: 10, rowsPerGroup: 4, rowsPerFile: 10);   // row groups of 4, 4, 2
+        var summary = await ParquetManifestReader.InspectAsync(_temp.Path);
+        var shard = new ShardSpec(0, summary.Files[0].File, 0, 3, 0, 10);
+        await using var reader = new ParquetManifestReader(_temp.Path);
+
+        var head = await ManifestFixtures.ReadAllAsync(reader, [shard with { EndRow = 3 }]);
+        var middle = await ManifestFixtures.ReadAllAsync(reader, [shard with { SkipRows = 3, EndRow = 6 }]);
+        var tail = await ManifestFixtures.ReadAllAsync(reader, [shard with { SkipRows = 6 }]);
+
+        Assert.Equal(written.Take(3).Select(r => r.Key), head.Select(r => r.Key));
+        Assert.Equal(written.Skip(3).Take(3).Select(r => r.Key), middle.Select(r => r.Key));
+        Assert.Equal(written.Skip(6).Select(r => r.Key), tail.Select(r => r.Key));
+        Assert.Equal([3L, 4, 5], middle.Select(r => r.FileRow));
+    }
+
+    [Fact]
     public async Task Should_read_the_same_rows_when_files_stay_open_between_shards_read_in_any_order()
     {
         var written = await ManifestFixtures.WriteAsync(_temp.Path, rows: 60, rowsPerGroup: 2, rowsPerFile: 6);   // 10 files, 3 row groups each

@@ -44,4 +44,32 @@ public sealed class EvaluationSetSpecs : IDisposable
         Assert.All(set.Captions, c => Assert.Equal("a photo", c));
         Assert.Equal(0, withoutRoot.Count);
     }
+
+    [Fact]
+    public async Task Should_load_the_slice_of_the_current_generation_when_a_recovery_changed_rank_or_world()
+    {
+        var manifest = Path.Combine(_root, "manifest");
+        var options = new ParquetManifestWriterOptions { Storage = ManifestImageStorage.Embedded, HasLabel = true, HasSplit = true };
+        await using (var writer = new ParquetManifestWriter(manifest, options))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                var pixels = Enumerable.Range(0, 28 * 28).Select(p => (byte)(p + i)).ToArray();
+                await writer.AddAsync(new ManifestRow($"test-{i}", $"thing {i}", GrayPng.Encode(pixels, 28, 28), i, "test"));
+            }
+        }
+        var config = new StageConfig { RunId = "r", RunDirectory = _root, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = manifest };
+        var groups = MmCluster.Collectives.InProcess.InProcessCollectiveGroup.Create(3);
+        var group = new RebindableGroup(groups[1]);   // rank 1 of 3
+        var slices = new EvaluationSlices(config, ImageDecoder.FashionMnist, group);
+
+        var first = slices.Current();
+        var again = slices.Current();
+        group.Inner = MmCluster.Collectives.InProcess.InProcessCollectiveGroup.Create(2)[1];   // a shrink: rank 1 of 2
+        var shrunk = slices.Current();
+
+        Assert.Same(first, again);
+        Assert.Equal([1, 4], first.Labels);
+        Assert.Equal([1, 3, 5], shrunk.Labels);
+    }
 }

@@ -46,6 +46,26 @@ public sealed class LeaseTrackerSpecs
     }
 
     [Fact]
+    public void Should_place_a_pieces_cursors_inside_its_rows_and_its_end_at_the_pieces_end()
+    {
+        // Rows [30, 60) of shard 0 (rows [0, 100)): the ledger split it between ranks.
+        var piece = new ShardLease(0, new ShardSpec(0, "part.parquet", 0, 1, 0, 100) { SkipRows = 30, EndRow = 60 });
+        var entry = tracker.Begin(piece);
+        for (var row = 30L; row < 60; row++)
+        {
+            tracker.Produced(entry, row);
+        }
+        tracker.Finished(entry);
+
+        var first = tracker.Consume(20);
+        var last = tracker.Consume(10);
+
+        Assert.Equal((50L, 20L), (first.Cursors.Single().NextRow, first.Cursors.Single().Trained));
+        Assert.Equal((60L, 30L), (last.Cursors.Single().NextRow, last.Cursors.Single().Trained));
+        Assert.Equal([(piece, 30L)], last.Done.Select(d => (d.Lease, d.Rows)));
+    }
+
+    [Fact]
     public void Should_throw_when_a_step_trains_more_rows_than_were_read()
     {
         Read(Lease(0), rows: 2);
