@@ -26,5 +26,5 @@ WORKDIR /app
 COPY --from=build /app .
 # The .NET images' non-root user (uid 1654), as the manifests' securityContext expects.
 USER $APP_UID
-EXPOSE 4053 5080
+EXPOSE 4053 5080 5081
 ENTRYPOINT ["dotnet", "MmCluster.Coordinator.dll"]

@@ -3,7 +3,7 @@ using MmCluster.Cli.Commands;
 
 namespace MmCluster.Cli;
 
-/// <summary>The user's entry point: <c>mmcluster dev | watch | manifest | bench | caption | k8s</c>.</summary>
+/// <summary>The user's entry point: <c>mmcluster dev | watch | dashboard | manifest | bench | caption | k8s</c>.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -17,6 +17,7 @@ public static class Program
         bench.Add(BenchCoordinatorCommand.Create());
         root.Add(bench);
         root.Add(WatchCommand.Create());
+        root.Add(DashboardCommand.Create());
         root.Add(K8sCommand.Create());
         root.Add(CaptionCommand.Create());
         foreach (var command in RunCommands.Create())

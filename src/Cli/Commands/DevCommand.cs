@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using MmCluster.Cli.Hosting;
+using MmCluster.Coordinator.Web;
 using MmCluster.Cli.Watch;
 using MmCluster.Cli.Chaos;
 using MmCluster.Shared.Manifest;
@@ -79,6 +80,7 @@ internal static class DevCommand
         Directory.CreateDirectory(directory);
         var akkaPort = FreePort.Next();
         var dashboardPort = FreePort.Next();
+        var webPort = FreePort.Next();
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var env = new Dictionary<string, string> { ["MMCLUSTER_TOKEN"] = token };
         var logs = Path.Combine(directory, "logs");
@@ -102,6 +104,7 @@ internal static class DevCommand
         {
             "coordinator", "--spec", Path.GetFullPath(o.SpecPath), "--run-dir", directory, "--workers", world.ToString(CultureInfo.InvariantCulture),
             "--port", akkaPort.ToString(CultureInfo.InvariantCulture), "--dashboard-port", dashboardPort.ToString(CultureInfo.InvariantCulture),
+            "--web-port", webPort.ToString(CultureInfo.InvariantCulture),
             "--threads", o.Threads.ToString(CultureInfo.InvariantCulture),
         };
         if (o.Resume)
@@ -169,6 +172,7 @@ internal static class DevCommand
             }
             var dashboard = $"http://127.0.0.1:{dashboardPort}";
             Console.WriteLine($"mmcluster dev: dashboard {dashboard} (another terminal: MMCLUSTER_TOKEN={token} ./mmcluster watch --coordinator {dashboard})");
+            Console.WriteLine($"mmcluster dev: web dashboard {WebDashboardServer.PageUrl(new Uri($"http://127.0.0.1:{webPort}/"), token)}");
 
             using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var follow = FollowAsync(dashboard, token, o.Live, tracker, watching.Token);

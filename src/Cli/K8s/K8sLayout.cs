@@ -8,6 +8,8 @@ internal static class K8sLayout
 {
     public const int AkkaPort = 4053;
     public const int DashboardPort = 5080;
+    /// <summary>The coordinator's web dashboard (HTTP/1.1: the page, its JSON API and event stream).</summary>
+    public const int WebPort = 5081;
     public const int CollectivePort = 5090;
 
     /// <summary>Where the run spec's ConfigMap is mounted; the spec file inside it.</summary>

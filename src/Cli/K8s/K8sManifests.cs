@@ -84,8 +84,9 @@ internal static class K8sManifests
 
     private static string Service(K8sRenderOptions o) => $$"""
         # Headless Service: a stable DNS name for the coordinator pod. It is the Akka seed node's host name (the
-        # coordinator advertises it, workers join it) and the dashboard's address. publishNotReadyAddresses: workers may
-        # resolve it while the coordinator is still importing or planning the manifest.
+        # coordinator advertises it, workers join it) and the dashboards' address (gRPC on 'dashboard', the web page on
+        # 'web': kubectl port-forward svc/<name> 5081). publishNotReadyAddresses: workers may resolve it while the
+        # coordinator is still importing or planning the manifest.
         apiVersion: v1
         kind: Service
         metadata:
@@ -105,6 +106,10 @@ internal static class K8sManifests
               port: {{DashboardPort}}
               targetPort: {{DashboardPort}}
               appProtocol: kubernetes.io/h2c
+            - name: web
+              port: {{WebPort}}
+              targetPort: {{WebPort}}
+              appProtocol: http
 
         """;
 
@@ -164,6 +169,8 @@ internal static class K8sManifests
                       value: 0.0.0.0
                     - name: MMCLUSTER_DASHBOARD_PORT
                       value: "{{DashboardPort}}"
+                    - name: MMCLUSTER_WEB_PORT
+                      value: "{{WebPort}}"
                     - name: MMCLUSTER_THREADS
                       value: "{{o.Threads.ToString(CultureInfo.InvariantCulture)}}"
                     - name: MMCLUSTER_RENDEZVOUS_TIMEOUT
@@ -178,6 +185,8 @@ internal static class K8sManifests
                       containerPort: {{AkkaPort}}
                     - name: dashboard
                       containerPort: {{DashboardPort}}
+                    - name: web
+                      containerPort: {{WebPort}}
         {{Probes(DashboardPort, "          ")}}
                   resources:
                     requests:

@@ -21,15 +21,16 @@ public static class CoordinatorCommand
         var host = EnvOption.Create("--host", "MMCLUSTER_HOST", "Address to bind the cluster port to", "127.0.0.1");
         var publicHost = EnvOption.Create<string?>("--public-host", "MMCLUSTER_PUBLIC_HOST", "Address other members reach this one at", null);
         var port = EnvOption.Create("--port", "MMCLUSTER_PORT", "Akka cluster port", DefaultAkkaPort);
-        var dashboardHost = EnvOption.Create("--dashboard-host", "MMCLUSTER_DASHBOARD_HOST", "Address to bind the dashboard to", "127.0.0.1");
+        var dashboardHost = EnvOption.Create("--dashboard-host", "MMCLUSTER_DASHBOARD_HOST", "Address to bind the dashboards (gRPC and web) to", "127.0.0.1");
         var dashboardPort = EnvOption.Create("--dashboard-port", "MMCLUSTER_DASHBOARD_PORT", "Dashboard (gRPC, h2c) port", 5080);
+        var webPort = EnvOption.Create("--web-port", "MMCLUSTER_WEB_PORT", "Web dashboard (page, JSON API, events; HTTP/1.1) port, bound like the dashboard (0: any free port)", Web.WebDashboardOptions.DefaultPort);
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token for the dashboard and the collectives", null);
         var resume = EnvOption.Create("--resume", "MMCLUSTER_RESUME", "Resume from the run directory's latest committed checkpoint", false);
         var threads = EnvOption.Create("--threads", "MMCLUSTER_THREADS", "Torch threads per worker", 1);
         var rendezvous = EnvOption.Create("--rendezvous-timeout", "MMCLUSTER_RENDEZVOUS_TIMEOUT", "Seconds to wait for every worker to join (0: forever)", 600.0);
         var command = new Command("coordinator", "Run the coordinator of one run (the cluster's seed node and the dashboard).")
         {
-            spec, runDir, world, host, publicHost, port, dashboardHost, dashboardPort, token, resume, threads, rendezvous,
+            spec, runDir, world, host, publicHost, port, dashboardHost, dashboardPort, webPort, token, resume, threads, rendezvous,
         };
         command.SetAction(async (result, ct) => await CommandGuard.RunAsync("coordinator", () =>
         {
@@ -44,6 +45,7 @@ public static class CoordinatorCommand
                 AkkaPort = result.GetValue(port),
                 DashboardAddress = ParseAddress(result.GetValue(dashboardHost)!),
                 DashboardPort = result.GetValue(dashboardPort),
+                WebPort = result.GetValue(webPort),
                 Token = result.GetValue(token),
                 Resume = result.GetValue(resume),
                 ThreadsPerWorker = result.GetValue(threads),
@@ -54,9 +56,10 @@ public static class CoordinatorCommand
         return command;
     }
 
-    private static IPAddress ParseAddress(string text) =>
+    /// <summary>A bind address: an IP address, <c>*</c> or <c>0.0.0.0</c> (every interface) or <c>localhost</c>.</summary>
+    public static IPAddress ParseAddress(string text, string option = "--dashboard-host") =>
         text is "*" or "0.0.0.0" ? IPAddress.Any
         : IPAddress.TryParse(text, out var address) ? address
         : text == "localhost" ? IPAddress.Loopback
-        : throw new ArgumentException($"--dashboard-host: '{text}' is not an IP address");
+        : throw new ArgumentException($"{option}: '{text}' is not an IP address");
 }

@@ -1,9 +1,7 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using MmCluster.Coordinator.Progress;
 using MmCluster.Coordinator.Services;
+using MmCluster.Coordinator.Web;
 
 namespace MmCluster.Coordinator.Hosting;
 
@@ -26,15 +24,9 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public static async Task<DashboardServer> StartAsync(DashboardOptions options, IRunProgressSource source, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.ListenH2c(options.Address, options.Port));
-        builder.Services.AddDashboard(options, source);
-        var app = builder.Build();
-        app.MapDashboard();
-        await app.StartAsync(cancellationToken);
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new DashboardServer(app, new Uri(bound));
+        var (app, bound) = await SlimWebHost.StartAsync(
+            k => k.ListenH2c(options.Address, options.Port), services => services.AddDashboard(options, source), app => app.MapDashboard(), cancellationToken);
+        return new DashboardServer(app, bound);
     }
 
     public async ValueTask DisposeAsync()

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using MmCluster.Coordinator.Actors;
 using MmCluster.Coordinator.Progress;
 using MmCluster.Coordinator.Services;
+using MmCluster.Coordinator.Web;
 using MmCluster.Shared.Grpc.Control;
 using MmCluster.Shared.Grpc.Journal;
 using MmCluster.Shared.Hosting;
@@ -82,6 +83,15 @@ public static class RunLauncher
             new DashboardOptions { Address = launch.DashboardAddress, Port = launch.DashboardPort, Token = launch.Token }, hub, cancellationToken);
         log.WriteLine($"dashboard: {dashboard.Address} (mmcluster watch --coordinator {dashboard.Address})");
         launch.DashboardListening?.Invoke(dashboard.Address);
+        await using var web = await WebDashboardServer.StartAsync(new WebDashboardOptions
+        {
+            Address = launch.DashboardAddress,
+            Port = launch.WebPort,
+            Token = launch.Token,
+            RunDirectory = launch.RunDirectory,
+        }, hub, cancellationToken);
+        var tokenHint = string.IsNullOrEmpty(launch.Token) ? "" : " (add ?token=<the run's token>)";
+        log.WriteLine($"web dashboard: {web.Address}{tokenHint}");
         using var metrics = new MetricsJsonlWriter(Path.Combine(launch.RunDirectory, "metrics.jsonl"));
         var stages = configs.Select(config => new ScheduledStage(config.Stage, () =>
         {
@@ -185,6 +195,9 @@ public sealed record LaunchOptions
     public IPAddress DashboardAddress { get; init; } = IPAddress.Loopback;
 
     public int DashboardPort { get; init; } = DashboardOptions.DefaultPort;
+
+    /// <summary>The web dashboard's HTTP/1.1 port (bound to <see cref="DashboardAddress"/> too); 0 picks a free one.</summary>
+    public int WebPort { get; init; } = WebDashboardOptions.DefaultPort;
 
     public string? Token { get; init; }
 

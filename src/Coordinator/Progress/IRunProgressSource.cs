@@ -15,6 +15,13 @@ public interface IRunProgressSource
     IReadOnlyList<HistoryPoint> History { get; }
 
     /// <summary>
+    /// The points held that were recorded at or after position <paramref name="cursor"/> (the n-th point recorded has
+    /// position n - 1; thinning never renumbers), oldest first, and the position the next point will get. 0 returns
+    /// every point held.
+    /// </summary>
+    HistorySlice HistorySince(long cursor);
+
+    /// <summary>
     /// The current snapshot, then the latest one after every change (a slow reader skips intermediate snapshots, never the
     /// last); completes after a final snapshot (<see cref="RunStates.IsFinal"/>).
     /// </summary>

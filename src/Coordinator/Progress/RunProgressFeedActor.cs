@@ -8,7 +8,7 @@ namespace MmCluster.Coordinator.Progress;
 /// <summary>
 /// Subscribes to the RunActor's snapshots and publishes them, translated by <see cref="RunStatusMapping"/>, into a
 /// <see cref="RunProgressHub"/> (the dashboard's source); records a history point, named after the running stage,
-/// whenever that stage's step advances.
+/// whenever that stage's step advances, with every timed training worker's timings (<see cref="WorkerHistoryPoint"/>).
 /// </summary>
 public sealed class RunProgressFeedActor : ReceiveActor
 {
@@ -40,7 +40,13 @@ public sealed class RunProgressFeedActor : ReceiveActor
     private void HandleStatus(RunStatus run)
     {
         var snapshot = RunStatusMapping.Translate(_hub.Current, run, _stage);
+        // The step's point is recorded before its snapshot is published, so a stream woken by the snapshot sends both.
+        RecordPoint(snapshot);
         _hub.Publish(snapshot);
+    }
+
+    private void RecordPoint(RunSnapshot snapshot)
+    {
         var stage = snapshot.Stage ?? _stage;
         if (stage != _recordingStage)
         {
@@ -74,6 +80,18 @@ public sealed class RunProgressFeedActor : ReceiveActor
                 Generation = snapshot.Generation,
                 WorldSize = snapshot.Workers.Count(w => w.Rank >= 0),
                 Recovery = snapshot.Recoveries.Count > _recoveriesMarked ? snapshot.Recoveries[^1] : null,
+                Workers = timed.Count == 0 ? null : timed.Where(w => w.Rank >= 0).Select(w => new WorkerHistoryPoint
+                {
+                    WorkerId = w.WorkerId,
+                    Rank = w.Rank,
+                    Step = w.Step,
+                    StepMs = w.StepTimeMs,
+                    ForwardBackwardMs = w.ForwardBackwardMs,
+                    GradAverageMs = w.GradAverageMs,
+                    OptimizerMs = w.OptimizerMs,
+                    CollectiveMs = w.CollectiveTimeMs,
+                    SamplesPerSecond = w.SamplesPerSecond,
+                }).ToList(),
             };
             _recoveriesMarked = snapshot.Recoveries.Count;
             _hub.Record(point);

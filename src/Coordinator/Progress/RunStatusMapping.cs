@@ -76,18 +76,7 @@ public static class RunStatusMapping
             Generation = run.Generation,
             Recoveries = run.Recoveries.Count == 0 ? previous.Recoveries : run.Recoveries,
             CollectiveFraction = training.Where(w => w.StepTimeMs > 0).Select(w => w.CollectiveTimeMs / w.StepTimeMs).DefaultIfEmpty(0).Average(),
-            Workers = run.Workers.Select(w => new WorkerProgress
-            {
-                WorkerId = w.WorkerId,
-                Rank = w.Rank,
-                Address = w.CollectiveAddress,
-                State = w.Finished ? WorkerState.Ready : w.Rank < 0 ? WorkerState.Joining : WorkerState.Training,
-                Step = w.Step,
-                StepTimeMs = w.StepTimeMs,
-                CollectiveTimeMs = w.CollectiveTimeMs,
-                SamplesPerSecond = w.SamplesPerSecond,
-                LastHeartbeat = w.LastReportAt,
-            }).ToList(),
+            Workers = Workers(run),
             Ledger = ledger,
             Stages = previous.Stages.Select(s => s.Name != current
                 ? s with { State = scheduled.GetValueOrDefault(s.Name)?.State ?? s.State }
@@ -106,6 +95,36 @@ public static class RunStatusMapping
             Error = run.FailureReason,
         };
     }
+
+    /// <summary>Every worker's row: its last report's timings and phases, host, lanes, report age, and the straggler flag.</summary>
+    private static List<WorkerProgress> Workers(RunStatus run)
+    {
+        var training = run.Workers.Select(w => w.Rank >= 0 && !w.Finished ? (w.StepTimeMs, w.CollectiveTimeMs) : (0.0, 0.0)).ToList();
+        var straggler = StragglerRule.Find(training);
+        return run.Workers.Select((w, i) => new WorkerProgress
+        {
+            WorkerId = w.WorkerId,
+            Rank = w.Rank,
+            Address = w.CollectiveAddress,
+            State = w.Finished ? WorkerState.Ready : w.Rank < 0 ? WorkerState.Joining : WorkerState.Training,
+            Step = w.Step,
+            StepTimeMs = w.StepTimeMs,
+            CollectiveTimeMs = w.CollectiveTimeMs,
+            SamplesPerSecond = w.SamplesPerSecond,
+            LastHeartbeat = w.LastReportAt,
+            ForwardBackwardMs = w.Progress?.Phases?.ForwardBackwardMs ?? 0,
+            GradAverageMs = w.Progress?.Phases?.AverageGradientsMs ?? 0,
+            OptimizerMs = w.Progress?.Phases?.OptimizerMs ?? 0,
+            Straggler = i == straggler,
+            Host = w.Progress is { Host.Length: > 0 } report ? report.Host : HostOf(w.AkkaAddress),
+            LastReportAgeSeconds = w.LastReportAt is { } at ? Math.Max(0, (run.UpdatedAt - at).TotalSeconds) : 0,
+            Lanes = w.Progress?.Lanes.ToList() ?? [],
+        }).ToList();
+    }
+
+    /// <summary>The host of an Akka address (<c>akka.tcp://mmcluster@10.0.0.7:4053</c> -> <c>10.0.0.7</c>); empty when it has none.</summary>
+    internal static string HostOf(string akkaAddress) =>
+        Uri.TryCreate(akkaAddress, UriKind.Absolute, out var uri) ? uri.Host : "";
 
     /// <summary>Each metric's mean over the reports that have it, NaN values left out.</summary>
     private static Dictionary<string, double> Mean(IEnumerable<MapField<string, double>> reports) =>

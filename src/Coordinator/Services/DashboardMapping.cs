@@ -88,6 +88,10 @@ internal static class DashboardMapping
             WallS = p.WallSeconds,
             Lr = p.Lr,
             SamplesPerS = p.SamplesPerSecond,
+            StepMs = p.StepMs,
+            CollectiveMs = p.CollectiveMs,
+            Generation = p.Generation,
+            WorldSize = p.WorldSize,
         };
         Fill(proto.Losses, p.Losses);
         Fill(proto.Eval, p.Eval ?? new Dictionary<string, double>());
@@ -114,18 +118,45 @@ internal static class DashboardMapping
         return proto;
     }
 
-    private static Proto.WorkerProgress ToProto(WorkerProgress w) => new()
+    /// <summary>The worker timings recorded with <paramref name="p"/>, one per worker.</summary>
+    public static IEnumerable<Proto.WorkerHistoryPoint> WorkerPoints(this HistoryPoint p) =>
+        (p.Workers ?? []).Select(w => new Proto.WorkerHistoryPoint
+        {
+            WorkerId = w.WorkerId,
+            Rank = w.Rank,
+            Step = w.Step,
+            Stage = p.Stage,
+            StepTimeMs = w.StepMs,
+            ForwardBackwardMs = w.ForwardBackwardMs,
+            GradAverageMs = w.GradAverageMs,
+            OptimizerMs = w.OptimizerMs,
+            CollectiveTimeMs = w.CollectiveMs,
+            SamplesPerS = w.SamplesPerSecond,
+        });
+
+    private static Proto.WorkerProgress ToProto(WorkerProgress w)
     {
-        WorkerId = w.WorkerId,
-        Rank = w.Rank,
-        Address = w.Address,
-        State = Same<Proto.WorkerState>(w.State),
-        Step = w.Step,
-        StepTimeMs = w.StepTimeMs,
-        CollectiveTimeMs = w.CollectiveTimeMs,
-        SamplesPerS = w.SamplesPerSecond,
-        LastHeartbeat = w.LastHeartbeat is { } at ? Timestamp.FromDateTimeOffset(at) : null,
-    };
+        var proto = new Proto.WorkerProgress
+        {
+            WorkerId = w.WorkerId,
+            Rank = w.Rank,
+            Address = w.Address,
+            State = Same<Proto.WorkerState>(w.State),
+            Step = w.Step,
+            StepTimeMs = w.StepTimeMs,
+            CollectiveTimeMs = w.CollectiveTimeMs,
+            SamplesPerS = w.SamplesPerSecond,
+            LastHeartbeat = w.LastHeartbeat is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+            ForwardBackwardMs = w.ForwardBackwardMs,
+            GradAverageMs = w.GradAverageMs,
+            OptimizerMs = w.OptimizerMs,
+            Straggler = w.Straggler,
+            Host = w.Host,
+            LastReportAgeS = w.LastReportAgeSeconds,
+        };
+        proto.Lanes.AddRange(w.Lanes);
+        return proto;
+    }
 
     private static Proto.Evaluation ToProto(this EvalResult e)
     {

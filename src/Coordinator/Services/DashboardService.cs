@@ -47,15 +47,11 @@ public sealed class DashboardService(IRunProgressSource source) : Dashboard.Dash
 
     public override Task<GetHistoryReply> GetHistory(GetHistoryRequest request, ServerCallContext context)
     {
-        var stages = source.Current.Stages.Select(s => s.Name).ToList();
-        if (request.Stage.Length > 0 && !stages.Contains(request.Stage))
+        if (DashboardHistory.UnknownStage(source, request.Stage) is { } unknown)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown stage '{request.Stage}' (stages: {string.Join(", ", stages)})"));
+            throw new RpcException(new Status(StatusCode.NotFound, unknown));
         }
-        var reply = new GetHistoryReply();
-        reply.Points.AddRange(source.History
-            .Where(p => request.Stage.Length == 0 || p.Stage == request.Stage)
-            .Select(p => p.ToProto()));
-        return Task.FromResult(reply);
+        var maxPoints = (int)Math.Min(request.MaxPoints, int.MaxValue);
+        return Task.FromResult(DashboardHistory.Reply(source, request.Stage, maxPoints));
     }
 }

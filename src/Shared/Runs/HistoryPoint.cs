@@ -60,6 +60,11 @@ public sealed record HistoryPoint
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RecoverySummary? Recovery { get; init; }
 
+    /// <summary>Each training worker's timings at this step (from its last report); null when none was recorded.</summary>
+    [JsonPropertyName("workers")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<WorkerHistoryPoint>? Workers { get; init; }
+
     [JsonPropertyName("eval")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, double>? Eval { get; init; }

@@ -21,4 +21,23 @@ public sealed record WorkerProgress
     public double SamplesPerSecond { get; init; }
 
     public DateTimeOffset? LastHeartbeat { get; init; }
+
+    /// <summary>The step's phases (ms): forward + loss + backward, the gradient all-reduce, clipping + optimizer; 0 when not timed.</summary>
+    public double ForwardBackwardMs { get; init; }
+
+    public double GradAverageMs { get; init; }
+
+    public double OptimizerMs { get; init; }
+
+    /// <summary>The worker the others wait for (<c>StragglerRule</c> in the coordinator).</summary>
+    public bool Straggler { get; init; }
+
+    /// <summary>The machine the worker runs on; empty when unknown.</summary>
+    public string Host { get; init; } = "";
+
+    /// <summary>Seconds from the worker's last report to the snapshot's <see cref="RunSnapshot.UpdatedAt"/>; 0 before its first.</summary>
+    public double LastReportAgeSeconds { get; init; }
+
+    /// <summary>The collective lanes' transports as the worker reports them, e.g. <c>Forward/0: shm</c>.</summary>
+    public IReadOnlyList<string> Lanes { get; init; } = [];
 }

@@ -22,10 +22,21 @@ public static class BearerToken
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentException.ThrowIfNullOrEmpty(expected);
-        var value = headers.GetValue(HeaderKey);
-        var presented = value is not null && value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
-            ? value[Scheme.Length..].Trim()
-            : "";
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
+        return Matches(FromHeader(headers.GetValue(HeaderKey)), expected);
+    }
+
+    /// <summary>The token of an <c>Authorization</c> header value (<c>Bearer T</c>, scheme case-insensitive); empty otherwise.</summary>
+    public static string FromHeader(string? value) =>
+        value is not null && value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? value[Scheme.Length..].Trim() : "";
+
+    /// <summary>
+    /// True when <paramref name="presented"/> is <paramref name="expected"/>, in a time that depends on neither: both are
+    /// hashed (SHA-256) first, so not even the length of the token leaks.
+    /// </summary>
+    public static bool Matches(string? presented, string expected)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(expected);
+        return CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(presented ?? "")), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
     }
 }

@@ -323,6 +323,8 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 report.Samples = step * batch.Count;   // this rank's share now (it changes when a recovery changes the world)
                 report.SkippedRows = feed.SkippedRows;
                 trainer.StepMetrics.CopyTo(report);
+                report.Host = Environment.MachineName;
+                report.Lanes.AddRange(ring.Lanes.Select(lane => lane.ToString()));
                 foreach (var (key, value) in result.Losses)
                 {
                     report.Losses[key] = value;

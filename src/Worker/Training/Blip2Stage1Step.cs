@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
@@ -34,6 +35,7 @@ public sealed class Blip2Stage1Step : IStageStep
         batch.Validate();
         LmTrainStep.RequireContext(batch.ContextLength, model.QFormer.Config.ContextLength);
         using var scope = NewDisposeScope();
+        var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
         var images = tensor(batch.Pixels, batch.PixelShape);
@@ -41,7 +43,7 @@ public sealed class Blip2Stage1Step : IStageStep
         var groups = Groups(batch);
         var losses = Blip2Stage1Loss.Compute(model, images, captions, groups, gatherer, generator);
         LossWeighting.Weigh(losses.Total, gatherer, batch.Count).backward();     // w_r = b_r·W/B; 1 for an even split
-        var norm = optimizer.Finish();
+        var norm = optimizer.Finish(started, out var phases);
         model.ClampTemperature();
         var parts = new Dictionary<string, float>
         {
@@ -49,7 +51,7 @@ public sealed class Blip2Stage1Step : IStageStep
             ["itm"] = losses.Itm.item<float>(),
             ["itg"] = losses.Itg.item<float>(),
         };
-        return new StageStepResult(optimizer.Step, losses.Total.item<float>(), lr, norm, parts);
+        return new StageStepResult(optimizer.Step, losses.Total.item<float>(), lr, norm, parts) { Phases = phases };
     }
 
     /// <summary>The batch's labels as ITM groups when every row has one, else null (only the pair itself matches).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
@@ -34,15 +35,16 @@ public sealed class Blip2Stage2Step : IStageStep
         batch.Validate();
         LmTrainStep.RequireContext(batch.ContextLength, model.LanguageModel.Config.ContextLength);
         using var scope = NewDisposeScope();
+        var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
         var images = tensor(batch.Pixels, batch.PixelShape);
         var captions = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
         var loss = model.CaptionLoss(images, captions, promptTokens);
         LossWeighting.Weigh(loss, layout, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
-        var norm = optimizer.Finish();
+        var norm = optimizer.Finish(started, out var phases);
         var value = loss.item<float>();
-        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });
+        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value }) { Phases = phases };
     }
 
     public void Dispose() => optimizer.Dispose();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
@@ -23,6 +24,7 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         batch.Validate();
         RequireContext(batch.ContextLength, model.Config.ContextLength);
         using var scope = NewDisposeScope();
+        var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
         var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
@@ -32,9 +34,9 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         var hidden = model.ForwardEmbeddings(embedded);
         var loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
         LossWeighting.Weigh(loss, layout, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
-        var norm = optimizer.Finish();
+        var norm = optimizer.Finish(started, out var phases);
         var value = loss.item<float>();
-        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value });
+        return new StageStepResult(optimizer.Step, value, lr, norm, new Dictionary<string, float> { ["lm"] = value }) { Phases = phases };
     }
 
     /// <summary>Mean next-token loss on held-out caption rows (no gradient).</summary>

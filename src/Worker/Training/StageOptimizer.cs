@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmCluster.Worker.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -69,10 +70,20 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
     }
 
     /// <summary>After backward: average over ranks, clip, update; returns the global gradient norm before clipping.</summary>
-    public double Finish()
+    public double Finish() => Finish(Stopwatch.GetTimestamp(), out _);
+
+    /// <summary>
+    /// <see cref="Finish()"/>, timing the step's phases: forward and backward from <paramref name="startedAt"/> (the step's
+    /// <see cref="Stopwatch.GetTimestamp"/> at its start) to now, then the gradient averaging, then clipping and the update.
+    /// </summary>
+    public double Finish(long startedAt, out StepPhases phases)
     {
+        var backwardDone = Stopwatch.GetTimestamp();
         AverageGradients();
-        return Update();
+        var averaged = Stopwatch.GetTimestamp();
+        var norm = Update();
+        phases = StepPhases.Between(startedAt, backwardDone, averaged, Stopwatch.GetTimestamp());
+        return norm;
     }
 
     /// <summary>After backward: replaces the gradients by their mean over ranks (<paramref name="touched"/>: see <see cref="TouchedRows"/>).</summary>

@@ -8,6 +8,9 @@ namespace MmCluster.Worker.Training;
 /// <param name="GradNorm">Global L2 norm of the averaged gradients before clipping.</param>
 public record StageStepResult(long Step, float Loss, double LearningRate, double GradNorm, IReadOnlyDictionary<string, float> Losses)
 {
-    /// <summary>What the step measured beyond loss, lr and grad norm (CLIP: logit scale and phase times); none by default.</summary>
-    public virtual StepMetrics Metrics => StepMetrics.None;
+    /// <summary>Where the step's wall time went (forward + backward, gradient averaging, optimizer); none when not timed.</summary>
+    public StepPhases Phases { get; init; } = StepPhases.None;
+
+    /// <summary>What the step measured beyond loss, lr and grad norm: the phase times (CLIP adds its logit scale).</summary>
+    public virtual StepMetrics Metrics => ReferenceEquals(Phases, StepPhases.None) ? StepMetrics.None : new(Phases);
 }

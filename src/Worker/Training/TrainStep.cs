@@ -50,10 +50,7 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
             logitScale = Math.Exp(model.LogitScale.item<float>());
         }
         var t3 = Stopwatch.GetTimestamp();
-        var phases = new StepPhases(
-            Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds,
-            Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
-            Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+        var phases = StepPhases.Between(t0, t1, t2, t3);
         return new TrainStepResult(Step, loss.item<float>(), lr, gradNorm, logitScale) { Phases = phases };
     }
 

@@ -7,9 +7,6 @@ namespace MmCluster.Worker.Training;
 public sealed record TrainStepResult(long Step, float Loss, double LearningRate, double GradNorm, double LogitScale)
     : StageStepResult(Step, Loss, LearningRate, GradNorm, new Dictionary<string, float>())
 {
-    /// <summary>Where the step's wall time went.</summary>
-    public StepPhases Phases { get; init; } = StepPhases.None;
-
     /// <summary>The logit scale and the phases, as the progress feed reports them.</summary>
     public override StepMetrics Metrics => new(Phases, LogitScale);
 }
@@ -22,4 +19,10 @@ public sealed record StepPhases(double ForwardBackwardMs, double AverageMs, doub
 {
     /// <summary>No step timed yet.</summary>
     public static StepPhases None { get; } = new(0, 0, 0);
+
+    /// <summary>The phases between four <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> readings: start, backward done, averaged, updated.</summary>
+    public static StepPhases Between(long started, long backwardDone, long averaged, long updated) => new(
+        System.Diagnostics.Stopwatch.GetElapsedTime(started, backwardDone).TotalMilliseconds,
+        System.Diagnostics.Stopwatch.GetElapsedTime(backwardDone, averaged).TotalMilliseconds,
+        System.Diagnostics.Stopwatch.GetElapsedTime(averaged, updated).TotalMilliseconds);
 }

@@ -68,18 +68,44 @@ public sealed class RunProgressHubSpecs
     }
 
     [Fact]
-    public void Should_halve_training_points_and_keep_every_evaluation_when_history_overflows()
+    public void Should_halve_training_points_and_keep_every_evaluation_recovery_and_the_newest_when_history_overflows()
     {
         var hub = new RunProgressHub(RunSnapshots.Pending(), maxHistoryPoints: 10);
         hub.Record(new HistoryPoint { Stage = "clip", Step = 0, Eval = new Dictionary<string, double> { ["zero_shot_top1"] = 0.1 } });
         for (var step = 1; step <= 10; step++)
         {
-            hub.Record(new HistoryPoint { Stage = "clip", Step = step });
+            hub.Record(new HistoryPoint { Stage = "clip", Step = step, Recovery = step == 4 ? Recovery() : null });
         }
 
         var history = hub.History;
 
-        Assert.Equal([0L, 1, 3, 5, 7, 9], history.Select(p => p.Step));
+        Assert.Equal([0L, 1, 3, 4, 6, 8, 10], history.Select(p => p.Step));
         Assert.True(history[0].IsEvaluation);
     }
+
+    [Fact]
+    public void Should_return_the_points_recorded_from_a_position_on_when_thinning_dropped_some()
+    {
+        var hub = new RunProgressHub(RunSnapshots.Pending(), maxHistoryPoints: 10);
+        for (var step = 1; step <= 11; step++)
+        {
+            hub.Record(new HistoryPoint { Stage = "clip", Step = step });
+        }
+
+        var since = hub.HistorySince(6);
+        var none = hub.HistorySince(11);
+
+        // Positions are 0-based in recording order: position 6 is step 7; thinning kept 7, 9 and the newest, 11.
+        Assert.Equal([7L, 9, 11], since.Points.Select(p => p.Step));
+        Assert.Equal(11, since.Cursor);
+        Assert.Empty(none.Points);
+        Assert.Equal(hub.History.Count, hub.HistorySince(0).Points.Count);
+    }
+
+    private static RecoverySummary Recovery() => new()
+    {
+        Stage = "clip",
+        Step = 3,
+        Cause = "worker w1 left",
+    };
 }

@@ -162,4 +162,24 @@ public sealed class RunStatusMappingSpecs
         Assert.Equal((3600.0, 30.0), (snapshot.WallSeconds, snapshot.Stages[1].WallSeconds));
         Assert.Equal([StageState.Done, StageState.Running], snapshot.Stages.Select(s => s.State));
     }
+
+    [Fact]
+    public void Should_pass_phases_host_lanes_and_report_age_and_flag_the_straggler_when_workers_report_them()
+    {
+        var rank0 = Report(7, 2.0);
+        rank0.Phases = new StepPhases { ForwardBackwardMs = 120, AverageGradientsMs = 30, OptimizerMs = 10 };
+        rank0.Host = "node-a";
+        rank0.Lanes.Add("Forward/0: shm");
+        var rank1 = Report(7, 2.0);
+        rank1.CollectiveTimeMs = 2;   // waits least: the others wait for it
+        var late = Worker(0, rank0) with { LastReportAt = Now.AddSeconds(-3) };
+
+        var workers = RunStatusMapping.Translate(Previous(), Running(0, late, Worker(1, rank1)), "clip").Workers;
+
+        Assert.Equal((120.0, 30.0, 10.0), (workers[0].ForwardBackwardMs, workers[0].GradAverageMs, workers[0].OptimizerMs));
+        Assert.Equal(("node-a", "127.0.0.1"), (workers[0].Host, workers[1].Host));
+        Assert.Equal(["Forward/0: shm"], workers[0].Lanes);
+        Assert.Equal((3.0, 0.0), (workers[0].LastReportAgeSeconds, workers[1].LastReportAgeSeconds));
+        Assert.Equal((false, true), (workers[0].Straggler, workers[1].Straggler));
+    }
 }

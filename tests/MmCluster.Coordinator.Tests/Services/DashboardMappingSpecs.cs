@@ -132,4 +132,32 @@ public sealed class DashboardMappingSpecs
 
     private static (string, int, long, long, long, long) Ledger(Proto.LedgerCounters l) =>
         (l.Stage, l.Epoch, l.SamplesExpected, l.SamplesCommitted, l.Duplicates, l.Missing);
+
+    [Fact]
+    public void Should_copy_each_worker_s_step_split_straggler_flag_host_age_and_lanes_when_workers_are_mapped()
+    {
+        var snapshot = RunSnapshots.Running(40) with
+        {
+            Workers =
+            [
+                new WorkerProgress
+                {
+                    WorkerId = "w0",
+                    Rank = 0,
+                    ForwardBackwardMs = 90,
+                    GradAverageMs = 20,
+                    OptimizerMs = 5,
+                    Straggler = true,
+                    Host = "node-a",
+                    LastReportAgeSeconds = 1.5,
+                    Lanes = ["Forward/0: shm", "Backward/0: grpc (other host)"],
+                },
+            ],
+        };
+
+        var worker = Assert.Single(snapshot.ToProto().Workers);
+
+        Assert.Equal((90.0, 20.0, 5.0, true, "node-a", 1.5), (worker.ForwardBackwardMs, worker.GradAverageMs, worker.OptimizerMs, worker.Straggler, worker.Host, worker.LastReportAgeS));
+        Assert.Equal(["Forward/0: shm", "Backward/0: grpc (other host)"], worker.Lanes);
+    }
 }

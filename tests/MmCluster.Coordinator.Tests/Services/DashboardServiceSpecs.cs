@@ -89,6 +89,28 @@ public sealed class DashboardServiceSpecs
     }
 
     [Fact]
+    public async Task Should_downsample_and_count_the_recorded_points_with_their_workers_when_history_asks_for_max_points()
+    {
+        for (var step = 1; step <= 100; step++)
+        {
+            _hub.Record(new HistoryPoint
+            {
+                Stage = "clip",
+                Step = step,
+                Losses = new Dictionary<string, double> { ["loss"] = 1.0 / step },
+                Workers = [new Shared.Runs.WorkerHistoryPoint { WorkerId = "w0", Step = step, ForwardBackwardMs = 80 }],
+            });
+        }
+
+        var reply = await Service.GetHistory(new GetHistoryRequest { MaxPoints = 10 }, TestServerCallContext.Create());
+
+        Assert.InRange(reply.Points.Count, 2, 10);
+        Assert.Equal((100L, 100L), (reply.TotalPoints, reply.Cursor));
+        Assert.Equal(reply.Points.Select(p => p.Step), reply.WorkerPoints.Select(w => w.Step));
+        Assert.All(reply.WorkerPoints, w => Assert.Equal(("clip", 80.0), (w.Stage, w.ForwardBackwardMs)));
+    }
+
+    [Fact]
     public async Task Should_name_the_known_stages_when_history_asks_for_an_unknown_one()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>

@@ -1,7 +1,9 @@
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Training;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Tests.Blip2;
@@ -27,6 +29,27 @@ internal static class Blip2Fixtures
     {
         random.manual_seed(seed);
         return new Blip2Stage2Model(Vision, QFormer, Lm);
+    }
+
+    /// <summary>The stages whose steps <see cref="NewStep"/> builds.</summary>
+    public static TheoryData<string> StepStages() => new() { "lm", "blip2-stage1", "blip2-stage2" };
+
+    /// <summary>A fresh micro model of <paramref name="stage"/> (lm, blip2-stage1, blip2-stage2) and its step on one rank; dispose both.</summary>
+    public static (nn.Module Model, IStageStep Step) NewStep(string stage, TrainOptions options)
+    {
+        nn.Module model = stage switch
+        {
+            "lm" => new CaptionLm(Lm),
+            "blip2-stage1" => NewStage1(),
+            _ => NewStage2(),
+        };
+        IStageStep step = model switch
+        {
+            CaptionLm lm => new LmTrainStep(lm, options),
+            Blip2Stage1Model s1 => new Blip2Stage1Step(s1, options, SingleRankGatherer.Instance),
+            _ => new Blip2Stage2Step((Blip2Stage2Model)model, options),
+        };
+        return (model, step);
     }
 
     /// <summary>n pairs: random pixels; captions of 1..5 random ids, EOT (63), zero padding; labels i mod 3.</summary>
