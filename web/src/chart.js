@@ -6,6 +6,15 @@ import uPlot from 'uplot';
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7'];
 export const seriesColor = (i) => PALETTE[i % PALETTE.length];
 
+/** Tick labels that stay readable from 1e-5 (learning rates) to 1e5 (samples/s). */
+export function tickLabel(v) {
+  if (v === null || v === undefined) return '';
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a < 1e-2 || a >= 1e5) return v.toExponential(1);
+  return Number(v.toPrecision(3)).toLocaleString('en-US');
+}
+
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 /** Draws a dashed vertical line and a label at each marker's step: [{ step, label, color }]. */
@@ -104,7 +113,7 @@ export class StepChart {
         scales: { x: { time: false }, y: this.opts.yLog ? { distr: 3 } : {} },
         axes: [
           { ...axis, label: 'step' },
-          { ...axis, label: this.opts.yLabel, size: 60 },
+          { ...axis, label: this.opts.yLabel, size: 64, values: (u, splits) => splits.map(tickLabel) },
         ],
         cursor: { sync: { key: 'mmcluster-steps' }, drag: { x: true, y: false } },
         legend: { live: true },

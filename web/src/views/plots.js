@@ -5,7 +5,7 @@ import { h, num, obj, str } from '../format.js';
 import { markersFor } from './recoveries.js';
 
 const STEP_SPLIT = [
-  ['step', 'stepTimeMs'],
+  ['whole step', 'stepTimeMs'],
   ['forward+backward', 'forwardBackwardMs'],
   ['grad averaging', 'gradAverageMs'],
   ['optimizer', 'optimizerMs'],
