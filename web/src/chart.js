@@ -24,6 +24,8 @@ export function markersPlugin(getMarkers) {
       draw: [
         (u) => {
           const markers = getMarkers();
+          // The steps drawn, for tests and for anyone inspecting the page (a canvas shows no DOM).
+          u.root.parentElement.dataset.markers = markers.map((m) => m.step).join(',');
           if (!markers.length) return;
           const { ctx } = u;
           const { left, top, width, height } = u.bbox;

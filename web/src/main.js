@@ -36,6 +36,7 @@ function showToken(message) {
   stream = null;
   clearInterval(filesTimer);
   $('dashboard').hidden = true;
+  document.body.classList.add('locked');
   $('token-panel').hidden = false;
   $('token-message').textContent = message;
   $('token-input').value = '';
@@ -146,6 +147,7 @@ function connect() {
 
 async function start() {
   $('token-panel').hidden = true;
+  document.body.classList.remove('locked');
   $('dashboard').hidden = false;
   setConnection('loading', 'loading…');
   try {
@@ -193,7 +195,7 @@ async function boot() {
   auth.required = config.tokenRequired === true;
   mode = str(config.mode) || 'live';
   if (auth.missing) {
-    showToken('This run is protected by a token. Open the link that `mmcluster dev` printed, or enter the token.');
+    showToken('This run is protected by a token: nothing is shown without it. Open the link that mmcluster dev printed, or enter the token.');
     return;
   }
   await start();

@@ -40,6 +40,8 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         var lossLegend = await TextAsync(page, "#plot-loss");
         Assert.All(new[] { "loss", "itc", "itm", "itg" }, term => Assert.Contains(term, lossLegend));
         Assert.Equal(1, await CountAsync(page, "#plot-eval canvas"));
+        var markers = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('.plot')].map(p => p.dataset.markers ?? '')");
+        Assert.All(markers, m => Assert.Equal(FakeRun.RecoveryStep.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
         Assert.Equal(FakeRun.WorkerCount, await CountAsync(page, "[data-testid=plot-step-split] canvas"));
 
         Assert.Equal(FakeRun.WorkerCount, await CountAsync(page, "#worker-table tbody tr[data-worker-id]"));
@@ -57,6 +59,9 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         Assert.All(hrefs, href => Assert.StartsWith(new Uri(server.Address, "files/").ToString(), href));
 
         await ScreenshotAsync(page, "dashboard-mid-run");
+        await page.EmulateMediaFeaturesAsync([new MediaFeatureValue { MediaFeature = MediaFeature.PrefersColorScheme, Value = "dark" }]);
+        await page.WaitForFunctionAsync("() => document.querySelector('#plot-loss canvas')?.width > 0", Soon);
+        await ScreenshotAsync(page, "dashboard-mid-run-dark");
         Assert.Empty(foreign);
     }
 

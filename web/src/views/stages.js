@@ -3,7 +3,7 @@
 import { arr, enumLabel, fmtInt, num, str } from '../format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const BOX_W = 190;
+const BOX_W = 220;
 const BOX_H = 64;
 const GAP_X = 56;
 const GAP_Y = 16;
@@ -77,7 +77,8 @@ export function renderStages(snapshot) {
       svg('title', {}, `${name} (${str(s.kind)}): ${state}, step ${fmtInt(s.step)} of ${total ? fmtInt(total) : '?'}`),
       svg('rect', { class: 'box', width: BOX_W, height: BOX_H, rx: 6 }),
       svg('text', { class: 'name', x: 10, y: 20 }, name),
-      svg('text', { class: 'meta', x: 10, y: 38 }, `${str(s.kind) || 'stage'} · ${state} · ${fmtInt(s.step)}/${total ? fmtInt(total) : '?'}`),
+      svg('text', { class: 'meta', x: 10, y: 38 },
+        `${str(s.kind) && str(s.kind) !== name ? `${str(s.kind)} · ` : ''}${state} · ${fmtInt(s.step)}/${total ? fmtInt(total) : '?'}`),
       svg('rect', { class: 'bar-bg', x: 10, y: 48, width: BOX_W - 20, height: 6, rx: 3 }),
       svg('rect', { class: 'bar', x: 10, y: 48, width: (BOX_W - 20) * frac, height: 6, rx: 3 })));
   }
