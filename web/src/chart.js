@@ -1,6 +1,7 @@
 // A small wrapper around uPlot: one chart over steps, rebuilt when its series change, resized with its container,
-// keeping the user's zoom (drag to zoom, double-click to reset) while new points arrive. Every chart draws the run's
-// failures and recoveries as vertical markers (markersPlugin).
+// keeping the user's zoom (drag to zoom, double-click to reset) while new points arrive; a zoom or reset on one chart
+// applies to every chart (they share the step axis). Every chart draws the run's failures and recoveries as vertical
+// markers (markersPlugin).
 import uPlot from 'uplot';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7'];
@@ -52,6 +53,9 @@ export function markersPlugin(getMarkers) {
   };
 }
 
+const charts = new Set();
+let syncing = false;
+
 export class StepChart {
   /**
    * @param {HTMLElement} el container (its id is what tests find: #plot-loss canvas)
@@ -65,7 +69,40 @@ export class StepChart {
     this.zoomed = false;
     this.data = [[]];
     this.labels = [];
+    this.range = '';
+    this.updating = false;
+    charts.add(this);
     new ResizeObserver(() => this.resize()).observe(el);
+  }
+
+  /** Drops the chart (a worker that left). */
+  destroy() {
+    charts.delete(this);
+    this.plot?.destroy();
+    this.plot = null;
+  }
+
+  /** uPlot's setScale hook for x: zoomed means the scale shows less than the data; a user's change goes to every chart. */
+  onScale(u) {
+    const xs = u.data[0];
+    const { min, max } = u.scales.x;
+    if (!xs.length || min === null || min === undefined) return;
+    const range = `${min}..${max}`;
+    if (range === this.range) return;
+    this.range = range;
+    this.el.dataset.xRange = range;
+    this.zoomed = min > xs[0] || max < xs[xs.length - 1];
+    if (syncing || this.updating || !this.plot) return;
+    syncing = true;
+    try {
+      for (const other of charts) {
+        const oxs = other.plot?.data[0];
+        if (other === this || !oxs?.length) continue;
+        other.plot.setScale('x', this.zoomed ? { min, max } : { min: oxs[0], max: oxs[oxs.length - 1] });
+      }
+    } finally {
+      syncing = false;
+    }
   }
 
   size() {
@@ -86,14 +123,20 @@ export class StepChart {
       this.rebuild();
       return;
     }
-    this.plot.setData(data, !this.zoomed);
-    if (this.zoomed) this.plot.redraw(false, false);
+    this.updating = true;
+    try {
+      this.plot.setData(data, !this.zoomed);
+    } finally {
+      this.updating = false;
+    }
   }
 
   /** Rebuilds the chart (new series, or the color scheme changed). */
   rebuild() {
     if (this.plot) this.plot.destroy();
+    this.plot = null;
     this.zoomed = false;
+    this.range = '';
     const axis = { stroke: cssVar('--fg-muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid') } };
     const series = [
       { label: 'step', value: (u, v) => (v === null || v === undefined ? '—' : Math.round(v).toLocaleString('en-US')) },
@@ -120,11 +163,10 @@ export class StepChart {
         cursor: { sync: { key: 'mmcluster-steps' }, drag: { x: true, y: false } },
         legend: { live: true },
         plugins: [markersPlugin(this.opts.getMarkers)],
-        hooks: { setSelect: [(u) => { if (u.select.width > 0) this.zoomed = true; }] },
+        hooks: { setScale: [(u, key) => { if (key === 'x') this.onScale(u); }] },
       },
       this.data,
       this.el,
     );
-    this.plot.over.addEventListener('dblclick', () => { this.zoomed = false; });
   }
 }

@@ -87,8 +87,9 @@ function render() {
   renderLedger(s);
   renderRecoveries(s);
   plots.render(selectedStage, straggler);
-  $('points-note').textContent = store.totalPoints
-    ? `${store.totalPoints.toLocaleString('en-US')} points recorded; the server sent at most ${HISTORY_POINTS.toLocaleString('en-US')} per stage on load`
+  const loaded = store.loadedPoints();
+  $('points-note').textContent = store.totalPoints > loaded
+    ? `${loaded.toLocaleString('en-US')} of ${store.totalPoints.toLocaleString('en-US')} recorded points loaded (the server thins long histories)`
     : '';
 }
 

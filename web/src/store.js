@@ -43,6 +43,13 @@ export class RunStore {
     this.version++;
   }
 
+  /** How many history points the page holds (every stage, training and evaluation). */
+  loadedPoints() {
+    let n = 0;
+    for (const m of [...this.train.values(), ...this.evals.values()]) n += m.size;
+    return n;
+  }
+
   /** Stages that have points, in schedule order (then any others). */
   stagesWithPoints() {
     const names = arr(this.snapshot.stages).map((s) => str(s.name));

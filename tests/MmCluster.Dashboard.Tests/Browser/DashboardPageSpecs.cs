@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using PuppeteerSharp;
+using PuppeteerSharp.Input;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -79,6 +80,34 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         await page.WaitForFunctionAsync("() => document.getElementById('step').textContent === '305'",
             new WaitForFunctionOptions { Timeout = 2_000, PollingInterval = 20 });
         output.WriteLine($"step 305 shown {clock.ElapsedMilliseconds} ms after the push");
+        await page.WaitForFunctionAsync("() => document.getElementById('plot-loss').dataset.xRange === '1..305'", Soon);
+        Assert.Empty(foreign);
+    }
+
+    [Fact]
+    public async Task Should_keep_a_zoom_on_every_chart_while_points_arrive_when_the_user_zooms_one()
+    {
+        await using var server = await FakeDashboardServer.StartAsync();
+        var (page, foreign) = await OpenAsync(server.Address);
+        await page.WaitForFunctionAsync("() => document.getElementById('connection').dataset.state === 'live'", Soon);
+        await page.WaitForFunctionAsync("() => document.getElementById('plot-loss').dataset.xRange === '1..300'", Soon);
+        await WaitUntilAsync(() => server.OpenStreams == 1, "the page to open /api/stream");
+
+        var box = (await (await page.QuerySelectorAsync("#plot-loss .u-over")).BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + box.Width * 0.25m, box.Y + box.Height / 2);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(box.X + box.Width * 0.6m, box.Y + box.Height / 2, new MoveOptions { Steps = 5 });
+        await page.Mouse.UpAsync();
+        var zoomed = await page.EvaluateExpressionAsync<string>("document.getElementById('plot-loss').dataset.xRange");
+        Assert.NotEqual("1..300", zoomed);
+        Assert.Equal(zoomed, await page.EvaluateExpressionAsync<string>("document.getElementById('plot-lr').dataset.xRange"));
+
+        await server.PushAsync(305);
+        await page.WaitForFunctionAsync("() => document.getElementById('step').textContent === '305'", Soon);
+        Assert.Equal(zoomed, await page.EvaluateExpressionAsync<string>("document.getElementById('plot-loss').dataset.xRange"));
+
+        await page.Mouse.ClickAsync(box.X + box.Width / 2, box.Y + box.Height / 2, new ClickOptions { Count = 2 });
+        await page.WaitForFunctionAsync("() => ['plot-loss', 'plot-lr'].every(id => document.getElementById(id).dataset.xRange === '1..305')", Soon);
         Assert.Empty(foreign);
     }
 

@@ -77,7 +77,7 @@ export class Plots {
     const host = document.getElementById('worker-split-plots');
     for (const [id, w] of this.workerSplit) {
       if (!ids.includes(id)) {
-        w.chart.plot?.destroy();
+        w.chart.destroy();
         w.section.remove();
         this.workerSplit.delete(id);
       }
