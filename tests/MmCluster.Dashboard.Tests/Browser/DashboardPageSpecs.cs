@@ -70,9 +70,7 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
     public async Task Should_update_the_step_within_two_seconds_when_a_snapshot_is_pushed_over_the_stream()
     {
         await using var server = await FakeDashboardServer.StartAsync();
-        var (page, foreign) = await OpenAsync(server.Address);
-        await page.WaitForFunctionAsync("() => document.getElementById('connection').dataset.state === 'live'", Soon);
-        await WaitUntilAsync(() => server.OpenStreams == 1, "the page to open /api/stream");
+        var (page, foreign) = await OpenLiveAsync(server);
         Assert.Equal("300", await TextAsync(page, "#step"));
 
         var clock = Stopwatch.StartNew();
@@ -88,10 +86,8 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
     public async Task Should_keep_a_zoom_on_every_chart_while_points_arrive_when_the_user_zooms_one()
     {
         await using var server = await FakeDashboardServer.StartAsync();
-        var (page, foreign) = await OpenAsync(server.Address);
-        await page.WaitForFunctionAsync("() => document.getElementById('connection').dataset.state === 'live'", Soon);
+        var (page, foreign) = await OpenLiveAsync(server);
         await page.WaitForFunctionAsync("() => document.getElementById('plot-loss').dataset.xRange === '1..300'", Soon);
-        await WaitUntilAsync(() => server.OpenStreams == 1, "the page to open /api/stream");
 
         var box = (await (await page.QuerySelectorAsync("#plot-loss .u-over")).BoundingBoxAsync())!;
         await page.Mouse.MoveAsync(box.X + box.Width * 0.25m, box.Y + box.Height / 2);
@@ -157,6 +153,15 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         var hrefs = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#files a')].map(a => a.href)");
         Assert.All(hrefs, href => Assert.EndsWith($"?token={Token}", href));
         Assert.Empty(foreign);
+    }
+
+    /// <summary>Opens the page and waits until it follows the server's event stream.</summary>
+    private async Task<(IPage Page, ConcurrentQueue<string> Foreign)> OpenLiveAsync(FakeDashboardServer server)
+    {
+        var opened = await OpenAsync(server.Address);
+        await opened.Page.WaitForFunctionAsync("() => document.getElementById('connection').dataset.state === 'live'", Soon);
+        await WaitUntilAsync(() => server.OpenStreams == 1, "the page to open /api/stream");
+        return opened;
     }
 
     private async Task<(IPage Page, ConcurrentQueue<string> Foreign)> OpenAsync(Uri address)
