@@ -108,6 +108,20 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Should_show_the_history_without_opening_a_stream_when_the_server_is_offline()
+    {
+        await using var server = await FakeDashboardServer.StartAsync(mode: "offline");
+        var (page, foreign) = await OpenAsync(server.Address);
+
+        await page.WaitForFunctionAsync("() => document.getElementById('connection').dataset.state === 'ended'", Soon);
+        Assert.Equal("offline view", await TextAsync(page, "#connection"));
+        Assert.Equal(FakeRun.RunName, await TextAsync(page, "#run-name"));
+        Assert.Equal(1, await CountAsync(page, "#plot-loss canvas"));
+        Assert.DoesNotContain(server.Requests, r => r.Path == "/api/stream");
+        Assert.Empty(foreign);
+    }
+
+    [Fact]
     public async Task Should_ask_for_the_token_and_show_or_request_no_data_when_the_token_is_missing()
     {
         await using var server = await FakeDashboardServer.StartAsync(Token);

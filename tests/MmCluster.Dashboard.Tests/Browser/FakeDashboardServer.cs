@@ -26,12 +26,14 @@ internal sealed class FakeDashboardServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string? _token;
+    private readonly string _mode;
     private readonly ConcurrentDictionary<Channel<string>, byte> _streams = new();
 
-    private FakeDashboardServer(WebApplication app, string? token)
+    private FakeDashboardServer(WebApplication app, string? token, string mode)
     {
         _app = app;
         _token = token;
+        _mode = mode;
     }
 
     /// <summary>The base URL, e.g. http://127.0.0.1:41234/.</summary>
@@ -45,13 +47,14 @@ internal sealed class FakeDashboardServer : IAsyncDisposable
 
     public int OpenStreams => _streams.Count;
 
-    public static async Task<FakeDashboardServer> StartAsync(string? token = null)
+    /// <summary>Starts on a free loopback port; <paramref name="mode"/> is what /api/config says: live or offline.</summary>
+    public static async Task<FakeDashboardServer> StartAsync(string? token = null, string mode = "live")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
         var app = builder.Build();
-        var server = new FakeDashboardServer(app, token);
+        var server = new FakeDashboardServer(app, token, mode);
         server.Map(app);
         await app.StartAsync();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -95,7 +98,7 @@ internal sealed class FakeDashboardServer : IAsyncDisposable
         });
         app.MapGet("/", () => Static("index.html"));
         app.MapGet("/{file}", (string file) => Static(file));
-        app.MapGet("/api/config", () => Json($$"""{"tokenRequired":{{(_token is null ? "false" : "true")}},"mode":"live"}"""));
+        app.MapGet("/api/config", () => Json($$"""{"tokenRequired":{{(_token is null ? "false" : "true")}},"mode":"{{_mode}}"}"""));
         app.MapGet("/api/snapshot", () => Json(FakeRun.SnapshotJson(Step)));
         app.MapGet("/api/history", () => Json(FakeRun.HistoryJson(1, Step)));
         app.MapGet("/api/files", () => Json(FakeRun.FilesJson()));
