@@ -1,4 +1,5 @@
-// The dashboard's HTTP API (served by the coordinator beside its gRPC endpoint). Every call but /api/config carries
+// The dashboard's HTTP API (served by the coordinator beside its gRPC endpoint), at paths relative to the page, so
+// the page also works behind a proxy that serves it under a prefix. Every call but /api/config carries
 // the bearer token when one is configured: as a header for fetch, as ?token= for EventSource and file links (neither
 // can set headers). The token lives in sessionStorage only, never in the address bar.
 
@@ -49,7 +50,7 @@ export async function getJson(path) {
 }
 
 export async function getConfig() {
-  const res = await fetch('/api/config', { cache: 'no-store' });
+  const res = await fetch('api/config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`/api/config: HTTP ${res.status}`);
   return res.json();
 }
@@ -59,7 +60,7 @@ export async function getConfig() {
  * 'live' | 'reconnecting'; when the browser gives up on the stream (it closed or was refused) calls onClosed once.
  */
 export function openStream({ onSnapshot, onPoints, onState, onClosed }) {
-  const es = new EventSource(withToken('/api/stream'));
+  const es = new EventSource(withToken('api/stream'));
   es.addEventListener('open', () => onState('live'));
   es.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)));
   es.addEventListener('points', (e) => onPoints(JSON.parse(e.data)));

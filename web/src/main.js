@@ -95,14 +95,14 @@ function render() {
 
 async function loadFiles() {
   try {
-    renderFiles(await getJson('/api/files'));
+    renderFiles(await getJson('api/files'));
   } catch (e) {
     fail(e);
   }
 }
 
 async function reloadHistory() {
-  store.addHistory(await getJson(`/api/history?maxPoints=${HISTORY_POINTS}`));
+  store.addHistory(await getJson(`api/history?maxPoints=${HISTORY_POINTS}`));
   queueRender();
 }
 
@@ -134,7 +134,7 @@ function connect() {
       // The browser gave up (refused or not an event stream): find out why, then try again.
       setTimeout(async () => {
         try {
-          store.setSnapshot(await getJson('/api/snapshot'));
+          store.setSnapshot(await getJson('api/snapshot'));
           await reloadHistory();
           if (!TERMINAL_STATES.includes(str(store.snapshot.state))) connect();
           else setConnection('ended', 'run ended');
@@ -152,7 +152,7 @@ async function start() {
   $('dashboard').hidden = false;
   setConnection('loading', 'loading…');
   try {
-    const [snapshot, history] = await Promise.all([getJson('/api/snapshot'), getJson(`/api/history?maxPoints=${HISTORY_POINTS}`)]);
+    const [snapshot, history] = await Promise.all([getJson('api/snapshot'), getJson(`api/history?maxPoints=${HISTORY_POINTS}`)]);
     store.setSnapshot(snapshot);
     store.addHistory(history);
     render();

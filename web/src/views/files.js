@@ -21,6 +21,6 @@ export function renderFiles(reply) {
     h('ul', {}, ...files.filter((f) => str(f.kind) === kind)
       .sort((a, b) => str(a.path).localeCompare(str(b.path), 'en', { numeric: true }))
       .map((f) => h('li', {},
-        h('a', { href: withToken(`/files/${str(f.path).split('/').map(encodeURIComponent).join('/')}`), download: str(f.path).split('/').at(-1), 'data-kind': kind }, str(f.path)),
+        h('a', { href: withToken(`files/${str(f.path).split('/').map(encodeURIComponent).join('/')}`), download: str(f.path).split('/').at(-1), 'data-kind': kind }, str(f.path)),
         h('span', { class: 'size' }, fmtBytes(f.bytes))))))));
 }
