@@ -56,11 +56,12 @@ export async function getConfig() {
 }
 
 /**
- * Opens the server-sent event stream. Calls onSnapshot / onPoints with each event's JSON, onState with
- * 'live' | 'reconnecting'; when the browser gives up on the stream (it closed or was refused) calls onClosed once.
+ * Opens the server-sent event stream from history position `since` (null: from now). Calls onSnapshot / onPoints with
+ * each event's JSON, onState with 'live' | 'reconnecting'; when the browser gives up on the stream (it closed or was
+ * refused) calls onClosed once. The browser's own reconnects resume from the last "points" event's id (Last-Event-ID).
  */
-export function openStream({ onSnapshot, onPoints, onState, onClosed }) {
-  const es = new EventSource(withToken('api/stream'));
+export function openStream(since, { onSnapshot, onPoints, onState, onClosed }) {
+  const es = new EventSource(withToken(since === null ? 'api/stream' : `api/stream?since=${since}`));
   es.addEventListener('open', () => onState('live'));
   es.addEventListener('snapshot', (e) => onSnapshot(JSON.parse(e.data)));
   es.addEventListener('points', (e) => onPoints(JSON.parse(e.data)));

@@ -107,7 +107,7 @@ async function reloadHistory() {
 }
 
 function connect() {
-  stream = openStream({
+  stream = openStream(store.cursor, {
     onSnapshot: (snap) => {
       store.setSnapshot(snap);
       if (TERMINAL_STATES.includes(str(snap.state))) {
@@ -125,8 +125,8 @@ function connect() {
     onState: (state) => {
       const was = $('connection').dataset.state;
       setConnection(state);
-      // After a dropped connection, fetch what the stream may have missed.
-      if (state === 'live' && was === 'reconnecting') reloadHistory().catch(fail);
+      // A server without history positions cannot resume a stream: fetch what it may have missed.
+      if (state === 'live' && was === 'reconnecting' && store.cursor === null) reloadHistory().catch(fail);
     },
     onClosed: () => {
       stream = null;
@@ -135,7 +135,7 @@ function connect() {
       setTimeout(async () => {
         try {
           store.setSnapshot(await getJson('api/snapshot'));
-          await reloadHistory();
+          if (store.cursor === null) await reloadHistory();
           if (!TERMINAL_STATES.includes(str(store.snapshot.state))) connect();
           else setConnection('ended', 'run ended');
         } catch (e) {

@@ -8,6 +8,7 @@ export class RunStore {
   constructor() {
     this.snapshot = {};
     this.totalPoints = 0;
+    this.cursor = null; // the server's history position after the points held (GetHistoryReply.cursor), if it sends one
     this.train = new Map(); // stage -> Map(step -> HistoryPoint)
     this.evals = new Map(); // stage -> Map(step -> HistoryPoint)
     this.workers = new Map(); // stage -> Map(workerId -> Map(step -> WorkerHistoryPoint))
@@ -23,6 +24,7 @@ export class RunStore {
   addHistory(reply) {
     const r = obj(reply);
     if (r.totalPoints !== undefined) this.totalPoints = Math.max(this.totalPoints, num(r.totalPoints));
+    if (r.cursor !== undefined) this.cursor = Math.max(this.cursor ?? 0, num(r.cursor));
     for (const p of arr(r.points)) {
       const target = isEval(p) ? this.evals : this.train;
       const stage = str(p.stage);

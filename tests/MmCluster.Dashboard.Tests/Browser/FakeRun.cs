@@ -9,7 +9,7 @@ namespace MmCluster.Dashboard.Tests.Browser;
 /// A BLIP-2-shaped run for the page specs: three workers (worker-2 the straggler), four stages with blip2-stage1
 /// running, a few hundred history points with one recovery at step 150. The JSON is what the API serves: the generated
 /// protobuf classes through <see cref="JsonFormatter"/>, plus the fields the server side of issue 14 adds to the proto
-/// (worker phases, straggler, host, report age, lanes; leased/pending ledger rows; history's totalPoints and
+/// (worker phases, straggler, host, report age, lanes; leased/pending ledger rows; history's totalPoints, cursor and
 /// workerPoints), set on the JSON until those fields are in protos/dashboard.proto.
 /// </summary>
 internal static class FakeRun
@@ -126,6 +126,7 @@ internal static class FakeRun
         }
         var json = JsonNode.Parse(JsonFormatter.Default.Format(reply))!.AsObject();
         json["totalPoints"] = (to + 200).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        json["cursor"] = to.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var workerPoints = new JsonArray();
         for (var step = from; step <= to; step++)
         {
