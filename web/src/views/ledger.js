@@ -36,6 +36,7 @@ export function renderLedger(snapshot) {
     item('committed', 'committed', committed, 'k-committed'),
     hasLeased ? item('leased', 'leased', leased, 'k-leased') : null,
     hasLeased ? item('pending', 'pending', pending, 'k-pending') : null,
+    item('other', hasLeased ? 'done, not committed' : 'not committed yet', other, 'k-other'),
     item('duplicates', 'duplicates', row.duplicates, num(row.duplicates) > 0 ? 'bad' : null),
     item('missing', 'missing', row.missing, num(row.missing) > 0 ? 'bad' : null),
     item('skipped', 'skipped (bad rows)', row.skipped));

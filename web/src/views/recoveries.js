@@ -20,6 +20,9 @@ export function renderRecoveries(snapshot) {
   const list = document.getElementById('recoveries');
   const items = arr(snapshot.recoveries).map((r, i) => {
     const noticed = Date.parse(str(r.noticedAt));
+    const seen = Number.isFinite(noticed) && noticed > 0; // an unset Timestamp reads as 1970 or year 1
+    const sizes = num(r.worldSizeBefore) || num(r.worldSizeAfter)
+      ? `, world ${fmtInt(r.worldSizeBefore)} → ${fmtInt(r.worldSizeAfter)}` : '';
     const timings = [['abort', r.abortMs], ['re-form', r.reformMs], ['state transfer', r.transferMs], ['first step', r.firstStepMs]]
       .filter(([, v]) => num(v) > 0).map(([k, v]) => `${k} ${fmtMs(v)}`).join(' · ');
     return h('li', { class: 'recovery', 'data-step': fmtInt(r.step) },
@@ -27,9 +30,9 @@ export function renderRecoveries(snapshot) {
       h('strong', {}, `${str(r.stage)} @ step ${fmtInt(r.step)}`), ' ',
       h('span', { class: 'cause' }, str(r.cause) || 'unknown cause'),
       h('div', { class: 'detail' },
-        `generation ${fmtInt(r.generationBefore)} → ${fmtInt(r.generationAfter)}, world ${fmtInt(r.worldSizeBefore)} → ${fmtInt(r.worldSizeAfter)}`
+        `generation ${fmtInt(r.generationBefore)} → ${fmtInt(r.generationAfter)}${sizes}`
           + `${r.grow ? ' (grown)' : ''}, ${fmtInt(r.lostSteps)} steps lost`
-          + (Number.isFinite(noticed) ? `, noticed ${new Date(noticed).toLocaleTimeString()}` : '')),
+          + (seen ? `, noticed ${new Date(noticed).toLocaleTimeString()}` : '')),
       timings ? h('div', { class: 'detail timings' }, `from first sign: ${timings}`) : null);
   });
   if (str(snapshot.state) === 'RUN_STATE_FAILED') {
