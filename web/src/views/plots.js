@@ -56,6 +56,7 @@ export class Plots {
     const evalKeys = keysOf(evals, 'eval');
     this.eval.update(evalKeys, columns(evals, evalKeys, (p, k) => obj(p.eval)[k]));
     document.getElementById('eval-empty').hidden = evals.length > 0;
+    document.getElementById('plot-eval').hidden = evals.length === 0;
 
     const byWorker = s.workerPoints(stage);
     const ids = [...byWorker.keys()].sort((a, b) => num(byWorker.get(a)[0]?.rank) - num(byWorker.get(b)[0]?.rank) || a.localeCompare(b));
