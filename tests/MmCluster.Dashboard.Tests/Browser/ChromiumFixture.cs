@@ -50,10 +50,12 @@ public sealed class ChromiumFixture : IAsyncLifetime
                 $"The dashboard's browser specs need Debian's chromium at {ExecutablePath}: run `sudo apt-get install {DebianPackage}` "
                 + "(on another system, install Chromium and link its executable there). No browser is downloaded.");
         }
-        if (await AptGetAsync($"install -y {DebianPackage}") != 0)
+        // Another test assembly may be installing a package too (the Fashion-MNIST import): wait for dpkg's lock.
+        const string install = $"-o DPkg::Lock::Timeout=600 install -y {DebianPackage}";
+        if (await AptGetAsync(install) != 0)
         {
-            await AptGetAsync("update");
-            var code = await AptGetAsync($"install -y {DebianPackage}");
+            await AptGetAsync("-o DPkg::Lock::Timeout=600 update");
+            var code = await AptGetAsync(install);
             if (code != 0 || !File.Exists(ExecutablePath))
             {
                 throw new InvalidOperationException($"apt-get install -y {DebianPackage} failed (exit code {code}); {ExecutablePath} is still missing");
