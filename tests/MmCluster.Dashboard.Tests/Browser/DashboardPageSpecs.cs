@@ -1,22 +1,20 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using PuppeteerSharp;
 using PuppeteerSharp.Input;
 using Xunit;
 using Xunit.Abstractions;
+using static MmCluster.Dashboard.Tests.Browser.DashboardPage;
 
 namespace MmCluster.Dashboard.Tests.Browser;
 
 /// <summary>
 /// The dashboard page (the committed bundle) in headless Debian chromium against <see cref="FakeDashboardServer"/>:
-/// what it shows on open, a snapshot pushed over the stream, and the token. Every page aborts and records any request
-/// to a host off loopback, and each spec asserts there was none. Screenshots go to screenshots/ beside the test assembly.
+/// what it shows on open, a snapshot pushed over the stream, and the token (pages opened through <see cref="DashboardPage"/>).
 /// </summary>
 public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelper output) : IClassFixture<ChromiumFixture>
 {
     private const string Token = "s3cret";
-    private static readonly WaitForFunctionOptions Soon = new() { Timeout = 10_000, PollingInterval = 50 };
 
     [Fact]
     public async Task Should_show_the_run_its_schedule_plots_workers_ledger_recoveries_and_files_when_opened_mid_run()
@@ -179,61 +177,7 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         return opened;
     }
 
-    private async Task<(IPage Page, ConcurrentQueue<string> Foreign)> OpenAsync(Uri address)
-    {
-        var page = await chromium.Browser.NewPageAsync();
-        var foreign = new ConcurrentQueue<string>();
-        await page.SetRequestInterceptionAsync(true);
-        page.Request += async (_, e) =>
-        {
-            if (IsOffLoopback(e.Request.Url))
-            {
-                foreign.Enqueue(e.Request.Url);
-                await e.Request.AbortAsync();
-            }
-            else
-            {
-                await e.Request.ContinueAsync();
-            }
-        };
-        page.Console += (_, e) => output.WriteLine($"console.{e.Message.Type}: {e.Message.Text}");
-        page.PageError += (_, e) => output.WriteLine($"page error: {e.Message}");
-        await page.GoToAsync(address.ToString(), new NavigationOptions { Timeout = 10_000 });
-        return (page, foreign);
-    }
+    private Task<(IPage Page, ConcurrentQueue<string> Foreign)> OpenAsync(Uri address) => DashboardPage.OpenAsync(chromium.Browser, address, output);
 
-    private static bool IsOffLoopback(string url)
-    {
-        var uri = new Uri(url);
-        if (uri.Scheme is not ("http" or "https" or "ws" or "wss" or "ftp"))
-        {
-            return false;
-        }
-        return !(uri.Host == "localhost" || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip)));
-    }
-
-    private static Task<string> TextAsync(IPage page, string selector) =>
-        page.EvaluateFunctionAsync<string>("s => document.querySelector(s)?.textContent ?? ''", selector);
-
-    private static Task<int> CountAsync(IPage page, string selector) =>
-        page.EvaluateFunctionAsync<int>("s => document.querySelectorAll(s).length", selector);
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    private async Task ScreenshotAsync(IPage page, string name)
-    {
-        var dir = Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, $"{name}.png");
-        await page.ScreenshotAsync(path, new ScreenshotOptions { FullPage = true });
-        output.WriteLine($"screenshot: {path}");
-    }
+    private Task ScreenshotAsync(IPage page, string name) => DashboardPage.ScreenshotAsync(page, name, output);
 }

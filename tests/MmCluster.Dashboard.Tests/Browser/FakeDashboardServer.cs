@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Reflection;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
@@ -11,16 +10,18 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MmCluster.Coordinator.Web;
 
 namespace MmCluster.Dashboard.Tests.Browser;
 
 /// <summary>
-/// A stand-in for the coordinator's dashboard web host, on loopback HTTP/1.1: serves the committed bundle (embedded in
-/// this assembly) and the page's API contract over <see cref="FakeRun"/>: /api/config, /api/snapshot, /api/history,
-/// /api/stream (server-sent events; <see cref="PushAsync"/> sends more), /api/files and /files/*. With a token every
-/// /api/* call but config and every /files/* download need it (Bearer header or ?token=). It records every request so
-/// specs can check what the page asked for. The real host (MmCluster.Coordinator.Hosting.WebDashboard*) replaces it
-/// once merged; the specs only use <see cref="Address"/>, <see cref="PushAsync"/> and <see cref="Requests"/>.
+/// A stand-in for the coordinator's dashboard web host, on loopback HTTP/1.1: serves the committed bundle (the coordinator
+/// assembly's embedded wwwroot, through its <see cref="EmbeddedStaticFiles"/>, so there is one copy) and the page's API
+/// contract over <see cref="FakeRun"/>: /api/config, /api/snapshot, /api/history, /api/stream (server-sent events;
+/// <see cref="PushAsync"/> sends more), /api/files and /files/*. With a token every /api/* call but config and every
+/// /files/* download need it (Bearer header or ?token=). It records every request so specs can check what the page asked
+/// for. <see cref="RealDashboardPageSpecs"/> open the real <see cref="WebDashboardServer"/>; this fake stays for what the
+/// real hub cannot easily produce (the offline mode, every request recorded, a push at a chosen moment).
 /// </summary>
 internal sealed class FakeDashboardServer : IAsyncDisposable
 {
@@ -96,8 +97,15 @@ internal sealed class FakeDashboardServer : IAsyncDisposable
             }
             await next(context);
         });
-        app.MapGet("/", () => Static("index.html"));
-        app.MapGet("/{file}", (string file) => Static(file));
+        // The page's files as the coordinator serves them: its own embedded bundle, so there is one copy.
+        var files = EmbeddedStaticFiles.Load(typeof(WebDashboardServer).Assembly);
+        app.MapGet("/{file?}", async context =>
+        {
+            if (!await files.TryServeAsync(context))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+            }
+        });
         app.MapGet("/api/config", () => Json($$"""{"tokenRequired":{{(_token is null ? "false" : "true")}},"mode":"{{_mode}}"}"""));
         app.MapGet("/api/snapshot", () => Json(FakeRun.SnapshotJson(Step)));
         app.MapGet("/api/history", () => Json(FakeRun.HistoryJson(1, Step)));
@@ -142,23 +150,6 @@ internal sealed class FakeDashboardServer : IAsyncDisposable
     private static string Event(string name, string json) => $"event: {name}\ndata: {json}\n\n";
 
     private static IResult Json(string json) => Results.Text(json, "application/json", Encoding.UTF8);
-
-    private static IResult Static(string file)
-    {
-        var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"wwwroot/{file}");
-        if (stream is null)
-        {
-            return Results.NotFound();
-        }
-        var type = Path.GetExtension(file) switch
-        {
-            ".html" => "text/html; charset=utf-8",
-            ".js" => "text/javascript; charset=utf-8",
-            ".css" => "text/css; charset=utf-8",
-            _ => "application/octet-stream",
-        };
-        return Results.Stream(stream, type);
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -173,7 +173,8 @@ internal static class FakeRun
         return stage;
     }
 
-    private static Dictionary<string, double> Losses(long step) => new()
+    /// <summary>The loss terms at <paramref name="step"/> (also <see cref="RealRun"/>'s).</summary>
+    public static Dictionary<string, double> Losses(long step) => new()
     {
         ["loss"] = Loss(step),
         ["itc"] = 2.2 * Math.Exp(-step / 400.0),
