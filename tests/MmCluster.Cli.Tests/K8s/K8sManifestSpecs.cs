@@ -52,9 +52,16 @@ public sealed class K8sManifestSpecs
         File.WriteAllText(Path.Combine(dir, "job.yaml"),
             File.ReadAllText(Path.Combine(BaseDir, "workers-job.yaml")).Replace("completionMode:", "completionMod:", StringComparison.Ordinal));
 
-        var error = Assert.Throws<ArgumentException>(() => K8sObjects.Load(dir));
+        try
+        {
+            var error = Assert.Throws<ArgumentException>(() => K8sObjects.Load(dir));
 
-        Assert.Contains("job.yaml", error.Message);
+            Assert.Contains("job.yaml", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
