@@ -14,6 +14,7 @@ export function renderLedger(snapshot) {
     host.replaceChildren(h('p', { class: 'empty' }, 'no epoch planned yet'));
     return;
   }
+  const finished = /SUCCEEDED|FAILED|CANCELLED/.test(str(snapshot.state));
   const expected = num(row.samplesExpected);
   const committed = num(row.samplesCommitted);
   const hasLeased = row.leased !== undefined || row.pending !== undefined;
@@ -38,7 +39,8 @@ export function renderLedger(snapshot) {
     hasLeased ? item('pending', 'pending', pending, 'k-pending') : null,
     item('other', hasLeased ? 'done, not committed' : 'not committed yet', other, 'k-other'),
     item('duplicates', 'duplicates', row.duplicates, num(row.duplicates) > 0 ? 'bad' : null),
-    item('missing', 'missing', row.missing, num(row.missing) > 0 ? 'bad' : null),
+    // While the run goes, rows not committed yet are not lost: they count as missing (red) only once it ended.
+    item('missing', finished ? 'missing' : 'not reached yet', row.missing, finished && num(row.missing) > 0 ? 'bad' : null),
     item('skipped', 'skipped (bad rows)', row.skipped));
   host.replaceChildren(h('p', { class: 'ledger-title' }, `${str(row.stage) || 'stage'}, epoch ${fmtInt(row.epoch)}${row.ran === false ? ' (not run yet)' : ''}`), bar, numbers);
 }
