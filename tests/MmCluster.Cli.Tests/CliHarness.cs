@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Manifest.Import;
 using Xunit.Abstractions;
@@ -11,46 +10,33 @@ internal static class CliHarness
     /// <summary>Runs <c>dotnet mmcluster.dll ARGS</c>, collects stdout and stderr, kills it after <paramref name="timeout"/>.</summary>
     public static async Task<(int Exit, string Log)> RunAsync(IEnumerable<string> args, TimeSpan timeout, ITestOutputHelper output)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mmcluster.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var lines = new List<string>();
-        void Collect(object _, DataReceivedEventArgs e)
-        {
-            if (e.Data is { } line)
-            {
-                lock (lines)
-                {
-                    lines.Add(line);
-                }
-            }
-        }
-        process.OutputDataReceived += Collect;
-        process.ErrorDataReceived += Collect;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mmcluster {string.Join(' ', args)} did not finish in {timeout}:\n{string.Join('\n', lines)}");
-        }
-        process.WaitForExit();
-        string log;
-        lock (lines)
-        {
-            log = string.Join('\n', lines);
-        }
+        using var process = CliProcess.Start(args);
+        var exit = await process.WaitForExitAsync(timeout);
+        var log = process.Log;
         output.WriteLine(log);
-        return (process.ExitCode, log);
+        return (exit, log);
+    }
+
+    /// <summary>
+    /// A tiny recovering CLIP run in <paramref name="root"/>: a manifest of 64 train rows in row groups of 16 (4 shards of
+    /// 16 rows), 2 workers x batch 8 (an epoch is 4 steps), <c>recovery:</c> on (1 worker may carry on; 20 s to wait for
+    /// a replacement). Returns the spec's path.
+    /// </summary>
+    public static async Task<string> WriteRecoveryRunAsync(string root, string name, int steps)
+    {
+        var manifest = Path.Combine(root, "manifest");
+        await WriteManifestAsync(manifest, trainRows: 64, testRows: 12);
+        var spec = Path.Combine(root, $"{name}.yaml");
+        await File.WriteAllTextAsync(spec, $$"""
+            name: {{name}}
+            seed: 3
+            world_size: 2
+            manifest: { path: {{manifest}} }
+            recovery: { min_workers: 1, replacement_wait: 20s, collective_deadline: 20s }
+            stages:
+              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
+            """);
+        return spec;
     }
 
     /// <summary>

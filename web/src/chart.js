@@ -98,7 +98,9 @@ export class StepChart {
       for (const other of charts) {
         const oxs = other.plot?.data[0];
         if (other === this || !oxs?.length) continue;
-        other.plot.setScale('x', this.zoomed ? { min, max } : { min: oxs[0], max: oxs[oxs.length - 1] });
+        const x = this.zoomed ? { min, max } : { min: oxs[0], max: oxs[oxs.length - 1] };
+        // A chart of one step keeps its own padded range: a zero-wide scale makes uPlot's axis splits loop forever.
+        if (x.max > x.min) other.plot.setScale('x', x);
       }
     } finally {
       syncing = false;
@@ -116,6 +118,15 @@ export class StepChart {
   /** data: [xs, ...ys] with one label per ys. */
   update(labels, data) {
     this.data = data;
+    // The steps plotted, for tests (a canvas shows no DOM; a chart of one point pads its x range).
+    this.el.dataset.points = String(data[0].length);
+    if (labels.length === 0) {
+      // No series yet (a stage's first point, recorded before any loss): uPlot cannot scale a y axis with nothing on it.
+      this.plot?.destroy();
+      this.plot = null;
+      this.key = '';
+      return;
+    }
     const key = labels.join('\u0001');
     if (!this.plot || key !== this.key) {
       this.labels = labels;

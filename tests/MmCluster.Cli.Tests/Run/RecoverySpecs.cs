@@ -17,22 +17,11 @@ public sealed class RecoverySpecs(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Should_complete_with_an_exact_ledger_when_a_worker_is_killed_mid_run()
     {
-        // 64 train rows in row groups of 16: 4 shards of 16 rows. A global batch of 2 x 8 = 16 rows makes an epoch 4
-        // steps, and every shard is read to its end in whole batches, so 12 steps are exactly epochs 0, 1 and 2: after
+        // CliHarness.WriteRecoveryRunAsync: 64 train rows in row groups of 16, 4 shards of 16 rows. A global batch of
+        // 2 x 8 = 16 rows makes an epoch 4 steps, and every shard is read to its end in whole batches, so 12 steps are exactly epochs 0, 1 and 2: after
         // the final commit no planned row of an epoch that ran is missing, whoever trained it and whatever was replayed.
-        var manifest = Path.Combine(root, "manifest");
-        await CliHarness.WriteManifestAsync(manifest, trainRows: 64, testRows: 12);
         const int steps = 12, kill = 6;
-        var spec = Path.Combine(root, "recovery.yaml");
-        await File.WriteAllTextAsync(spec, $$"""
-            name: recovery
-            seed: 3
-            world_size: 2
-            manifest: { path: {{manifest}} }
-            recovery: { min_workers: 1, replacement_wait: 20s, collective_deadline: 20s }
-            stages:
-              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
-            """);
+        var spec = await CliHarness.WriteRecoveryRunAsync(root, "recovery", steps);
         var runDir = Path.Combine(root, "run");
 
         var (exit, log) = await CliHarness.RunAsync(
