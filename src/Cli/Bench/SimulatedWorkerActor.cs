@@ -70,7 +70,7 @@ internal sealed class SimulatedWorkerActor : ReceiveActor, IWithTimers
     private void HandleShardDone(ShardDone done)
     {
         step++;
-        run.Tell(new ShardCompleted { WorkerId = workerId, Epoch = done.Shard.Epoch, ShardId = done.Shard.ShardId, RowsConsumed = (done.Shard.EndRow > 0 ? done.Shard.EndRow : done.Shard.FirstRow + done.Shard.RowCount) - done.Shard.FirstRow - done.Shard.SkipRows, Step = step });
+        run.Tell(new ShardCompleted { WorkerId = workerId, Epoch = done.Shard.Epoch, ShardId = done.Shard.ShardId, RowsConsumed = done.Shard.ToShardSpec().ReadRows, Step = step });
         RequestShard();
     }
 

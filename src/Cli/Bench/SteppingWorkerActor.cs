@@ -109,7 +109,8 @@ internal sealed class SteppingWorkerActor : ReceiveActor, IWithTimers
             return;
         }
         requesting = false;
-        leases.Add(new Lease(leased.Epoch, leased.ShardId, leased.File, leased.FirstRow, leased.EndRow > 0 ? leased.EndRow : leased.FirstRow + leased.RowCount, leased.FirstRow + leased.SkipRows));
+        var shard = leased.ToShardSpec();
+        leases.Add(new Lease(leased.Epoch, leased.ShardId, leased.File, leased.FirstRow, shard.ReadEnd, shard.ReadStart));
         RequestShard();
     }
 

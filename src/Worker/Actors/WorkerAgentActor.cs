@@ -254,12 +254,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
 
     private void HandleShardLeased(ShardLeased leased)
     {
-        var shard = new ShardSpec(leased.ShardId, leased.File, leased.FirstRowGroup, leased.RowGroupCount, leased.FirstRow, leased.RowCount)
-        {
-            SkipRows = leased.SkipRows,   // a shard continued after a recovery: its first rows were trained already
-            EndRow = leased.EndRow,       // a piece of a shard split between ranks at an epoch's end
-        };
-        Reply(leased.RequestId, new NextShardReply(new ShardLease(leased.Epoch, shard)));
+        Reply(leased.RequestId, new NextShardReply(new ShardLease(leased.Epoch, leased.ToShardSpec())));
     }
 
     private void HandleNoShardAvailable(NoShardAvailable none) => Reply(none.RequestId, new NextShardReply(null, AllLeased: true));
