@@ -107,9 +107,18 @@ public sealed class CollectiveServer : IAsyncDisposable
         return new CollectiveServer(app, $"http://{hostText}:{boundPort}", options);
     }
 
+    /// <summary>
+    /// True from the moment <see cref="DisposeAsync"/> starts: a stream this server serves that breaks from then on broke
+    /// because this server stopped, not because the peer at its other end died.
+    /// </summary>
+    internal bool IsStopping => Volatile.Read(ref _stopping) != 0;
+
+    private int _stopping;
+
     /// <summary>Stops at once: open streams are aborted, so peers in the middle of an operation fail fast.</summary>
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _stopping, 1);
         using var now = new CancellationTokenSource();
         await now.CancelAsync().ConfigureAwait(false);
         try

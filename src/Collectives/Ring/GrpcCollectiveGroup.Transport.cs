@@ -81,6 +81,20 @@ public sealed partial class GrpcCollectiveGroup
         return new CollectiveException($"rank {Rank}: {op} failed {op.Waiting}: {ex.Message}", op.WaitingPeer, ex);
     }
 
+    /// <summary>Breaks the group once without telling the peers: cancels the running operation; later ones fail with <paramref name="failure"/>.</summary>
+    private void FaultSilently(CollectiveException failure)
+    {
+        lock (_stateLock)
+        {
+            if (_fault is not null)
+            {
+                return;
+            }
+            _fault = failure;
+        }
+        _abortTask = _faultCts.CancelAsync();
+    }
+
     /// <summary>Breaks the group once: cancels the running operation, and aborts every lane (both ways) with the reason.</summary>
     private void Fault(CollectiveException failure)
     {
@@ -434,7 +448,13 @@ public sealed partial class GrpcCollectiveGroup
         }
         catch (Exception ex)
         {
-            if (!_disposeCts.IsCancellationRequested && !_faultCts.IsCancellationRequested)
+            if (_server.IsStopping)
+            {
+                // This rank's own server is going away (its process is stopping): the peer is not to blame, and this rank
+                // says nothing more. The peers notice their broken streams to it and name it, as they would a dead process.
+                FaultSilently(new CollectiveException($"rank {Rank}: this rank's collective server stopped", null, ex));
+            }
+            else if (!_disposeCts.IsCancellationRequested && !_faultCts.IsCancellationRequested)
             {
                 Fault(new CollectiveException($"rank {Rank}: the stream to {Describe(receiver)} broke ({ex.GetType().Name}: {ex.Message}); did rank {receiver} die?", receiver, ex));
             }

@@ -49,6 +49,26 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     [Theory]
     [InlineData(CollectiveTransport.Grpc)]
     [InlineData(CollectiveTransport.Auto)]
+    public async Task Should_name_the_rank_whose_server_stopped_and_not_let_it_blame_its_peers(CollectiveTransport transport)
+    {
+        await using var ring = await LoopbackRing.StartAsync(3, deadline: TimeSpan.FromSeconds(6), transport: transport);
+        await ring.RunAsync(g => g.BarrierAsync()); // every lane open
+
+        // Rank 1's server stops (its process is going away); its group object lives on but must not tell the others that
+        // their streams to it broke by their fault.
+        await ring.Servers[1].DisposeAsync();
+        await Task.Delay(300);
+        var failures = await Task.WhenAll(new[] { 0, 2 }.Select(r => Task.Run(() =>
+            Assert.ThrowsAsync<CollectiveException>(() => ring.Groups[r].AllReduceAsync(new float[1000], ReduceOp.Sum)))));
+
+        Assert.All(failures, f => Assert.DoesNotContain("rank 1 (" + ring.Servers[1].Address + ") aborted", f.Message, StringComparison.Ordinal));
+        Assert.Contains(failures, f => CollectiveException.LostPeerOf(f) == 1);
+        Assert.All(failures, f => Assert.Contains(CollectiveException.LostPeerOf(f), new int?[] { 1, null }));
+    }
+
+    [Theory]
+    [InlineData(CollectiveTransport.Grpc)]
+    [InlineData(CollectiveTransport.Auto)]
     public async Task Should_fail_every_rank_within_the_deadline_when_a_peer_stays_silent(CollectiveTransport transport)
     {
         await using var ring = await LoopbackRing.StartAsync(3, deadline: Deadline, transport: transport);
