@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using MmCluster.Cli.Chaos;
 using MmCluster.Cli.K8s;
 using MmCluster.Shared.Spec;
 
@@ -82,12 +83,18 @@ internal static class K8sCommand
         var directory = new Argument<string>("dir") { Description = "Directory of rendered manifests (every *.yaml but kustomization.yaml)" };
         var data = new Option<string?>("--data") { Description = "Local directory standing for the PersistentVolumeClaims (default: a temp directory)" };
         var timeout = new Option<double>("--timeout") { Description = "Seconds before every process is stopped", DefaultValueFactory = _ => 600 };
-        var command = new Command("run-local", "Run the manifests' containers (command, args, env, mounts) as local processes, Service names on loopback.")
+        var chaos = new Option<string?>("--chaos")
         {
-            directory, data, timeout,
+            Description = "Failures to rehearse, as for mmcluster dev (docs/chaos.md): \"kill worker-1 at step 40\" kills the workers' pod of index 1; "
+                + "the Job recreates it by its podFailurePolicy and backoffLimit",
+        };
+        var command = new Command("run-local", "Run the manifests' containers (command, args, env, mounts) as local processes, Service names on loopback; failed pods are recreated as their Job would.")
+        {
+            directory, data, timeout, chaos,
         };
         command.SetAction((result, ct) => RunCommands.Guard("k8s run-local", () => LocalCluster.RunAsync(
-            result.GetValue(directory)!, result.GetValue(data), TimeSpan.FromSeconds(result.GetValue(timeout)), Console.Out, ct)));
+            result.GetValue(directory)!, result.GetValue(data), TimeSpan.FromSeconds(result.GetValue(timeout)),
+            result.GetValue(chaos) is { } plan ? ChaosPlan.Parse(plan) : ChaosPlan.None, Console.Out, ct)));
         return command;
     }
 }

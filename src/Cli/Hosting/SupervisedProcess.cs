@@ -82,6 +82,11 @@ internal sealed class SupervisedProcess : IAsyncDisposable
                 return child;
             }
             var why = Posix.DescribeExit(code);
+            if (options.RefuseRestart?.Invoke(code) is { } refused)
+            {
+                report($"{Name} exited ({why}); not restarting: {refused}");
+                return child;
+            }
             if (Restarts >= options.MaxRestarts)
             {
                 report($"{Name} exited ({why}); not restarting: it was restarted {Restarts} times, the most {options.MaxRestartsOption} allows");

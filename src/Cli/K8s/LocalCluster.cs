@@ -1,19 +1,28 @@
 using System.Diagnostics;
+using System.Globalization;
+using MmCluster.Cli.Chaos;
 using MmCluster.Cli.Hosting;
+using MmCluster.Cli.Watch;
 
 namespace MmCluster.Cli.K8s;
 
 /// <summary>
 /// <c>mmcluster k8s run-local DIR</c>: starts every pod of the rendered manifests as a local process (see
-/// <see cref="LocalPodPlanner"/> for how the cluster is stood in for) and waits for all of them, as the Jobs would. When
-/// one fails, the others get 20 s to end on their own (the run fails on every member), then SIGTERM, as a Job's
-/// <c>FailJob</c> does. Exit code 0 only if every pod exited 0.
+/// <see cref="LocalPodPlanner"/> for how the cluster is stood in for) and waits for all of them, as the Jobs would. A pod
+/// that fails is recreated with the same name and index as its Job's controller would (<see cref="LocalJobPolicy"/>:
+/// <c>podFailurePolicy</c> and <c>backoffLimit</c>); when a Job fails, the other pods get 20 s to end on their own (the run
+/// fails on every member), then SIGTERM, as a Job's <c>FailJob</c> does. <c>--chaos</c> kills or freezes pods by the
+/// same plans as <c>mmcluster dev</c> (worker-N is the workers' pod of index N), following the coordinator's dashboard for
+/// step triggers. Exit code 0 only if every pod's last process exited 0.
 /// </summary>
 internal static class LocalCluster
 {
     private static readonly TimeSpan FailureGrace = TimeSpan.FromSeconds(20);
 
-    public static async Task<int> RunAsync(string directory, string? dataDirectory, TimeSpan timeout, TextWriter log, CancellationToken ct)
+    /// <summary>How long the Job controller takes here to recreate a failed pod.</summary>
+    private static readonly TimeSpan RecreateDelay = TimeSpan.FromSeconds(1);
+
+    public static async Task<int> RunAsync(string directory, string? dataDirectory, TimeSpan timeout, ChaosPlan chaos, TextWriter log, CancellationToken ct)
     {
         var objects = K8sObjects.Load(directory);
         var root = Directory.CreateTempSubdirectory("mmcluster-k8s-local-").FullName;
@@ -24,36 +33,94 @@ internal static class LocalCluster
         {
             throw new ArgumentException($"{directory}: no Jobs, so no pods to run");
         }
+        var policies = objects.Jobs.ToDictionary(j => j.Metadata.Name, j => new LocalJobPolicy(j), StringComparer.Ordinal);
+        var coordinatorPod = pods.FirstOrDefault(p => p.Environment.ContainsKey("MMCLUSTER_DASHBOARD_PORT"));
+        var workerPods = pods.Where(p => p.Environment.ContainsKey("JOB_COMPLETION_INDEX"))
+            .ToDictionary(p => int.Parse(p.Environment["JOB_COMPLETION_INDEX"], CultureInfo.InvariantCulture));
+        if (!chaos.IsEmpty)
+        {
+            chaos.CheckTargets(workerPods.Count);
+            if (coordinatorPod is null)
+            {
+                throw new ArgumentException($"{directory}: --chaos needs the coordinator's pod (MMCLUSTER_DASHBOARD_PORT in its env) to follow the run");
+            }
+        }
         await log.WriteLineAsync($"mmcluster k8s run-local: {pods.Count} pods on {subnet}.0/24, volumes in {data}, logs in {root}/logs");
-        var children = new List<(LocalPod Pod, ChildProcess Process)>();
+        var tracker = new RunTracker();
+        var supervised = new List<(LocalPod Pod, SupervisedProcess Process)>();
         var succeeded = false;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var follow = Task.CompletedTask;
+        ChaosMonkey? monkey = null;
+        var monkeyRun = Task.CompletedTask;
         try
         {
+            bool MayRestart() => !tracker.IsOver && policies.Values.All(p => !p.Failed);
             foreach (var pod in pods)
             {
                 await log.WriteLineAsync($"  pod {pod.Name} ({pod.Ip}): {pod.EntryAssembly} {string.Join(' ', pod.Args)}");
-                children.Add((pod, ChildProcess.Start(pod.Name, StartInfo(pod), pod.Environment, Path.Combine(root, "logs", $"{pod.Name}.log"),
-                    (name, line) => log.WriteLine($"[{name}] {line}"))));
+                var policy = policies[pod.Job];
+                var logPath = Path.Combine(root, "logs", $"{pod.Name}.log");
+                var process = SupervisedProcess.Start(pod.Name,
+                    _ => ChildProcess.Start(pod.Name, StartInfo(pod), pod.Environment, logPath, (name, line) => log.WriteLine($"[{name}] {line}")),
+                    new SupervisionOptions(int.MaxValue, RecreateDelay) { RefuseRestart = policy.OnPodFailed },
+                    MayRestart,
+                    line => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"mmcluster k8s run-local: pod {line} (Job {policy.Name}: {policy.Failures} of backoffLimit {policy.BackoffLimit} failures)")));
+                supervised.Add((pod, process));
+                if (pod == coordinatorPod)
+                {
+                    _ = process.Exited.ContinueWith(_ => tracker.MarkOver(), TaskScheduler.Default); // the run is over: no more recreations
+                }
+            }
+            if (!chaos.IsEmpty)
+            {
+                SupervisedProcess Of(string target) => supervised.Single(s => s.Pod == (target == ChaosAction.Coordinator
+                    ? coordinatorPod : workerPods[int.Parse(target["worker-".Length..], CultureInfo.InvariantCulture)])).Process;
+                var dashboard = new Uri($"http://{coordinatorPod!.Ip}:{coordinatorPod.Environment["MMCLUSTER_DASHBOARD_PORT"]}");
+                follow = FollowAsync(dashboard, coordinatorPod.Environment.GetValueOrDefault("MMCLUSTER_TOKEN"), tracker, watching.Token);
+                var journal = new ChaosJournal(Path.Combine(root, "chaos.jsonl"));
+                monkey = new ChaosMonkey(new ChaosScheduler(chaos, workerPods.Count), target => Of(target).Current, journal,
+                    line => log.WriteLine($"mmcluster k8s run-local: {line}"), (target, down) => Of(target).HoldRestart(down));
+                monkeyRun = monkey.RunAsync(() => tracker.Latest, watching.Token);
+                await log.WriteLineAsync($"mmcluster k8s run-local: chaos plan armed; every action is appended to {journal.Path}");
             }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(timeout);
-            await WaitAllAsync(children.Select(c => c.Process).ToList(), deadline.Token);
-            foreach (var (pod, process) in children)
+            await WaitAllAsync(supervised.Select(s => s.Process).ToList(), deadline.Token);
+            foreach (var (pod, process) in supervised)
             {
-                await log.WriteLineAsync($"mmcluster k8s run-local: pod {pod.Name} exited {process.ExitCode}");
+                var last = await process.Exited;
+                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"mmcluster k8s run-local: pod {pod.Name} exited {last.ExitCode}{(process.Restarts > 0 ? $" (recreated {process.Restarts} times)" : "")}"));
             }
-            succeeded = children.All(c => c.Process.ExitCode == 0);
+            succeeded = supervised.All(s => s.Process.Exited.Result.ExitCode == 0);
             return succeeded ? 0 : 1;
         }
         catch (OperationCanceledException)
         {
             await log.WriteLineAsync(ct.IsCancellationRequested ? "mmcluster k8s run-local: stopped" : $"mmcluster k8s run-local: timed out after {timeout}");
-            await Task.WhenAll(children.Select(c => c.Process.StopAsync(TimeSpan.FromSeconds(10))));
+            tracker.MarkOver();
+            await Task.WhenAll(supervised.Select(s => s.Process.StopAsync(TimeSpan.FromSeconds(10))));
             return ct.IsCancellationRequested ? 130 : 1;
         }
         finally
         {
-            foreach (var (_, process) in children)
+            tracker.MarkOver();
+            await watching.CancelAsync();
+            await monkeyRun;
+            if (monkey is not null)
+            {
+                await monkey.DisposeAsync(); // SIGCONT to a frozen pod, so it can be stopped
+            }
+            try
+            {
+                await follow;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            foreach (var (_, process) in supervised)
             {
                 await process.DisposeAsync();
             }
@@ -64,16 +131,26 @@ internal static class LocalCluster
         }
     }
 
-    private static async Task WaitAllAsync(List<ChildProcess> processes, CancellationToken ct)
+    /// <summary>Follows the coordinator's dashboard for the chaos plan's step triggers (retrying until it answers).</summary>
+    private static async Task FollowAsync(Uri dashboard, string? token, RunTracker tracker, CancellationToken ct)
     {
-        var pending = processes.ToDictionary(p => p.WaitAsync(ct), p => p);
+        var watcher = new DashboardWatcher(dashboard, token, TimeSpan.FromSeconds(600), _ => { });
+        await foreach (var snapshot in watcher.WatchAsync(ct))
+        {
+            tracker.Observe(snapshot);
+        }
+    }
+
+    private static async Task WaitAllAsync(List<SupervisedProcess> processes, CancellationToken ct)
+    {
+        var pending = processes.ToDictionary(p => (Task)p.Exited.WaitAsync(ct), p => p);
         while (pending.Count > 0)
         {
             var done = await Task.WhenAny(pending.Keys);
             await done;
             var process = pending[done];
             pending.Remove(done);
-            if (process.ExitCode != 0 && pending.Count > 0)
+            if (process.Exited.Result.ExitCode != 0 && pending.Count > 0)
             {
                 await StopAfterGraceAsync(pending.Values.ToList(), ct);
                 return;
@@ -81,13 +158,13 @@ internal static class LocalCluster
         }
     }
 
-    private static async Task StopAfterGraceAsync(List<ChildProcess> rest, CancellationToken ct)
+    private static async Task StopAfterGraceAsync(List<SupervisedProcess> rest, CancellationToken ct)
     {
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(ct);
         grace.CancelAfter(FailureGrace);
         try
         {
-            await Task.WhenAll(rest.Select(p => p.WaitAsync(grace.Token)));
+            await Task.WhenAll(rest.Select(p => p.Exited.WaitAsync(grace.Token)));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

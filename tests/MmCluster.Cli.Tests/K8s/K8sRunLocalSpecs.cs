@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MmCluster.Shared.Runs;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -53,6 +54,46 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
         Assert.Equal(2, summary.RootElement.GetProperty("world_size").GetInt32());
         Assert.Equal(3 * 2 * 8, summary.RootElement.GetProperty("stages")[0].GetProperty("samples_seen").GetInt64());
         Assert.True(File.Exists(Path.Combine(runDir, "checkpoints", "clip", "step-00000003.safetensors")));
+    }
+
+    [Fact]
+    public async Task Should_recreate_a_killed_worker_pod_with_its_index_and_complete_with_an_exact_ledger()
+    {
+        // The recovery run's layout (CliHarness.WriteRecoveryRunAsync): 64 rows in shards of 16, a global batch of 16, so
+        // 12 steps are exactly epochs 0, 1 and 2 and the ledger must account for every row of each once.
+        const int steps = 12, kill = 5;
+        var data = Path.Combine(root, "volumes");
+        await CliHarness.WriteManifestAsync(Path.Combine(data, "rec-data", "manifest"), trainRows: 64, testRows: 12);
+        var spec = Path.Combine(root, "rec.yaml");
+        await File.WriteAllTextAsync(spec, $$"""
+            name: rec
+            seed: 3
+            world_size: 2
+            manifest: { path: /data/manifest }
+            recovery: { min_workers: 1, replacement_wait: 30s, collective_deadline: 20s }
+            stages:
+              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
+            """);
+        var manifests = Path.Combine(root, "manifests");
+        var (rendered, renderLog) = await CliHarness.RunAsync(["k8s", "render", "--spec", spec, "--name", "rec", "--threads", "1", "--out", manifests], TimeSpan.FromMinutes(1), output);
+        Assert.True(rendered == 0, renderLog);
+
+        var (exit, log) = await CliHarness.RunAsync(
+            ["k8s", "run-local", manifests, "--data", data, "--timeout", "240", "--chaos", $"kill worker-1 at step {kill}"], TimeSpan.FromMinutes(5), output);
+
+        Assert.True(exit == 0, $"k8s run-local exited {exit}:\n{log}");
+        Assert.Contains("SIGKILL to worker-1", log);
+        Assert.Contains("pod rec-workers-1 exited (SIGKILL); restarting (Job rec-workers: 1 of backoffLimit 10 failures)", log);
+        Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
+        var runDir = Path.Combine(data, "rec-data", "runs", "rec");
+        var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
+        Assert.Equal("succeeded", summary.Status);
+        Assert.Equal((StageState.Done, (long)steps), (Assert.Single(summary.Stages).State, summary.Stages[0].Steps));
+        Assert.Equal([0, 1, 2], summary.Ledger.Where(l => l.Ran).Select(l => l.Epoch));
+        Assert.All(summary.Ledger, l => Assert.True(l.Duplicates == 0 && l.Missing == 0,
+            $"epoch {l.Epoch}: expected {l.SamplesExpected}, committed {l.SamplesCommitted}, duplicates {l.Duplicates}, missing {l.Missing}"));
+        Assert.NotEmpty(summary.Recoveries);
+        Assert.Equal(2, summary.Recoveries[^1].WorldSizeAfter); // the recreated pod rejoined with its index
     }
 
     public void Dispose()
