@@ -115,8 +115,10 @@ internal static class K8sManifests
 
     private static string CoordinatorJob(K8sRenderOptions o) => $$"""
         # The coordinator: seed node, shard ledger and dashboard of one run. It exits 0 when every worker finished, 1
-        # when the run failed, 2 on a bad spec: any failure fails the Job at once (a restarted coordinator would start
-        # the run over; resume with MMCLUSTER_RESUME=true instead).
+        # when the run failed, 2 on a bad spec: those fail the Job at once. A coordinator that crashed or was killed
+        # (OOM, SIGKILL: any other exit) is restarted by the Job and, with MMCLUSTER_RESUME_UNFINISHED, resumes the run
+        # from its journal on the volume (docs/fault-tolerance.md); a disrupted pod (preempted, evicted) likewise,
+        # without counting against backoffLimit.
         apiVersion: batch/v1
         kind: Job
         metadata:
@@ -126,15 +128,18 @@ internal static class K8sManifests
         spec:
           completions: 1
           parallelism: 1
-          backoffLimit: 0
+          backoffLimit: 3
           ttlSecondsAfterFinished: 86400
           podFailurePolicy:
             rules:
+              - action: Ignore
+                onPodConditions:
+                  - type: DisruptionTarget
               - action: FailJob
                 onExitCodes:
                   containerName: coordinator
-                  operator: NotIn
-                  values: [0]
+                  operator: In
+                  values: [1, 2]
           template:
             metadata:
               labels:
@@ -175,6 +180,8 @@ internal static class K8sManifests
                       value: "{{o.Threads.ToString(CultureInfo.InvariantCulture)}}"
                     - name: MMCLUSTER_RENDEZVOUS_TIMEOUT
                       value: "1800"
+                    - name: MMCLUSTER_RESUME_UNFINISHED
+                      value: "true"
                     - name: MMCLUSTER_TOKEN
                       valueFrom:
                         secretKeyRef:

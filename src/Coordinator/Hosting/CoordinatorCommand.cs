@@ -26,11 +26,13 @@ public static class CoordinatorCommand
         var webPort = EnvOption.Create("--web-port", "MMCLUSTER_WEB_PORT", "Web dashboard (page, JSON API, events; HTTP/1.1) port, bound like the dashboard (0: any free port)", Web.WebDashboardOptions.DefaultPort);
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token for the dashboard and the collectives", null);
         var resume = EnvOption.Create("--resume", "MMCLUSTER_RESUME", "Resume from the run directory's latest committed checkpoint", false);
+        var resumeUnfinished = EnvOption.Create("--resume-unfinished", "MMCLUSTER_RESUME_UNFINISHED",
+            "Resume when the run directory's journal holds a run that has not ended (a restarted coordinator pod); start fresh otherwise", false);
         var threads = EnvOption.Create("--threads", "MMCLUSTER_THREADS", "Torch threads per worker", 1);
         var rendezvous = EnvOption.Create("--rendezvous-timeout", "MMCLUSTER_RENDEZVOUS_TIMEOUT", "Seconds to wait for every worker to join (0: forever)", 600.0);
         var command = new Command("coordinator", "Run the coordinator of one run (the cluster's seed node and the dashboard).")
         {
-            spec, runDir, world, host, publicHost, port, dashboardHost, dashboardPort, webPort, token, resume, threads, rendezvous,
+            spec, runDir, world, host, publicHost, port, dashboardHost, dashboardPort, webPort, token, resume, resumeUnfinished, threads, rendezvous,
         };
         command.SetAction(async (result, ct) => await CommandGuard.RunAsync("coordinator", () =>
         {
@@ -48,6 +50,7 @@ public static class CoordinatorCommand
                 WebPort = result.GetValue(webPort),
                 Token = result.GetValue(token),
                 Resume = result.GetValue(resume),
+                ResumeUnfinished = result.GetValue(resumeUnfinished),
                 ThreadsPerWorker = result.GetValue(threads),
                 RendezvousTimeout = result.GetValue(rendezvous) > 0 ? TimeSpan.FromSeconds(result.GetValue(rendezvous)) : null,
             };

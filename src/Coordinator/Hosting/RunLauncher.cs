@@ -39,9 +39,15 @@ public static class RunLauncher
         var trainRows = shards.Sum(s => s.RowCount);
         var journalPath = RunJournalHosting.DefaultDatabasePath(launch.RunDirectory);
         RunRecord? journal = null;
+        var resuming = launch.Resume;
         if (launch.Resume)
         {
             journal = await RunJournalReader.ReadAsync(journalPath, cancellationToken);
+        }
+        else if (launch.ResumeUnfinished && await RunJournalReader.ReadAsync(journalPath, cancellationToken) is { Ended: null } unfinished)
+        {
+            (resuming, journal) = (true, unfinished);
+            log.WriteLine($"the run directory's journal holds run {unfinished.RunId}, which has not ended: resuming it (--resume-unfinished)");
         }
         else
         {
@@ -62,7 +68,7 @@ public static class RunLauncher
         var startAt = 0;
         var generation = 1L;
         LedgerSnapshot? resumeLedger = null;
-        if (launch.Resume)
+        if (resuming)
         {
             var resume = await ResumePlanner.PlanAsync(configs, journal, cancellationToken);
             (startAt, configs, resumeLedger, generation) = (resume.StartAt, resume.Configs, resume.Ledger, resume.Generation);
@@ -202,6 +208,12 @@ public sealed record LaunchOptions
     public string? Token { get; init; }
 
     public bool Resume { get; init; }
+
+    /// <summary>
+    /// Resume when the run directory's journal holds a run that has not ended (this coordinator was restarted mid-run, as a
+    /// Kubernetes Job restarts its pod), start fresh otherwise (no journal, or its run ended: it is set aside).
+    /// </summary>
+    public bool ResumeUnfinished { get; init; }
 
     public int ThreadsPerWorker { get; init; } = 1;
 

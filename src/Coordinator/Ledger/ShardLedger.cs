@@ -300,6 +300,12 @@ public sealed class ShardLedger
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         if (!epochs.TryGetValue(epoch, out var book))
         {
+            // A resumed run's earlier epochs are booked with the first one asked for, so the summary and the first open
+            // epoch count them too (a resumed worker starts asking at the epoch it was reading, not at 0).
+            foreach (var earlier in restored.Keys.Where(e => e < epoch && !epochs.ContainsKey(e)).Order().ToList())
+            {
+                epochs[earlier] = new EpochBook(planEpoch(earlier), restored[earlier]);
+            }
             book = new EpochBook(planEpoch(epoch), restored.GetValueOrDefault(epoch));
             epochs[epoch] = book;
         }

@@ -66,8 +66,8 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
             else if (context.Config.ResumeFrom is { } resume)
             {
                 var meta = CheckpointStore.Load(resume, model, step.Optimizer);
-                startEpoch = meta.Epoch;
-                context.Log($"resumed from {resume} at step {meta.Step}, epoch {meta.Epoch}");
+                startEpoch = ResumeEpochs.Of(meta.Step, meta.Epoch, context.Config.StepsPerEpoch);
+                context.Log($"resumed from {resume} at step {meta.Step}, reading from epoch {startEpoch}");
             }
             return new StageTrainer<TModel, TStep>(model, averager, step, recipe, startEpoch);
         }

@@ -59,12 +59,44 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Should_recreate_a_killed_worker_pod_with_its_index_and_complete_with_an_exact_ledger()
     {
-        // The recovery run's layout (CliHarness.WriteRecoveryRunAsync): 64 rows in shards of 16, a global batch of 16, so
-        // 12 steps are exactly epochs 0, 1 and 2 and the ledger must account for every row of each once.
-        const int steps = 12, kill = 5;
+        var (exit, log, runDir) = await RunRecoveryRunAsync($"kill worker-1 at step {RecoverySteps / 2 - 1}");
+
+        Assert.True(exit == 0, $"k8s run-local exited {exit}:\n{log}");
+        Assert.Contains("SIGKILL to worker-1", log);
+        Assert.Contains("pod rec-workers-1 exited (SIGKILL); restarting (Job rec-workers: 1 of backoffLimit 10 failures)", log);
+        Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
+        var summary = AssertCompletedWithExactLedger(runDir);
+        Assert.NotEmpty(summary.Recoveries);
+        Assert.Equal(2, summary.Recoveries[^1].WorldSizeAfter); // the recreated pod rejoined with its index
+    }
+
+    [Fact]
+    public async Task Should_restart_a_killed_coordinator_pod_that_resumes_the_run_from_its_journal()
+    {
+        // Checkpoints every 4 steps: the coordinator killed at step 6 or later resumes from a commit at step 4 or later.
+        var (exit, log, runDir) = await RunRecoveryRunAsync($"kill coordinator at step {RecoverySteps / 2}", checkpointEvery: 4);
+
+        Assert.True(exit == 0, $"k8s run-local exited {exit}:\n{log}");
+        Assert.Contains("SIGKILL to coordinator", log);
+        Assert.Contains("pod rec-coordinator exited (SIGKILL); restarting (Job rec-coordinator: 1 of backoffLimit 3 failures)", log);
+        Assert.Contains("has not ended: resuming it (--resume-unfinished)", log);
+        Assert.Matches(@"resuming stage 'clip' from \S+step-0000000[48]\.safetensors", log);
+        Assert.Contains("pod rec-coordinator exited 0 (recreated 1 times)", log);
+        AssertCompletedWithExactLedger(runDir);
+    }
+
+    private const int RecoverySteps = 12;
+
+    /// <summary>
+    /// The recovery run's layout (CliHarness.WriteRecoveryRunAsync) rendered as manifests and run locally under
+    /// <paramref name="chaos"/>: 64 rows in shards of 16, a global batch of 16, so 12 steps are exactly epochs 0, 1 and 2.
+    /// </summary>
+    private async Task<(int Exit, string Log, string RunDir)> RunRecoveryRunAsync(string chaos, int checkpointEvery = 0)
+    {
         var data = Path.Combine(root, "volumes");
         await CliHarness.WriteManifestAsync(Path.Combine(data, "rec-data", "manifest"), trainRows: 64, testRows: 12);
         var spec = Path.Combine(root, "rec.yaml");
+        var checkpoints = checkpointEvery > 0 ? $", checkpoint_every: {checkpointEvery}" : "";
         await File.WriteAllTextAsync(spec, $$"""
             name: rec
             seed: 3
@@ -72,28 +104,26 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
             manifest: { path: /data/manifest }
             recovery: { min_workers: 1, replacement_wait: 30s, collective_deadline: 20s }
             stages:
-              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
+              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{RecoverySteps}}, eval: { retrieval: { held_out: 4 } }{{checkpoints}} }
             """);
         var manifests = Path.Combine(root, "manifests");
         var (rendered, renderLog) = await CliHarness.RunAsync(["k8s", "render", "--spec", spec, "--name", "rec", "--threads", "1", "--out", manifests], TimeSpan.FromMinutes(1), output);
         Assert.True(rendered == 0, renderLog);
-
         var (exit, log) = await CliHarness.RunAsync(
-            ["k8s", "run-local", manifests, "--data", data, "--timeout", "240", "--chaos", $"kill worker-1 at step {kill}"], TimeSpan.FromMinutes(5), output);
+            ["k8s", "run-local", manifests, "--data", data, "--timeout", "240", "--chaos", chaos], TimeSpan.FromMinutes(5), output);
+        return (exit, log, Path.Combine(data, "rec-data", "runs", "rec"));
+    }
 
-        Assert.True(exit == 0, $"k8s run-local exited {exit}:\n{log}");
-        Assert.Contains("SIGKILL to worker-1", log);
-        Assert.Contains("pod rec-workers-1 exited (SIGKILL); restarting (Job rec-workers: 1 of backoffLimit 10 failures)", log);
-        Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
-        var runDir = Path.Combine(data, "rec-data", "runs", "rec");
+    private static RunSummary AssertCompletedWithExactLedger(string runDir)
+    {
         var summary = RunSummary.Read(Path.Combine(runDir, "summary.json"));
         Assert.Equal("succeeded", summary.Status);
-        Assert.Equal((StageState.Done, (long)steps), (Assert.Single(summary.Stages).State, summary.Stages[0].Steps));
-        Assert.Equal([0, 1, 2], summary.Ledger.Where(l => l.Ran).Select(l => l.Epoch));
+        Assert.Equal((StageState.Done, (long)RecoverySteps), (Assert.Single(summary.Stages).State, summary.Stages[0].Steps));
+        Assert.True(summary.Ledger.Where(l => l.Ran).Select(l => l.Epoch).SequenceEqual([0, 1, 2]),
+            $"the epochs that ran are not 0, 1 and 2: {File.ReadAllText(Path.Combine(runDir, "summary.json"))}");
         Assert.All(summary.Ledger, l => Assert.True(l.Duplicates == 0 && l.Missing == 0,
             $"epoch {l.Epoch}: expected {l.SamplesExpected}, committed {l.SamplesCommitted}, duplicates {l.Duplicates}, missing {l.Missing}"));
-        Assert.NotEmpty(summary.Recoveries);
-        Assert.Equal(2, summary.Recoveries[^1].WorldSizeAfter); // the recreated pod rejoined with its index
+        return summary;
     }
 
     public void Dispose()

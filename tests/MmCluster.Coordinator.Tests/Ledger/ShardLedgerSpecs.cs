@@ -56,6 +56,26 @@ public sealed class ShardLedgerSpecs
     }
 
     [Fact]
+    public void Should_count_the_epochs_before_the_checkpoint_when_a_resumed_worker_first_asks_for_a_later_epoch()
+    {
+        var original = new ShardLedger(TestPlans.Uniform(2));
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            original.Complete(0, Lease(original, "w0"), 10, 1);
+        }
+        var halfDone = Lease(original, "w0", epoch: 1);
+        original.Complete(1, halfDone, 10, 2);
+        var snapshot = LedgerSnapshot.Parser.ParseFrom(original.Commit(2).ToByteArray());
+
+        var resumed = new ShardLedger(TestPlans.Uniform(2), snapshot);
+        Assert.IsType<LeaseResult.Leased>(resumed.Lease(2, "w0"));   // a worker whose checkpoint said epoch 2
+
+        Assert.Equal([0, 1, 2], resumed.Stats().Epochs.Select(e => e.Epoch));
+        Assert.Equal((20L, 10L), (resumed.Stats().Epochs[0].SamplesCommitted, resumed.Stats().Epochs[1].SamplesCommitted));
+        Assert.Equal(1, resumed.FirstOpenEpoch());
+    }
+
+    [Fact]
     public void Should_refuse_the_snapshot_when_the_manifest_plans_a_different_epoch()
     {
         var original = new ShardLedger(TestPlans.Uniform(4));
@@ -180,6 +200,6 @@ public sealed class ShardLedgerSpecs
         Assert.Equal(new Dictionary<string, long> { ["EmptyCaption"] = 3 }, epoch.SkippedByReason);
     }
 
-    private static int Lease(ShardLedger ledger, string worker) =>
-        Assert.IsType<LeaseResult.Leased>(ledger.Lease(0, worker)).Shard.ShardId;
+    private static int Lease(ShardLedger ledger, string worker, int epoch = 0) =>
+        Assert.IsType<LeaseResult.Leased>(ledger.Lease(epoch, worker)).Shard.ShardId;
 }
