@@ -1,4 +1,5 @@
 using MmCluster.Collectives;
+using MmCluster.Worker.Model;
 using MmCluster.Shared.Spec;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,7 +16,7 @@ namespace MmCluster.Worker.Distributed;
 /// parameter without a gradient contributes zeros, so ranks always agree. Before averaging it rethrows a failure of a
 /// differentiable collective of the same group during backward (see <see cref="CollectiveAutograd"/>).
 /// </summary>
-public sealed class GradientAverager : IGradientAverager, IDisposable
+public sealed partial class GradientAverager : IGradientAverager, IDisposable
 {
     public const long DefaultBucketBytes = 25L * 1024 * 1024;
 
@@ -37,12 +38,18 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     /// <paramref name="wire"/> = bf16 the gradients (buckets and touched rows) travel as bf16: half the bytes, averaged in
     /// float32, each rank left with the same rounded mean (inexact; the default float32 is what the equivalence specs prove).
     /// </summary>
-    public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes, WirePrecision wire = WirePrecision.Float32)
+    /// <param name="overlapWithBackward">
+    /// From the second step on, all-reduce each bucket during backward as soon as its gradients are final (see
+    /// <see cref="GradientReady"/>; <see cref="BeginStep"/> must then be called on the training thread before each forward).
+    /// </param>
+    public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes, WirePrecision wire = WirePrecision.Float32,
+        bool overlapWithBackward = false)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketBytes, sizeof(float));
         this.group = group;
         this.wire = wire;
+        this.overlapWithBackward = overlapWithBackward;
         bucketCapacity = bucketBytes / sizeof(float);
     }
 
@@ -59,7 +66,7 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
         {
             log($"gradients are averaged with {wire} on the wire (gradient_wire): half the bytes, not bit-exact");
         }
-        return new GradientAverager(group, wire: wire);
+        return new GradientAverager(group, wire: wire, overlapWithBackward: true);
     }
 
     /// <summary>Plans the buckets now, for <see cref="Average"/>.</summary>
@@ -110,11 +117,19 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
         }
 
         using var noGrad = no_grad();
-        foreach (var bucket in planned)
+        if (overlapping)
         {
-            bucket.Pack();
-            TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean, wire));
-            bucket.Unpack();
+            FinishOverlapped(planned);
+        }
+        else
+        {
+            foreach (var bucket in planned)
+            {
+                bucket.Pack();
+                TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(bucket.Flat), ReduceOp.Mean, wire));
+                bucket.Unpack();
+            }
+            PlanOverlap();
         }
         foreach (var table in rowSparse)
         {
@@ -172,9 +187,11 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
 
     public void Dispose()
     {
+        GradientReady.Forget(this);
         foreach (var bucket in buckets ?? [])
         {
             bucket.Flat.Dispose();
+            bucket.PackedAtLaunch?.Dispose();
         }
     }
 
@@ -217,21 +234,36 @@ public sealed class GradientAverager : IGradientAverager, IDisposable
     {
         private readonly Tensor[] members;
 
-        public Bucket(List<Tensor> members, long size)
+        public Bucket(List<Tensor> members, long size, nn.Module[]? owners = null)
         {
             this.members = [.. members];
+            Owners = owners ?? [];
             Flat = empty(size, ScalarType.Float32, CPU).DetachFromDisposeScope();
         }
 
         public Tensor Flat { get; }
 
-        public void Pack()
+        /// <summary>The blocks whose parameters this bucket holds (overlapped buckets); empty: averaged after backward.</summary>
+        public nn.Module[] Owners { get; }
+
+        /// <summary>This step's all-reduce, once launched.</summary>
+        public Task? Launched { get; set; }
+
+        /// <summary>Debug builds: what was packed at launch, to prove no gradient of the bucket changed after it.</summary>
+        public Tensor? PackedAtLaunch { get; set; }
+
+        public Tensor[] Members => members;
+
+        public void Pack() => PackInto(Flat);
+
+        /// <summary>Copies the members' gradients (zeros for none) into <paramref name="target"/>, a flat float32 of the bucket's size.</summary>
+        public void PackInto(Tensor target)
         {
             long offset = 0;
             foreach (var parameter in members)
             {
                 var numel = parameter.numel();
-                using var slice = Flat.narrow(0, offset, numel);
+                using var slice = target.narrow(0, offset, numel);
                 using var grad = parameter.grad;
                 if (grad is null)
                 {

@@ -10,6 +10,11 @@ namespace MmCluster.Worker.Distributed;
 /// </summary>
 public interface IGradientAverager
 {
+    /// <summary>Called on the training thread before a step's forward (an overlapping averager starts listening to the blocks then).</summary>
+    void BeginStep()
+    {
+    }
+
     /// <param name="parameters">Trainable parameters in a fixed order, identical on every rank; gradients are set.</param>
     void AverageGradients(IReadOnlyList<Parameter> parameters);
 

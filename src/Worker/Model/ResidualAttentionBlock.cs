@@ -28,8 +28,9 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
         mlp.ResetParameters(fcStd, projStd);
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor input)
     {
+        using var x = GradientReady.Enter(input, this);   // backward leaving here: this block's gradients are final
         using var n1 = ln_1.forward(x);
         using var a = attn.forward(n1);
         using var h = x + a;

@@ -89,8 +89,13 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
 
     public IReadOnlyDictionary<string, double> Evaluate() => recipe.Evaluate(model, step);
 
-    public TrainingStateTransferResult TransferState(ICollectiveGroup group, int sourceRank) =>
-        TrainingStateTransfer.Broadcast(group, sourceRank, model, step.Optimizer);
+    public TrainingStateTransferResult TransferState(ICollectiveGroup group, int sourceRank)
+    {
+        // Every rank of the new generation (a replacement with a fresh averager too) starts the overlap over from one
+        // non-overlapped step, so all of them bucket the gradients alike.
+        averager.RestartOverlap();
+        return TrainingStateTransfer.Broadcast(group, sourceRank, model, step.Optimizer);
+    }
 
     public void Save(CheckpointStore store, CheckpointMetadata metadata)
     {

@@ -66,6 +66,7 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
             group.LearningRate = lr;
         }
         optimizer.zero_grad();
+        averager.BeginStep();
         return lr;
     }
 

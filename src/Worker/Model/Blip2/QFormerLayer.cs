@@ -30,8 +30,9 @@ public sealed class QFormerLayer : nn.Module
     /// <param name="queries">Q.</param>
     /// <param name="additiveMask">(B, 1, Q+T, Q+T), or null when there is no text.</param>
     /// <param name="image">(B, N, E) image features.</param>
-    public Tensor Forward(Tensor x, long queries, Tensor? additiveMask, Tensor image)
+    public Tensor Forward(Tensor input, long queries, Tensor? additiveMask, Tensor image)
     {
+        using var x = GradientReady.Enter(input, this);   // backward leaving here: this layer's gradients are final
         var length = x.shape[1];
         using var h = attention.Forward(x, x, additiveMask);
         using var q = h.narrow(1, 0, queries);                                   // (B, Q, W)
