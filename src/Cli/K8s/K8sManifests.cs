@@ -115,8 +115,8 @@ internal static class K8sManifests
 
     private static string CoordinatorJob(K8sRenderOptions o) => $$"""
         # The coordinator: seed node, shard ledger and dashboard of one run. It exits 0 when every worker finished, 1
-        # when the run failed, 2 on a bad spec: those fail the Job at once. A coordinator that crashed or was killed
-        # (OOM, SIGKILL: any other exit) is restarted by the Job and, with MMCLUSTER_RESUME_UNFINISHED, resumes the run
+        # when the run failed, 2 on a bad spec: those fail the Job at once. A coordinator that crashed (70: an
+        # unexpected exception) or was killed (OOM, SIGKILL: any other exit) is restarted by the Job and, with MMCLUSTER_RESUME_UNFINISHED, resumes the run
         # from its journal on the volume (docs/fault-tolerance.md); a disrupted pod (preempted, evicted) likewise,
         # without counting against backoffLimit.
         apiVersion: batch/v1

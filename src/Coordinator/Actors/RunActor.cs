@@ -56,6 +56,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private bool publishPending;
     private Recovery? recovery;
 
+    /// <summary>The latest step a member of the current generation started (its <see cref="StepStarted"/>); a drain's step.</summary>
+    private long latestStarted;
+
     public RunActor(RunSettings settings, IActorRef ledger, Action<RunOutcome> onOutcome, IActorRef? journal = null)
     {
         this.settings = settings;
@@ -135,6 +138,15 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void Running()
     {
         phase = RunPhase.Running;
+        ReceiveTraining();
+        Receive<GenerationAborted>(HandleAbortedWhileRunning);
+        ReceiveWorkerLoss();
+        ReceiveCommon();
+    }
+
+    /// <summary>What a training generation needs, while it runs or drains: shards, steps, progress, commits.</summary>
+    private void ReceiveTraining()
+    {
         Receive<RegisterWorker>(HandleRegisterWhileRunning);
         Receive<RequestShard>(request => ledger.Forward(request));
         Receive<StepStarted>(HandleStepStarted);
@@ -144,7 +156,20 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         Receive<LedgerCommitted>(HandleLedgerCommitted);
         Receive<WorkerFinished>(HandleWorkerFinished);
         Receive<WorkerFailed>(HandleWorkerFailed);
-        Receive<GenerationAborted>(HandleAbortedWhileRunning);
+    }
+
+    /// <summary>
+    /// The world grows (a worker registered while a generation trains): the members were told to finish up to the latest
+    /// step any of them started and stop at its boundary (<see cref="DrainGeneration"/>); meanwhile they are served as in
+    /// <see cref="Running"/>. When every member stopped (or the drain deadline passed, and the rest are aborted), the
+    /// recovery re-forms the larger generation; a loss during the drain turns it into an ordinary recovery.
+    /// </summary>
+    private void Draining()
+    {
+        phase = RunPhase.Draining;
+        ReceiveTraining();
+        Receive<GenerationAborted>(HandleDrained);
+        Receive<DrainDeadline>(_ => HandleDrainDeadline());
         ReceiveWorkerLoss();
         ReceiveCommon();
     }
@@ -295,13 +320,17 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             ProceedWithRecovery(replacementWaitOver: false);
         }
+        else if (phase == RunPhase.Draining)
+        {
+            // It joins the generation the drain leads to.
+        }
         else if (workers.Values.Any(w => w.Finished))
         {
             // Between two stages' barriers: it joins when the next stage starts.
         }
         else
         {
-            BeginRecovery($"worker {register.WorkerId} joined: growing to {workers.Count} workers", [], grow: true);
+            BeginDrain($"worker {register.WorkerId} joined: growing to {workers.Count} workers");
         }
     }
 
@@ -371,6 +400,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private void SendGeneration(List<WorkerEntry> ranked, ReadOnlyMemory<byte> config, GenerationRecovery? recovered)
     {
         generation++;
+        latestStarted = 0;
         votes.Clear();
         var peers = ranked.Select((w, rank) => new Peer
         {
@@ -412,6 +442,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             return;
         }
+        latestStarted = Math.Max(latestStarted, started.Step);
         ledger.Forward(started);
         if (recovery is null && recoveries.Count > 0 && recoveries[^1] is { } last && last.GenerationAfter == generation)
         {
@@ -648,9 +679,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             ProceedWithRecovery(replacementWaitOver: false);
             return;
         }
-        if (phase == RunPhase.Running)
+        if (phase is RunPhase.Running or RunPhase.Draining)
         {
-            BeginRecovery(cause, [worker]);
+            BeginRecovery(cause, [worker]);   // during a drain: an ordinary recovery, the joiner included
         }
     }
 
@@ -680,8 +711,77 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     /// Starts a recovery (or fails the run when recovery is off or its budget is spent): the lost workers are downed and
     /// dropped, every other member is told to abort the generation and confirm the step it completed.
     /// </summary>
+    /// <summary>
+    /// A grow without losing the step in flight: every member is told to train on up to the latest step any member
+    /// started (<see cref="latestStarted"/>) and stop there; their confirmations (<see cref="GenerationAborted"/> with that
+    /// step) feed the recovery as an abort's would. Members that do not stop within the abort timeout are aborted.
+    /// </summary>
+    private void BeginDrain(string cause)
+    {
+        if (!RecoveryPolicy.Enabled)
+        {
+            BeginRecovery(cause, [], grow: true);
+            return;
+        }
+        log.Info("Run {0}: {1}. Draining generation {2} after step {3}.", settings.RunId, cause, generation, latestStarted);
+        recovery = new Recovery(cause, DateTimeOffset.UtcNow, generation, Members.Count, grow: true) { Draining = true, DrainAfter = latestStarted };
+        AwaitEveryMember(new DrainGeneration { RunId = settings.RunId, Generation = generation, AfterStep = latestStarted, Reason = cause });
+        Timers.StartSingleTimer(nameof(DrainDeadline), DrainDeadline.Instance, RecoveryPolicy.AbortTimeout);
+        Become(Draining);
+        Publish();
+    }
+
+    /// <summary>Tells every member <paramref name="message"/> and awaits each one's <see cref="GenerationAborted"/>.</summary>
+    private void AwaitEveryMember(object message)
+    {
+        foreach (var member in Members)
+        {
+            recovery!.Awaiting.Add(member.Registration.WorkerId);
+            member.Agent.Tell(message);
+        }
+    }
+
+    private void HandleDrained(GenerationAborted stopped)
+    {
+        if (recovery is not { Draining: true } drain || stopped.Generation != drain.GenerationBefore || !drain.Awaiting.Remove(stopped.WorkerId))
+        {
+            return;
+        }
+        drain.CompletedSteps[stopped.WorkerId] = stopped.CompletedStep;
+        if (drain.Awaiting.Count == 0)
+        {
+            Timers.Cancel(nameof(DrainDeadline));
+            drain.Draining = false;
+            drain.DrainedCleanly = drain.CompletedSteps.Values.All(step => step >= drain.DrainAfter);
+            Become(Recovering);
+            Publish();
+            ProceedWithRecovery(replacementWaitOver: false);
+        }
+    }
+
+    /// <summary>Some members did not stop at the drain's step in time: they are aborted, as in any recovery.</summary>
+    private void HandleDrainDeadline()
+    {
+        if (recovery is not { Draining: true } drain)
+        {
+            return;
+        }
+        log.Warning("Run {0}: {1} did not stop within {2:0.#} s of the drain; aborting generation {3}.", settings.RunId,
+            string.Join(", ", drain.Awaiting), RecoveryPolicy.AbortTimeout.TotalSeconds, generation);
+        drain.Draining = false;
+        var abort = new AbortGeneration { RunId = settings.RunId, Generation = generation, Reason = drain.Cause };
+        foreach (var member in Members.Where(m => drain.Awaiting.Contains(m.Registration.WorkerId)))
+        {
+            member.Agent.Tell(abort);
+        }
+        Timers.StartSingleTimer(nameof(AbortTimeout), AbortTimeout.Instance, RecoveryPolicy.AbortTimeout);
+        Become(Recovering);
+        Publish();
+    }
+
     private void BeginRecovery(string cause, IReadOnlyList<WorkerEntry> lost, bool grow = false)
     {
+        Timers.Cancel(nameof(DrainDeadline));   // a loss during a drain: an ordinary recovery from here
         if (!RecoveryPolicy.Enabled)
         {
             foreach (var worker in lost)
@@ -715,12 +815,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             Forget(worker);
         }
         recovery = new Recovery(cause, now, generation, worldBefore, grow);
-        var abort = new AbortGeneration { RunId = settings.RunId, Generation = generation, Reason = cause };
-        foreach (var member in Members)
-        {
-            recovery.Awaiting.Add(member.Registration.WorkerId);
-            member.Agent.Tell(abort);
-        }
+        AwaitEveryMember(new AbortGeneration { RunId = settings.RunId, Generation = generation, Reason = cause });
         Timers.StartSingleTimer(nameof(AbortTimeout), AbortTimeout.Instance, RecoveryPolicy.AbortTimeout);
         Become(Recovering);
         Publish();
@@ -821,7 +916,8 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             GenerationAfter = generation + 1,
             WorldSizeBefore = current.WorldBefore,
             WorldSizeAfter = ranked.Count,
-            LostSteps = current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
+            LostSteps = current.DrainedCleanly ? 0
+                : current.CompletedSteps.Count == 0 ? 1 : Math.Max(0, current.CompletedSteps.Values.Max() + 1 - Math.Max(kept, 0)),
             NoticedAt = current.NoticedAt,
             AbortMs = ((current.AbortedAt ?? DateTimeOffset.UtcNow) - current.NoticedAt).TotalMilliseconds,
             ReformMs = (DateTimeOffset.UtcNow - current.NoticedAt).TotalMilliseconds,
@@ -1053,6 +1149,22 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         public DateTimeOffset? AbortedAt { get; set; }
         public long Step { get; set; } = -1;
         public bool LedgerAsked { get; set; }
+
+        /// <summary>A grow whose members are still finishing the step in flight (<see cref="DrainGeneration"/>).</summary>
+        public bool Draining { get; set; }
+
+        /// <summary>The step after which the drain asked the members to stop.</summary>
+        public long DrainAfter { get; init; }
+
+        /// <summary>Every member stopped at or after the drain's step: no step was lost.</summary>
+        public bool DrainedCleanly { get; set; }
+    }
+
+    private sealed class DrainDeadline
+    {
+        public static readonly DrainDeadline Instance = new();
+
+        private DrainDeadline() { }
     }
 
     private sealed class WorkerEntry(RegisterWorker registration, IActorRef agent)

@@ -53,6 +53,9 @@ public enum RunPhase
 {
     WaitingForWorkers,
     Running,
+
+    /// <summary>The world grows: the members finish the step in flight and stop at its boundary, then the recovery re-forms.</summary>
+    Draining,
     Recovering,
     Finished,
     Failed,

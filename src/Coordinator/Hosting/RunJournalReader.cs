@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
@@ -59,10 +60,25 @@ public static class RunJournalReader
         }
     }
 
+    /// <summary>The read journal; its constructor asks the journal with a fixed 5 s timeout, which a loaded machine can miss.</summary>
+    private static SqlReadJournal ReadJournal(ActorSystem system, string databasePath)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+            }
+            catch (Exception e) when (attempt < 5 && (e is AskTimeoutException || e.InnerException is AskTimeoutException))
+            {
+                system.Log.Warning("{0}: the journal did not answer the read journal within its 5 s (attempt {1} of 5); trying again", databasePath, attempt);
+            }
+        }
+    }
+
     private static async Task<string?> FindRunIdAsync(ActorSystem system, string databasePath)
     {
-        var ids = await PersistenceQuery.Get(system)
-            .ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+        var ids = await ReadJournal(system, databasePath)
             .CurrentPersistenceIds()
             .RunWith(Sink.Seq<string>(), system.Materializer())
             .ConfigureAwait(false);

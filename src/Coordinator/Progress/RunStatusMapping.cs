@@ -26,7 +26,7 @@ public static class RunStatusMapping
         var state = run.Phase switch
         {
             RunPhase.WaitingForWorkers => RunState.Pending,
-            RunPhase.Running or RunPhase.Recovering => RunState.Running,
+            RunPhase.Running or RunPhase.Draining or RunPhase.Recovering => RunState.Running,
             RunPhase.Finished => RunState.Succeeded,
             _ => RunState.Failed,
         };

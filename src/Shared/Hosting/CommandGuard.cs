@@ -3,9 +3,16 @@ using MmCluster.Shared.Spec;
 
 namespace MmCluster.Shared.Hosting;
 
-/// <summary>Turns the expected failures of a command (bad spec, bad manifest, bad flags) into one clear line and exit code 2.</summary>
+/// <summary>
+/// Turns the expected failures of a command (bad spec, bad manifest, bad flags) into one clear line and exit code 2, and
+/// any other exception into its full text and <see cref="CrashExitCode"/>: a crash that a restart may cure, which the
+/// Kubernetes Jobs' podFailurePolicy retries (exit 1 stays "the run failed", which restarting cannot help).
+/// </summary>
 public static class CommandGuard
 {
+    /// <summary>The exit code of an unexpected exception (BSD's EX_SOFTWARE).</summary>
+    public const int CrashExitCode = 70;
+
     public static async Task<int> RunAsync(string role, Func<Task<int>> run)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -22,6 +29,11 @@ public static class CommandGuard
         {
             await Console.Error.WriteLineAsync($"mmcluster {role}: {e.Message}").ConfigureAwait(false);
             return 2;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"mmcluster {role}: unexpected error (exit {CrashExitCode}; a restart may cure it): {e}").ConfigureAwait(false);
+            return CrashExitCode;
         }
     }
 }

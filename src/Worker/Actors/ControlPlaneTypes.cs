@@ -58,3 +58,9 @@ public sealed class RunEndedException(string reason) : Exception(reason);
 /// trainer keeps its state and waits for the next generation.
 /// </summary>
 public sealed class GenerationAbortedException(string reason) : Exception(reason);
+
+/// <summary>
+/// Thrown by a trainer that stopped its generation at the step boundary the coordinator's drain named (the world grows):
+/// it keeps its state, reports the completed step and waits for the next generation; its collectives stay intact.
+/// </summary>
+public sealed class GenerationDrainedException(string reason) : Exception(reason);

@@ -21,6 +21,14 @@ public interface ITrainingSession
     /// blocked in its collective until the deadline).</remarks>
     void OnGenerationAborted(long generation, string reason);
 
+    /// <summary>
+    /// The coordinator drains <paramref name="generation"/> (the world grows): finish the steps up to
+    /// <paramref name="afterStep"/>, then stop at that step boundary without breaking the collectives, keep the state and
+    /// report the completed step (<see cref="IControlPlane.ReportAborted"/>) as after an abort. A session that cannot
+    /// drains by aborting (the step in flight is then lost).
+    /// </summary>
+    void OnGenerationDrain(long generation, long afterStep, string reason) => OnGenerationAborted(generation, reason);
+
     /// <summary>The run ended (finished, failed, or the coordinator was lost). Called once; abort the current step.</summary>
     void OnRunEnded(RunEnded ended);
 }

@@ -44,6 +44,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         Receive<JoinDeadline>(_ => HandleJoinDeadline());
         Receive<StartGeneration>(HandleStartGeneration);
         Receive<AbortGeneration>(HandleAbortGeneration);
+        Receive<DrainGeneration>(HandleDrainGeneration);
         Receive<StepStarted>(HandleStepStarted);
         Receive<TrainerAborted>(HandleTrainerAborted);
         Receive<RegistrationRejected>(rejected => End(new RunEnded(false, $"coordinator rejected worker {settings.WorkerId}: {rejected.Reason}") { Final = true }));
@@ -190,6 +191,21 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             // Nothing to stop: the trainer finished the stage; it keeps nothing for a recovery of it.
             TellCoordinator(new GenerationAborted { WorkerId = settings.WorkerId, Generation = abort.Generation, CompletedStep = -1, Reason = "finished" });
         }
+    }
+
+    private void HandleDrainGeneration(DrainGeneration drain)
+    {
+        if (ended is not null || generation is null || drain.Generation != generation.Generation)
+        {
+            return;
+        }
+        log.Info("Worker {0}: generation {1} drains after step {2}: {3}", settings.WorkerId, drain.Generation, drain.AfterStep, drain.Reason);
+        if (trainerFinished)
+        {
+            TellCoordinator(new GenerationAborted { WorkerId = settings.WorkerId, Generation = drain.Generation, CompletedStep = -1, Reason = "finished" });
+            return;
+        }
+        session.OnGenerationDrain(drain.Generation, drain.AfterStep, drain.Reason);
     }
 
     private void HandleTrainerAborted(TrainerAborted aborted)

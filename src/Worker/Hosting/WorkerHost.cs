@@ -68,6 +68,8 @@ public static class WorkerHost
 
         public void OnGenerationAborted(long generation, string reason) => inner.OnGenerationAborted(generation, reason);
 
+        public void OnGenerationDrain(long generation, long afterStep, string reason) => inner.OnGenerationDrain(generation, afterStep, reason);
+
         public void OnRunEnded(RunEnded runEnded)
         {
             inner.OnRunEnded(runEnded);

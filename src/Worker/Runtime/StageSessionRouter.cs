@@ -63,6 +63,8 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
 
     public void OnGenerationAborted(long generation, string reason) => current?.OnGenerationAborted(generation, reason);
 
+    public void OnGenerationDrain(long generation, long afterStep, string reason) => current?.OnGenerationDrain(generation, afterStep, reason);
+
     public void OnRunEnded(RunEnded ended) => current?.OnRunEnded(ended);
 
     private void Fail(IControlPlane control, Exception error)

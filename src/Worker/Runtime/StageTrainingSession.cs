@@ -30,6 +30,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     private readonly object gate = new();
     private Thread? thread;
     private GenerationRun? running;
+    private (long Generation, long AfterStep, string Reason)? pendingDrain;
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
     {
@@ -49,6 +50,21 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             if (running is { } current && current.Generation == generation)
             {
                 current.Abort(reason);
+            }
+        }
+    }
+
+    public void OnGenerationDrain(long generation, long afterStep, string reason)
+    {
+        lock (gate)
+        {
+            if (running is { } current && current.Generation == generation)
+            {
+                current.Drain(afterStep, reason);
+            }
+            else
+            {
+                pendingDrain = (generation, afterStep, reason);   // the trainer thread has not begun this generation yet
             }
         }
     }
@@ -98,7 +114,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     /// A bad spec, weights that do not fit or a corrupt manifest cannot, and fail the worker.
     /// </summary>
     internal static bool Recoverable(Exception error, bool aborted) =>
-        aborted || error is CollectiveException || error is GenerationAbortedException || error is StepFailedException
+        aborted || error is CollectiveException || error is GenerationAbortedException || error is GenerationDrainedException || error is StepFailedException
         || error.InnerException is { } inner && Recoverable(inner, false);
 
     private void Run(GenerationInfo first, IControlPlane control)
@@ -121,6 +137,11 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 lock (gate)
                 {
                     running = run;
+                    if (pendingDrain is { } drain && drain.Generation == run.Generation)
+                    {
+                        run.Drain(drain.AfterStep, drain.Reason);
+                    }
+                    pendingDrain = null;
                 }
                 try
                 {
@@ -133,7 +154,11 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 {
                     var completed = trainer?.Step ?? -1;
                     log($"generation {generation.Generation} stopped at step {completed}: {e.Message}");
-                    (group?.Inner as GrpcCollectiveGroup)?.Abort(e.Message);
+                    if (e is not GenerationDrainedException)
+                    {
+                        // A drained rank leaves its group as it is: a slower peer may still be finishing the drain's step on it.
+                        (group?.Inner as GrpcCollectiveGroup)?.Abort(e.Message);
+                    }
                     control.ReportAborted(generation.Generation, completed, e.Message, CollectiveException.LostPeerOf(e));
                 }
                 finally
@@ -279,6 +304,12 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             var waitStart = Stopwatch.GetTimestamp();
             var batch = feed.Next(ct);
             var dataMs = Stopwatch.GetElapsedTime(waitStart).TotalMilliseconds;
+            if (run.DrainAfter is { } drainAfter && trainer.Step >= drainAfter)
+            {
+                // The world grows: stop at this step boundary, before the next step's first report or collective (the
+                // batch's rows were never reported started, so the ledger hands them out again).
+                throw new GenerationDrainedException($"generation {generation.Generation} drained after step {trainer.Step}: {run.DrainReason}");
+            }
             // Where this step leaves its leases, told before its first collective: a recovery keeps or drops it whole.
             var consumed = tracker.Consume(batch.Count);
             control.ReportStepStarted(generation.Generation, trainer.Step + 1, consumed.Cursors);
@@ -365,6 +396,19 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         public CancellationToken Token => cts.Token;
 
         public bool Aborted => Volatile.Read(ref abortReason) is not null;
+
+        private long drainAfter = -1;
+
+        /// <summary>The step after which the coordinator asked this generation to stop (a grow), or null.</summary>
+        public long? DrainAfter => Interlocked.Read(ref drainAfter) is var step and >= 0 ? step : null;
+
+        public string DrainReason { get; private set; } = "";
+
+        public void Drain(long afterStep, string reason)
+        {
+            DrainReason = reason;
+            Interlocked.Exchange(ref drainAfter, Math.Max(0, afterStep));
+        }
 
         public void Attach(GrpcCollectiveGroup group)
         {

@@ -23,6 +23,14 @@ internal static class RecoveryProbes
         return abort;
     }
 
+    /// <summary>The worker's next DrainGeneration (a grow), answered with the step it stopped after.</summary>
+    public static DrainGeneration ConfirmDrain(IActorRef run, TestProbe worker, string workerId, long generation, long step)
+    {
+        var drain = worker.ExpectMsg<DrainGeneration>(d => d.Generation == generation, Wait);
+        run.Tell(new GenerationAborted { WorkerId = workerId, Generation = generation, CompletedStep = step, Reason = "drained" }, worker.Ref);
+        return drain;
+    }
+
     /// <summary>Every worker's next StartGeneration, in the order given.</summary>
     public static List<StartGeneration> Starts(params TestProbe[] workers) =>
         workers.Select(w => w.ExpectMsg<StartGeneration>(Wait)).ToList();

@@ -45,16 +45,52 @@ public sealed class RunActorElasticSpecs(ITestOutputHelper output) : TestKit(out
         var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
         Starts(w0, w1);
 
+        run.Tell(new StepStarted { WorkerId = "worker-0", Generation = 1, Step = 7 }, w0.Ref);   // step 7 in flight
         var w2 = Register(run, "worker-2");
 
-        var abort = ConfirmAbort(run, w0, "worker-0", generation: 1, step: 7);
-        Assert.Contains("worker worker-2 joined: growing to 3 workers", abort.Reason);
-        ConfirmAbort(run, w1, "worker-1", generation: 1, step: 7);
+        var drain = ConfirmDrain(run, w0, "worker-0", generation: 1, step: 7);
+        Assert.Contains("worker worker-2 joined: growing to 3 workers", drain.Reason);
+        Assert.Equal(7, drain.AfterStep);   // the step in flight is finished, not lost
+        Assert.Equal(RunPhase.Draining, Status(run).Phase);
+        ConfirmDrain(run, w1, "worker-1", generation: 1, step: 7);
         var starts = Starts(w0, w1, w2);
         Assert.All(starts, s => Assert.Equal((2L, 3, 7L, 0), (s.Generation, s.WorldSize, s.Recovery.Step, s.Recovery.SourceRank)));
         Assert.Equal([0, 1, 2], starts.Select(s => s.Rank));
         var record = Assert.Single(Status(run).Recoveries);
-        Assert.Equal((true, 2, 3, 1L, 2L), (record.Grow, record.WorldSizeBefore, record.WorldSizeAfter, record.GenerationBefore, record.GenerationAfter));
+        Assert.Equal((true, 2, 3, 1L, 2L, 0L), (record.Grow, record.WorldSizeBefore, record.WorldSizeAfter, record.GenerationBefore, record.GenerationAfter, record.LostSteps));
+    }
+
+    [Fact]
+    public void Should_abort_the_members_that_do_not_stop_when_the_drain_deadline_passes()
+    {
+        var run = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: TimeSpan.FromMilliseconds(300), maxRestarts: 0, abortTimeout: TimeSpan.FromMilliseconds(400)));
+        var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
+        Starts(w0, w1);
+        var w2 = Register(run, "worker-2");
+        ConfirmDrain(run, w0, "worker-0", generation: 1, step: 3);
+        w1.ExpectMsg<DrainGeneration>(Wait);   // worker-1 never stops (its session cannot drain)
+
+        ConfirmAbort(run, w1, "worker-1", generation: 1, step: 3);
+
+        Assert.All(Starts(w0, w1, w2), s => Assert.Equal((2L, 3, 3L), (s.Generation, s.WorldSize, s.Recovery.Step)));
+    }
+
+    [Fact]
+    public void Should_turn_the_drain_into_an_ordinary_recovery_when_a_member_is_lost_during_it()
+    {
+        var run = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: TimeSpan.FromMilliseconds(300), maxRestarts: 1));
+        var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
+        Starts(w0, w1);
+        var w2 = Register(run, "worker-2");
+        w0.ExpectMsg<DrainGeneration>(Wait);
+        w1.ExpectMsg<DrainGeneration>(Wait);
+
+        Sys.Stop(w1.Ref);
+
+        ConfirmAbort(run, w0, "worker-0", generation: 1, step: 2);
+        var starts = Starts(w0, w2);
+        Assert.All(starts, s => Assert.Equal((2L, 2, 2L), (s.Generation, s.WorldSize, s.Recovery.Step)));
+        Assert.False(Assert.Single(Status(run).Recoveries).Grow);
     }
 
     [Fact]
@@ -70,8 +106,8 @@ public sealed class RunActorElasticSpecs(ITestOutputHelper output) : TestKit(out
 
         var back = Register(run, "worker-1");
 
-        ConfirmAbort(run, w0, "worker-0", generation: 2, step: 9);
-        ConfirmAbort(run, w2, "worker-2", generation: 2, step: 9);
+        ConfirmDrain(run, w0, "worker-0", generation: 2, step: 9);
+        ConfirmDrain(run, w2, "worker-2", generation: 2, step: 9);
         var starts = Starts(w0, w2, back);
         Assert.All(starts, s => Assert.Equal((3L, 3, 9L), (s.Generation, s.WorldSize, s.Recovery.Step)));
         Assert.Equal(["worker-0", "worker-2", "worker-1"], starts[0].Peers.Select(p => p.WorkerId));

@@ -52,6 +52,7 @@ public sealed class ControlMessageSerializationSpecs
         new RunFinished { RunId = "run-1", Generation = 2 },
         new GenerationRecovery { Step = 41, SourceRank = 1, Epoch = 2, PreviousGeneration = 3 },
         new AbortGeneration { RunId = "run-1", Generation = 3, Reason = "worker worker-2 (rank 2, akka.tcp://mmcluster@c:2) became unreachable mid-run" },
+        new DrainGeneration { RunId = "run-1", Generation = 3, AfterStep = 41, Reason = "worker worker-3 joined: growing to 4 workers" },
         new GenerationAborted { WorkerId = "worker-0", Generation = 3, CompletedStep = 41, Reason = "collective deadline", LostPeerRank = 2 },
         new StepStarted
         {

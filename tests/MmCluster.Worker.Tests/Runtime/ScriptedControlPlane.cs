@@ -63,6 +63,18 @@ internal sealed class ScriptedControlPlane(IReadOnlyList<ShardSpec> shards) : IC
         return Task.FromResult(new CheckpointCommit(step, path, Ledger));
     }
 
+    /// <summary>The steps the trainer said it started, in order.</summary>
+    public ConcurrentQueue<long> Started { get; } = new();
+
+    /// <summary>The trainer's first report that it stopped a generation: completed step and reason.</summary>
+    public Task<(long CompletedStep, string Reason)> Aborted => aborted.Task;
+
+    private readonly TaskCompletionSource<(long, string)> aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReportStepStarted(long generation, long step, IReadOnlyList<LeaseCursor> cursors) => Started.Enqueue(step);
+
+    public void ReportAborted(long generation, long completedStep, string reason, int? lostPeerRank) => aborted.TrySetResult((completedStep, reason));
+
     public void ReportFinished(long step) => finished.TrySetResult(step);
 
     public void ReportFailed(string reason, int? lostPeerRank = null) => finished.TrySetException(new InvalidOperationException(reason));

@@ -77,6 +77,27 @@ public sealed class StageTrainingSessionSpecs : IAsyncLifetime
         Assert.True(trainer.Disposed);
     }
 
+    [Fact]
+    public async Task Should_stop_at_the_step_boundary_and_report_the_completed_step_when_the_coordinator_drains_the_generation()
+    {
+        using var manifest = await FeedFixtures.WriteManifestAsync(rows: 10, rowsPerGroup: 4);
+        var control = new ScriptedControlPlane(manifest.Shards);
+        var config = new StageConfig { RunId = "r", RunDirectory = runDirectory, Stage = "s", Kind = "recording", Preset = "p", ManifestPath = manifest.Folder, BatchSize = 2, TotalSteps = 50 };
+        trainer.StepDelayMs = 100;
+        var session = new RecordingSession(server, trainer, failures);
+
+        session.OnGenerationStarted(new GenerationInfo("r", 1, 0, 1, [new PeerInfo(0, "worker-0", server.Address, "")], config.ToJsonBytes()), control);
+        session.OnGenerationDrain(1, afterStep: 3, "worker-1 joined: growing to 2 workers");
+
+        var (completed, reason) = await control.Aborted.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(3, completed);
+        Assert.Contains("drained after step 3", reason);
+        Assert.Equal(3, trainer.Trained.Count);
+        Assert.Equal([1L, 2L, 3L], control.Started);   // step 4 was never reported started: its rows go back to the ledger
+        Assert.Empty(failures);
+        session.OnRunEnded(new RunEnded(false, "spec over"));
+    }
+
     private sealed class RecordingSession(CollectiveServer server, IStageTrainer trainer, ConcurrentQueue<Exception> failures)
         : StageTrainingSession(server, _ => { }, failures.Enqueue)
     {
@@ -94,6 +115,8 @@ public sealed class StageTrainingSessionSpecs : IAsyncLifetime
 
         public long FailAtStep { get; set; } = -1;
 
+        public int StepDelayMs { get; set; }
+
         public bool Disposed { get; private set; }
 
         public long Step { get; private set; }
@@ -110,6 +133,7 @@ public sealed class StageTrainingSessionSpecs : IAsyncLifetime
             {
                 throw new InvalidOperationException($"step {FailAtStep} broke");
             }
+            Thread.Sleep(StepDelayMs);
             Trained.Add(batch.Count);
             Step++;
             return new StageStepResult(Step, 1f / Step, 0.1, 1.0, new Dictionary<string, float>());
