@@ -137,16 +137,40 @@ public sealed partial class GrpcCollectiveGroup
     }
 
     /// <summary>
-    /// The dedicated read loop of a TCP lane: each chunk is read into a pooled buffer and goes to the inbox after the same
-    /// checks as a chunk of the stream. When the socket ends or breaks, the stream usually says why first (the sender's end,
-    /// abort or death); if it has not ended within <see cref="TcpBreakGrace"/>, the group breaks naming the peer.
+    /// The dedicated read loop of a TCP lane, on a thread of its own (blocking receives): each chunk is read into a pooled
+    /// buffer and goes to the inbox after the same checks as a chunk of the stream. When the socket ends or breaks, the
+    /// stream usually says why first (the sender's end, abort or death); if it has not ended within
+    /// <see cref="TcpBreakGrace"/>, the group breaks naming the peer. The task completes when the loop is done.
     /// </summary>
-    private async Task ReadTcpAsync(int peer, InboundLane lane, TcpLane tcp, ChannelWriter<ReceivedChunk> writer, Task streamEnded)
+    private Task StartTcpReader(int peer, RingDirection direction, int laneIndex, InboundLane lane, TcpLane tcp, ChannelWriter<ReceivedChunk> writer,
+        Task streamEnded)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReadTcp(peer, lane, tcp, writer, streamEnded);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"mmc-tcp {direction}/{laneIndex} from {peer}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReadTcp(int peer, InboundLane lane, TcpLane tcp, ChannelWriter<ReceivedChunk> writer, Task streamEnded)
     {
         Exception? broken = null;
         try
         {
-            while (await tcp.ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } chunk)
+            while (tcp.Read() is { } chunk)
             {
                 if (!Admit(peer, chunk, lane))
                 {
@@ -163,8 +187,7 @@ public sealed partial class GrpcCollectiveGroup
         {
             broken = ex;
         }
-        await Task.WhenAny(streamEnded, Task.Delay(TcpBreakGrace)).ConfigureAwait(false);
-        if (!streamEnded.IsCompleted && !_disposeCts.IsCancellationRequested && !lane.Cancelled)
+        if (!streamEnded.Wait(TcpBreakGrace) && !_disposeCts.IsCancellationRequested && !lane.Cancelled)
         {
             var why = broken is null ? "closed" : $"broke ({broken.GetType().Name}: {broken.Message})";
             Fault(new CollectiveException($"rank {Rank}: the TCP lane from {Describe(peer)} at {tcp.Remote} {why} while its stream stayed open; did rank {peer} die?",

@@ -206,7 +206,7 @@ public sealed partial class GrpcCollectiveGroup
 
     /// <summary>
     /// Reads one pull stream for as long as the group lives: chunks go to the inbox; an abort, an end or an error breaks the
-    /// group. On a TCP lane the chunks arrive on its socket instead (<see cref="ReadTcpAsync"/>) and the stream carries
+    /// group. On a TCP lane the chunks arrive on its socket instead (<see cref="StartTcpReader"/>) and the stream carries
     /// only the sender's abort or end.
     /// </summary>
     private async Task ReadInboundAsync(int peer, RingDirection direction, int laneIndex, InboundLane lane)
@@ -223,14 +223,14 @@ public sealed partial class GrpcCollectiveGroup
                 _laneTransports[(int)direction, laneIndex] = payloads switch
                 {
                     LanePayloads.SharedMemory => new LaneTransport(edge, payloads, "shm"),
-                    LanePayloads.Tcp => new LaneTransport(edge, payloads, $"tcp ({lane.Tcp!.Remote})"),
+                    LanePayloads.Tcp => new LaneTransport(edge, payloads, $"tcp ({lane.Tcp!.Remote}{(refusal.Length > 0 ? $"; shm {refusal}" : "")})"),
                     _ when refusal.Length > 0 => LaneTransport.Inline(direction, laneIndex, refusal),
                     _ => _laneTransports[(int)direction, laneIndex] ?? LaneTransport.Inline(direction, laneIndex, refusal),
                 };
             }
             if (lane.Tcp is { } tcp)
             {
-                tcpReader = Task.Run(() => ReadTcpAsync(peer, lane, tcp, writer, streamEnded.Task));
+                tcpReader = StartTcpReader(peer, direction, laneIndex, lane, tcp, writer, streamEnded.Task);
             }
             while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {

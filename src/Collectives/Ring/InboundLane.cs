@@ -14,7 +14,7 @@ namespace MmCluster.Collectives.Ring;
 /// <see cref="ReleaseSlot"/> hands each slot back to the sender once its chunk is consumed (batched PullControl messages).</para>
 /// <para>Between hosts: when built with a <see cref="TcpLaneRequest"/>, the lane asks the sender for a bulk TCP lane in the
 /// call's metadata too; if the sender answers with its listener's port and nonce, <see cref="NegotiateAsync"/> connects and
-/// authenticates (<see cref="TcpLane.ConnectAsync"/>), and the chunks then arrive on <see cref="Tcp"/>, not in the stream.</para>
+/// authenticates (<see cref="TcpLane.Connect"/>), and the chunks then arrive on <see cref="Tcp"/>, not in the stream.</para>
 /// </summary>
 internal sealed class InboundLane : IAsyncDisposable
 {
@@ -45,7 +45,7 @@ internal sealed class InboundLane : IAsyncDisposable
     /// <summary>
     /// Waits for the sender's answers to what this lane asked for: the shared-memory ring when it was accepted, else the
     /// TCP lane when the sender accepted it and the connection authenticated, else inline payloads (<c>Refusal</c> says
-    /// why; empty when nothing was asked for). The ring's file is unlinked either way. Throws what the call throws if the
+    /// why the ring, and then the TCP lane, was not used; empty when nothing was asked for). The ring's file is unlinked either way. Throws what the call throws if the
     /// sender refused the call itself, and <see cref="System.Security.Authentication.AuthenticationException"/> when the
     /// TCP listener accepted without proving the token.
     /// </summary>
@@ -92,14 +92,18 @@ internal sealed class InboundLane : IAsyncDisposable
         var answer = answers.GetValue(CollectiveHeaders.TcpAnswerKey);
         if (TcpLaneAnswer.TryParse(answer) is not { } tcp)
         {
-            return (LanePayloads.Inline, $"tcp {answer ?? "refused: the sender did not answer the request"}");
+            // Both refused for the same reason (the sender's transport): say it once.
+            var tcpRefusal = answer ?? "refused: the sender did not answer the request";
+            return (LanePayloads.Inline, refusal == tcpRefusal ? refusal : refusal.Length > 0 ? $"{refusal}; tcp {tcpRefusal}" : $"tcp {tcpRefusal}");
         }
         try
         {
-            Tcp = await TcpLane.ConnectAsync(request.Host, tcp.Port, request.Hello(tcp.SenderNonce), request.Token, request.Timeout).ConfigureAwait(false);
-            return (LanePayloads.Tcp, "");
+            // A thread of its own: the blocking connect and handshake (see TcpLane.Connect), then the lane's read loop.
+            Tcp = await Task.Factory.StartNew(() => TcpLane.Connect(request.Host, tcp.Port, request.Hello(tcp.SenderNonce), request.Token, request.Timeout),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            return (LanePayloads.Tcp, refusal); // why the ring was not used, if one was offered
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
         {
             return (LanePayloads.Inline, $"tcp lane to {request.Host}:{tcp.Port} not set up: {e.Message}");
         }

@@ -13,7 +13,8 @@ namespace MmCluster.Collectives.Ring;
 /// <see cref="TcpLaneListener"/> once they agreed on it over the lane's gRPC stream, authenticated both ways by
 /// <see cref="TcpLaneHandshake"/>. Each chunk is an 8-byte prefix (header length, payload length; little-endian), the
 /// ChunkFrame's tags without payload (protobuf), then the payload, sent straight from the caller's buffer and read straight
-/// into a pooled one (<see cref="ChunkBuffers"/>): one kernel copy each way, no HTTP/2 framing, no per-chunk array.
+/// into a pooled one (<see cref="ChunkBuffers"/>) by blocking receives on the lane's own thread: one kernel copy each way,
+/// no HTTP/2 framing, no per-chunk array.
 /// The gRPC stream stays the lane's control channel: aborts, the sender's clean end and the failure of the peer travel there.
 /// </summary>
 internal sealed class TcpLane : IDisposable
@@ -46,38 +47,60 @@ internal sealed class TcpLane : IDisposable
     }
 
     /// <summary>
-    /// The receiver's side: connects to the sender's listener at <paramref name="host"/>:<paramref name="port"/>, sends the
-    /// hello and checks the answer, all within <paramref name="timeout"/>. Throws <see cref="TcpLaneRefusedException"/> when
-    /// the sender refused (the lane then stays inline on both sides), <see cref="AuthenticationException"/> when the sender
-    /// accepted without proving the token, and what the socket throws otherwise.
+    /// The receiver's side, blocking (call it on the thread that will read the lane): connects to the sender's listener at
+    /// <paramref name="host"/>:<paramref name="port"/>, sends the hello and checks the answer, all within
+    /// <paramref name="timeout"/>. Throws <see cref="TcpLaneRefusedException"/> when the sender refused (the lane then stays
+    /// inline on both sides), <see cref="AuthenticationException"/> when the sender accepted without proving the token, and
+    /// what the socket throws otherwise (a socket closed by the timeout: <see cref="TimeoutException"/>).
+    /// <para>Synchronous on purpose: a socket that never saw an async call stays in blocking mode, so every receive of the
+    /// read loop is one blocking recv() on the lane's own thread, not the runtime's epoll emulation (as <see cref="Http2PullCall"/>).</para>
     /// </summary>
-    public static async Task<TcpLane> ConnectAsync(string host, int port, TcpLaneHandshake.Hello hello, string token, TimeSpan timeout)
+    public static TcpLane Connect(string host, int port, TcpLaneHandshake.Hello hello, string token, TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(timeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var literal = IPAddress.TryParse(host.Trim('[', ']'), out var ip);
+        var socket = literal ? new Socket(ip!.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var expired = new CancellationTokenSource(timeout);
+        using var closeOnTimeout = expired.Token.Register(socket.Dispose);
         try
         {
             Configure(socket);
-            await socket.ConnectAsync(host == "localhost" ? IPAddress.Loopback.ToString() : host, port, cts.Token).ConfigureAwait(false);
+            if (literal)
+            {
+                socket.Connect(new IPEndPoint(ip!, port));
+            }
+            else
+            {
+                socket.Connect(host, port);
+            }
             var helloBytes = TcpLaneHandshake.WriteHello(hello, token);
-            await socket.SendAsync(helloBytes, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            socket.Send(helloBytes);
             var status = new byte[1];
-            await ReadExactlyAsync(socket, status, cts.Token).ConfigureAwait(false);
+            ReadExactly(socket, status);
             if (status[0] == 0)
             {
                 var mac = new byte[TcpLaneHandshake.MacBytes];
-                await ReadExactlyAsync(socket, mac, cts.Token).ConfigureAwait(false);
+                ReadExactly(socket, mac);
                 if (!TcpLaneHandshake.VerifyAccepted(helloBytes, mac, token))
                 {
                     throw new AuthenticationException($"the TCP lane listener at {host}:{port} accepted without proving the run's token");
                 }
+                closeOnTimeout.Unregister();
+                if (expired.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"the TCP lane handshake with {host}:{port} took longer than {timeout.TotalSeconds:0.#} s");
+                }
                 return new TcpLane(socket);
             }
             var length = new byte[2];
-            await ReadExactlyAsync(socket, length, cts.Token).ConfigureAwait(false);
+            ReadExactly(socket, length);
             var reason = new byte[BinaryPrimitives.ReadUInt16LittleEndian(length)];
-            await ReadExactlyAsync(socket, reason, cts.Token).ConfigureAwait(false);
+            ReadExactly(socket, reason);
             throw new TcpLaneRefusedException($"the TCP lane listener at {host}:{port} refused: {System.Text.Encoding.ASCII.GetString(reason)}");
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException && expired.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"the TCP lane handshake with {host}:{port} took longer than {timeout.TotalSeconds:0.#} s", e);
         }
         catch
         {
@@ -108,12 +131,13 @@ internal sealed class TcpLane : IDisposable
     }
 
     /// <summary>
-    /// Reads the next chunk, its payload in a pooled buffer; null when the sender closed the connection between two chunks.
-    /// Throws <see cref="IOException"/> on a connection that ends mid-chunk or a malformed prefix. One reader per lane.
+    /// Reads the next chunk, blocking, its payload in a pooled buffer; null when the sender closed the connection between
+    /// two chunks. Throws <see cref="IOException"/> on a connection that ends mid-chunk or a malformed prefix, and what the
+    /// socket throws once it is closed. One reader per lane (its own thread).
     /// </summary>
-    public async ValueTask<ReceivedChunk?> ReadAsync(CancellationToken ct)
+    public ReceivedChunk? Read()
     {
-        if (!await ReadExactlyAsync(_socket, _header.AsMemory(0, PrefixBytes), ct, endAllowed: true).ConfigureAwait(false))
+        if (!ReadExactly(_socket, _header.AsSpan(0, PrefixBytes), endAllowed: true))
         {
             return null;
         }
@@ -127,14 +151,14 @@ internal sealed class TcpLane : IDisposable
         {
             _header = new byte[Math.Max(headerLength, PrefixBytes)];
         }
-        await ReadExactlyAsync(_socket, _header.AsMemory(0, headerLength), ct).ConfigureAwait(false);
+        ReadExactly(_socket, _header.AsSpan(0, headerLength));
         var chunk = ReceivedChunk.Parse(new ReadOnlySequence<byte>(_header, 0, headerLength));
         if (payloadLength > 0)
         {
             var buffer = ChunkBuffers.Shared.Rent(payloadLength);
             try
             {
-                await ReadExactlyAsync(_socket, buffer.AsMemory(0, payloadLength), ct).ConfigureAwait(false);
+                ReadExactly(_socket, buffer.AsSpan(0, payloadLength));
             }
             catch
             {
@@ -164,15 +188,35 @@ internal sealed class TcpLane : IDisposable
             var n = await socket.ReceiveAsync(buffer[read..], SocketFlags.None, ct).ConfigureAwait(false);
             if (n == 0)
             {
-                if (endAllowed && read == 0)
-                {
-                    return false;
-                }
-                throw new IOException($"the TCP peer {socket.RemoteEndPoint} closed the connection after {read} of {buffer.Length} bytes");
+                return EndedCleanly(socket, read, buffer.Length, endAllowed);
             }
             read += n;
         }
         return true;
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> with blocking receives; false only when <paramref name="endAllowed"/> and the peer closed before its first byte.</summary>
+    private static bool ReadExactly(Socket socket, Span<byte> buffer, bool endAllowed = false)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = socket.Receive(buffer[read..]);
+            if (n == 0)
+            {
+                return EndedCleanly(socket, read, buffer.Length, endAllowed);
+            }
+            read += n;
+        }
+        return true;
+    }
+
+    /// <summary>The peer closed after <paramref name="read"/> of <paramref name="length"/> bytes: false when that is a clean end between messages, else throws.</summary>
+    private static bool EndedCleanly(Socket socket, int read, int length, bool endAllowed)
+    {
+        return endAllowed && read == 0
+            ? false
+            : throw new IOException($"the TCP peer {socket.RemoteEndPoint} closed the connection after {read} of {length} bytes");
     }
 
     public void Dispose()

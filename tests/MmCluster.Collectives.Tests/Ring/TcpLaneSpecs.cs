@@ -24,7 +24,7 @@ public sealed class TcpLaneSpecs
     {
         await using var door = await LaneDoor.OpenAsync();
 
-        using var lane = await TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
+        using var lane = await Dial("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
 
         Assert.Empty(door.Log);
     }
@@ -35,11 +35,11 @@ public sealed class TcpLaneSpecs
         await using var door = await LaneDoor.OpenAsync();
 
         var refused = await Assert.ThrowsAsync<TcpLaneRefusedException>(() =>
-            TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, door.Hello(), "not-the-secret", TimeSpan.FromSeconds(10)));
+            Dial("127.0.0.1", door.Answer.Port, door.Hello(), "not-the-secret", TimeSpan.FromSeconds(10)));
 
         Assert.Contains("wrong HMAC", refused.Message, StringComparison.Ordinal);
         Assert.Contains(door.Log, line => line.Contains("refused the connection from 127.0.0.1:", StringComparison.Ordinal) && line.Contains("wrong HMAC", StringComparison.Ordinal));
-        using var genuine = await TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
+        using var genuine = await Dial("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -48,11 +48,11 @@ public sealed class TcpLaneSpecs
         await using var door = await LaneDoor.OpenAsync();
 
         var refused = await Assert.ThrowsAsync<TcpLaneRefusedException>(() =>
-            TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, door.Hello() with { Generation = LaneDoor.Generation - 1 }, LoopbackRing.Token, TimeSpan.FromSeconds(10)));
+            Dial("127.0.0.1", door.Answer.Port, door.Hello() with { Generation = LaneDoor.Generation - 1 }, LoopbackRing.Token, TimeSpan.FromSeconds(10)));
 
         Assert.Contains($"generation {LaneDoor.Generation - 1}, but the lane is of run 'run-a' generation {LaneDoor.Generation} (stale generation)", refused.Message, StringComparison.Ordinal);
         Assert.Contains(door.Log, line => line.Contains("stale generation", StringComparison.Ordinal));
-        using var genuine = await TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
+        using var genuine = await Dial("127.0.0.1", door.Answer.Port, door.Hello(), LoopbackRing.Token, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class TcpLaneSpecs
         var guess = door.Hello() with { SenderNonce = RandomNumberGenerator.GetBytes(TcpLaneHandshake.NonceBytes) };
 
         var refused = await Assert.ThrowsAsync<TcpLaneRefusedException>(() =>
-            TcpLane.ConnectAsync("127.0.0.1", door.Answer.Port, guess, "no-token", TimeSpan.FromSeconds(10)));
+            Dial("127.0.0.1", door.Answer.Port, guess, "no-token", TimeSpan.FromSeconds(10)));
 
         Assert.Contains("no lane is offered under that nonce", refused.Message, StringComparison.Ordinal);
         Assert.Contains(door.Log, line => line.Contains("no lane is offered under that nonce", StringComparison.Ordinal));
@@ -100,8 +100,35 @@ public sealed class TcpLaneSpecs
         });
 
         await Assert.ThrowsAsync<AuthenticationException>(() =>
-            TcpLane.ConnectAsync("127.0.0.1", ((IPEndPoint)impostor.LocalEndpoint).Port, hello, LoopbackRing.Token, TimeSpan.FromSeconds(10)));
+            Dial("127.0.0.1", ((IPEndPoint)impostor.LocalEndpoint).Port, hello, LoopbackRing.Token, TimeSpan.FromSeconds(10)));
         await serving;
+    }
+
+    [Fact]
+    public async Task Should_move_payloads_on_tcp_lanes_when_auto_cannot_share_memory()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"mmc-no-shm-{Guid.NewGuid():N}"); // never created: no ring can be offered
+        await using var ring = await LoopbackRing.StartAsync(3, o => o with { SharedMemoryDirectory = missing }, transport: CollectiveTransport.Auto);
+        var buffers = Enumerable.Range(0, 3).Select(r => Enumerable.Range(0, 100_000).Select(i => (float)(i % 97 + r)).ToArray()).ToArray();
+        var expected = Enumerable.Range(0, 100_000).Select(i => (float)(3 * (i % 97) + 3)).ToArray();
+
+        await Task.WhenAll(ring.Groups.Select(g => Task.Run(() => g.AllReduceAsync(buffers[g.Rank], ReduceOp.Sum))));
+
+        Assert.All(buffers, b => Assert.Equal(expected, b));
+        Assert.All(ring.Groups.SelectMany(g => g.Lanes), lane => Assert.True(lane.Tcp, $"lane {lane} is not on TCP"));
+    }
+
+    [Fact]
+    public async Task Should_keep_payloads_inline_naming_the_reason_when_the_sender_does_not_allow_tcp_lanes()
+    {
+        await using var ring = await LoopbackRing.StartAsync(2, o => o with { Transport = o.Rank == 0 ? CollectiveTransport.Grpc : CollectiveTransport.Tcp });
+        var buffers = new[] { new float[] { 1, 2 }, new float[] { 3, 4 } };
+
+        await Task.WhenAll(ring.Groups.Select(g => Task.Run(() => g.AllReduceAsync(buffers[g.Rank], ReduceOp.Mean))));
+
+        Assert.All(buffers, b => Assert.Equal([2f, 3f], b));
+        Assert.Contains("grpc (tcp refused: this rank's transport is grpc)", ring.Groups[1].TransportSummary, StringComparison.Ordinal);
+        Assert.DoesNotContain(ring.Groups.SelectMany(g => g.Lanes), lane => lane.Tcp);
     }
 
     [Fact]
@@ -120,6 +147,10 @@ public sealed class TcpLaneSpecs
             Assert.False(TcpLaneHandshake.VerifyHello(tampered, "secret"), $"a flipped bit in byte {i} went unnoticed");
         }
     }
+
+    /// <summary>The receiver's blocking connect and handshake, off the test's thread.</summary>
+    private static Task<TcpLane> Dial(string host, int port, TcpLaneHandshake.Hello hello, string token, TimeSpan timeout) =>
+        Task.Run(() => TcpLane.Connect(host, port, hello, token, timeout));
 
     private sealed class HelloComparer : IEqualityComparer<TcpLaneHandshake.Hello>
     {
