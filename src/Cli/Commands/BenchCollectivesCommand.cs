@@ -26,8 +26,9 @@ internal static class BenchCollectivesCommand
         var transport = new Option<string>("--transport")
         {
             Description = "Comma-separated transports to time: grpc (payloads inline in the HTTP/2 streams, as between hosts), " +
-                "shm (same-host shared-memory rings negotiated over the gRPC streams).",
-            DefaultValueFactory = _ => "grpc,shm",
+                "shm (same-host shared-memory rings negotiated over the gRPC streams), tcp (bulk TCP lanes negotiated over the gRPC streams, " +
+                "authenticated with the run's token, as between hosts).",
+            DefaultValueFactory = _ => "grpc,tcp,shm",
         };
         var ops = new Option<string>("--ops")
         {
@@ -160,7 +161,7 @@ internal static class BenchCollectivesCommand
                 {
                     if (line.StartsWith("LANES ", StringComparison.Ordinal))
                     {
-                        // LANES <shm|grpc|mixed> <summary>
+                        // LANES <shm|tcp|grpc|mixed> <summary>
                         var report = line["LANES ".Length..].Split(' ', 2);
                         kinds.Add(report[0]);
                         lanes.Add($"rank {r}: {(report.Length > 1 ? report[1] : "")}");
@@ -182,9 +183,9 @@ internal static class BenchCollectivesCommand
             }
             // Label by what the lanes really did: "shm" only if every lane of every rank used its ring.
             var transport = kinds.Count == 1 ? kinds.Single() : "mixed";
-            if (settings.Transport == "shm" && transport != "shm")
+            if (settings.Transport is "shm" or "tcp" && transport != settings.Transport)
             {
-                Console.Error.WriteLine($"bench collectives: shared memory was asked for, but the lanes say: {string.Join("; ", lanes)}");
+                Console.Error.WriteLine($"bench collectives: {settings.Transport} lanes were asked for, but the lanes say: {string.Join("; ", lanes)}");
             }
             // An iteration lasts as long as its slowest rank; report the median iteration.
             return times.Select(kv => new CollectivesBenchResult(kv.Key.Op, settings.World, kv.Key.MiB,

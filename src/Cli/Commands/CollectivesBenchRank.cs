@@ -19,15 +19,23 @@ internal static class CollectivesBenchRank
     public sealed record Settings(int Rank, int World, double[] SizesMiB, int Iters, int Warmup, string RunId, string Token, int ChunkKiB, int Streams,
         string Transport = "grpc", string[]? Ops = null, bool ReferenceClient = false);
 
-    /// <summary>The transports the bench can ask for: inline gRPC payloads, or same-host shared-memory rings (negotiated over gRPC).</summary>
-    public static readonly string[] Transports = ["grpc", "shm"];
+    /// <summary>
+    /// The transports the bench can ask for: inline gRPC payloads, same-host shared-memory rings, or bulk TCP lanes (both
+    /// negotiated over gRPC).
+    /// </summary>
+    public static readonly string[] Transports = ["grpc", "shm", "tcp"];
 
     public static async Task<int> RunRankAsync(Settings settings, CancellationToken ct)
     {
         await using var server = await CollectiveServer.StartAsync(new CollectiveServerOptions
         {
             BearerToken = settings.Token,
-            Transport = settings.Transport == "shm" ? CollectiveTransport.Auto : CollectiveTransport.Grpc,
+            Transport = settings.Transport switch
+            {
+                "shm" => CollectiveTransport.Auto,
+                "tcp" => CollectiveTransport.Tcp,
+                _ => CollectiveTransport.Grpc,
+            },
             ReferenceClient = settings.ReferenceClient,
         }, ct);
         Console.Out.WriteLine($"ADDR {server.Address}");
@@ -70,8 +78,8 @@ internal static class CollectivesBenchRank
             }
         }
         await group.BarrierAsync(ct);
-        // What the lanes really did: "shm" or "grpc" when all agree, else "mixed"; then the lanes themselves, for the log.
-        var kinds = group.Lanes.Select(lane => lane.SharedMemory ? "shm" : "grpc").Distinct().ToList();
+        // What the lanes really did: "shm", "tcp" or "grpc" when all agree, else "mixed"; then the lanes themselves, for the log.
+        var kinds = group.Lanes.Select(lane => lane.Kind).Distinct().ToList();
         Console.Out.WriteLine($"LANES {(kinds.Count == 1 ? kinds[0] : "mixed")} {group.TransportSummary}");
         Console.Out.WriteLine("DONE");
         Console.Out.Flush();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using MmCluster.Cli.Hosting;
 using MmCluster.Collectives.Ring;
 using MmCluster.Coordinator.Hosting;
@@ -38,7 +39,8 @@ internal static class RunCommands
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token shared by the workers' collectives", null);
         var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
         var transport = EnvOption.Create("--collective-transport", "MMCLUSTER_COLLECTIVE_TRANSPORT",
-            "How collective payloads travel: auto (shared memory with workers on the same host, gRPC streams with the others) or grpc (always the streams)", "auto");
+            "How collective payloads travel: auto (shared memory with workers on the same host, a bulk TCP lane with the others), tcp (the TCP lane with every worker) " +
+            "or grpc (always inline in the gRPC streams); a lane that cannot be set up stays inline", "auto");
         var client = CollectiveClientOption.Create();
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
@@ -56,10 +58,14 @@ internal static class RunCommands
             {
                 "auto" => CollectiveTransport.Auto,
                 "grpc" => CollectiveTransport.Grpc,
-                _ => throw new ArgumentException($"--collective-transport (or MMCLUSTER_COLLECTIVE_TRANSPORT) is '{transportName}'; use auto or grpc"),
+                "tcp" => CollectiveTransport.Tcp,
+                _ => throw new ArgumentException($"--collective-transport (or MMCLUSTER_COLLECTIVE_TRANSPORT) is '{transportName}'; use auto, tcp or grpc"),
             };
+            // What the collective server refuses outside gRPC (a connection to its TCP lane listener without a valid hello).
+            using var logging = LoggerFactory.Create(logs => logs.AddSimpleConsole(console => console.SingleLine = true));
             await using var server = await CollectiveServer.StartAsync(new CollectiveServerOptions
             {
+                Logger = logging.CreateLogger($"worker {workerId}: collectives"),
                 Host = bindHost,
                 Port = result.GetValue(grpcPort),
                 BearerToken = secret,

@@ -27,8 +27,9 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
 
     /// <summary>
     /// How payloads travel. <see cref="CollectiveTransport.Auto"/>: each receiver offers its sender a shared-memory ring in
-    /// <see cref="SharedMemoryDirectory"/>, used when the sender can open it (same host), inline gRPC payloads otherwise.
-    /// <see cref="CollectiveTransport.Grpc"/>: always inline (what peers on different hosts use anyway).
+    /// <see cref="SharedMemoryDirectory"/>, used when the sender can open it (same host), else a bulk TCP lane, else inline
+    /// gRPC payloads. <see cref="CollectiveTransport.Tcp"/>: the TCP lane with every rank (inline if it cannot be set up).
+    /// <see cref="CollectiveTransport.Grpc"/>: always inline.
     /// </summary>
     public CollectiveTransport Transport { get; init; } = CollectiveTransport.Auto;
 
@@ -92,9 +93,15 @@ public sealed record CollectiveGroupOptions(string RunId, long Generation, int R
 /// <summary>How a collective group moves payloads between ranks (<see cref="CollectiveGroupOptions.Transport"/>).</summary>
 public enum CollectiveTransport
 {
-    /// <summary>Shared memory with ranks on the same host, inline gRPC payloads with the others.</summary>
+    /// <summary>Shared memory with ranks on the same host, a bulk TCP lane with the others, inline gRPC payloads if neither can be set up.</summary>
     Auto = 0,
 
     /// <summary>Inline gRPC payloads with every rank.</summary>
     Grpc = 1,
+
+    /// <summary>
+    /// A bulk TCP lane (<see cref="TcpLane"/>) with every rank, same host or not, negotiated over the gRPC stream;
+    /// inline gRPC payloads on a lane that cannot be set up.
+    /// </summary>
+    Tcp = 2,
 }

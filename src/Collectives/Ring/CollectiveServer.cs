@@ -16,7 +16,8 @@ namespace MmCluster.Collectives.Ring;
 /// choose and <see cref="Address"/> reports the bound one. Start it before creating a <see cref="GrpcCollectiveGroup"/>,
 /// publish <see cref="Address"/> to the other ranks, then create the group. Large HTTP/2 windows and unlimited message and
 /// body sizes, so a ring edge can run at link speed. Also serves <c>grpc.health.v1.Health</c> without a token (the
-/// Kubernetes probes of a worker pod).
+/// Kubernetes probes of a worker pod). Beside it, on the same IP and a port of its own, a <see cref="TcpLaneListener"/>
+/// for the bulk TCP lanes that its groups agree to send on.
 /// </summary>
 public sealed class CollectiveServer : IAsyncDisposable
 {
@@ -26,9 +27,10 @@ public sealed class CollectiveServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private CollectiveServer(WebApplication app, string address, CollectiveServerOptions options)
+    private CollectiveServer(WebApplication app, string address, CollectiveServerOptions options, TcpLaneListener tcpLanes)
     {
         _app = app;
+        TcpLanes = tcpLanes;
         Address = address;
         Options = options;
         Registry = app.Services.GetRequiredService<CollectiveRegistry>();
@@ -54,6 +56,9 @@ public sealed class CollectiveServer : IAsyncDisposable
             Transport = Options.Transport,
             ReferenceClient = Options.ReferenceClient,
         };
+
+    /// <summary>Where this rank's receivers connect the bulk TCP lanes it agrees to send on (<see cref="CollectiveTransport.Tcp"/>).</summary>
+    internal TcpLaneListener TcpLanes { get; }
 
     /// <summary>The groups this server routes streams to; <see cref="GrpcCollectiveGroup.Create"/> registers with it.</summary>
     public CollectiveRegistry Registry { get; }
@@ -104,7 +109,8 @@ public sealed class CollectiveServer : IAsyncDisposable
             ?? throw new InvalidOperationException("Kestrel started without reporting its address");
         var boundPort = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
         var hostText = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-        return new CollectiveServer(app, $"http://{hostText}:{boundPort}", options);
+        var tcpLanes = new TcpLaneListener(ip, options.BearerToken, options.Logger);
+        return new CollectiveServer(app, $"http://{hostText}:{boundPort}", options, tcpLanes);
     }
 
     /// <summary>
@@ -119,6 +125,7 @@ public sealed class CollectiveServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Volatile.Write(ref _stopping, 1);
+        await TcpLanes.DisposeAsync().ConfigureAwait(false);
         using var now = new CancellationTokenSource();
         await now.CancelAsync().ConfigureAwait(false);
         try

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace MmCluster.Collectives.Ring;
 
 /// <summary>
@@ -21,6 +24,9 @@ public sealed record CollectiveServerOptions
 
     /// <summary>Whether this process's groups receive with Grpc.Net.Client (<see cref="CollectiveGroupOptions.ReferenceClient"/>).</summary>
     public bool ReferenceClient { get; init; }
+
+    /// <summary>Where the server logs what it refuses outside gRPC: connections to its TCP lane listener without a valid hello.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad field.</summary>
     public void Validate()

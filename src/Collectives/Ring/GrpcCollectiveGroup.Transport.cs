@@ -163,10 +163,11 @@ public sealed partial class GrpcCollectiveGroup
             for (var i = 0; i < lanes.Length; i++)
             {
                 var ring = OfferRing(direction, i);
+                var tcp = TcpRequest(peer, direction, i);
                 var headers = new CollectiveHeaders(_options.RunId, _options.Generation, Rank, direction, i, lanes.Length, _options.OperationDeadline,
-                    ring is null ? null : SharedMemoryOffer.Of(ring));
+                    ring is null ? null : SharedMemoryOffer.Of(ring), tcp?.ReceiverNonce);
                 lanes[i] = new InboundLane(_options.PeerAddresses[peer], headers.ToMetadata(_options.BearerToken), _options.OperationDeadline, ring,
-                    _options.ReferenceClient);
+                    _options.ReferenceClient, tcp);
                 var lane = i;
                 _ = Task.Run(() => ReadInboundAsync(peer, direction, lane, lanes[lane]));
             }
@@ -174,28 +175,9 @@ public sealed partial class GrpcCollectiveGroup
         }
     }
 
-    /// <summary>A same-host ring for an inbound lane, when the transport allows one and the directory can hold it.</summary>
-    private SharedMemoryRing? OfferRing(RingDirection direction, int lane)
-    {
-        if (_options.Transport != CollectiveTransport.Auto)
-        {
-            _laneTransports[(int)direction, lane] = LaneTransport.Inline(direction, lane, "shared memory off");
-            return null;
-        }
-        try
-        {
-            return SharedMemoryRing.Create(_options.SharedMemoryDirectory, _options.SharedMemorySlots, _options.ChunkBytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            _laneTransports[(int)direction, lane] = LaneTransport.Inline(direction, lane, $"no ring in {_options.SharedMemoryDirectory}: {e.Message}");
-            return null;
-        }
-    }
-
     /// <summary>
-    /// How each inbound lane that is open carries payloads: on a same-host ring, or inline with the reason a ring was not
-    /// used. Lanes open on the first operation that receives on them.
+    /// How each inbound lane that is open carries payloads: on a same-host ring, on a bulk TCP socket, or inline with the
+    /// reason neither was used. Lanes open on the first operation that receives on them.
     /// </summary>
     public IReadOnlyList<LaneTransport> Lanes
     {
@@ -219,42 +201,42 @@ public sealed partial class GrpcCollectiveGroup
         }
     }
 
-    /// <summary><see cref="Lanes"/> as the worker logs them, e.g. <c>Forward/0: shm; Forward/1: shm</c>.</summary>
+    /// <summary><see cref="Lanes"/> as the worker logs them, e.g. <c>Forward/0: shm; Forward/1: tcp (127.0.0.1:41234)</c>.</summary>
     public string TransportSummary => string.Join("; ", Lanes);
 
-    /// <summary>Reads one pull stream for as long as the group lives: chunks go to the inbox; an abort, an end or an error breaks the group.</summary>
+    /// <summary>
+    /// Reads one pull stream for as long as the group lives: chunks go to the inbox; an abort, an end or an error breaks the
+    /// group. On a TCP lane the chunks arrive on its socket instead (<see cref="StartTcpReader"/>) and the stream carries
+    /// only the sender's abort or end.
+    /// </summary>
     private async Task ReadInboundAsync(int peer, RingDirection direction, int laneIndex, InboundLane lane)
     {
         var writer = _inbox.Writer(direction, laneIndex);
+        var streamEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcpReader = Task.CompletedTask;
         try
         {
-            var (ring, refusal) = await lane.NegotiateAsync().ConfigureAwait(false);
+            var (payloads, refusal) = await lane.NegotiateAsync().ConfigureAwait(false);
             lock (_stateLock)
             {
-                _laneTransports[(int)direction, laneIndex] = ring is not null
-                    ? new LaneTransport($"{direction}/{laneIndex}", SharedMemory: true, "shm")
-                    : _laneTransports[(int)direction, laneIndex] ?? LaneTransport.Inline(direction, laneIndex, refusal);
+                var edge = $"{direction}/{laneIndex}";
+                _laneTransports[(int)direction, laneIndex] = payloads switch
+                {
+                    LanePayloads.SharedMemory => new LaneTransport(edge, payloads, "shm"),
+                    LanePayloads.Tcp => new LaneTransport(edge, payloads, $"tcp ({lane.Tcp!.Remote}{(refusal.Length > 0 ? $"; shm {refusal}" : "")})"),
+                    _ when refusal.Length > 0 => LaneTransport.Inline(direction, laneIndex, refusal),
+                    _ => _laneTransports[(int)direction, laneIndex] ?? LaneTransport.Inline(direction, laneIndex, refusal),
+                };
+            }
+            if (lane.Tcp is { } tcp)
+            {
+                tcpReader = StartTcpReader(peer, direction, laneIndex, lane, tcp, writer, streamEnded.Task);
             }
             while (await lane.Chunks.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {
                 var frame = lane.Chunks.Current;
-                if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
+                if (!Admit(peer, frame, lane))
                 {
-                    Fault(new CollectiveException(
-                        $"rank {Rank}: {Describe(peer)} sent a chunk of run '{frame.RunId}' generation {frame.Generation}, but this rank is in run '{_options.RunId}' generation {_options.Generation}",
-                        peer));
-                    return;
-                }
-                if (frame.AbortReason.Length > 0)
-                {
-                    Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer) { PeerAnswered = true });
-                    return;
-                }
-                if (frame.ShmSlot != 0 && (ring is null || !frame.AttachSlot(ring, lane)))
-                {
-                    Fault(new CollectiveException(
-                        $"rank {Rank}: {Describe(peer)} sent a chunk in shared-memory slot {frame.ShmSlot} ({frame.ShmBytes} bytes), which this lane's ring does not have",
-                        peer));
                     return;
                 }
                 writer.TryWrite(frame);
@@ -270,7 +252,16 @@ public sealed partial class GrpcCollectiveGroup
         }
         finally
         {
+            streamEnded.TrySetResult();
             lane.MarkEnded();
+        }
+        try
+        {
+            // The sender ends its stream and then closes the socket: what it sent on the socket before is still read.
+            await tcpReader.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
         }
         if (!_disposeCts.IsCancellationRequested && !lane.Cancelled)
         {
@@ -279,6 +270,34 @@ public sealed partial class GrpcCollectiveGroup
             // left before this rank read its last chunk is not a failure.
             writer.TryComplete(new CollectiveException($"rank {Rank}: {Describe(peer)} closed the stream: it left the group", peer));
         }
+    }
+
+    /// <summary>
+    /// Checks a chunk from <paramref name="peer"/> before it goes to the inbox: its run and generation, an abort, a slot of
+    /// the lane's ring. False (the group is broken, naming the peer) when it must not be used.
+    /// </summary>
+    private bool Admit(int peer, ReceivedChunk frame, InboundLane lane)
+    {
+        if (frame.RunId != _options.RunId || frame.Generation != _options.Generation)
+        {
+            Fault(new CollectiveException(
+                $"rank {Rank}: {Describe(peer)} sent a chunk of run '{frame.RunId}' generation {frame.Generation}, but this rank is in run '{_options.RunId}' generation {_options.Generation}",
+                peer));
+            return false;
+        }
+        if (frame.AbortReason.Length > 0)
+        {
+            Fault(new CollectiveException($"rank {Rank}: {Describe(peer)} aborted: {frame.AbortReason}", peer) { PeerAnswered = true });
+            return false;
+        }
+        if (frame.ShmSlot != 0 && (lane.Ring is not { } ring || !frame.AttachSlot(ring, lane)))
+        {
+            Fault(new CollectiveException(
+                $"rank {Rank}: {Describe(peer)} sent a chunk in shared-memory slot {frame.ShmSlot} ({frame.ShmBytes} bytes), which this lane's ring does not have",
+                peer));
+            return false;
+        }
+        return true;
     }
 
     private CollectiveException PeerFailure(int peer, Status? status, Exception error)
@@ -360,8 +379,8 @@ public sealed partial class GrpcCollectiveGroup
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"lane {headers.Lane} of {headers.Lanes} streams per edge, but rank {Rank} uses {_options.StreamsPerEdge}"));
         }
-        var ring = await AnswerRingOfferAsync(headers.SharedMemory, context).ConfigureAwait(false);
-        var lane = new OutboundLane(responses, ring);
+        var (ring, tcp) = await AnswerLaneOffersAsync(headers, context).ConfigureAwait(false);
+        var lane = new OutboundLane(responses, ring, tcp);
         try
         {
             lock (_stateLock)
@@ -389,36 +408,7 @@ public sealed partial class GrpcCollectiveGroup
         finally
         {
             // In the background: a write still in progress holds the lane until the ended call makes it fail.
-            _ = lane.ReleaseRingAsync();
-        }
-    }
-
-    /// <summary>Maps the receiver's offered ring when this rank's transport allows it and the file is there (same host); answers either way.</summary>
-    private async Task<SharedMemoryRing?> AnswerRingOfferAsync(SharedMemoryOffer? offer, ServerCallContext context)
-    {
-        if (offer is null)
-        {
-            return null;
-        }
-        SharedMemoryRing? ring = null;
-        var refusal = "this rank's transport is grpc";
-        if (_options.Transport == CollectiveTransport.Auto)
-        {
-            ring = SharedMemoryRing.TryOpen(_options.SharedMemoryDirectory, offer.Path, offer.NonceHex, offer.Slots, offer.SlotBytes, out refusal);
-        }
-        try
-        {
-            var answer = ring is not null ? CollectiveHeaders.ShmAccepted : $"refused: {refusal}";
-            await context.WriteResponseHeadersAsync(new Metadata
-            {
-                { CollectiveHeaders.ShmAnswerKey, new string(answer.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray()) },
-            }).ConfigureAwait(false);
-            return ring;
-        }
-        catch
-        {
-            ring?.Dispose();
-            throw;
+            _ = lane.ReleaseAsync();
         }
     }
 

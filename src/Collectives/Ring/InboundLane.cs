@@ -12,6 +12,9 @@ namespace MmCluster.Collectives.Ring;
 /// <para>Same host: when built with a <see cref="SharedMemoryRing"/>, the lane offers it to the sender in the call's
 /// metadata; <see cref="NegotiateAsync"/> reads the answer. On an accepted lane the frames name slots of the ring, and
 /// <see cref="ReleaseSlot"/> hands each slot back to the sender once its chunk is consumed (batched PullControl messages).</para>
+/// <para>Between hosts: when built with a <see cref="TcpLaneRequest"/>, the lane asks the sender for a bulk TCP lane in the
+/// call's metadata too; if the sender answers with its listener's port and nonce, <see cref="NegotiateAsync"/> connects and
+/// authenticates (<see cref="TcpLane.Connect"/>), and the chunks then arrive on <see cref="Tcp"/>, not in the stream.</para>
 /// </summary>
 internal sealed class InboundLane : IAsyncDisposable
 {
@@ -21,14 +24,18 @@ internal sealed class InboundLane : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _creditSignal = new(0);
     private SharedMemoryRing? _ring;
+    private readonly TcpLaneRequest? _tcpRequest;
     private int _pendingCredits;
     private int _requestsDone;
 
     /// <param name="ring">A same-host ring to offer (already named in <paramref name="headers"/>), or null for inline payloads.</param>
     /// <param name="referenceClient">Use Grpc.Net.Client (<see cref="CollectiveGroupOptions.ReferenceClient"/>).</param>
-    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null, bool referenceClient = false)
+    /// <param name="tcp">A TCP lane to ask for (its nonce already in <paramref name="headers"/>), or null.</param>
+    public InboundLane(string address, Metadata headers, TimeSpan connectTimeout, SharedMemoryRing? ring = null, bool referenceClient = false,
+        TcpLaneRequest? tcp = null)
     {
         _ring = ring;
+        _tcpRequest = tcp;
         _call = referenceClient
             ? new GrpcNetPullCall(address, headers, connectTimeout)
             : new Http2PullCall(address, headers, connectTimeout);
@@ -36,38 +43,77 @@ internal sealed class InboundLane : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits for the sender's answer to the shared-memory offer, if one was made: the ring when it was accepted, null when
-    /// payloads stay inline (no offer, or refused: <paramref name="refusal"/> says why). The ring's file is unlinked either
-    /// way. Throws what the call throws if the sender refused the call itself.
+    /// Waits for the sender's answers to what this lane asked for: the shared-memory ring when it was accepted, else the
+    /// TCP lane when the sender accepted it and the connection authenticated, else inline payloads (<c>Refusal</c> says
+    /// why the ring, and then the TCP lane, was not used; empty when nothing was asked for). The ring's file is unlinked either way. Throws what the call throws if the
+    /// sender refused the call itself, and <see cref="System.Security.Authentication.AuthenticationException"/> when the
+    /// TCP listener accepted without proving the token.
     /// </summary>
-    public async Task<(SharedMemoryRing? Ring, string Refusal)> NegotiateAsync()
+    public async Task<(LanePayloads Payloads, string Refusal)> NegotiateAsync()
     {
-        if (_ring is not { } ring)
+        if (_ring is null && _tcpRequest is null)
         {
-            return (null, "");
+            return (LanePayloads.Inline, "");
         }
-        var accepted = false;
+        Metadata answers;
+        var refusal = "";
+        if (_ring is { } ring)
+        {
+            var accepted = false;
+            try
+            {
+                answers = await _call.ResponseHeadersAsync.ConfigureAwait(false);
+                refusal = answers.GetValue(CollectiveHeaders.ShmAnswerKey) ?? "refused: the sender did not answer the offer";
+                accepted = refusal == CollectiveHeaders.ShmAccepted;
+                if (accepted)
+                {
+                    _ = Task.Run(CreditLoopAsync);
+                    return (LanePayloads.SharedMemory, "");
+                }
+            }
+            finally
+            {
+                ring.Unlink();
+                if (!accepted)
+                {
+                    _ring = null;
+                    ring.Dispose();
+                }
+            }
+        }
+        else
+        {
+            answers = await _call.ResponseHeadersAsync.ConfigureAwait(false);
+        }
+        if (_tcpRequest is not { } request)
+        {
+            return (LanePayloads.Inline, refusal);
+        }
+        var answer = answers.GetValue(CollectiveHeaders.TcpAnswerKey);
+        if (TcpLaneAnswer.TryParse(answer) is not { } tcp)
+        {
+            // Both refused for the same reason (the sender's transport): say it once.
+            var tcpRefusal = answer ?? "refused: the sender did not answer the request";
+            return (LanePayloads.Inline, refusal == tcpRefusal ? refusal : refusal.Length > 0 ? $"{refusal}; tcp {tcpRefusal}" : $"tcp {tcpRefusal}");
+        }
         try
         {
-            var answer = (await _call.ResponseHeadersAsync.ConfigureAwait(false)).GetValue(CollectiveHeaders.ShmAnswerKey) ?? "refused: the sender did not answer the offer";
-            accepted = answer == CollectiveHeaders.ShmAccepted;
-            if (accepted)
-            {
-                _ = Task.Run(CreditLoopAsync);
-                return (ring, "");
-            }
-            return (null, answer);
+            // A thread of its own: the blocking connect and handshake (see TcpLane.Connect), then the lane's read loop.
+            Tcp = await Task.Factory.StartNew(() => TcpLane.Connect(request.Host, tcp.Port, request.Hello(tcp.SenderNonce), request.Token, request.Timeout),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            return (LanePayloads.Tcp, refusal); // why the ring was not used, if one was offered
         }
-        finally
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
         {
-            ring.Unlink();
-            if (!accepted)
-            {
-                _ring = null;
-                ring.Dispose();
-            }
+            return (LanePayloads.Inline, $"tcp lane to {request.Host}:{tcp.Port} not set up: {e.Message}");
         }
     }
+
+    /// <summary>The lane's accepted same-host ring; null while payloads are inline or on a TCP socket.</summary>
+    public SharedMemoryRing? Ring => _ring;
+
+    /// <summary>The lane's authenticated TCP socket once <see cref="NegotiateAsync"/> set it up; null while payloads are inline or in a ring.</summary>
+    public TcpLane? Tcp { get; private set; }
 
     /// <summary>A chunk read from slot of the ring is consumed: the sender may write the slot again (sent in batches).</summary>
     public void ReleaseSlot()
@@ -134,6 +180,7 @@ internal sealed class InboundLane : IAsyncDisposable
             await WaitEndedAsync(TimeSpan.FromMilliseconds(1000)).ConfigureAwait(false);
         }
         await _callCts.CancelAsync().ConfigureAwait(false);
+        Tcp?.Dispose();
     }
 
     /// <summary>Leaves: ends the request stream (the sender sees this rank leave), then cancels and closes the connection.</summary>
@@ -147,6 +194,7 @@ internal sealed class InboundLane : IAsyncDisposable
         }
         await _callCts.CancelAsync().ConfigureAwait(false);
         _call.Dispose();
+        Tcp?.Dispose();
         if (_ring is { } ring)
         {
             ring.Unlink();
@@ -202,4 +250,11 @@ internal sealed class InboundLane : IAsyncDisposable
             // The sender did not end the call in time: the caller cancels it.
         }
     }
+}
+
+/// <summary>What a receiver needs to ask for and open a TCP lane: its nonce, where the sender runs, the token, and the lane's claims.</summary>
+internal sealed record TcpLaneRequest(byte[] ReceiverNonce, string Host, string Token, string RunId, long Generation, int ReceiverRank,
+    RingDirection Direction, int Lane, TimeSpan Timeout)
+{
+    public TcpLaneHandshake.Hello Hello(byte[] senderNonce) => new(senderNonce, ReceiverNonce, RunId, Generation, ReceiverRank, Direction, Lane);
 }

@@ -11,6 +11,8 @@ namespace MmCluster.Collectives.Ring;
 /// until <see cref="Closed"/> completes.
 /// <para>Same host: with an accepted <see cref="SharedMemoryRing"/>, each payload is copied into the next slot (waiting, under
 /// the operation's deadline, until the receiver has given one back) and the frame carries only the slot number.</para>
+/// <para>Between hosts: with an authenticated <see cref="TcpLane"/>, each chunk (tags and payload) goes on that socket
+/// instead; the stream then carries only an abort, and its end.</para>
 /// </summary>
 internal sealed class OutboundLane
 {
@@ -19,13 +21,15 @@ internal sealed class OutboundLane
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SharedMemoryRing? _ring;
     private readonly SemaphoreSlim? _freeSlots;
+    private readonly TcpLane? _tcp;
     private int _nextSlot;
     private string? _leftReason;
 
-    public OutboundLane(IServerStreamWriter<ChunkFrame> responses, SharedMemoryRing? ring = null)
+    public OutboundLane(IServerStreamWriter<ChunkFrame> responses, SharedMemoryRing? ring = null, TcpLane? tcp = null)
     {
         _responses = responses;
         _ring = ring;
+        _tcp = tcp;
         _freeSlots = ring is null ? null : new SemaphoreSlim(ring.Slots, ring.Slots);
     }
 
@@ -38,6 +42,11 @@ internal sealed class OutboundLane
         try
         {
             ThrowIfClosed();
+            if (_tcp is { } tcp)
+            {
+                await tcp.WriteAsync(frame, ct).ConfigureAwait(false);
+                return;
+            }
             if (_ring is { } ring && frame.Payload.Length > 0 && frame.Payload.Length <= ring.SlotBytes)
             {
                 await _freeSlots!.WaitAsync(ct).ConfigureAwait(false);
@@ -75,22 +84,28 @@ internal sealed class OutboundLane
         }
     }
 
-    /// <summary>After the call ended: unmap the ring once no write is using it.</summary>
-    public async Task ReleaseRingAsync()
+    /// <summary>After the call ended: unmap the ring once no write is using it; close the TCP socket (at once if a write hangs on it).</summary>
+    public async Task ReleaseAsync()
     {
         Close();
-        if (_ring is null)
+        if (_ring is null && _tcp is null)
         {
             return;
         }
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        var locked = _ring is not null
+            ? await _writeLock.WaitAsync(Timeout.Infinite).ConfigureAwait(false)
+            : await _writeLock.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         try
         {
-            _ring.Dispose(); // idempotent
+            _ring?.Dispose(); // idempotent
+            _tcp?.Dispose();
         }
         finally
         {
-            _writeLock.Release();
+            if (locked)
+            {
+                _writeLock.Release();
+            }
         }
     }
 

@@ -99,6 +99,15 @@ internal sealed class ReceivedChunk
         return true;
     }
 
+    /// <summary>Gives this chunk (read from a <see cref="TcpLane"/>, tags only) its payload: <paramref name="length"/> bytes of <paramref name="buffer"/>, rented from <see cref="ChunkBuffers"/>.</summary>
+    public void AttachPayload(byte[] buffer, int length)
+    {
+        Release();
+        _buffer = buffer;
+        _payloadOffset = 0;
+        PayloadLength = length;
+    }
+
     public void Release()
     {
         if (_buffer.Length > 0)

@@ -21,7 +21,8 @@ public sealed class BenchCollectivesCommandSpecs(ITestOutputHelper output)
         var rows = log.Split('\n').Where(line => line.StartsWith('{')).Select(line => JsonDocument.Parse(line).RootElement).ToList();
         var seen = rows.Select(r => (r.GetProperty("op").GetString(), r.TryGetProperty("transport", out var t) ? t.GetString() : null)).ToList();
         Assert.Equal(
-            [("tcp", null), ("tcp-duplex", null), ("allgather", "grpc"), ("allreduce-bf16", "grpc"), ("allgather", "shm"), ("allreduce-bf16", "shm")],
+            [("tcp", null), ("tcp-duplex", null), ("allgather", "grpc"), ("allreduce-bf16", "grpc"), ("allgather", "tcp"), ("allreduce-bf16", "tcp"),
+                ("allgather", "shm"), ("allreduce-bf16", "shm")],
             seen);
         Assert.All(rows, r =>
         {

@@ -19,6 +19,9 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     [InlineData(4, 2, CollectiveTransport.Grpc)]
     [InlineData(3, 1, CollectiveTransport.Auto)]
     [InlineData(2, 0, CollectiveTransport.Auto)]
+    [InlineData(3, 1, CollectiveTransport.Tcp)]
+    [InlineData(4, 2, CollectiveTransport.Tcp)]
+    [InlineData(2, 0, CollectiveTransport.Tcp)]
     public async Task Should_fail_every_survivor_naming_the_dead_rank_when_a_peer_dies_mid_all_reduce(int world, int dead, CollectiveTransport transport)
     {
         // A dead peer is noticed by its broken streams, not by the deadline: a roomier deadline than the other specs' keeps
@@ -49,6 +52,7 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     [Theory]
     [InlineData(CollectiveTransport.Grpc)]
     [InlineData(CollectiveTransport.Auto)]
+    [InlineData(CollectiveTransport.Tcp)]
     public async Task Should_name_the_rank_whose_server_stopped_and_not_let_it_blame_its_peers(CollectiveTransport transport)
     {
         await using var ring = await LoopbackRing.StartAsync(3, deadline: TimeSpan.FromSeconds(6), transport: transport);
@@ -69,6 +73,7 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     [Theory]
     [InlineData(CollectiveTransport.Grpc)]
     [InlineData(CollectiveTransport.Auto)]
+    [InlineData(CollectiveTransport.Tcp)]
     public async Task Should_fail_every_rank_within_the_deadline_when_a_peer_stays_silent(CollectiveTransport transport)
     {
         await using var ring = await LoopbackRing.StartAsync(3, deadline: Deadline, transport: transport);
@@ -84,6 +89,7 @@ public sealed class GrpcCollectiveGroupFailureSpecs
     [Theory]
     [InlineData(CollectiveTransport.Grpc)]
     [InlineData(CollectiveTransport.Auto)]
+    [InlineData(CollectiveTransport.Tcp)]
     public async Task Should_still_deliver_what_a_peer_sent_before_it_left_and_fail_the_next_operation_naming_it(CollectiveTransport transport)
     {
         await using var ring = await LoopbackRing.StartAsync(2, deadline: Deadline, transport: transport);

@@ -7,14 +7,14 @@ namespace MmCluster.Collectives.Tests.Ring;
 /// <summary>
 /// Every operation of the gRPC ring, with W = 2, 3, 4 real servers on loopback, equals a naive one-process reference bit for
 /// bit (the reference sums in the ring's documented order), for empty, one-element, uneven and multi-chunk buffers, with
-/// payloads inline in the gRPC streams and in same-host shared-memory rings (each spec checks the lanes used the one asked for).
+/// payloads inline in the gRPC streams, in same-host shared-memory rings and on bulk TCP lanes (each spec checks the lanes used the one asked for).
 /// </summary>
 public sealed class GrpcCollectiveGroupSpecs
 {
     // 0, 1, not divisible by 2, 3 or 4, and several chunks of the 64 KiB test chunk per block.
     private static readonly int[] Sizes = [0, 1, 7, 1_000_003];
 
-    /// <summary>W = 2, 3, 4, each with payloads inline in the gRPC streams and in same-host rings.</summary>
+    /// <summary>W = 2, 3, 4, each with payloads inline in the gRPC streams, in same-host rings and on bulk TCP lanes.</summary>
     public static TheoryData<int, CollectiveTransport> Rings()
     {
         var data = new TheoryData<int, CollectiveTransport>();
@@ -22,6 +22,7 @@ public sealed class GrpcCollectiveGroupSpecs
         {
             data.Add(world, CollectiveTransport.Grpc);
             data.Add(world, CollectiveTransport.Auto);
+            data.Add(world, CollectiveTransport.Tcp);
         }
         return data;
     }
@@ -145,6 +146,7 @@ public sealed class GrpcCollectiveGroupSpecs
     [Theory]
     [InlineData(3, CollectiveTransport.Grpc)]
     [InlineData(3, CollectiveTransport.Auto)]
+    [InlineData(3, CollectiveTransport.Tcp)]
     public async Task Should_keep_working_when_operations_follow_each_other_including_barriers(int world, CollectiveTransport transport)
     {
         await using var ring = await LoopbackRing.StartAsync(world, transport: transport);

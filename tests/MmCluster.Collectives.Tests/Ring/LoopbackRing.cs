@@ -53,7 +53,7 @@ internal sealed class LoopbackRing : IAsyncDisposable
         AssertTransport();
     }
 
-    /// <summary>When started with an explicit transport: every lane that has answered used it.</summary>
+    /// <summary>When started with an explicit transport: every lane that has answered used it (no silent fallback to inline payloads).</summary>
     public void AssertTransport()
     {
         if (_transport is { } expected)
@@ -61,7 +61,13 @@ internal sealed class LoopbackRing : IAsyncDisposable
             // A broadcast root receives nothing, so it may have no lane yet; every other rank has.
             var lanes = Groups.SelectMany(g => g.Lanes).ToList();
             Assert.True(lanes.Count >= Groups.Length - 1, $"only {lanes.Count} lanes answered: {string.Join("; ", lanes)}");
-            Assert.All(lanes, lane => Assert.True(lane.SharedMemory == (expected == CollectiveTransport.Auto), $"lane {lane} did not use {expected}"));
+            var payloads = expected switch
+            {
+                CollectiveTransport.Auto => LanePayloads.SharedMemory, // same host: the ring wins over the TCP lane
+                CollectiveTransport.Tcp => LanePayloads.Tcp,
+                _ => LanePayloads.Inline,
+            };
+            Assert.All(lanes, lane => Assert.True(lane.Payloads == payloads, $"lane {lane} did not use {expected} ({payloads})"));
         }
     }
 

@@ -58,7 +58,7 @@ public sealed class SharedMemoryLaneSpecs : IDisposable
     }
 
     [Fact]
-    public async Task Should_fall_back_to_inline_payloads_naming_the_reason_when_the_sender_cannot_open_the_ring()
+    public async Task Should_fall_back_to_the_tcp_lane_naming_the_reason_when_the_sender_cannot_open_the_ring()
     {
         // The ranks keep their rings in different directories, as ranks on two hosts would: each refuses the other's offers.
         var elsewhere = Directory.CreateTempSubdirectory("mmcluster-shm-other-").FullName;
@@ -70,7 +70,8 @@ public sealed class SharedMemoryLaneSpecs : IDisposable
             await ring.RunAsync(g => g.AllGatherAsync(inputs[g.Rank], outputs[g.Rank]));
 
             Assert.All(outputs, o => Assert.Equal([1, 2, 3, 10, 20, 30], o));
-            Assert.Contains("grpc (refused: ", ring.Groups[1].TransportSummary);
+            Assert.All(ring.Groups.SelectMany(g => g.Lanes), lane => Assert.True(lane.Tcp, $"lane {lane} is not on TCP"));
+            Assert.Contains("; shm refused: ", ring.Groups[1].TransportSummary);
             Assert.Contains("is not a ring file in " + elsewhere, ring.Groups[1].TransportSummary);
             Assert.Contains("is not a ring file in " + _directory, ring.Groups[0].TransportSummary);
             Assert.DoesNotContain(": shm", ring.Groups[0].TransportSummary + ring.Groups[1].TransportSummary);

@@ -20,7 +20,7 @@ public sealed class GrpcCollectiveBFloat16Specs
         var data = new TheoryData<int, ReduceOp, CollectiveTransport>();
         foreach (var world in new[] { 2, 3, 4 })
         {
-            foreach (var transport in new[] { CollectiveTransport.Grpc, CollectiveTransport.Auto })
+            foreach (var transport in new[] { CollectiveTransport.Grpc, CollectiveTransport.Auto, CollectiveTransport.Tcp })
             {
                 data.Add(world, world == 3 ? ReduceOp.Mean : ReduceOp.Sum, transport);
             }

@@ -11,7 +11,8 @@ namespace MmCluster.Worker.Tests.Loss;
 /// <summary>
 /// The gradient-equivalence check of <see cref="GradientEquivalenceSpecs"/> over the real transport: W Kestrel collective
 /// servers on loopback, one <c>GrpcCollectiveGroup</c> per rank, every collective of the step (all-gather and its
-/// reduce-scatter backward, ring exchanges both ways, bucketed all-reduce of the gradients) crossing gRPC.
+/// reduce-scatter backward, ring exchanges both ways, bucketed all-reduce of the gradients) crossing gRPC (payloads inline,
+/// in same-host rings, or on bulk TCP lanes).
 /// </summary>
 public sealed class GrpcGradientEquivalenceSpecs
 {
@@ -26,6 +27,12 @@ public sealed class GrpcGradientEquivalenceSpecs
     [InlineData("siglip", 4, CollectiveTransport.Grpc)]
     [InlineData("clip", 3, CollectiveTransport.Auto)]
     [InlineData("siglip", 3, CollectiveTransport.Auto)]
+    [InlineData("clip", 2, CollectiveTransport.Tcp)]
+    [InlineData("clip", 3, CollectiveTransport.Tcp)]
+    [InlineData("clip", 4, CollectiveTransport.Tcp)]
+    [InlineData("siglip", 2, CollectiveTransport.Tcp)]
+    [InlineData("siglip", 3, CollectiveTransport.Tcp)]
+    [InlineData("siglip", 4, CollectiveTransport.Tcp)]
     public async Task Should_match_one_process_gradients_on_every_rank_when_ranks_talk_over_grpc(string loss, int world, CollectiveTransport transport)
     {
         var setup = ContrastiveSetup.ByName(loss);
