@@ -26,6 +26,26 @@ public sealed record QFormerConfig
     /// <summary>LAVIS's initial ITC temperature (0.07, clamped to [0.001, 0.5]).</summary>
     public double InitTemperature { get; init; } = 0.07;
 
+    /// <summary>
+    /// The standard deviation of the normal init of every weight, embedding and query token; null: BERT's initializer_range
+    /// 0.02 at BERT-base's width 768, scaled by √(768 / <see cref="Width"/>) so every linear layer keeps BERT-base's gain
+    /// at init (<see cref="InitStd"/>).
+    /// </summary>
+    public double? InitializerRange { get; init; }
+
+    /// <summary>
+    /// The init's standard deviation: <see cref="InitializerRange"/>, or 0.02·√(768 / Width). A linear layer of width W
+    /// with weights N(0, σ²) scales a unit-variance input by W·σ²: 0.31 for BERT-base; 0.02 at width 128 would give 0.05,
+    /// and a post-LN layer whose every branch starts that small leaves the Q-Former's outputs almost independent of the
+    /// image and the text (measured: a std over the batch of 0.001 against 0.94 over the queries), so ITM's logits start
+    /// constant and stay at the class prior (docs/benchmarks.md, "ITM that learns").
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double InitStd => InitializerRange ?? (BertInitializerRange * Math.Sqrt(BertBaseWidth / (double)Width));
+
+    private const double BertInitializerRange = 0.02;
+    private const int BertBaseWidth = 768;
+
     /// <summary>LAVIS's label smoothing for ITC and ITG.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
