@@ -95,4 +95,28 @@ public sealed class Blip2MasksSpecs
         Assert.True(textA.allclose(textB, rtol: 0, atol: 1e-6), "ITC text positions must not see queries or the image");
         Assert.False(a.narrow(1, 0, config.Queries).allclose(b.narrow(1, 0, config.Queries)), "queries must see the image");
     }
+
+    [Fact]
+    public void Should_let_queries_read_the_text_and_text_read_the_image_when_run_under_the_itm_mask()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Blip2Fixtures.NewStage1();
+        var (images, captions) = Blip2Fixtures.Tensors(Blip2Fixtures.Batch(2));
+        var config = model.QFormer.Config;
+        var (ids, valid) = QFormerText.FromCaptions(captions, config.ClsId, config.EndOfText);
+        var (otherIds, otherValid) = QFormerText.FromCaptions(captions.flip(0), config.ClsId, config.EndOfText);
+        using var _ = no_grad();
+        var image = model.EncodeImage(images);
+        var otherImage = model.EncodeImage(images.flip(0));
+
+        var reference = model.QFormer.Forward(ids, Blip2Masks.Itm(config.Queries, valid), image);
+        var otherText = model.QFormer.Forward(otherIds, Blip2Masks.Itm(config.Queries, otherValid), image);
+        var otherPicture = model.QFormer.Forward(ids, Blip2Masks.Itm(config.Queries, valid), otherImage);
+        var itcOtherText = model.QFormer.Forward(otherIds, Blip2Masks.Itc(config.Queries, otherValid), image);
+        var itcReference = model.QFormer.Forward(ids, Blip2Masks.Itc(config.Queries, valid), image);
+
+        Assert.False(reference.narrow(1, 0, config.Queries).allclose(otherText.narrow(1, 0, config.Queries)), "ITM queries must see the text");
+        Assert.False(reference.narrow(1, config.Queries, ids.shape[1]).allclose(otherPicture.narrow(1, config.Queries, ids.shape[1])), "ITM text must see the queries (and through them the image)");
+        Assert.True(itcReference.narrow(1, 0, config.Queries).allclose(itcOtherText.narrow(1, 0, config.Queries), rtol: 0, atol: 1e-6), "control: ITC queries do not see the text");
+    }
 }

@@ -14,8 +14,6 @@ namespace MmCluster.Worker.Model.Blip2;
 /// </summary>
 public sealed class QFormer : nn.Module
 {
-    private const double InitStd = 0.02;   // BERT's initializer_range
-
     private readonly Parameter query_tokens;
     private readonly Embedding word_embeddings;
     private readonly Parameter position_embeddings;
@@ -48,18 +46,19 @@ public sealed class QFormer : nn.Module
 
     public QFormerConfig Config { get; }
 
-    /// <summary>BERT's init: weights and embeddings ~ N(0, 0.02), biases zero, norms identity; queries ~ N(0, 0.02).</summary>
+    /// <summary>BERT's init: weights, embeddings and queries ~ N(0, σ²) (σ = <see cref="QFormerConfig.InitStd"/>), biases zero, norms identity.</summary>
     public void ResetParameters()
     {
+        var std = Config.InitStd;
         using var _ = no_grad();
-        init.normal_(query_tokens, 0, InitStd);
-        init.normal_(word_embeddings.weight!, 0, InitStd);
-        init.normal_(position_embeddings, 0, InitStd);
+        init.normal_(query_tokens, 0, std);
+        init.normal_(word_embeddings.weight!, 0, std);
+        init.normal_(position_embeddings, 0, std);
         foreach (var (_, module) in named_modules())
         {
             if (module is Linear linear)
             {
-                init.normal_(linear.weight, 0, InitStd);
+                init.normal_(linear.weight, 0, std);
                 init.zeros_(linear.bias!);
             }
         }

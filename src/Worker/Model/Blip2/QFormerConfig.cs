@@ -26,6 +26,27 @@ public sealed record QFormerConfig
     /// <summary>LAVIS's initial ITC temperature (0.07, clamped to [0.001, 0.5]).</summary>
     public double InitTemperature { get; init; } = 0.07;
 
+    /// <summary>
+    /// The standard deviation of the normal init of every weight, embedding and query token; null: BERT's initializer_range
+    /// 0.02 at BERT-base's width 768, scaled by √(768 / <see cref="Width"/>) so every linear layer keeps BERT-base's gain
+    /// at init (<see cref="InitStd"/>).
+    /// </summary>
+    public double? InitializerRange { get; init; }
+
+    /// <summary>
+    /// The init's standard deviation: <see cref="InitializerRange"/>, or 0.02·√(768 / Width). A linear layer of width W
+    /// with weights N(0, σ²) scales a unit-variance input by W·σ²: 0.31 for BERT-base; 0.02 at width 128 would give 0.05,
+    /// and post-LN layers whose every branch starts that small leave the query outputs ITM reads almost independent of the
+    /// image and the text (their mean over the queries varies over the batch by 3% of its spread over the features at
+    /// width 128, 15% with this scaling; 0.1% in the 16-wide micro model), so ITM's logits start constant and sit at the
+    /// class prior for longer than the schedule runs (docs/benchmarks.md, "ITM that learns").
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double InitStd => InitializerRange ?? (BertInitializerRange * Math.Sqrt(BertBaseWidth / (double)Width));
+
+    private const double BertInitializerRange = 0.02;
+    private const int BertBaseWidth = 768;
+
     /// <summary>LAVIS's label smoothing for ITC and ITG.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
