@@ -22,7 +22,7 @@ internal static class CliHarness
     /// 16 rows), 2 workers x batch 8 (an epoch is 4 steps), <c>recovery:</c> on (1 worker may carry on; 20 s to wait for
     /// a replacement). Returns the spec's path.
     /// </summary>
-    public static async Task<string> WriteRecoveryRunAsync(string root, string name, int steps)
+    public static async Task<string> WriteRecoveryRunAsync(string root, string name, int steps, string replacementWait = "20s")
     {
         var manifest = Path.Combine(root, "manifest");
         await WriteManifestAsync(manifest, trainRows: 64, testRows: 12);
@@ -32,7 +32,7 @@ internal static class CliHarness
             seed: 3
             world_size: 2
             manifest: { path: {{manifest}} }
-            recovery: { min_workers: 1, replacement_wait: 20s, collective_deadline: 20s }
+            recovery: { min_workers: 1, replacement_wait: {{replacementWait}}, collective_deadline: 20s }
             stages:
               - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
             """);
