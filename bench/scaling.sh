@@ -21,6 +21,7 @@ a, b = train[0], train[-1]
 print(f"{(b['step'] - a['step']) * batch * workers / (b['wall_s'] - a['wall_s']):.1f}")
 PY
 }
+mkdir -p runs
 declare -A runs
 for ((r = 1; r <= repeats; r++)); do
   for w in 1 2; do
