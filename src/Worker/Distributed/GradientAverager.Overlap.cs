@@ -61,10 +61,7 @@ public sealed partial class GradientAverager : GradientReady.IBlockListener
         {
             return;
         }
-        foreach (var bucket in buckets ?? [])
-        {
-            bucket.Flat.Dispose();
-        }
+        DisposeBuckets();
         buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity);
         overlapping = false;
     }
@@ -170,7 +167,7 @@ public sealed partial class GradientAverager : GradientReady.IBlockListener
             }
         }
         var capacity = Math.Min(bucketCapacity, OverlapBucketBytes / sizeof(float));
-        var plan = new List<Bucket>();
+        var groups = new List<(List<Tensor> Members, long Size, List<nn.Module> Owners)>();
         foreach (var block in entered.OrderByDescending(kv => kv.Value).Select(kv => kv.Key))
         {
             var members = dense.Where((_, i) => ReferenceEquals(owner[i], block)).ToList();
@@ -179,29 +176,19 @@ public sealed partial class GradientAverager : GradientReady.IBlockListener
                 continue;
             }
             var size = members.Sum(p => p.numel());
-            if (plan.Count > 0 && plan[^1].Owners.Length > 0 && plan[^1].Flat.numel() + size <= capacity)
+            if (groups.Count == 0 || groups[^1].Size + size > capacity)
             {
-                var previous = plan[^1];
-                plan[^1] = Merge(previous, members, block);
-                continue;
+                groups.Add(([], 0, []));
             }
-            plan.Add(new Bucket(members, size, [block]));
+            var last = groups[^1];
+            last.Members.AddRange(members);
+            last.Owners.Add(block);
+            groups[^1] = last with { Size = last.Size + size };
         }
         var unowned = dense.Where((_, i) => owner[i] is null).ToArray();
-        plan.AddRange(Plan(unowned, bucketCapacity));
-        foreach (var bucket in buckets ?? [])
-        {
-            bucket.Flat.Dispose();
-        }
-        buckets = [.. plan];
+        DisposeBuckets();
+        buckets = [.. groups.Select(g => new Bucket(g.Members, g.Size, [.. g.Owners])), .. Plan(unowned, bucketCapacity)];
         overlapping = true;
-    }
-
-    private static Bucket Merge(Bucket previous, List<Tensor> members, nn.Module block)
-    {
-        var merged = new Bucket([.. previous.Members, .. members], previous.Flat.numel() + members.Sum(p => p.numel()), [.. previous.Owners, block]);
-        previous.Flat.Dispose();
-        return merged;
     }
 
     /// <summary>A step that failed left launched all-reduces behind: their outcome is observed here, never rethrown.</summary>

@@ -1,6 +1,6 @@
 using MmCluster.Collectives;
-using MmCluster.Worker.Model;
 using MmCluster.Shared.Spec;
+using MmCluster.Worker.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -188,11 +188,17 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     public void Dispose()
     {
         GradientReady.Forget(this);
+        DisposeBuckets();
+    }
+
+    private void DisposeBuckets()
+    {
         foreach (var bucket in buckets ?? [])
         {
             bucket.Flat.Dispose();
             bucket.PackedAtLaunch?.Dispose();
         }
+        buckets = null;
     }
 
     private void Plan(IEnumerable<Tensor> parameters)
@@ -251,8 +257,6 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
 
         /// <summary>Debug builds: what was packed at launch, to prove no gradient of the bucket changed after it.</summary>
         public Tensor? PackedAtLaunch { get; set; }
-
-        public Tensor[] Members => members;
 
         public void Pack() => PackInto(Flat);
 
