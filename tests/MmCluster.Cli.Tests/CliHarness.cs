@@ -22,8 +22,9 @@ internal static class CliHarness
     /// 16 rows), 2 workers x batch 8 (an epoch is 4 steps), <c>recovery:</c> on (1 worker may carry on; 20 s to wait for
     /// a replacement). Returns the spec's path.
     /// </summary>
-    public static async Task<string> WriteRecoveryRunAsync(string root, string name, int steps, string replacementWait = "20s")
+    public static async Task<string> WriteRecoveryRunAsync(string root, string name, int steps, string replacementWait = "20s", int checkpointEvery = 0)
     {
+        var checkpoints = checkpointEvery > 0 ? $", checkpoint_every: {checkpointEvery}" : "";
         var manifest = Path.Combine(root, "manifest");
         await WriteManifestAsync(manifest, trainRows: 64, testRows: 12);
         var spec = Path.Combine(root, $"{name}.yaml");
@@ -34,7 +35,7 @@ internal static class CliHarness
             manifest: { path: {{manifest}} }
             recovery: { min_workers: 1, replacement_wait: {{replacementWait}}, collective_deadline: 20s }
             stages:
-              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } } }
+              - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{steps}}, eval: { retrieval: { held_out: 4 } }{{checkpoints}} }
             """);
         return spec;
     }

@@ -76,17 +76,27 @@ internal static class RunCommands
             Console.WriteLine($"worker {workerId}: collectives at {collectiveAddress} (payloads: {transportName}), joining {seed}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Exception? failure = null;
-            var session = StageSessionRouter.WithBuiltInKinds(server,
-                message => Console.WriteLine($"worker {workerId}: {message}"),
-                e =>
+            StageSessionRouter? previous = null;
+            StageSessionRouter NewSession()
+            {
+                // A rejoin (the coordinator was lost and restarted) starts a new session once the last one's trainer has
+                // stopped and freed its model, so two never hold memory at once.
+                if (previous is not null && !previous.WaitForTrainer(TimeSpan.FromSeconds(60)))
                 {
-                    failure = e;
-                    Console.Error.WriteLine($"worker {workerId}: training failed: {e}");
-                    stop.Cancel();
-                })
-                .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
-                .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
-                .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f));
+                    Console.Error.WriteLine($"worker {workerId}: the previous session's trainer did not stop within 60 s; rejoining anyway");
+                }
+                return previous = StageSessionRouter.WithBuiltInKinds(server,
+                    message => Console.WriteLine($"worker {workerId}: {message}"),
+                    e =>
+                    {
+                        failure = e;
+                        Console.Error.WriteLine($"worker {workerId}: training failed: {e}");
+                        stop.Cancel();
+                    })
+                    .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
+                    .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
+                    .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f));
+            }
             var options = new WorkerOptions
             {
                 Akka = new AkkaSettings { Hostname = bindHost, PublicHostname = result.GetValue(publicHost), Port = result.GetValue(port), SeedNodes = [seed] },
@@ -96,7 +106,7 @@ internal static class RunCommands
                     CoordinatorHint = seed,
                 },
             };
-            var ended = await WorkerHost.RunAsync(options, session, stop.Token);
+            var ended = await WorkerHost.RunAsync(options, NewSession, stop.Token);
             return failure is null ? ended.ExitCode : 1;
         }));
         return command;

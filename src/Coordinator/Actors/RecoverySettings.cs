@@ -19,5 +19,11 @@ public sealed record RecoverySettings(
     TimeSpan Window,
     TimeSpan AbortTimeout)
 {
+    /// <summary>
+    /// How long workers that lose this coordinator wait in-process for a restarted one before they exit (sent in every
+    /// StartGeneration); zero: they exit at once.
+    /// </summary>
+    public TimeSpan CoordinatorWait { get; init; }
+
     public static readonly RecoverySettings Disabled = new(false, 1, TimeSpan.Zero, 0, TimeSpan.FromHours(1), TimeSpan.FromSeconds(30));
 }

@@ -424,6 +424,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
                 StageConfig = stageConfig,
                 StageIndex = stageIndex,
                 Recovery = recovered,
+                CoordinatorWaitMs = settings.Recovery.Enabled ? (long)settings.Recovery.CoordinatorWait.TotalMilliseconds : 0,
             };
             start.Peers.AddRange(peers);
             ranked[rank].Rank = rank;

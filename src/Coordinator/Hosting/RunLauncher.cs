@@ -180,6 +180,9 @@ public static class RunLauncher
     internal static RecoverySettings RecoveryOf(RunSpec spec, int world) => spec.Recovery is { Enabled: true } recovery
         ? new RecoverySettings(true, Math.Clamp(recovery.MinWorkers ?? world, 1, world), recovery.ReplacementWait, recovery.MaxRestarts,
             recovery.Window, AbortTimeout: recovery.CollectiveDeadline + TimeSpan.FromSeconds(5))
+        {
+            CoordinatorWait = recovery.CoordinatorWait,
+        }
         : RecoverySettings.Disabled;
 }
 

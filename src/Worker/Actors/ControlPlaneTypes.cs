@@ -43,6 +43,13 @@ public sealed record RunEnded(bool Succeeded, string Reason)
     /// </summary>
     public bool Final { get; init; }
 
+    /// <summary>
+    /// Set when the worker lost its coordinator (it died, became unreachable, or removed this worker) in a run whose
+    /// recovery lets workers wait for a restarted coordinator: the process keeps running and rejoins within this time
+    /// (recovery.coordinator_wait) with the same worker id; null: it exits.
+    /// </summary>
+    public TimeSpan? RejoinWithin { get; init; }
+
     /// <summary>0 when the run finished; <see cref="FinalExitCode"/> when the coordinator ended it; 1 otherwise.</summary>
     public int ExitCode => Succeeded ? 0 : Final ? FinalExitCode : 1;
 

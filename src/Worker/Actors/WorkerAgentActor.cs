@@ -95,8 +95,9 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             return;
         }
         var where = settings.CoordinatorHint is { } hint ? $" at {hint}" : "";
-        End(new RunEnded(false,
-            $"worker {settings.WorkerId} saw no coordinator{where} within {settings.JoinTimeout.TotalSeconds:0.#} s: check --coordinator (MMCLUSTER_COORDINATOR) and that the coordinator is running and reachable"));
+        End(new RunEnded(false, settings.Rejoining
+            ? $"worker {settings.WorkerId}: no coordinator came back{where} within {settings.JoinTimeout.TotalSeconds:0.#} s (recovery.coordinator_wait)"
+            : $"worker {settings.WorkerId} saw no coordinator{where} within {settings.JoinTimeout.TotalSeconds:0.#} s: check --coordinator (MMCLUSTER_COORDINATOR) and that the coordinator is running and reachable"));
     }
 
     protected override void PostStop()
@@ -346,7 +347,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
     {
         if (coordinator is IActorRef current && current.Equals(terminated.ActorRef))
         {
-            End(new RunEnded(false, $"coordinator {terminated.ActorRef.Path.Address} terminated"));
+            End(Lost($"coordinator {terminated.ActorRef.Path.Address} terminated"));
         }
     }
 
@@ -355,14 +356,23 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         var cluster = Cluster.Get(Context.System);
         if (member.Address.Equals(cluster.SelfAddress) || cluster.SelfMember.Status is MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Down or MemberStatus.Removed)
         {
-            End(new RunEnded(false, $"worker {settings.WorkerId} {what}"));
+            End(Lost($"worker {settings.WorkerId} {what}"));
             return;
         }
         if (member.Address.Equals(coordinatorAddress))
         {
-            End(new RunEnded(false, $"coordinator {member.Address} {what}"));
+            End(Lost($"coordinator {member.Address} {what}"));
         }
     }
+
+    /// <summary>
+    /// This worker lost the coordinator (or was removed from its cluster): the run may go on with a restarted coordinator,
+    /// so when the run's recovery allows it (<c>coordinator_wait</c> in the last StartGeneration) the process rejoins.
+    /// </summary>
+    private RunEnded Lost(string reason) => new(false, reason)
+    {
+        RejoinWithin = generation is { CoordinatorWaitMs: > 0 } started ? TimeSpan.FromMilliseconds(started.CoordinatorWaitMs) : null,
+    };
 
     private bool RefuseWhenNotRunning()
     {
@@ -415,6 +425,13 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
             log.Warning("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
         }
         session.OnRunEnded(runEnded);
+        if (runEnded.RejoinWithin is not null && subscribedToCluster)
+        {
+            // This membership is over and the process rejoins with a new one: downing itself ends it at once instead of
+            // after the split-brain resolver's stable-after (the coordinator, the oldest member, is gone).
+            var cluster = Cluster.Get(Context.System);
+            cluster.Down(cluster.SelfAddress);
+        }
     }
 
     private sealed class JoinDeadline

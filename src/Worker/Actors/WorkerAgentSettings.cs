@@ -18,4 +18,7 @@ public sealed record WorkerAgentSettings(string WorkerId, string CollectiveAddre
 
     /// <summary>Where the worker looks for the coordinator (the seed address), for the join-timeout message.</summary>
     public string? CoordinatorHint { get; init; }
+
+    /// <summary>This agent rejoins after the worker lost its coordinator (<see cref="RunEnded.RejoinWithin"/>), in the same process.</summary>
+    public bool Rejoining { get; init; }
 }

@@ -15,7 +15,32 @@ namespace MmCluster.Worker.Hosting;
 public static class WorkerHost
 {
     /// <summary>Runs until the run ends for this worker; <see cref="RunEnded.ExitCode"/> is what the process should exit with.</summary>
-    public static async Task<RunEnded> RunAsync(WorkerOptions options, ITrainingSession session, CancellationToken cancellationToken = default)
+    public static Task<RunEnded> RunAsync(WorkerOptions options, ITrainingSession session, CancellationToken cancellationToken = default) =>
+        RunAsync(options, () => session, cancellationToken);
+
+    /// <summary>
+    /// Runs until the run ends for this worker. When the worker loses its coordinator in a run that lets it wait
+    /// (<see cref="RunEnded.RejoinWithin"/>: the spec's <c>recovery.coordinator_wait</c>), the process does not exit: it
+    /// stops its actor system, starts a new one that joins the same seed with the same worker id, and trains with a new
+    /// session from <paramref name="newSession"/> (the restarted coordinator resumes from its last commit); it gives up
+    /// when no coordinator is back within the wait.
+    /// </summary>
+    /// <param name="newSession">The session of one membership; called once at start and once per rejoin, after the
+    /// previous membership's actor system stopped.</param>
+    public static async Task<RunEnded> RunAsync(WorkerOptions options, Func<ITrainingSession> newSession, CancellationToken cancellationToken = default)
+    {
+        var ended = await RunMembershipAsync(options, newSession(), cancellationToken).ConfigureAwait(false);
+        while (ended.RejoinWithin is { } wait && wait > TimeSpan.Zero && !cancellationToken.IsCancellationRequested)
+        {
+            Console.WriteLine($"worker {options.Agent.WorkerId}: {ended.Reason}; waiting up to {wait.TotalSeconds:0.#} s for the coordinator " +
+                "to come back and rejoining with the same id (recovery.coordinator_wait)");
+            options = options with { Agent = options.Agent with { JoinTimeout = wait, Rejoining = true } };
+            ended = await RunMembershipAsync(options, newSession(), cancellationToken).ConfigureAwait(false);
+        }
+        return ended;
+    }
+
+    private static async Task<RunEnded> RunMembershipAsync(WorkerOptions options, ITrainingSession session, CancellationToken cancellationToken)
     {
         var ending = new EndingSession(session);
         using var host = ClusterProcessHost.Build(services => services.AddMmWorker(options, ending));
@@ -23,7 +48,7 @@ public static class WorkerHost
             () => Task.FromResult(new RunEnded(false, $"worker {options.Agent.WorkerId} was stopped (Ctrl-C, SIGTERM or shutdown)")),
             ended =>
             {
-                if (!ended.Succeeded)
+                if (!ended.Succeeded && ended.RejoinWithin is null)
                 {
                     Console.Error.WriteLine($"mmcluster worker {options.Agent.WorkerId}: {ended.Reason}");
                 }

@@ -67,6 +67,10 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
 
     public void OnRunEnded(RunEnded ended) => current?.OnRunEnded(ended);
 
+    /// <summary>Waits for the current stage's trainer thread (stopped by <see cref="OnRunEnded"/>) to end and free its model.</summary>
+    /// <returns>False when it is still running after <paramref name="timeout"/>.</returns>
+    public bool WaitForTrainer(TimeSpan timeout) => current is not StageTrainingSession session || session.WaitStopped(timeout);
+
     private void Fail(IControlPlane control, Exception error)
     {
         control.ReportFailed(error.Message);

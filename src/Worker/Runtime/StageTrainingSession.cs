@@ -77,6 +77,9 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
 
     private bool Ended { get; set; }
 
+    /// <summary>Waits for the trainer thread to end (after <see cref="OnRunEnded"/>); true when it has, or never started.</summary>
+    public bool WaitStopped(TimeSpan timeout) => thread?.Join(timeout) ?? true;
+
     public void OnRunEnded(RunEnded ended)
     {
         stop.Cancel();

@@ -82,6 +82,12 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains("has not ended: resuming it (--resume-unfinished)", log);
         Assert.Matches(@"resuming stage 'clip' from \S+step-0000000[48]\.safetensors", log);
         Assert.Contains("pod rec-coordinator exited 0 (recreated 1 times)", log);
+        // The workers did not exit: they waited for the restarted coordinator (recovery.coordinator_wait) and rejoined
+        // in the same processes, so their Job recreated no pod.
+        Assert.Contains("for the coordinator to come back and rejoining with the same id (recovery.coordinator_wait)", log);
+        Assert.DoesNotContain("restarting (Job rec-workers", log);
+        Assert.Contains("pod rec-workers-0 exited 0", log);
+        Assert.DoesNotContain("pod rec-workers-0 exited 0 (recreated", log);
         AssertCompletedWithExactLedger(runDir);
     }
 

@@ -13,7 +13,10 @@ internal static class RecoveryProbes
 
     /// <summary>Recovery on; waits default to values no spec reaches unless it means to.</summary>
     public static RecoverySettings Policy(int minWorkers, TimeSpan? replacementWait = null, int maxRestarts = 5, TimeSpan? abortTimeout = null) =>
-        new(true, minWorkers, replacementWait ?? TimeSpan.FromSeconds(60), maxRestarts, TimeSpan.FromHours(1), abortTimeout ?? TimeSpan.FromSeconds(60));
+        new(true, minWorkers, replacementWait ?? TimeSpan.FromSeconds(60), maxRestarts, TimeSpan.FromHours(1), abortTimeout ?? TimeSpan.FromSeconds(60))
+        {
+            CoordinatorWait = TimeSpan.FromSeconds(90),
+        };
 
     /// <summary>The worker is told to abort <paramref name="generation"/> and confirms it completed <paramref name="step"/>.</summary>
     public static AbortGeneration ConfirmAbort(IActorRef run, TestProbe worker, string workerId, long generation, long step)

@@ -38,7 +38,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         var replacement = WorkerProbes.Register(this, run, "worker-2", "worker-2-replacement");
 
         var starts = Starts(w0, w1, replacement);
-        Assert.All(starts, s => Assert.Equal((2L, 3, 0), (s.Generation, s.WorldSize, s.StageIndex)));
+        Assert.All(starts, s => Assert.Equal((2L, 3, 0, 90_000L), (s.Generation, s.WorldSize, s.StageIndex, s.CoordinatorWaitMs)));
         Assert.All(starts, s => Assert.Equal((6L, 1, 0, 1L), (s.Recovery.Step, s.Recovery.SourceRank, s.Recovery.Epoch, s.Recovery.PreviousGeneration)));
         Assert.Equal([0, 1, 2], starts.Select(s => s.Rank));
         Assert.Equal(["worker-0", "worker-1", "worker-2"], starts[0].Peers.Select(p => p.WorkerId));

@@ -41,7 +41,7 @@ public sealed class RunActorSpecs(ITestOutputHelper output) : TestKit(output: ou
         var starts = probes.Select(p => p.ExpectMsg<StartGeneration>()).ToList();
 
         Assert.Equal([2, 1, 0], starts.Select(s => s.Rank));
-        Assert.All(starts, s => Assert.Equal((3, "run-a", 1L, """{"stage":"clip"}"""), (s.WorldSize, s.RunId, s.Generation, s.StageConfig.ToStringUtf8())));
+        Assert.All(starts, s => Assert.Equal((3, "run-a", 1L, """{"stage":"clip"}""", 0L), (s.WorldSize, s.RunId, s.Generation, s.StageConfig.ToStringUtf8(), s.CoordinatorWaitMs)));
         Assert.All(starts, s => Assert.Equal(starts[0].Peers, s.Peers));
         Assert.Equal(["worker-0", "worker-2", "worker-10"], starts[0].Peers.Select(p => p.WorkerId));
         Assert.Equal([0, 1, 2], starts[0].Peers.Select(p => p.Rank));

@@ -18,7 +18,7 @@ public sealed class ControlMessageSerializationSpecs
         new StartGeneration
         {
             RunId = "run-1", Generation = 2, Rank = 1, WorldSize = 2, StageConfig = ByteString.CopyFromUtf8("""{"stage":"clip"}"""),
-            StageIndex = 1, Recovery = new GenerationRecovery { Step = 41, SourceRank = 0, Epoch = 1, PreviousGeneration = 1 },
+            StageIndex = 1, Recovery = new GenerationRecovery { Step = 41, SourceRank = 0, Epoch = 1, PreviousGeneration = 1 }, CoordinatorWaitMs = 60_000,
             Peers =
             {
                 new Peer { Rank = 0, WorkerId = "worker-0", CollectiveAddress = "http://a:1", AkkaAddress = "akka.tcp://mmcluster@a:2" },

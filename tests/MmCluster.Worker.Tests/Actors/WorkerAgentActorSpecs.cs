@@ -140,12 +140,35 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         Assert.Equal(2, session.Started.Count);
     }
 
-    private (Akka.TestKit.TestProbe Coordinator, IControlPlane Control) StartGeneration()
+    [Theory]
+    [InlineData(45_000L, 45.0)]
+    [InlineData(0L, null)]
+    public async Task Should_end_the_membership_and_say_how_long_to_wait_for_a_restarted_coordinator_when_the_coordinator_dies(long waitMs, double? rejoinSeconds)
+    {
+        var (coordinator, control) = StartGeneration(coordinatorWaitMs: waitMs);
+        var pending = control.TryNextShardAsync(epoch: 0);
+        coordinator.ExpectMsg<RequestShard>();
+
+        Sys.Stop(coordinator.Ref);
+
+        await Assert.ThrowsAsync<RunEndedException>(() => pending.WaitAsync(TimeSpan.FromSeconds(3)));
+        AwaitAssert(() => Assert.Single(session.Ended));
+        var ended = session.Ended.Single();
+        Assert.Contains("coordinator", ended.Reason);
+        Assert.Contains("terminated", ended.Reason);
+        Assert.Equal(rejoinSeconds, ended.RejoinWithin?.TotalSeconds);
+        Assert.Equal((false, 1), (ended.Final, ended.ExitCode));
+    }
+
+    private (Akka.TestKit.TestProbe Coordinator, IControlPlane Control) StartGeneration(long coordinatorWaitMs = 0)
     {
         var coordinator = CreateTestProbe();
         Sys.ActorOf(WorkerAgentActor.Props(new WorkerAgentSettings("worker-3", "http://w3:5100", "cpu", 2), session, coordinator.Ref), "worker-agent");
         coordinator.ExpectMsg<RegisterWorker>(r => r is { WorkerId: "worker-3", CollectiveAddress: "http://w3:5100", Threads: 2 });
-        coordinator.Reply(new StartGeneration { RunId = "r", Generation = 1, Rank = 0, WorldSize = 1, Peers = { new Peer { Rank = 0, WorkerId = "worker-3" } } });
+        coordinator.Reply(new StartGeneration
+        {
+            RunId = "r", Generation = 1, Rank = 0, WorldSize = 1, Peers = { new Peer { Rank = 0, WorkerId = "worker-3" } }, CoordinatorWaitMs = coordinatorWaitMs,
+        });
         AwaitAssert(() => Assert.Single(session.Started));
         return (coordinator, session.Control!);
     }
