@@ -60,6 +60,7 @@ public static class StageSchedule
                 Cosine = stage.Schedule.Cosine,
                 GradClip = stage.GradClip ?? 1.0,
                 GradientWire = stage.GradientWire ?? GradientWire.Float32,
+                GradientOverlap = stage.GradientOverlap ?? true,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
                 ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,

@@ -91,6 +91,9 @@ public sealed record StageConfig
     /// <summary>How the gradient all-reduce's payloads travel (the stage's <c>gradient_wire</c>).</summary>
     public GradientWire GradientWire { get; init; } = GradientWire.Float32;
 
+    /// <summary>Whether the gradient all-reduce overlaps backward (the stage's <c>gradient_overlap</c>).</summary>
+    public bool GradientOverlap { get; init; } = true;
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 

@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -126,6 +126,7 @@ internal sealed class SpecBinder
                 "bf16" or "bfloat16" => GradientWire.BFloat16,
                 _ => (GradientWire?)null,
             }),
+            GradientOverlap = s.Bool("gradient_overlap"),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)

@@ -38,6 +38,12 @@ public sealed record StageSpec
     /// </summary>
     public GradientWire? GradientWire { get; init; }
 
+    /// <summary>
+    /// Whether gradient buckets are all-reduced during backward as soon as they are ready (true, the default, as DDP
+    /// does) or all at once after backward (false: the reference for measuring what the overlap gains). Exact either way.
+    /// </summary>
+    public bool? GradientOverlap { get; init; }
+
     public EvalSpec Eval { get; init; } = new();
 
     /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>

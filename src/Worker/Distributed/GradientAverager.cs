@@ -53,8 +53,11 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         bucketCapacity = bucketBytes / sizeof(float);
     }
 
-    /// <summary>A stage's averager with the stage's <c>gradient_wire</c>; says so in the worker's log when it is not float32.</summary>
-    public static GradientAverager ForStage(ICollectiveGroup group, GradientWire gradientWire, Action<string> log)
+    /// <summary>
+    /// A stage's averager with the stage's <c>gradient_wire</c> and <c>gradient_overlap</c>; says so in the worker's log
+    /// when the wire is not float32 or the overlap is off.
+    /// </summary>
+    public static GradientAverager ForStage(ICollectiveGroup group, GradientWire gradientWire, Action<string> log, bool overlapWithBackward = true)
     {
         var wire = gradientWire switch
         {
@@ -66,7 +69,11 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         {
             log($"gradients are averaged with {wire} on the wire (gradient_wire): half the bytes, not bit-exact");
         }
-        return new GradientAverager(group, wire: wire, overlapWithBackward: true);
+        if (!overlapWithBackward && group.WorldSize > 1)
+        {
+            log("gradients are averaged after backward, not overlapped with it (gradient_overlap: false)");
+        }
+        return new GradientAverager(group, wire: wire, overlapWithBackward: overlapWithBackward);
     }
 
     /// <summary>Plans the buckets now, for <see cref="Average"/>.</summary>

@@ -56,7 +56,7 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
             {
                 ParameterBroadcast.FromRoot(context.Group, model.state_dict().Values);
             }
-            averager = GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log);
+            averager = GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log, context.Config.GradientOverlap);
             step = recipe.CreateStep(model, averager);
             var startEpoch = 0;
             if (context.Joining)

@@ -37,6 +37,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
             batch_size: 16
             epochs: 1
             gradient_wire: bf16
+            gradient_overlap: false
         """;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("spec-").FullName;
@@ -72,11 +73,12 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Equal(new ScheduleSpec { WarmupSteps = 10, Cosine = false }, clip.Schedule);
         Assert.Equal((1.5, 25L), (clip.GradClip!.Value, clip.CheckpointEvery!.Value));
         Assert.Null(clip.GradientWire);
+        Assert.Null(clip.GradientOverlap);
         Assert.Equal((50L, 100), (clip.Eval.EverySteps!.Value, clip.Eval.RetrievalHeldOut!.Value));
         Assert.Equal(["a picture of a {}."], clip.Eval.ZeroShotTemplates);
         var lm = spec.Stages[1];
         Assert.Equal((StageKind.Lm, 1), (lm.Kind!.Value, lm.Epochs!.Value));
-        Assert.Equal(GradientWire.BFloat16, lm.GradientWire);
+        Assert.Equal((GradientWire.BFloat16, false), (lm.GradientWire, lm.GradientOverlap));
         Assert.Equal(["clip"], lm.DependsOn);
         Assert.Equal(["clip"], lm.Init!.From);
         Assert.Equal(["visual"], lm.Init.Freeze);
