@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """torch.distributed's Gloo backend, timed the way `mmcluster bench collectives` times its transports.
 
 W processes on this host (TCP over loopback, as Gloo always uses sockets), float32 buffers, the same sizes S (MiB, the
@@ -6,9 +6,10 @@ full buffer as nccl-tests counts it: all-gather output, reduce-scatter input), a
 the median iteration of the slowest rank. algbw = S / t; busbw = algbw * (W-1)/W for all-gather and reduce-scatter,
 * 2(W-1)/W for all-reduce, * 1 for broadcast; GB = 1e9 bytes. Gloo in torch 1.13 has no reduce_scatter: that row says so.
 
-    python3 bench/gloo_collectives.py --world 2 --sizes 16,64 [--iters 10] [--json]
+    bench/gloo_collectives.py --world 2 --sizes 16,64 [--iters 10] [--json]
 
-Debian's python3-torch (1.13, CPU) is enough: `python3 -c 'import torch'`.
+Debian's python3-torch (1.13, CPU) is enough: `/usr/bin/python3 -c "import torch"` (Debian's interpreter: a python3 earlier
+on PATH, e.g. pyenv's, does not see it).
 """
 
 import argparse
