@@ -4,9 +4,9 @@ using MmCluster.Worker.Runtime;
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
-/// <c>mmcluster caption --checkpoint DIR|FILE IMAGE... [--beam N]</c>: prints <c>IMAGE: caption</c> for each PNG or JPEG
-/// file with a run's blip2-stage2 checkpoint (<see cref="Blip2Captioner"/>): greedy by default, beam search with
-/// <c>--beam N</c> (N &gt; 1).
+/// <c>mmcluster caption --checkpoint DIR|FILE IMAGE... [--beam N] [--cache on|off]</c>: prints <c>IMAGE: caption</c> for
+/// each PNG or JPEG file with a run's blip2-stage2 checkpoint (<see cref="Blip2Captioner"/>): greedy by default, beam
+/// search with <c>--beam N</c> (N &gt; 1); with the key-value cache unless <c>--cache off</c>.
 /// </summary>
 internal static class CaptionCommand
 {
@@ -19,10 +19,12 @@ internal static class CaptionCommand
         };
         var beam = new Option<int>("--beam") { Description = "Beam width (1: greedy).", DefaultValueFactory = _ => 1 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Longest caption, in tokens.", DefaultValueFactory = _ => 16 };
+        var cache = new Option<string>("--cache") { Description = "Key-value cache in generation: on or off (the same captions, slower).", DefaultValueFactory = _ => "on" };
+        cache.AcceptOnlyFromAmong("on", "off");
         var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG files.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("caption", "Caption image files with a run's BLIP-2 stage-2 checkpoint.")
         {
-            checkpoint, beam, maxTokens, images,
+            checkpoint, beam, maxTokens, cache, images,
         };
         command.SetAction(async (result, ct) => await RunCommands.Guard("caption", () =>
         {
@@ -39,7 +41,7 @@ internal static class CaptionCommand
                 {
                     throw new FileNotFoundException($"image '{file}' does not exist", file);
                 }
-                Console.WriteLine($"{file}: {captioner.Caption(File.ReadAllBytes(file), file, beams, result.GetValue(maxTokens))}");
+                Console.WriteLine($"{file}: {captioner.Caption(File.ReadAllBytes(file), file, beams, result.GetValue(maxTokens), result.GetValue(cache) == "on")}");
             }
             return Task.FromResult(0);
         }));

@@ -37,8 +37,19 @@ public sealed class Attention : Module<Tensor, Tensor>
         init.zeros_(out_proj.bias!);
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+
+    /// <summary>
+    /// (B, T, W) -> (B, T, W). With a <paramref name="cache"/> (causal only) the T positions follow the cached ones: their
+    /// keys and values are appended to layer <paramref name="layer"/>'s and the queries attend to every cached position
+    /// and to the new ones up to their own.
+    /// </summary>
+    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer)
     {
+        if (cache is not null && !causal)
+        {
+            throw new InvalidOperationException("a key-value cache serves causal attention only");
+        }
         var (b, t, w) = (x.shape[0], x.shape[1], x.shape[2]);
         using var qkv = functional.linear(x, in_proj_weight, in_proj_bias);   // (B, T, 3W)
         using var split = qkv.view(b, t, 3, heads, w / heads);                  // (B, T, 3, nh, hs)
@@ -46,9 +57,33 @@ public sealed class Attention : Module<Tensor, Tensor>
         using var q = perm[0];
         using var k = perm[1];
         using var v = perm[2];
-        using var y = functional.scaled_dot_product_attention(q, k, v, is_casual: causal); // (B, nh, T, hs)
+        using var y = cache is null
+            ? functional.scaled_dot_product_attention(q, k, v, is_casual: causal) // (B, nh, T, hs)
+            : CachedAttention(q, k, v, cache, layer);
         using var yt = y.transpose(1, 2);                                      // (B, T, nh, hs)
         using var merged = yt.reshape(b, t, w);
         return out_proj.forward(merged);
+    }
+
+    /// <summary>Queries at cached positions [L, L+T) against keys and values [0, L+T).</summary>
+    private static Tensor CachedAttention(Tensor q, Tensor k, Tensor v, KeyValueCache cache, int layer)
+    {
+        var offset = cache.Length;
+        var t = q.shape[2];
+        var (keys, values) = cache.Append(layer, k, v);                        // (B, nh, L+T, hs)
+        using var _ = keys;
+        using var __ = values;
+        if (t == 1)
+        {
+            return functional.scaled_dot_product_attention(q, keys, values);   // one query sees every position
+        }
+        if (offset == 0)
+        {
+            return functional.scaled_dot_product_attention(q, keys, values, is_casual: true);
+        }
+        // query i (position L+i) sees keys 0..L+i: (T, L+T) lower triangle shifted right by L
+        using var ones = torch.ones(t, offset + t, ScalarType.Bool, q.device);
+        using var mask = ones.tril(offset);
+        return functional.scaled_dot_product_attention(q, keys, values, mask);
     }
 }

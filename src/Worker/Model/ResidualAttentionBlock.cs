@@ -28,11 +28,14 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
         mlp.ResetParameters(fcStd, projStd);
     }
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, null, 0);
+
+    /// <summary>The block's pass; with a <paramref name="cache"/>, its attention extends layer <paramref name="layer"/>'s keys and values.</summary>
+    public Tensor Forward(Tensor input, KeyValueCache? cache, int layer)
     {
         using var x = GradientReady.Enter(input, this);   // backward leaving here: this block's gradients are final
         using var n1 = ln_1.forward(x);
-        using var a = attn.forward(n1);
+        using var a = attn.Forward(n1, cache, layer);
         using var h = x + a;
         using var n2 = ln_2.forward(h);
         using var m = mlp.forward(n2);

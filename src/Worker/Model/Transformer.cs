@@ -34,15 +34,24 @@ public sealed class Transformer : Module<Tensor, Tensor>
         }
     }
 
-    public override Tensor forward(Tensor x)
+    public int Layers => resblocks.Count;
+
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// (B, T, W) -> (B, T, W). With a <paramref name="cache"/> (causal only) the T positions follow the cached ones, and
+    /// their keys and values are cached after the pass.
+    /// </summary>
+    public Tensor Forward(Tensor x, KeyValueCache? cache)
     {
         var h = x.alias();
-        foreach (var block in resblocks)
+        for (var i = 0; i < resblocks.Count; i++)
         {
-            var next = block.forward(h);   // (B, T, W) -> (B, T, W)
+            var next = resblocks[i].Forward(h, cache, i);   // (B, T, W) -> (B, T, W)
             h.Dispose();
             h = next;
         }
+        cache?.Advance();
         return h;
     }
 }

@@ -60,15 +60,18 @@ public sealed class Blip2Captioner : IDisposable
         }
     }
 
-    /// <summary>The caption of one encoded image (PNG or JPEG): greedy for <paramref name="beams"/> 1, else beam search.</summary>
-    public string Caption(ReadOnlySpan<byte> image, string name, int beams = 1, int maxTokens = 16)
+    /// <summary>
+    /// The caption of one encoded image (PNG or JPEG): greedy for <paramref name="beams"/> 1, else beam search; with the
+    /// key-value cache unless <paramref name="useCache"/> is false (the same caption, slower).
+    /// </summary>
+    public string Caption(ReadOnlySpan<byte> image, string name, int beams = 1, int maxTokens = 16, bool useCache = true)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = no_grad();
         var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size]);
         var ids = beams <= 1
-            ? CaptionGenerator.Greedy(model, pixels, maxTokens)[0]
-            : CaptionGenerator.Beam(model, pixels, beams, maxTokens);
+            ? CaptionGenerator.Greedy(model, pixels, maxTokens, useCache)[0]
+            : CaptionGenerator.Beam(model, pixels, beams, maxTokens, useCache: useCache);
         return tokenizer.Decode([.. vocabulary.ToGpt2(ids), CaptionTokenizer.EndOfText]);
     }
 

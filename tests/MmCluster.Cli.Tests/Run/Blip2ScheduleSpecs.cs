@@ -78,7 +78,13 @@ public sealed class Blip2ScheduleSpecs(ITestOutputHelper output) : IDisposable
         var (captionExit, captions) = await CliHarness.RunAsync(["caption", "--checkpoint", runDir, png, "--beam", "2"], TimeSpan.FromMinutes(1), output);
         Assert.True(captionExit == 0, $"mmcluster caption exited {captionExit}:\n{captions}");
         Assert.Contains($"{png}: ", captions);
+        var (uncachedExit, uncached) = await CliHarness.RunAsync(["caption", "--checkpoint", runDir, png, "--beam", "2", "--cache", "off"], TimeSpan.FromMinutes(1), output);
+        Assert.True(uncachedExit == 0, $"mmcluster caption --cache off exited {uncachedExit}:\n{uncached}");
+        Assert.Equal(CaptionLine(captions, png), CaptionLine(uncached, png));   // the key-value cache changes no caption
     }
+
+    private static string CaptionLine(string log, string png) =>
+        log.Split('\n').Single(line => line.StartsWith($"{png}: ", StringComparison.Ordinal)).TrimEnd();
 
     public void Dispose()
     {

@@ -52,12 +52,30 @@ public sealed class Blip2Stage2Model : Blip2Base
         return llm_proj.forward(queries);
     }
 
-    /// <summary>(B, Q, LmWidth) prefix and (B, T) LM inputs -> (B, Q+T, LmWidth) final hidden states.</summary>
-    public Tensor Decode(Tensor prefix, Tensor inputs)
+    /// <summary>
+    /// (B, Q, LmWidth) prefix and (B, T) LM inputs -> (B, Q+T, LmWidth) final hidden states. With an empty
+    /// <paramref name="cache"/> (<see cref="CaptionLm.NewCache"/>, room for Q + caption positions) the keys and values of
+    /// the Q+T positions stay cached for <see cref="DecodeNext"/>.
+    /// </summary>
+    public Tensor Decode(Tensor prefix, Tensor inputs, KeyValueCache? cache = null)
     {
-        using var embedded = EmbedTokens(inputs);
+        if (cache is { Length: > 0 })
+        {
+            throw new ArgumentException("Decode starts a sequence: the cache must be empty (DecodeNext continues one)", nameof(cache));
+        }
+        using var embedded = EmbedTokens(inputs, 0);
         using var sequence = cat([prefix, embedded], 1);
-        return lm.ForwardEmbeddings(sequence);
+        return lm.ForwardEmbeddings(sequence, cache);
+    }
+
+    /// <summary>
+    /// (B, t) LM inputs at caption positions <paramref name="position"/>..position+t-1, after the prefix and inputs already in
+    /// <paramref name="cache"/> -> (B, t, LmWidth) final hidden states; the t positions are cached in turn.
+    /// </summary>
+    public Tensor DecodeNext(Tensor inputs, KeyValueCache cache, long position)
+    {
+        using var embedded = EmbedTokens(inputs, position);
+        return lm.ForwardEmbeddings(embedded, cache);
     }
 
     /// <summary>Stage 2's loss on (B, T) caption rows; the first <paramref name="promptTokens"/> caption tokens are not predicted.</summary>
@@ -71,13 +89,13 @@ public sealed class Blip2Stage2Model : Blip2Base
         return LanguageModelLoss.Compute(hidden, labels, lm.OutputWeight);
     }
 
-    private Tensor EmbedTokens(Tensor inputs)
+    private Tensor EmbedTokens(Tensor inputs, long position)
     {
         if (lm.parameters().Any(p => p.requires_grad))
         {
-            return lm.Embed(inputs);
+            return lm.Embed(inputs, position);
         }
         using var _ = no_grad();
-        return lm.Embed(inputs);
+        return lm.Embed(inputs, position);
     }
 }

@@ -42,25 +42,31 @@ public sealed class CaptionLm : Module<Tensor, Tensor>
         transformer.ResetParameters();
     }
 
-    /// <summary>(B, T) ids -> (B, T, W): token embedding plus positions 0..T-1.</summary>
-    public Tensor Embed(Tensor tokens)
+    /// <summary>(B, T) ids -> (B, T, W): token embedding plus positions <paramref name="start"/>..start+T-1.</summary>
+    public Tensor Embed(Tensor tokens, long start = 0)
     {
         var t = tokens.shape[1];
-        if (t > Config.ContextLength)
+        if (start < 0 || start + t > Config.ContextLength)
         {
-            throw new ArgumentException($"{t} tokens exceed the language model's context of {Config.ContextLength}", nameof(tokens));
+            throw new ArgumentException($"{t} tokens from position {start} exceed the language model's context of {Config.ContextLength}", nameof(tokens));
         }
         using var embedded = token_embedding.forward(tokens);
-        using var positions = positional_embedding.narrow(0, 0, t);
+        using var positions = positional_embedding.narrow(0, start, t);
         return embedded + positions;
     }
 
-    /// <summary>(B, L, W) input embeddings (prefix and/or <see cref="Embed"/> output) -> (B, L, W) final hidden states.</summary>
-    public Tensor ForwardEmbeddings(Tensor inputsEmbeds)
+    /// <summary>
+    /// (B, L, W) input embeddings (prefix and/or <see cref="Embed"/> output) -> (B, L, W) final hidden states. With a
+    /// <paramref name="cache"/> (<see cref="NewCache"/>) the L positions follow the cached ones and are cached in turn.
+    /// </summary>
+    public Tensor ForwardEmbeddings(Tensor inputsEmbeds, KeyValueCache? cache = null)
     {
-        using var h = transformer.forward(inputsEmbeds);
+        using var h = transformer.Forward(inputsEmbeds, cache);
         return ln_f.forward(h);
     }
+
+    /// <summary>An empty key-value cache for <paramref name="capacity"/> positions of this model (dispose it).</summary>
+    public KeyValueCache NewCache(long capacity) => new(transformer.Layers, capacity);
 
     /// <summary>(B, N, W) or (N, W) hidden states -> logits over the vocabulary (tied head).</summary>
     public Tensor Logits(Tensor hidden) => functional.linear(hidden, token_embedding.weight!);
