@@ -13,12 +13,19 @@ internal static class DevReport
         var stage = s.Stages.FirstOrDefault(x => x.Name == s.Stage);
         var total = stage?.TotalSteps ?? 0;
         var eval = s.LastEval is { } e && e.Metrics.Count > 0
-            ? " | eval " + string.Join(" ", e.Metrics.Where(kv => !kv.Key.EndsWith("images", StringComparison.Ordinal)).Select(kv => $"{kv.Key}={kv.Value:0.###}"))
+            ? " | eval " + string.Join(" ", e.Metrics.Where(kv => Headline(kv.Key)).Select(kv => $"{kv.Key}={kv.Value:0.###}"))
             : "";
         var recoveries = s.Recoveries.Count == 0 ? "" : $" | generation {s.Generation}, {s.Recoveries.Count} recover{(s.Recoveries.Count == 1 ? "y" : "ies")}";
         return string.Create(CultureInfo.InvariantCulture,
             $"[progress] {s.State} {s.Stage} step {s.Step}/{total} epoch {s.Epoch} loss {s.Loss:0.####} lr {s.Lr:0.#####} {s.SamplesPerS:0} samples/s collectives {s.CollectiveFraction:P0} wall {s.WallS:0}s workers {s.Workers.Count(w => w.Rank >= 0)}{recoveries}{eval}");
     }
+
+    /// <summary>
+    /// Whether the progress line shows an evaluation metric: not the image counts, nor a breakdown (a dotted name such as
+    /// stage 1's <c>itm_wrong.IMAGE|CAPTION</c>, up to 100 of them), which metrics.jsonl and summary.json keep.
+    /// </summary>
+    internal static bool Headline(string metric) =>
+        !metric.EndsWith("images", StringComparison.Ordinal) && !metric.Contains('.', StringComparison.Ordinal);
 
     public static int Report(string directory, ChildProcess coordinator)
     {

@@ -16,7 +16,8 @@ public sealed class ModelPresetCatalog
         ["vocab_size", "context_length", "width", "layers", "heads", "mlp_ratio", "dropout"];
 
     private static readonly string[] QFormerFields =
-        ["num_query_tokens", "width", "layers", "heads", "mlp_ratio", "cross_attention_every", "embed_dim", "max_text_length", "prompt"];
+        ["num_query_tokens", "width", "layers", "heads", "mlp_ratio", "cross_attention_every", "embed_dim", "max_text_length", "prompt",
+         "itm_positive_weight", "itm_negative_sharpness"];
 
     private readonly Dictionary<string, ModelPreset> _presets;
 

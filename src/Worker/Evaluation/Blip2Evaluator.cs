@@ -44,7 +44,7 @@ public static class Blip2Evaluator
         var imageToText = HitRate(similarity.argmax(1), labels);
         var textToImage = HitRate(similarity.argmax(0), labels);
         var negatives = Enumerable.Range(0, n).Select(i => NextOtherClass(labels, i)).ToArray();
-        var correct = 0;
+        var matched = new bool[2 * n];                                            // the head's answer: own captions, then others
         for (var start = 0; start < n; start += batchSize)
         {
             var count = Math.Min(batchSize, n - start);
@@ -54,9 +54,31 @@ public static class Blip2Evaluator
             var (ids, valid) = QFormerText.FromCaptions(cat([own, other], 0), config.ClsId, config.EndOfText);
             var hidden = model.QFormer.Forward(ids, Blip2Masks.Itm(config.Queries, valid), cat([imageEmbeds, imageEmbeds], 0));
             var predicted = model.MatchLogits(hidden.narrow(1, 0, config.Queries)).argmax(1).data<long>().ToArray();
-            correct += predicted.Take(count).Count(p => p == 1) + predicted.Skip(count).Count(p => p == 0);
+            for (var i = 0; i < count; i++)
+            {
+                matched[start + i] = predicted[i] == 1;
+                matched[n + start + i] = predicted[count + i] == 1;
+            }
         }
-        return new Blip2RetrievalResult(n, imageToText, textToImage, (double)correct / (2 * n));
+        var positivesRight = matched.Take(n).Count(m => m);
+        var negativesRight = matched.Skip(n).Count(m => !m);
+        return new Blip2RetrievalResult(
+            n, imageToText, textToImage, (double)(positivesRight + negativesRight) / (2 * n),
+            (double)positivesRight / n, (double)negativesRight / n, ItmByClassPair(labels, negatives, matched));
+    }
+
+    /// <summary>
+    /// The ITM decisions by (image class, caption class): the positives on the diagonal (wrong = rejected), the negatives
+    /// off it (wrong = accepted as a match).
+    /// </summary>
+    private static IReadOnlyList<ItmClassPair> ItmByClassPair(int[] labels, int[] negatives, bool[] matched)
+    {
+        var n = labels.Length;
+        var decisions = Enumerable.Range(0, n).Select(i => (Image: labels[i], Caption: labels[i], Wrong: !matched[i]))
+            .Concat(Enumerable.Range(0, n).Select(i => (Image: labels[i], Caption: labels[negatives[i]], Wrong: matched[n + i])));
+        return decisions.GroupBy(d => (d.Image, d.Caption))
+            .Select(g => new ItmClassPair(g.Key.Image, g.Key.Caption, g.Count(), g.Count(d => d.Wrong)))
+            .OrderBy(p => p.ImageClass).ThenBy(p => p.CaptionClass).ToArray();
     }
 
     /// <summary>Greedy captions for every image, and how often a caption names its image's class (and no other class).</summary>

@@ -42,18 +42,52 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var distinct = pairs.Labels.Length == pairs.Count ? pairs.Labels.Distinct().Count() : pairs.Count;
         var scored = pairs.Count >= 2 && distinct >= 2;
         var result = scored ? Blip2Evaluator.Retrieval(model, pairs) : null;
+        var classes = context.Config.ClassNames;
         var sums = SumOverRanks(context.Group,
-            [scored ? 1 : 0, (float)(result?.ImageToTextRecallAt1 ?? 0), (float)(result?.TextToImageRecallAt1 ?? 0), (float)(result?.ItmAccuracy ?? 0), result?.Pairs ?? 0]);
+        [
+            scored ? 1 : 0, (float)(result?.ImageToTextRecallAt1 ?? 0), (float)(result?.TextToImageRecallAt1 ?? 0), (float)(result?.ItmAccuracy ?? 0),
+            result?.Pairs ?? 0, (float)(result?.ItmPositiveAccuracy ?? 0), (float)(result?.ItmNegativeAccuracy ?? 0),
+            .. WrongByClassPair(result, classes.Count),
+        ]);
         if (sums[0] == 0)
         {
             return new Dictionary<string, double>();
         }
-        return new Dictionary<string, double>
+        var metrics = new Dictionary<string, double>
         {
             ["i2t_r1"] = sums[1] / sums[0],
             ["t2i_r1"] = sums[2] / sums[0],
             ["itm_accuracy"] = sums[3] / sums[0],
             ["pairs"] = sums[4],
+            ["itm_positive_accuracy"] = sums[5] / sums[0],
+            ["itm_negative_accuracy"] = sums[6] / sums[0],
         };
+        for (var k = 0; k < classes.Count * classes.Count; k++)
+        {
+            if (sums[FixedMetrics + k] > 0)
+            {
+                metrics[$"itm_wrong.{classes[k / classes.Count]}|{classes[k % classes.Count]}"] = sums[FixedMetrics + k];
+            }
+        }
+        return metrics;
+    }
+
+    private const int FixedMetrics = 7;
+
+    /// <summary>
+    /// Wrong ITM decisions by image class (row) and caption class (column), flattened: on the diagonal the positives
+    /// rejected, elsewhere the negatives accepted. Reported as <c>itm_wrong.IMAGE|CAPTION</c> counts, summed over the ranks.
+    /// </summary>
+    private static float[] WrongByClassPair(Blip2RetrievalResult? result, int classes)
+    {
+        var wrong = new float[classes * classes];
+        foreach (var pair in result?.ItmByClassPair ?? [])
+        {
+            if (pair.ImageClass < classes && pair.CaptionClass < classes)
+            {
+                wrong[pair.ImageClass * classes + pair.CaptionClass] += pair.Wrong;
+            }
+        }
+        return wrong;
     }
 }

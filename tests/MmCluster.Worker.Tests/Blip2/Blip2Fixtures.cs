@@ -19,10 +19,10 @@ internal static class Blip2Fixtures
 
     public static CaptionLmConfig Lm => CaptionLmConfig.Micro;
 
-    public static Blip2Stage1Model NewStage1(long seed = ModelSeed)
+    public static Blip2Stage1Model NewStage1(long seed = ModelSeed, QFormerConfig? qformer = null)
     {
         random.manual_seed(seed);
-        return new Blip2Stage1Model(Vision, QFormer);
+        return new Blip2Stage1Model(Vision, qformer ?? QFormer);
     }
 
     public static Blip2Stage2Model NewStage2(long seed = ModelSeed)

@@ -76,15 +76,18 @@ public sealed class Blip2ItcGradientEquivalenceSpecs
         }
     }
 
-    [Fact]
-    public async Task Should_step_all_three_losses_identically_on_every_rank_when_W_does_not_divide_the_global_batch()
+    [Theory]
+    [InlineData(1.0, 1.0)]   // LAVIS's ITM
+    [InlineData(2.0, 0.0)]   // the example schedule's: positives weighted 2, negatives from any other class
+    public async Task Should_step_all_three_losses_identically_on_every_rank_when_W_does_not_divide_the_global_batch(double itmPositiveWeight, double itmNegativeSharpness)
     {
         const int world = 3;
         const int globalBatch = 7;
         var groups = InProcessCollectiveGroup.Create(world, TimeSpan.FromSeconds(30));
         var batch = Blip2Fixtures.Batch(globalBatch);
-        var first = Blip2Fixtures.NewStage1();
-        var models = new[] { first, Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1()), Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1()) };
+        var config = Blip2Fixtures.QFormer with { ItmPositiveWeight = itmPositiveWeight, ItmNegativeSharpness = itmNegativeSharpness };
+        var first = Blip2Fixtures.NewStage1(qformer: config);
+        var models = new[] { first, Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1(qformer: config)), Blip2Fixtures.Replicate(first, Blip2Fixtures.NewStage1(qformer: config)) };
         var results = RankThreads.Run(world, rank =>
         {
             using var averager = new GradientAverager(groups[rank]);

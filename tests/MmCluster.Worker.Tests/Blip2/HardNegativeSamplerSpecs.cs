@@ -97,4 +97,24 @@ public sealed class HardNegativeSamplerSpecs
             HardNegativeSampler.Sample(similarity, 4, first).data<long>().ToArray(),
             HardNegativeSampler.Sample(similarity, 4, second).data<long>().ToArray());
     }
+    [Theory]
+    [InlineData(1.0, 400, 400)]   // LAVIS: the hardest column (10 logits above the rest) nearly every time
+    [InlineData(0.0, 40, 160)]    // uniform over the 4 columns of other groups: about 100 of 400 each
+    public void Should_soften_the_preference_for_the_hardest_column_when_sharpness_is_below_one(double sharpness, int atLeast, int atMost)
+    {
+        using var scope = NewDisposeScope();
+        // One row (group 0, positive at column 0) against 6 columns: column 1 shares its group, column 2 is the hardest.
+        var similarity = tensor(new float[,] { { 20f, 15f, 10f, 0f, 0f, 0f } });
+        var rowGroups = tensor(new long[] { 0 });
+        var columnGroups = tensor(new long[] { 0, 0, 1, 2, 3, 4 });
+        var counts = new int[6];
+        for (var seed = 0; seed < 400; seed++)
+        {
+            using var generator = new Generator((ulong)seed);
+            counts[HardNegativeSampler.Sample(similarity, 0, generator, rowGroups, columnGroups, sharpness).item<long>()]++;
+        }
+        Assert.Equal(0, counts[0] + counts[1]);
+        Assert.InRange(counts[2], atLeast, atMost);
+        Assert.Equal(400, counts.Sum());
+    }
 }

@@ -9,7 +9,7 @@ namespace MmCluster.Worker.Model.Blip2;
 /// Stage 1's forward and losses, distributed as LAVIS's Blip2Qformer.forward does it: ITC over the gathered features
 /// (<see cref="Blip2ItcLoss"/>); ITM with one hard negative image per text and one hard negative text per image from the
 /// global batch (image features gathered with gradient, text ids and groups without), b positives and 2b negatives through
-/// the bi-directional mask; ITG, the captioning loss under the multimodal causal mask. Collectives run in the same order
+/// the bi-directional mask, the positives weighted by <see cref="QFormerConfig.ItmPositiveWeight"/>; ITG, the captioning loss under the multimodal causal mask. Collectives run in the same order
 /// on every rank: ITC features, ITM image features, ITM text ids.
 /// </summary>
 public static class Blip2Stage1Loss
@@ -74,8 +74,9 @@ public static class Blip2Stage1Loss
         using (groupsWorld)
         {
             var firstPositive = gatherer.RowOffset(b);
-            using var negativeImages = HardNegativeSampler.Sample(textToImage, firstPositive, generator, groups, groupsWorld);
-            using var negativeTexts = HardNegativeSampler.Sample(imageToText, firstPositive, generator, groups, groupsWorld);
+            var sharpness = model.QFormer.Config.ItmNegativeSharpness;
+            using var negativeImages = HardNegativeSampler.Sample(textToImage, firstPositive, generator, groups, groupsWorld, sharpness);
+            using var negativeTexts = HardNegativeSampler.Sample(imageToText, firstPositive, generator, groups, groupsWorld, sharpness);
             using var imageNeg = imageWorld.index_select(0, negativeImages);                // (b, N, E)
             using var idsNeg = idsWorld.index_select(0, negativeTexts);                     // (b, T)
             using var validNeg = validWorld.index_select(0, negativeTexts);
@@ -86,11 +87,22 @@ public static class Blip2Stage1Loss
             using var hidden = model.QFormer.Forward(idsAll, allowed, imageAll);           // (3b, Q+T, W)
             using var queryHidden = hidden.narrow(1, 0, queries);
             using var logits = model.MatchLogits(queryHidden);                             // (3b, 2)
-            using var positives = ones(b, ScalarType.Int64, imageEmbeds.device);
-            using var negatives = zeros(2 * b, ScalarType.Int64, imageEmbeds.device);
-            using var labels = cat([positives, negatives], 0);
-            return cross_entropy(logits, labels);
+            return MatchingLoss(logits, b, model.QFormer.Config.ItmPositiveWeight);
         }
+    }
+
+    /// <summary>
+    /// ITM's loss on (3b, 2) logits whose first b rows are positives (label 1) and the other 2b negatives (label 0): the
+    /// cross-entropy, each positive row weighted by <paramref name="positiveWeight"/> and each negative by 1, over the sum
+    /// of the weights (at 1, LAVIS's plain mean).
+    /// </summary>
+    internal static Tensor MatchingLoss(Tensor logits, long b, double positiveWeight)
+    {
+        using var positives = ones(b, ScalarType.Int64, logits.device);
+        using var negatives = zeros(2 * b, ScalarType.Int64, logits.device);
+        using var labels = cat([positives, negatives], 0);
+        using var classWeights = positiveWeight == 1 ? null : tensor(new[] { 1f, (float)positiveWeight }, device: logits.device);
+        return cross_entropy(logits, labels, classWeights);
     }
 
     /// <summary>One collective without gradient for the text side: ids, validity and groups as float32 (ids &lt; 2^24 are exact).</summary>

@@ -47,6 +47,21 @@ public sealed record QFormerConfig
     private const double BertInitializerRange = 0.02;
     private const int BertBaseWidth = 768;
 
+    /// <summary>
+    /// ITM's cross-entropy weight on its b positives against 1 on its 2b hard negatives. LAVIS's 1 trains the head on a
+    /// prior of one match in three, and where the frozen encoder cannot tell an image's class from its look-alikes (the hard
+    /// negatives are drawn from those) the head learns to reject its true caption too; 2 makes the two classes weigh the
+    /// same, the prior of a balanced evaluation (docs/benchmarks.md, "ITM that learns").
+    /// </summary>
+    public double ItmPositiveWeight { get; init; } = 1;
+
+    /// <summary>
+    /// How hard ITM's negatives are: each is drawn with softmax(sharpness · s / temp) over the ITC similarities s of the
+    /// other classes (<see cref="Loss.HardNegativeSampler"/>). LAVIS's 1 draws nearly always the most similar other class,
+    /// a look-alike the frozen encoder may not tell apart; 0 draws any other class alike.
+    /// </summary>
+    public double ItmNegativeSharpness { get; init; } = 1;
+
     /// <summary>LAVIS's label smoothing for ITC and ITG.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
@@ -89,6 +104,14 @@ public sealed record QFormerConfig
         if (Width % Heads != 0)
         {
             throw new ArgumentException($"Invalid QFormerConfig: Width {Width} is not a multiple of Heads {Heads}.");
+        }
+        if (!(ItmNegativeSharpness >= 0))
+        {
+            throw new ArgumentException($"Invalid QFormerConfig: ItmNegativeSharpness {ItmNegativeSharpness} must not be negative.");
+        }
+        if (!(ItmPositiveWeight > 0))
+        {
+            throw new ArgumentException($"Invalid QFormerConfig: ItmPositiveWeight {ItmPositiveWeight} must be positive.");
         }
         if (Queries < 1 || Layers < 1 || CrossAttentionFrequency < 1 || ContextLength < 2 || TextVocabSize < 2 || EmbedDim < 1)
         {

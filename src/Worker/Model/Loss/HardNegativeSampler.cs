@@ -5,7 +5,7 @@ namespace MmCluster.Worker.Model.Loss;
 
 /// <summary>
 /// ITM's hard negatives (LAVIS blip2_qformer.py): for each of this rank's b rows, one column of the global batch drawn with
-/// multinomial(softmax(similarity)), the positive excluded. LAVIS fills the positive's logit with -10000; here its weight is
+/// multinomial(softmax(sharpness · similarity)), the positive excluded (sharpness 1: LAVIS's draw). LAVIS fills the positive's logit with -10000; here its weight is
 /// set to exactly zero after the softmax, so the positive can never be drawn. With <c>groups</c> (LAVIS's image_id; here the
 /// class label) every column of the row's own group is excluded too, unless that would leave none.
 /// </summary>
@@ -16,8 +16,11 @@ public static class HardNegativeSampler
     /// <param name="generator">Seeded generator: the draw is deterministic.</param>
     /// <param name="rowGroups">(b,) int64 group of each local row, or null.</param>
     /// <param name="columnGroups">(B,) int64 group of each gathered column, or null.</param>
+    /// <param name="sharpness">Multiplies the similarities before the softmax: 1 is LAVIS's draw, 0 a uniform draw among
+    /// the columns not excluded, in between a softer preference for the hardest.</param>
     /// <returns>(b,) int64 column indices.</returns>
-    public static Tensor Sample(Tensor similarity, long firstPositive, Generator generator, Tensor? rowGroups = null, Tensor? columnGroups = null)
+    public static Tensor Sample(
+        Tensor similarity, long firstPositive, Generator generator, Tensor? rowGroups = null, Tensor? columnGroups = null, double sharpness = 1)
     {
         var (b, columns) = (similarity.shape[0], similarity.shape[1]);
         if (columns < 2)
@@ -29,7 +32,8 @@ public static class HardNegativeSampler
         using var veryNegative = (-10000.0).ToScalar();   // explicit Scalars, alive until the calls return (Blip2Masks.ToAdditive)
         using var zero = 0.0.ToScalar();
         using var detached = similarity.detach();
-        using var logits = detached.masked_fill(excluded, veryNegative);
+        using var scaled = detached * sharpness;
+        using var logits = scaled.masked_fill(excluded, veryNegative);
         using var softmaxed = logits.softmax(1);
         using var weights = softmaxed.masked_fill(excluded, zero);
         using var drawn = multinomial(weights, 1, generator: generator);   // (b, 1)
