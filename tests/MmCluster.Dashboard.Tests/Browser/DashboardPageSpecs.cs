@@ -39,6 +39,10 @@ public sealed class DashboardPageSpecs(ChromiumFixture chromium, ITestOutputHelp
         var lossLegend = await TextAsync(page, "#plot-loss");
         Assert.All(new[] { "loss", "itc", "itm", "itg" }, term => Assert.Contains(term, lossLegend));
         Assert.Equal(1, await CountAsync(page, "#plot-eval canvas"));
+        var evalLegend = await TextAsync(page, "#plot-eval");
+        Assert.Contains("itm_acc", evalLegend);
+        Assert.DoesNotContain("itm_pairs", evalLegend);      // counts would squash the 0..1 metrics
+        Assert.DoesNotContain("itm_wrong", evalLegend);      // so would the per-class-pair breakdown
         var markers = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('.plot')].map(p => p.dataset.markers ?? '')");
         Assert.All(markers, m => Assert.Equal(FakeRun.RecoveryStep.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
         Assert.Equal(FakeRun.WorkerCount, await CountAsync(page, "[data-testid=plot-step-split] canvas"));

@@ -121,7 +121,13 @@ internal static class FakeRun
             reply.Points.Add(point);
             if (step % 100 == 0)
             {
-                reply.Points.Add(new HistoryPoint { Stage = Stage, Step = step, WallS = 600 + step, Eval = { ["itm_acc"] = 0.5 + step / 2000.0, ["i2t_r1"] = 0.2 + step / 3000.0 } });
+                reply.Points.Add(new HistoryPoint { Stage = Stage, Step = step, WallS = 600 + step, Eval =
+                {
+                    ["itm_acc"] = 0.5 + step / 2000.0, ["i2t_r1"] = 0.2 + step / 3000.0,
+                    // A count and a dotted breakdown (stage 1's wrong ITM decisions per class pair): not plotted.
+                    ["itm_pairs"] = 2000, ["itm_wrong.shirt|coat"] = 40 - step / 100,
+                },
+            });
             }
         }
         var json = JsonNode.Parse(JsonFormatter.Default.Format(reply))!.AsObject();

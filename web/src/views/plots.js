@@ -53,8 +53,9 @@ export class Plots {
     this.lr.update(['lr'], columns(train, ['lr'], (p) => num(p.lr)));
     this.throughput.update(['samples/s'], columns(train, ['samplesPerS'], (p) => num(p.samplesPerS)));
     const evals = s.evalPoints(stage);
-    // Counts (images, pairs, captions evaluated) would squash the 0..1 metrics on a shared axis: the table has them.
-    const evalKeys = keysOf(evals, 'eval').filter((k) => !/(^|_)(images|pairs|captions)$/.test(k));
+    // Counts (images, pairs, captions evaluated) and dotted breakdowns (itm_wrong.IMAGE|CAPTION: wrong decisions per
+    // class pair) would squash the 0..1 metrics on a shared axis; metrics.jsonl and summary.json keep them.
+    const evalKeys = keysOf(evals, 'eval').filter((k) => !/(^|_)(images|pairs|captions)$/.test(k) && !k.includes('.'));
     this.eval.update(evalKeys, columns(evals, evalKeys, (p, k) => obj(p.eval)[k]));
     document.getElementById('eval-empty').hidden = evals.length > 0;
     document.getElementById('plot-eval').hidden = evals.length === 0;
