@@ -415,7 +415,6 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         }
         ended = runEnded;
         Timers.CancelAll();
-        FailPending(new Status.Failure(new RunEndedException(runEnded.Reason)));
         if (runEnded.Succeeded)
         {
             log.Info("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
@@ -424,7 +423,10 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         {
             log.Warning("Worker {0}: {1}.", settings.WorkerId, runEnded.Reason);
         }
+        // The session hears of the end before its pending calls fail, so a trainer woken by that failure already sees
+        // itself stopped (not failed): a worker that rejoins a restarted coordinator must not exit on it.
         session.OnRunEnded(runEnded);
+        FailPending(new Status.Failure(new RunEndedException(runEnded.Reason)));
         if (runEnded.RejoinWithin is not null && subscribedToCluster)
         {
             // This membership is over and the process rejoins with a new one: downing itself ends it at once instead of

@@ -175,8 +175,9 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 }
             }
         }
-        catch (Exception e) when (stop.IsCancellationRequested)
+        catch (Exception e) when (stop.IsCancellationRequested || e is RunEndedException || e.InnerException is RunEndedException)
         {
+            // The run ended for this worker (the coordinator finished or failed it, or was lost): not this trainer's failure.
             log($"trainer stopped: {e.Message}");
         }
         catch (Exception e)
