@@ -70,6 +70,12 @@ public sealed class CaptionTokenizer
         return ids;
     }
 
+    /// <summary>GPT-2 BPE ids of a text, no end-of-text and no cut (the text's owner bounds its length).</summary>
+    public static IReadOnlyList<int> EncodeText(string text) => Gpt2.Value.EncodeToIds(text);
+
+    /// <summary>The text of GPT-2 ids (end-of-text ids skipped).</summary>
+    public static string DecodeText(IEnumerable<long> ids) => Gpt2.Value.Decode(ids.Where(id => id != EndOfText).Select(id => (int)id));
+
     /// <summary>The text of one row, up to (not including) its EOT.</summary>
     public string Decode(ReadOnlySpan<long> row)
     {

@@ -1,0 +1,12 @@
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// One conversation as language-model rows of <see cref="ConversationTemplate.ContextLength"/> GPT-2 ids: input
+/// position t predicts <see cref="Labels"/>[t] (-100 where not supervised), as <c>CaptionTargets</c>. The image's tokens go
+/// in before input position <see cref="ImagePosition"/> (the model splices them in; they are never supervised).
+/// </summary>
+public sealed record ConversationTokens(long[] Inputs, long[] Labels, int ImagePosition, int SupervisedTokens, ConversationOutcome Outcome)
+{
+    /// <summary>True when the row contributes to the loss.</summary>
+    public bool Trains => SupervisedTokens > 0;
+}
