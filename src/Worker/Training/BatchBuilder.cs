@@ -1,20 +1,41 @@
+using MmCluster.Shared.Manifest;
+
 namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// Turns manifest rows into a <see cref="ClipBatch"/>: decodes each image into its slot of the pixel buffer and tokenizes
-/// each caption into its row of the id buffer. Pure CPU work, safe to run on a producer thread.
+/// each caption into its row of the id buffer. With a <see cref="ConversationTemplate"/> the rows are conversations
+/// instead (<see cref="ChatSource"/>): inputs, next-token targets and the image position. Pure CPU work, safe to run on a
+/// producer thread.
 /// </summary>
-public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer)
+public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions)
 {
     public ImageDecoder Decoder => decoder;
 
     public CaptionTokenizer Tokenizer => tokenizer;
+
+    /// <summary>The template of conversation rows; null for caption rows.</summary>
+    public ConversationTemplate? Chat => chat;
+
+    /// <summary>One row's conversation as this builder's <see cref="ChatSource"/> says it.</summary>
+    public static Conversation ConversationOf(CaptionedImage row, ChatSource source) => source switch
+    {
+        ChatSource.Captions => Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
+        ChatSource.Conversations => row.Conversation ?? Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
+        _ => row.Conversation is { } c
+            ? new Conversation([.. c.Turns, new ConversationTurn(ConversationRole.User, ConversationTemplate.DescribeInstruction), new ConversationTurn(ConversationRole.Assistant, row.Caption)])
+            : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
+    };
 
     public ClipBatch Build(IReadOnlyList<CaptionedImage> rows)
     {
         if (rows.Count == 0)
         {
             throw new ArgumentException("cannot build a batch from zero rows", nameof(rows));
+        }
+        if (chat is not null)
+        {
+            return BuildChat(rows, chat);
         }
         var perImage = decoder.ValuesPerImage;
         var context = tokenizer.ContextLength;
@@ -32,5 +53,33 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
         }
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, tokens, context) { Labels = labels, Keys = keys };
+    }
+
+    private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template)
+    {
+        var perImage = decoder.ValuesPerImage;
+        var context = template.ContextLength;
+        var pixels = new float[(long)rows.Count * perImage];
+        var inputs = new long[(long)rows.Count * context];
+        var targets = new long[(long)rows.Count * context];
+        var outcomes = new int[Enum.GetValues<ConversationOutcome>().Length];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key);
+            var tokens = template.Encode(ConversationOf(row, source));
+            tokens.Inputs.CopyTo(inputs, i * context);
+            tokens.Labels.CopyTo(targets, i * context);
+            outcomes[(int)tokens.Outcome]++;
+        }
+        var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
+        return new ClipBatch(pixels, shape, inputs, context)
+        {
+            Labels = [.. rows.Select(r => r.Label)],
+            Keys = [.. rows.Select(r => r.Key)],
+            Targets = targets,
+            ImagePosition = template.ImagePosition,
+            Outcomes = outcomes,
+        };
     }
 }

@@ -46,6 +46,10 @@ public sealed class CaptionVocabulary
         return ids;
     }
 
-    /// <summary>The batch with its caption rows in compact ids.</summary>
-    public ClipBatch Compact(ClipBatch batch) => batch with { Tokens = ToCompact(batch.Tokens) };
+    /// <summary>The batch with its caption rows (and conversation targets; -100 stays) in compact ids.</summary>
+    public ClipBatch Compact(ClipBatch batch) => batch with
+    {
+        Tokens = ToCompact(batch.Tokens),
+        Targets = batch.Targets is null ? null : [.. batch.Targets.Select(id => id < 0 ? id : toCompact[id])],
+    };
 }

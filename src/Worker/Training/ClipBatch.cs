@@ -14,6 +14,18 @@ public sealed record ClipBatch(float[] Pixels, long[] PixelShape, long[] Tokens,
 
     public int Count => (int)PixelShape[0];
 
+    /// <summary>
+    /// Conversation rows (<see cref="ConversationTemplate"/>): per row and input position the next-token target, -100
+    /// where not supervised; <see cref="Tokens"/> are then the inputs. Null for caption rows.
+    /// </summary>
+    public long[]? Targets { get; init; }
+
+    /// <summary>Conversation rows: the input position the image's tokens go in before.</summary>
+    public int ImagePosition { get; init; }
+
+    /// <summary>Conversation rows: how many rows had each <see cref="ConversationOutcome"/> (indexed by its value).</summary>
+    public int[] Outcomes { get; init; } = [];
+
     /// <summary>Throws naming the inconsistent field.</summary>
     public ClipBatch Validate()
     {
@@ -29,6 +41,10 @@ public sealed record ClipBatch(float[] Pixels, long[] PixelShape, long[] Tokens,
         if (Tokens.Length != (long)Count * ContextLength)
         {
             throw new ArgumentException($"ClipBatch.Tokens has {Tokens.Length} ids but {Count} rows x context {ContextLength} need {(long)Count * ContextLength}.");
+        }
+        if (Targets is not null && Targets.Length != Tokens.Length)
+        {
+            throw new ArgumentException($"ClipBatch.Targets has {Targets.Length} ids but Tokens has {Tokens.Length}.");
         }
         return this;
     }

@@ -8,7 +8,8 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// One synchronous step of the <c>lm</c> stage: next-token loss of <see cref="CaptionLm"/> on the batch's caption rows
-/// (BOS + row shifted right as input, the row up to its EOT as labels), scaled by this rank's share of the global batch
+/// (BOS + row shifted right as input, the row up to its EOT as labels; or conversation rows, text only, with their
+/// answer targets), scaled by this rank's share of the global batch
 /// (<paramref name="layout"/>; none: world size 1). The batch's pixels are not used.
 /// </summary>
 public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null) : IStageStep
@@ -27,9 +28,7 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
-        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
-        var inputs = CaptionTargets.Inputs(rows, model.Config.EndOfText);
-        var labels = CaptionTargets.Labels(rows, model.Config.EndOfText);
+        var (inputs, labels) = TeacherForcing(batch, model.Config.EndOfText);
         var embedded = model.Embed(inputs);
         var hidden = model.ForwardEmbeddings(embedded);
         var loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
@@ -45,12 +44,22 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         model.eval();
-        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
-        var inputs = CaptionTargets.Inputs(rows, model.Config.EndOfText);
-        var labels = CaptionTargets.Labels(rows, model.Config.EndOfText);
+        var (inputs, labels) = TeacherForcing(batch, model.Config.EndOfText);
         var embedded = model.Embed(inputs);
         var hidden = model.ForwardEmbeddings(embedded);
         return LanguageModelLoss.Compute(hidden, labels, model.OutputWeight).item<float>();
+    }
+
+    /// <summary>
+    /// (B, T) inputs and next-token labels: a caption row's [BOS, row] and row up to its EOT (<see cref="CaptionTargets"/>),
+    /// or a conversation row's inputs and targets as the template made them (answers only; no image here).
+    /// </summary>
+    internal static (Tensor Inputs, Tensor Labels) TeacherForcing(ClipBatch batch, long endOfText)
+    {
+        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        return batch.Targets is { } targets
+            ? (rows, tensor(targets, [batch.Count, batch.ContextLength]))
+            : (CaptionTargets.Inputs(rows, endOfText), CaptionTargets.Labels(rows, endOfText));
     }
 
     internal static void RequireContext(int batchContext, int modelContext)
