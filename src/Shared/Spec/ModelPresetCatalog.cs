@@ -19,6 +19,9 @@ public sealed class ModelPresetCatalog
         ["num_query_tokens", "width", "layers", "heads", "mlp_ratio", "cross_attention_every", "embed_dim", "max_text_length", "prompt",
          "itm_positive_weight", "itm_negative_sharpness"];
 
+    /// <summary>A chat stage's generation limit (answers and captions in evaluation and <c>mmcluster ask</c>).</summary>
+    private static readonly string[] ChatFields = ["max_answer_tokens"];
+
     private readonly Dictionary<string, ModelPreset> _presets;
 
     public ModelPresetCatalog(IEnumerable<ModelPreset> presets)
@@ -31,7 +34,10 @@ public sealed class ModelPresetCatalog
         new ModelPreset("clip-tiny", [StageKind.Clip], ClipFields),
         new ModelPreset("clip-mini", [StageKind.Clip], ClipFields),
         new ModelPreset("lm-tiny", [StageKind.Lm], LmFields),
-        new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2], QFormerFields),
+        new ModelPreset("lm-chat", [StageKind.Lm], LmFields),
+        new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2, StageKind.InstructBlip], QFormerFields),
+        new ModelPreset("llava-tiny", [StageKind.LlavaAlign, StageKind.LlavaInstruct], ChatFields),
+        new ModelPreset("plora-tiny", [StageKind.Plora], [.. ChatFields, "lora_rank", "lora_alpha"]),
     ]);
 
     public IReadOnlyCollection<string> Names => _presets.Keys;

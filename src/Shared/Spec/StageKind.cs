@@ -14,4 +14,16 @@ public enum StageKind
 
     /// <summary>BLIP-2 stage 2: Q-Former output projected into a frozen language model (captioning loss).</summary>
     Blip2Stage2,
+
+    /// <summary>LLaVA stage 1: a two-layer MLP projector from frozen CLIP patch features into a frozen language model, on captions.</summary>
+    LlavaAlign,
+
+    /// <summary>LLaVA stage 2: projector and language model tuned on instruction conversations (answers supervised).</summary>
+    LlavaInstruct,
+
+    /// <summary>InstructBLIP: the instruction enters the Q-Former beside the queries; Q-Former and projection tuned on conversations.</summary>
+    InstructBlip,
+
+    /// <summary>InternLM-XComposer2's Partial LoRA: low-rank deltas on the frozen language model, at image-token positions only.</summary>
+    Plora,
 }

@@ -1,6 +1,6 @@
 namespace MmCluster.Shared.Spec;
 
-/// <summary>The spelling of <see cref="StageKind"/> in spec files (<c>clip</c>, <c>lm</c>, <c>blip2-stage1</c>, <c>blip2-stage2</c>).</summary>
+/// <summary>The spelling of <see cref="StageKind"/> in spec files (<c>clip</c>, <c>lm</c>, <c>blip2-stage1</c>, <c>blip2-stage2</c>, <c>llava-align</c>, <c>llava-instruct</c>, <c>instructblip</c>, <c>plora</c>).</summary>
 public static class StageKinds
 {
     private static readonly (StageKind Kind, string Name)[] Names =
@@ -9,6 +9,10 @@ public static class StageKinds
         (StageKind.Lm, "lm"),
         (StageKind.Blip2Stage1, "blip2-stage1"),
         (StageKind.Blip2Stage2, "blip2-stage2"),
+        (StageKind.LlavaAlign, "llava-align"),
+        (StageKind.LlavaInstruct, "llava-instruct"),
+        (StageKind.InstructBlip, "instructblip"),
+        (StageKind.Plora, "plora"),
     ];
 
     public static IReadOnlyList<string> All { get; } = Names.Select(n => n.Name).ToArray();

@@ -140,7 +140,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         var problem = Single(Valid.Replace("kind: lm", "kind: llm").Replace("preset: lm-tiny", "preset: clip-tiny"));
 
         Assert.Equal(("stages[1].kind", 25), (problem.Path, problem.Line!.Value));
-        Assert.Contains("unknown stage kind 'llm' (expected one of: clip, lm, blip2-stage1, blip2-stage2)", problem.Message);
+        Assert.Contains("unknown stage kind 'llm' (expected one of: clip, lm, blip2-stage1, blip2-stage2, llava-align, llava-instruct, instructblip, plora)", problem.Message);
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Equal(2, problems.Count);
         Assert.Contains("unknown model preset 'clip-huge'", problems[0].Message);
         Assert.Equal(12, problems[0].Line);
-        Assert.Contains("preset 'blip2-tiny' is for blip2-stage1, blip2-stage2 stages, not lm", problems[1].Message);
+        Assert.Contains("preset 'blip2-tiny' is for blip2-stage1, blip2-stage2, instructblip stages, not lm", problems[1].Message);
     }
 
     [Fact]
