@@ -171,6 +171,10 @@ internal static class ManifestCommand
         output.WriteLine($"bytes      {summary.Bytes:N0}");
         output.WriteLine($"images     {(summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by path")}");
         output.WriteLine("columns    " + string.Join(", ", summary.Columns.Select(c => $"{c.Name}: {c.Type}{(c.Nullable ? "?" : "")}")));
+        if (summary.HasConversation)
+        {
+            output.WriteLine($"conversations {(summary.ConversationRows is { } rows ? $"{rows:N0} of {summary.Rows:N0} rows" : "column present (the footers keep no null counts)")}");
+        }
         if (listFiles)
         {
             foreach (var file in summary.Files)

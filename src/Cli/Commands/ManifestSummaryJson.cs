@@ -20,6 +20,8 @@ internal static class ManifestSummaryJson
             ["images"] = summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by_path",
             ["columns"] = summary.Columns.Select(c => new Dictionary<string, object> { ["name"] = c.Name, ["type"] = c.Type, ["nullable"] = c.Nullable }).ToList(),
             ["splits"] = summary.RowsBySplit.ToDictionary(s => s.Key.Length == 0 ? "unsplit" : s.Key, s => s.Value),
+            ["conversation_column"] = summary.HasConversation,
+            ["conversation_rows"] = summary.ConversationRows,
         };
         if (listFiles)
         {
@@ -47,6 +49,7 @@ internal static class ManifestSummaryJson
         ["skipped_by_reason"] = verification.Stats.SkippedByReason
             .Where(kv => kv.Key != RowSkipReason.DuplicateKey).ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
         ["captions_cut"] = verification.Stats.CaptionsTruncated,
+        ["rows_with_conversation"] = verification.Stats.RowsWithConversation,
         ["first_skipped"] = verification.FirstSkips.Select(s => new Dictionary<string, object?>
         {
             ["file"] = s.File, ["row_group"] = s.RowGroup, ["row"] = s.Row, ["key"] = s.Key, ["reason"] = s.Reason.ToString(), ["detail"] = s.Detail,

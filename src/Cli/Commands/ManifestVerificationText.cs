@@ -10,7 +10,8 @@ internal static class ManifestVerificationText
         var stats = verification.Stats;
         var reasons = stats.SkippedByReason.Where(kv => kv.Key != RowSkipReason.DuplicateKey).Select(kv => $"{kv.Value:N0} {kv.Key}");
         output.WriteLine($"verify     {stats.RowsYielded + stats.Skipped:N0} rows read: {stats.RowsYielded:N0} pass, "
-            + $"{verification.SkippedRows:N0} skipped ({string.Join(", ", reasons.DefaultIfEmpty("none"))}), {stats.CaptionsTruncated:N0} captions cut");
+            + $"{verification.SkippedRows:N0} skipped ({string.Join(", ", reasons.DefaultIfEmpty("none"))}), {stats.CaptionsTruncated:N0} captions cut, "
+            + $"{stats.RowsWithConversation:N0} with a conversation");
         foreach (var skip in verification.FirstSkips)
         {
             output.WriteLine($"  {skip}");

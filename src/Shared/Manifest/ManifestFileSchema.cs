@@ -8,7 +8,7 @@ namespace MmCluster.Shared.Manifest;
 /// </summary>
 internal sealed class ManifestFileSchema
 {
-    private ManifestFileSchema(DataField key, DataField caption, DataField image, ManifestImageStorage storage, DataField? label, DataField? split, IReadOnlyList<ManifestColumn> columns)
+    private ManifestFileSchema(DataField key, DataField caption, DataField image, ManifestImageStorage storage, DataField? label, DataField? split, DataField? conversation, IReadOnlyList<ManifestColumn> columns)
     {
         Key = key;
         Caption = caption;
@@ -16,6 +16,7 @@ internal sealed class ManifestFileSchema
         Storage = storage;
         Label = label;
         Split = split;
+        Conversation = conversation;
         Columns = columns;
     }
 
@@ -31,6 +32,9 @@ internal sealed class ManifestFileSchema
     public DataField? Label { get; }
 
     public DataField? Split { get; }
+
+    /// <summary>The optional <c>conversation</c> column (string, a <see cref="Manifest.Conversation"/>'s JSON).</summary>
+    public DataField? Conversation { get; }
 
     public IReadOnlyList<ManifestColumn> Columns { get; }
 
@@ -60,7 +64,8 @@ internal sealed class ManifestFileSchema
         }
         var label = fields.ContainsKey(ManifestSchema.Label) ? Require(fields, ManifestSchema.Label, typeof(int), file, typeof(long)) : null;
         var split = fields.ContainsKey(ManifestSchema.Split) ? Require(fields, ManifestSchema.Split, typeof(string), file) : null;
-        return new ManifestFileSchema(key, caption, image, storage, label, split, columns);
+        var conversation = fields.ContainsKey(ManifestSchema.Conversation) ? Require(fields, ManifestSchema.Conversation, typeof(string), file) : null;
+        return new ManifestFileSchema(key, caption, image, storage, label, split, conversation, columns);
     }
 
     private static DataField Require(Dictionary<string, DataField> fields, string name, Type type, string file, Type? alternative = null)

@@ -9,6 +9,12 @@ namespace MmCluster.Shared.Manifest;
 /// <param name="RowGroups">The file's row groups, in file order.</param>
 public sealed record ManifestFileSummary(string File, long Bytes, string? Split, IReadOnlyList<RowGroupSummary> RowGroups)
 {
+    /// <summary>
+    /// Rows whose <c>conversation</c> is not null, from the footer's column statistics (null counts): 0 when the file
+    /// has no <c>conversation</c> column, null when its footer keeps no null counts.
+    /// </summary>
+    public long? ConversationRows { get; init; }
+
     public long Rows
     {
         get

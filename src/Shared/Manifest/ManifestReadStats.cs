@@ -8,11 +8,12 @@ namespace MmCluster.Shared.Manifest;
 public sealed class ManifestReadStats
 {
     private static readonly RowSkipReason[] Reasons = Enum.GetValues<RowSkipReason>();
-    private static readonly RowSkipReason[] ImageReasons = [.. Reasons.Except([RowSkipReason.MissingKey, RowSkipReason.EmptyCaption, RowSkipReason.DuplicateKey])];
+    private static readonly RowSkipReason[] ImageReasons = [.. Reasons.Except([RowSkipReason.MissingKey, RowSkipReason.EmptyCaption, RowSkipReason.DuplicateKey, RowSkipReason.MalformedConversation])];
     private readonly long[] _skipped = new long[Reasons.Length];
     private long _yielded;
     private long _filtered;
     private long _captionsTruncated;
+    private long _conversations;
 
     /// <summary>Called for every skipped row (on the reading thread), e.g. to log it.</summary>
     public Action<RowSkip>? OnSkip { get; init; }
@@ -24,6 +25,9 @@ public sealed class ManifestReadStats
 
     /// <summary>Captions cut to <see cref="ManifestReadLimits.MaxCaptionChars"/> (the rows were yielded).</summary>
     public long CaptionsTruncated => Interlocked.Read(ref _captionsTruncated);
+
+    /// <summary>Yielded rows that carry a <see cref="ManifestRow.Conversation"/>.</summary>
+    public long RowsWithConversation => Interlocked.Read(ref _conversations);
 
     public long SkippedEmptyCaption => SkippedFor(RowSkipReason.EmptyCaption);
 
@@ -41,9 +45,13 @@ public sealed class ManifestReadStats
 
     public long SkippedFor(RowSkipReason reason) => Interlocked.Read(ref _skipped[(int)reason]);
 
-    internal void Yielded(bool captionTruncated)
+    internal void Yielded(bool captionTruncated, bool conversation = false)
     {
         Interlocked.Increment(ref _yielded);
+        if (conversation)
+        {
+            Interlocked.Increment(ref _conversations);
+        }
         if (captionTruncated)
         {
             Interlocked.Increment(ref _captionsTruncated);

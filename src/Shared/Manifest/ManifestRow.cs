@@ -15,4 +15,11 @@ public sealed record ManifestRow(string Key, string Caption, byte[] Image, int? 
 {
     /// <summary>The row's index in its Parquet file (set by the reader; a lease's cursor is the next one).</summary>
     public long FileRow { get; init; }
+
+    /// <summary>
+    /// The instruction conversation about the image, parsed from the optional <c>conversation</c> column (null when the
+    /// file has no such column or the row's value is null). The reader parses it, so a consumer never sees malformed
+    /// turns: a row whose JSON does not parse is skipped as <see cref="RowSkipReason.MalformedConversation"/>.
+    /// </summary>
+    public Conversation? Conversation { get; init; }
 }

@@ -14,6 +14,12 @@ public sealed record ManifestSummary(
 
     public long Rows => Files.Sum(f => f.Rows);
 
+    /// <summary>Whether the files carry the optional <c>conversation</c> column (instruction data).</summary>
+    public bool HasConversation => Columns.Any(c => c.Name == ManifestSchema.Conversation);
+
+    /// <summary>Rows with a conversation, from the footers' null counts (0 without the column); null when a file with the column keeps no null counts.</summary>
+    public long? ConversationRows => Files.Any(f => f.ConversationRows is null) ? null : Files.Sum(f => f.ConversationRows ?? 0);
+
     public long Bytes => Files.Sum(f => f.Bytes);
 
     /// <summary>Rows per split, for files whose footer names one; files with mixed or unknown splits count under "".</summary>

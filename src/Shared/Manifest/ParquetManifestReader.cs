@@ -235,8 +235,8 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                 if (result is not null)
                 {
                     var truncated = result.Caption.Length < columns.Captions[i]!.Length;
-                    Stats.Yielded(truncated);
-                    shardStats?.Yielded(truncated);
+                    Stats.Yielded(truncated, result.Conversation is not null);
+                    shardStats?.Yielded(truncated, result.Conversation is not null);
                     yield return result with { FileRow = row };
                 }
                 else if (reason is null)
@@ -342,7 +342,30 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             groups[g] = new RowGroupSummary(meta.NumRows, meta.TotalCompressedSize ?? SumCompressed(meta), meta.TotalByteSize);
         }
         reader.CustomMetadata.TryGetValue(ManifestSchema.SplitMetadataKey, out var split);
-        return new ManifestFileSummary(relative, bytes, string.IsNullOrEmpty(split) ? null : split, groups);
+        return new ManifestFileSummary(relative, bytes, string.IsNullOrEmpty(split) ? null : split, groups)
+        {
+            ConversationRows = ConversationRows(reader),
+        };
+    }
+
+    /// <summary>Rows with a non-null <c>conversation</c>, from the column chunks' null counts: 0 without the column, null without the statistics.</summary>
+    private static long? ConversationRows(ParquetReader reader)
+    {
+        if (!reader.Schema.GetDataFields().Any(f => f.Path.ToString() == ManifestSchema.Conversation))
+        {
+            return 0;
+        }
+        var rows = 0L;
+        foreach (var group in reader.Metadata!.RowGroups)
+        {
+            var chunk = group.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [ManifestSchema.Conversation]);
+            if (chunk?.MetaData?.Statistics?.NullCount is not { } nulls)
+            {
+                return null;
+            }
+            rows += group.NumRows - nulls;
+        }
+        return rows;
     }
 
     private static long SumCompressed(Parquet.Meta.RowGroup group) => group.Columns.Sum(c => c.MetaData?.TotalCompressedSize ?? 0);
@@ -377,6 +400,10 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             if (schema.Split is not null)
             {
                 columns.Splits = await ReadStringsAsync(rowGroup, schema.Split, rows, cancellationToken);
+            }
+            if (schema.Conversation is not null)
+            {
+                columns.Conversations = await ReadStringsAsync(rowGroup, schema.Conversation, rows, cancellationToken);
             }
             return columns;
         }
@@ -428,6 +455,18 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         {
             return (null, RowSkipReason.EmptyCaption, caption is null ? "null caption" : $"caption of {caption.Length} blank characters");
         }
+        Conversation? conversation = null;
+        if (columns.Conversations?[i] is { } json)
+        {
+            try
+            {
+                conversation = Conversation.Parse(json);
+            }
+            catch (ConversationFormatException e)
+            {
+                return (null, RowSkipReason.MalformedConversation, e.Message);
+            }
+        }
         string? imagePath = null;
         byte[]? image;
         RowSkipReason reason;
@@ -454,7 +493,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             return (null, refused, detail);
         }
         caption = ManifestReadLimits.Truncate(caption, Limits.MaxCaptionChars);
-        return (new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath), null, "");
+        return (new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath) { Conversation = conversation }, null, "");
     }
 
     private sealed class RowGroupColumns(int rows)
@@ -472,5 +511,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         public int?[]? Labels { get; set; }
 
         public string?[]? Splits { get; set; }
+
+        public string?[]? Conversations { get; set; }
     }
 }

@@ -20,6 +20,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
     private readonly List<string> _imagePaths = [];
     private readonly List<int?> _labels = [];
     private readonly List<string> _splits = [];
+    private readonly List<string?> _conversations = [];
     private readonly List<string> _files = [];
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
     private FileStream? _stream;
@@ -34,7 +35,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         options.Validate();
         _folder = folder;
         _options = options;
-        Schema = new ManifestSchema(options.Storage, options.HasLabel, options.HasSplit);
+        Schema = new ManifestSchema(options.Storage, options.HasLabel, options.HasSplit, options.HasConversation);
         Directory.CreateDirectory(folder);
     }
 
@@ -66,6 +67,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         }
         _labels.Add(row.Label);
         _splits.Add(row.Split!);
+        _conversations.Add(row.Conversation?.ToJson());
         var groupTarget = (int)Math.Min(_options.RowsPerGroup, _options.RowsPerFile - _rowsInFile);
         return _keys.Count >= groupTarget ? new ValueTask(FlushRowGroupAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
@@ -115,6 +117,10 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
             {
                 await group.WriteAsync(Schema.SplitField, _splits);
             }
+            if (_options.HasConversation)
+            {
+                await group.WriteAsync(Schema.ConversationField, _conversations);
+            }
         }
         RowsWritten += _keys.Count;
         _rowsInFile += _keys.Count;
@@ -124,6 +130,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         _imagePaths.Clear();
         _labels.Clear();
         _splits.Clear();
+        _conversations.Clear();
         if (_rowsInFile >= _options.RowsPerFile)
         {
             await CloseFileAsync();

@@ -21,6 +21,9 @@ public sealed record ParquetManifestWriterOptions
 
     public bool HasSplit { get; init; }
 
+    /// <summary>Write the <c>conversation</c> column (<see cref="ManifestRow.Conversation"/> as JSON; null when a row has none).</summary>
+    public bool HasConversation { get; init; }
+
     internal void Validate()
     {
         if (RowsPerGroup <= 0)

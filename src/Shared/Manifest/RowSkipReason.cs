@@ -40,4 +40,10 @@ public enum RowSkipReason
     /// An earlier row of the same file has this key (with <see cref="DuplicateKeyPolicy.Skip"/>; the first row is kept).
     /// </summary>
     DuplicateKey,
+
+    /// <summary>
+    /// The <c>conversation</c> column holds JSON that is not a <see cref="Conversation"/> (not JSON, not a list of
+    /// alternating user and assistant turns, a turn without text, a misplaced image placeholder); the detail is the parse error.
+    /// </summary>
+    MalformedConversation,
 }
