@@ -29,11 +29,18 @@ internal sealed class Blip2StageInputs
     /// <summary>Captions are tokenized this far for the vocabulary (beyond any model's context: a superset of the ids trained on).</summary>
     private const int MaxContext = 128;
 
-    private Blip2StageInputs(IReadOnlyList<Source> sources, CaptionVocabulary vocabulary)
+    /// <summary>Conversations are tokenized this far for the vocabulary (beyond any chat model's context).</summary>
+    private const int ChatContext = 512;
+
+    private Blip2StageInputs(IReadOnlyList<Source> sources, CaptionVocabulary vocabulary, bool conversations)
     {
         Sources = sources;
         Vocabulary = vocabulary;
+        HasConversations = conversations;
     }
+
+    /// <summary>Whether the manifest has the <c>conversation</c> column (the lm stage then learns to chat).</summary>
+    public bool HasConversations { get; }
 
     /// <summary>One init source and the metadata of its file (<c>extra.</c> keys without the prefix).</summary>
     public sealed record Source(StageInit Init, string Path, string Kind, IReadOnlyDictionary<string, string> Metadata);
@@ -49,7 +56,8 @@ internal sealed class Blip2StageInputs
         var vocabulary = recorded is not null
             ? ParseVocabulary(recorded)
             : await ManifestVocabularyAsync(config, ct).ConfigureAwait(false);
-        return new Blip2StageInputs(sources, vocabulary);
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
+        return new Blip2StageInputs(sources, vocabulary, summary.HasConversation);
     }
 
     /// <summary>The metadata a stage of the schedule records in its checkpoints so later stages and <c>mmcluster caption</c> can rebuild it.</summary>
@@ -132,14 +140,31 @@ internal sealed class Blip2StageInputs
         var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
         await using var reader = config.OpenManifest(split: null);
         var captions = new HashSet<string>(StringComparer.Ordinal);
+        var conversations = new HashSet<Conversation>();
         foreach (var shard in ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions()))
         {
             await foreach (var row in reader.ReadShardAsync(shard, cancellationToken: ct).ConfigureAwait(false))
             {
                 captions.Add(row.Caption);
+                if (row.Conversation is { } conversation)
+                {
+                    conversations.Add(conversation);
+                }
             }
         }
         var tokenizer = new CaptionTokenizer(MaxContext, config.ReadLimits.MaxCaptionChars);
-        return new CaptionVocabulary(captions.SelectMany(tokenizer.Encode));
+        var ids = captions.SelectMany(tokenizer.Encode);
+        if (summary.HasConversation)
+        {
+            // The chat stages' rows as the template tokenizes them: its own words, the captions as describe answers and
+            // every conversation (with the describe exchange the lm stage appends), so every id they meet is in.
+            var template = new ConversationTemplate(ChatContext);
+            IEnumerable<long> Ids(ConversationTokens t) => t.Inputs.Concat(t.Labels.Where(id => id >= 0));
+            ids = ids
+                .Concat(captions.SelectMany(c => Ids(template.EncodeCaption(c))))
+                .Concat(conversations.SelectMany(c => Ids(template.Encode(c))))
+                .Concat(CaptionTokenizer.EncodeText($"USER: {ConversationTemplate.DescribeInstruction} ASSISTANT:").Select(id => (long)id));
+        }
+        return new CaptionVocabulary(ids);
     }
 }

@@ -7,6 +7,9 @@ namespace MmCluster.Worker.Runtime;
 /// <summary>This rank's slice of the test split (every W-th row from its rank), decoded once for repeated evaluations.</summary>
 internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, string[] Captions)
 {
+    /// <summary>Each row's conversation (null where it has none): the held-out questions of the chat stages.</summary>
+    public Conversation?[] Conversations { get; init; } = [];
+
     public static async Task<EvaluationSet> LoadAsync(
         StageConfig config, ImageDecoder decoder, int rank, int world, CancellationToken ct)
     {
@@ -17,6 +20,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         var images = new List<byte[]>();
         var labels = new List<int>();
         var captions = new List<string>();
+        var conversations = new List<Conversation?>();
         long index = 0;
         foreach (var shard in shards.OrderBy(s => s.File, StringComparer.Ordinal).ThenBy(s => s.FirstRowGroup))
         {
@@ -27,6 +31,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
                     images.Add(row.Image);
                     labels.Add(row.Label ?? -1);
                     captions.Add(row.Caption);
+                    conversations.Add(row.Conversation);
                 }
             }
         }
@@ -36,7 +41,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         {
             decoder.Decode(images[i], pixels.AsSpan(i * per, per), $"{split}[{i}]");
         }
-        return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]);
+        return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]) { Conversations = [.. conversations] };
     }
 
     /// <summary>The first <paramref name="count"/> rows as a batch (labels only when every row has one).</summary>
@@ -50,6 +55,28 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
             tokenizer.EncodeBatch(Captions.Take(count).ToList()), tokenizer.ContextLength)
         {
             Labels = labels.All(l => l >= 0) ? labels : [],
+        };
+    }
+
+    /// <summary>The first <paramref name="count"/> rows as conversation rows (<see cref="BatchBuilder.ConversationOf"/>).</summary>
+    public ClipBatch ChatBatch(int count, ImageDecoder decoder, ConversationTemplate template, ChatSource source)
+    {
+        count = Math.Min(count, Count);
+        var per = decoder.ValuesPerImage;
+        var context = template.ContextLength;
+        var inputs = new long[(long)count * context];
+        var targets = new long[(long)count * context];
+        for (var i = 0; i < count; i++)
+        {
+            var row = new CaptionedImage($"test[{i}]", Captions[i], default, Labels[i], Conversations.Length > i ? Conversations[i] : null);
+            var tokens = template.Encode(BatchBuilder.ConversationOf(row, source));
+            tokens.Inputs.CopyTo(inputs, i * context);
+            tokens.Labels.CopyTo(targets, i * context);
+        }
+        return new ClipBatch(Pixels.AsSpan(0, count * per).ToArray(), [count, decoder.Channels, decoder.Size, decoder.Size], inputs, context)
+        {
+            Targets = targets,
+            ImagePosition = template.ImagePosition,
         };
     }
 }

@@ -25,12 +25,22 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         var decoder = ImageDecoder.FashionMnist.Within(config.ReadLimits);    // the lm reads no pixels; its batches carry small ones
         var tokenizer = new CaptionTokenizer(lmConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
-        var batches = new BatchBuilder(decoder, tokenizer);
+        // Over a manifest with conversations the language model learns to chat, text only: each row's conversation and
+        // then its caption as a describe exchange, answers supervised (what the frozen LM of llava-align and plora needs).
+        var chat = inputs.HasConversations ? new ConversationTemplate(lmConfig.ContextLength) : null;
+        if (chat is not null)
+        {
+            context.Log($"the manifest has conversations: the language model learns them, text only ({chat.ContextLength} positions)");
+        }
+        var batches = new BatchBuilder(decoder, tokenizer, chat, ChatSource.ConversationsAndCaptions);
+        ClipBatch HeldOut() => chat is null
+            ? CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)
+            : inputs.Vocabulary.Compact(evalSlices.Current().ChatBatch(EvalCaptions, decoder, chat, ChatSource.ConversationsAndCaptions));
         return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },
             (model, averager) => new LmTrainStep(model, OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
-            (_, step) => Evaluate(context, step, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)),
+            (_, step) => Evaluate(context, step, HeldOut()),
             _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig)));
     }
 
