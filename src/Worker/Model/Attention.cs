@@ -39,19 +39,22 @@ public sealed class Attention : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, null, 0);
 
+    /// <summary>The pass without deltas (see the overload).</summary>
+    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer) => Forward(x, cache, layer, null);
+
     /// <summary>
     /// (B, T, W) -> (B, T, W). With a <paramref name="cache"/> (causal only) the T positions follow the cached ones: their
     /// keys and values are appended to layer <paramref name="layer"/>'s and the queries attend to every cached position
-    /// and to the new ones up to their own.
+    /// and to the new ones up to their own. <paramref name="deltas"/>, when given, add to the in and out projections.
     /// </summary>
-    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer)
+    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer, ILayerDeltas? deltas)
     {
         if (cache is not null && !causal)
         {
             throw new InvalidOperationException("a key-value cache serves causal attention only");
         }
         var (b, t, w) = (x.shape[0], x.shape[1], x.shape[2]);
-        using var qkv = functional.linear(x, in_proj_weight, in_proj_bias);   // (B, T, 3W)
+        using var qkv = LayerDeltas.Apply(deltas, layer, LinearSite.AttentionIn, x, functional.linear(x, in_proj_weight, in_proj_bias));   // (B, T, 3W)
         using var split = qkv.view(b, t, 3, heads, w / heads);                  // (B, T, 3, nh, hs)
         using var perm = split.permute(2, 0, 3, 1, 4);                         // (3, B, nh, T, hs)
         using var q = perm[0];
@@ -62,7 +65,7 @@ public sealed class Attention : Module<Tensor, Tensor>
             : CachedAttention(q, k, v, cache, layer);
         using var yt = y.transpose(1, 2);                                      // (B, T, nh, hs)
         using var merged = yt.reshape(b, t, w);
-        return out_proj.forward(merged);
+        return LayerDeltas.Apply(deltas, layer, LinearSite.AttentionOut, merged, out_proj.forward(merged));
     }
 
     /// <summary>Queries at cached positions [L, L+T) against keys and values [0, L+T).</summary>

@@ -35,4 +35,14 @@ public sealed class Mlp : Module<Tensor, Tensor>
         using var a = gelu.forward(h);
         return c_proj.forward(a);        // (B, T, 4W) -> (B, T, W)
     }
+
+    /// <summary>The pass with <paramref name="deltas"/> added to c_fc and c_proj (block <paramref name="layer"/>'s).</summary>
+    public Tensor Forward(Tensor x, ILayerDeltas deltas, int layer)
+    {
+        using var fc = c_fc.forward(x);
+        using var h = deltas.Add(layer, LinearSite.MlpIn, x, fc);
+        using var a = gelu.forward(h);
+        using var projected = c_proj.forward(a);
+        return deltas.Add(layer, LinearSite.MlpOut, a, projected);
+    }
 }

@@ -31,14 +31,17 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input) => Forward(input, null, 0);
 
     /// <summary>The block's pass; with a <paramref name="cache"/>, its attention extends layer <paramref name="layer"/>'s keys and values.</summary>
-    public Tensor Forward(Tensor input, KeyValueCache? cache, int layer)
+    public Tensor Forward(Tensor input, KeyValueCache? cache, int layer) => Forward(input, cache, layer, null);
+
+    /// <summary>The pass with <paramref name="deltas"/> (null: none) added to the attention's and feed-forward's linear layers.</summary>
+    public Tensor Forward(Tensor input, KeyValueCache? cache, int layer, ILayerDeltas? deltas)
     {
         using var x = GradientReady.Enter(input, this);   // backward leaving here: this block's gradients are final
         using var n1 = ln_1.forward(x);
-        using var a = attn.Forward(n1, cache, layer);
+        using var a = attn.Forward(n1, cache, layer, deltas);
         using var h = x + a;
         using var n2 = ln_2.forward(h);
-        using var m = mlp.forward(n2);
+        using var m = deltas is null ? mlp.forward(n2) : mlp.Forward(n2, deltas, layer);
         return h + m;
     }
 }

@@ -40,14 +40,25 @@ public sealed class Transformer : Module<Tensor, Tensor>
 
     /// <summary>
     /// (B, T, W) -> (B, T, W). With a <paramref name="cache"/> (causal only) the T positions follow the cached ones, and
-    /// their keys and values are cached after the pass.
+    /// their keys and values are cached after the pass. <paramref name="deltas"/>, when given, add to every block's linear
+    /// layers (Partial LoRA).
     /// </summary>
-    public Tensor Forward(Tensor x, KeyValueCache? cache)
+    public Tensor Forward(Tensor x, KeyValueCache? cache, ILayerDeltas? deltas = null) => Forward(x, cache, deltas, resblocks.Count);
+
+    /// <summary>(B, T, W) -> (B, T, W): the output of the first <paramref name="layers"/> blocks only (0: the input itself).</summary>
+    public Tensor ForwardFirst(Tensor x, int layers)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(layers);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, resblocks.Count);
+        return Forward(x, null, null, layers);
+    }
+
+    private Tensor Forward(Tensor x, KeyValueCache? cache, ILayerDeltas? deltas, int layers)
     {
         var h = x.alias();
-        for (var i = 0; i < resblocks.Count; i++)
+        for (var i = 0; i < layers; i++)
         {
-            var next = resblocks[i].Forward(h, cache, i);   // (B, T, W) -> (B, T, W)
+            var next = resblocks[i].Forward(h, cache, i, deltas);   // (B, T, W) -> (B, T, W)
             h.Dispose();
             h = next;
         }

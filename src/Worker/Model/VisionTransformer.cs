@@ -47,6 +47,29 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// <returns>(B, P+1, Width): the class token first.</returns>
     public Tensor ForwardTokens(Tensor images)
     {
+        using var x = Embed(images);
+        return transformer.forward(x);
+    }
+
+    /// <summary>
+    /// Every token's hidden state after the first <paramref name="layers"/> transformer blocks (0: after ln_pre), the rest
+    /// not run: LLaVA reads its image features from the second-to-last layer (<c>mm_vision_select_layer = -2</c>, i.e.
+    /// layers = <see cref="Layers"/> - 1).
+    /// </summary>
+    /// <param name="images">(B, C, H, W), normalized.</param>
+    /// <returns>(B, P+1, Width): the class token first.</returns>
+    public Tensor ForwardHidden(Tensor images, int layers)
+    {
+        using var x = Embed(images);
+        return transformer.ForwardFirst(x, layers);
+    }
+
+    /// <summary>The transformer's blocks.</summary>
+    public int Layers => transformer.Layers;
+
+    /// <summary>(B, C, H, W) -> (B, P+1, W): patches, the class token first, positions, ln_pre.</summary>
+    private Tensor Embed(Tensor images)
+    {
         var b = images.shape[0];
         using var patches = conv1.forward(images);              // (B, W, H/p, W/p)
         using var flat = patches.flatten(2);                     // (B, W, P)
@@ -54,8 +77,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         using var cls = class_embedding.expand(b, 1, -1);        // (B, 1, W)
         using var seq = cat([cls, tokens], dim: 1);              // (B, P+1, W)
         using var pos = seq + positional_embedding;
-        using var x = ln_pre.forward(pos);
-        return transformer.forward(x);
+        return ln_pre.forward(pos);
     }
 
     /// <param name="images">(B, C, H, W), normalized.</param>

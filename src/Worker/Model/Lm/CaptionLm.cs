@@ -56,12 +56,27 @@ public sealed class CaptionLm : Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// <see cref="Embed"/> under no_grad while every parameter is frozen: a frozen language model's token lookup needs no
+    /// graph (the gradient to a soft prompt flows through the transformer, not through the lookup).
+    /// </summary>
+    public Tensor EmbedInputs(Tensor tokens, long start = 0)
+    {
+        if (parameters().Any(p => p.requires_grad))
+        {
+            return Embed(tokens, start);
+        }
+        using var _ = no_grad();
+        return Embed(tokens, start);
+    }
+
+    /// <summary>
     /// (B, L, W) input embeddings (prefix and/or <see cref="Embed"/> output) -> (B, L, W) final hidden states. With a
     /// <paramref name="cache"/> (<see cref="NewCache"/>) the L positions follow the cached ones and are cached in turn.
+    /// <paramref name="deltas"/>, when given, add to the blocks' linear layers (<see cref="PartialLora"/>).
     /// </summary>
-    public Tensor ForwardEmbeddings(Tensor inputsEmbeds, KeyValueCache? cache = null)
+    public Tensor ForwardEmbeddings(Tensor inputsEmbeds, KeyValueCache? cache = null, ILayerDeltas? deltas = null)
     {
-        using var h = transformer.Forward(inputsEmbeds, cache);
+        using var h = transformer.Forward(inputsEmbeds, cache, deltas);
         return ln_f.forward(h);
     }
 
