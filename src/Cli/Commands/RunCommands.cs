@@ -95,7 +95,10 @@ internal static class RunCommands
                     })
                     .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
                     .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
-                    .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f));
+                    .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f))
+                    .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false))
+                    .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true))
+                    .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f));
             }
             var options = new WorkerOptions
             {

@@ -15,6 +15,6 @@ public interface IImageChatModel
     /// <summary>Mean next-token loss over the supervised positions of (B, T) inputs and labels.</summary>
     Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition);
 
-    /// <summary>Greedy answers to (B, T) prompts of equal length: per row the generated ids up to (not including) the end-of-text.</summary>
-    long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens);
+    /// <summary>Greedy answers to (B, T) prompts of equal length: per row the generated ids up to (not including) <paramref name="endOfText"/>.</summary>
+    long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText);
 }

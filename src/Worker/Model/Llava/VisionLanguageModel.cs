@@ -15,7 +15,7 @@ namespace MmCluster.Worker.Model.Llava;
 /// into the language model <c>lm</c> (<see cref="CaptionLm"/>) at a text position (<see cref="ImageSplice"/>). A frozen
 /// tower runs under no_grad, as does a frozen language model's token lookup.
 /// </summary>
-public abstract class VisionLanguageModel : nn.Module
+public abstract class VisionLanguageModel : nn.Module, IImageChatModel
 {
     /// <summary>The image tower's module path, the same as <see cref="ClipModel"/>'s.</summary>
     public const string VisualEncoder = "visual";
@@ -44,6 +44,8 @@ public abstract class VisionLanguageModel : nn.Module
     public ClipConfig VisionConfig { get; }
 
     public CaptionLm LanguageModel => lm;
+
+    public CaptionLmConfig LanguageConfig => lm.Config;
 
     /// <summary>Image tokens per image: one per patch (the class token is dropped).</summary>
     public long ImageTokenCount => VisionConfig.PatchesPerSide * VisionConfig.PatchesPerSide;
