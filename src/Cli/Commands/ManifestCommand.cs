@@ -59,15 +59,20 @@ internal static class ManifestCommand
     {
         var output = OutOption();
         var dataset = new Option<string>("--dataset") { Description = "Folder with the four Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDatasetDir };
+        var instructions = new Option<bool>("--instructions")
+        {
+            Description = "Also write each row's conversation (category, yes-no and choice questions; held-out phrasings on test rows).",
+        };
         var command = new Command("import-fashion-mnist", $"Import Fashion-MNIST (train + test) from {FashionMnist.DefaultDatasetDir}, installing {FashionMnist.DebianPackage} on Debian if missing.")
         {
-            output, dataset,
+            output, dataset, instructions,
         };
         command.SetAction((parse, ct) => Guard(parse, async () =>
         {
             var log = parse.InvocationConfiguration.Output;
-            var summary = await FashionMnist.ImportAsync(parse.GetValue(output)!, parse.GetValue(dataset)!, log, ct);
-            log.WriteLine($"{summary.Rows:N0} rows in {summary.Files.Count} files ({FormatSplits(summary)})");
+            var summary = await FashionMnist.ImportAsync(parse.GetValue(output)!, parse.GetValue(dataset)!, log, parse.GetValue(instructions), ct);
+            var conversations = summary.HasConversation ? $", {summary.ConversationRows:N0} with a conversation" : "";
+            log.WriteLine($"{summary.Rows:N0} rows in {summary.Files.Count} files ({FormatSplits(summary)}){conversations}");
         }));
         return command;
     }

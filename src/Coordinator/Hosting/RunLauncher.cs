@@ -29,9 +29,10 @@ public static class RunLauncher
         var world = launch.WorldSize ?? spec.WorldSize;
         Directory.CreateDirectory(launch.RunDirectory);
         var manifest = spec.ResolvePath(spec.Manifest!.Path!);
-        if (spec.Manifest.AutoImport == "fashion-mnist")
+        if (spec.Manifest.AutoImport is RunSpecValidator.FashionMnistAutoImport or RunSpecValidator.FashionMnistInstructAutoImport)
         {
-            await FashionMnist.EnsureManifestAsync(manifest, log: log, cancellationToken: cancellationToken);
+            var instructions = spec.Manifest.AutoImport == RunSpecValidator.FashionMnistInstructAutoImport;
+            await FashionMnist.EnsureManifestAsync(manifest, log: log, instructions: instructions, cancellationToken: cancellationToken);
         }
         var summary = await ParquetManifestReader.InspectAsync(manifest, cancellationToken);
         var trainSplit = spec.Manifest.TrainSplit;

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -15,6 +16,9 @@ namespace MmCluster.Shared.Manifest;
 public sealed record Conversation
 {
     public const string ImagePlaceholder = "<image>";
+
+    // The column is data, never HTML: keep '<image>' and non-ASCII text as they are, readable in pyarrow or DuckDB.
+    private static readonly JsonSerializerOptions StoredJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public Conversation(IReadOnlyList<ConversationTurn> turns)
     {
@@ -88,7 +92,7 @@ public sealed record Conversation
             }
             array.Add(node);
         }
-        return array.ToJsonString();
+        return array.ToJsonString(StoredJson);
     }
 
     /// <summary>The conversation's words without the placeholder, one turn per line (for vocabularies and text-only training).</summary>

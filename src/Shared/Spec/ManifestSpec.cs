@@ -16,8 +16,8 @@ public sealed record ManifestSpec
     public string? ImageRoot { get; init; }
 
     /// <summary>
-    /// When set (only <c>fashion-mnist</c> today) a missing manifest folder is not an error: the dev command imports the
-    /// data set into <see cref="Path"/> first.
+    /// When set (<c>fashion-mnist</c>, or <c>fashion-mnist-instruct</c> for the same rows with instruction conversations)
+    /// a missing manifest folder is not an error: the coordinator imports the data set into <see cref="Path"/> first.
     /// </summary>
     public string? AutoImport { get; init; }
 

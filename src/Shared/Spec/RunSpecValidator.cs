@@ -12,6 +12,9 @@ public sealed partial class RunSpecValidator
 {
     public const string FashionMnistAutoImport = "fashion-mnist";
 
+    /// <summary>Fashion-MNIST with the instruction conversations (<c>conversation</c> column) for the instruction-tuned stages.</summary>
+    public const string FashionMnistInstructAutoImport = "fashion-mnist-instruct";
+
     private readonly ModelPresetCatalog _presets;
     private readonly Func<string, bool> _exists;
 
@@ -83,9 +86,10 @@ public sealed partial class RunSpecValidator
             report("manifest", "missing required field 'manifest'");
             return;
         }
-        if (manifest.AutoImport is { } auto && auto != FashionMnistAutoImport)
+        if (manifest.AutoImport is { } auto && auto is not (FashionMnistAutoImport or FashionMnistInstructAutoImport))
         {
-            report("manifest.auto_import", $"unknown data set '{auto}' (only '{FashionMnistAutoImport}' can be imported automatically)");
+            report("manifest.auto_import",
+                $"unknown data set '{auto}' (only '{FashionMnistAutoImport}' and '{FashionMnistInstructAutoImport}' can be imported automatically)");
         }
         if (string.IsNullOrWhiteSpace(manifest.Path))
         {

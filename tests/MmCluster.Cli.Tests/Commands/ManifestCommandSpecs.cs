@@ -192,7 +192,7 @@ public sealed class ManifestCommandSpecs : IDisposable
         await group.WriteAsync(schema.SplitField, rows.Select(r => r.Split).ToArray());
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(Command command, params string[] args)
+    internal static async Task<(int Code, string Output, string Error)> RunAsync(Command command, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();

@@ -44,6 +44,40 @@ public sealed class IdxImporterSpecs : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("train", false)]
+    [InlineData("test", true)]
+    public async Task Should_write_each_rows_conversation_with_its_splits_phrasings_when_importing_instructions(string split, bool heldOut)
+    {
+        var (images, labels) = WriteIdx(gzipped: false);
+        var output = _temp.Combine("manifest");
+        var options = new IdxImportOptions(images, labels, output) { Split = split, KeyPrefix = "fmnist", Instructions = true, CaptionSeed = 3 };
+
+        await IdxImporter.ImportAsync(options);
+
+        var summary = await ParquetManifestReader.InspectAsync(output);
+        await using var reader = new ParquetManifestReader(output);
+        var rows = await ManifestFixtures.ReadAllAsync(reader, ShardPlanner.BuildShards(summary.Files));
+        Assert.Equal(Count, summary.ConversationRows);
+        Assert.Equal(Count, rows.Count);
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.Equal(CaptionTemplates.ForRow(i, ClassNames.FashionMnist[i % 10], 3), rows[i].Caption);
+            Assert.Equal(FashionMnistInstructions.ForRow(i, i % 10, heldOut, 3), rows[i].Conversation);
+        }
+    }
+
+    [Fact]
+    public async Task Should_refuse_instructions_when_the_classes_are_not_fashion_mnists()
+    {
+        var (images, labels) = WriteIdx(gzipped: false);
+        var options = new IdxImportOptions(images, labels, _temp.Combine("out")) { ClassNames = ClassNames.Mnist, Instructions = true };
+
+        var error = await Assert.ThrowsAsync<ManifestException>(() => IdxImporter.ImportAsync(options));
+
+        Assert.Contains("instructions need the Fashion-MNIST classes", error.Message);
+    }
+
     [Fact]
     public void Should_name_file_when_magic_is_wrong()
     {

@@ -232,6 +232,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Equal(("manifest.path", 5), (problem.Path, problem.Line!.Value));
         Assert.Contains($"manifest folder 'nowhere' does not exist (looked at {Path.Combine(_dir, "nowhere")})", problem.Message);
         Assert.Empty(Problems(missing.Replace("  test_split: te", "  test_split: te\n  auto_import: fashion-mnist")));
+        Assert.Empty(Problems(missing.Replace("  test_split: te", "  test_split: te\n  auto_import: fashion-mnist-instruct")));
         Assert.Contains("only 'fashion-mnist'", Single(missing.Replace("  test_split: te", "  test_split: te\n  auto_import: mnist")).Message);
     }
 

@@ -20,22 +20,35 @@ public static class FashionMnist
     /// <summary>
     /// Builds the manifest in <paramref name="outDir"/> (train-*.parquet and test-*.parquet) unless it already holds
     /// Parquet files; returns its footer summary either way. Installs the Debian package when the IDX files are missing
-    /// and this is root on Debian; otherwise throws saying exactly what to install.
+    /// and this is root on Debian; otherwise throws saying exactly what to install. With <paramref name="instructions"/>
+    /// the rows get conversations (<see cref="FashionMnistInstructions"/>), and a manifest already there without them is
+    /// refused rather than trained on as if it had them.
     /// </summary>
     public static async Task<ManifestSummary> EnsureManifestAsync(
-        string outDir, string datasetDir = DefaultDatasetDir, TextWriter? log = null, CancellationToken cancellationToken = default)
+        string outDir, string datasetDir = DefaultDatasetDir, TextWriter? log = null, bool instructions = false, CancellationToken cancellationToken = default)
     {
         if (Directory.Exists(outDir) && Directory.EnumerateFiles(outDir, "*.parquet", SearchOption.AllDirectories).Any())
         {
             log?.WriteLine($"Fashion-MNIST manifest already in {outDir}");
-            return await ParquetManifestReader.InspectAsync(outDir, cancellationToken);
+            var summary = await ParquetManifestReader.InspectAsync(outDir, cancellationToken);
+            if (instructions && !summary.HasConversation)
+            {
+                throw new ManifestException(
+                    $"holds a manifest without the '{ManifestSchema.Conversation}' column; import the instructions with "
+                    + "'mmcluster manifest import-fashion-mnist --instructions --out DIR' into another folder, or remove this one", outDir);
+            }
+            return summary;
         }
-        return await ImportAsync(outDir, datasetDir, log, cancellationToken);
+        return await ImportAsync(outDir, datasetDir, log, instructions, cancellationToken);
     }
 
-    /// <summary>Imports both splits into <paramref name="outDir"/> (replacing its train-* and test-* files) and returns the summary.</summary>
+    /// <summary>
+    /// Imports both splits into <paramref name="outDir"/> (replacing its train-* and test-* files) and returns the summary;
+    /// with <paramref name="instructions"/>, each row also gets its conversation (training phrasings on train rows, held-out
+    /// phrasings on test rows).
+    /// </summary>
     public static async Task<ManifestSummary> ImportAsync(
-        string outDir, string datasetDir = DefaultDatasetDir, TextWriter? log = null, CancellationToken cancellationToken = default)
+        string outDir, string datasetDir = DefaultDatasetDir, TextWriter? log = null, bool instructions = false, CancellationToken cancellationToken = default)
     {
         await EnsureDatasetAsync(datasetDir, log, cancellationToken);
         foreach (var (split, images, labels) in Splits)
@@ -45,6 +58,7 @@ public static class FashionMnist
                 ClassNames = ClassNames.FashionMnist,
                 Split = split,
                 KeyPrefix = "fmnist",
+                Instructions = instructions,
             };
             var rows = await IdxImporter.ImportAsync(options, cancellationToken);
             log?.WriteLine($"imported {rows} {split} rows into {outDir}");

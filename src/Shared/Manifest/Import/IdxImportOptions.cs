@@ -15,6 +15,13 @@ public sealed record IdxImportOptions(string ImagesPath, string LabelsPath, stri
 
     public long RowsPerFile { get; init; } = 20_000;
 
-    /// <summary>Seeds the per-row choice of caption template.</summary>
+    /// <summary>Seeds the per-row choice of caption template (and of the instruction conversation).</summary>
     public ulong CaptionSeed { get; init; }
+
+    /// <summary>
+    /// Also write the <c>conversation</c> column: each row's instructions (<see cref="FashionMnistInstructions"/>), with
+    /// training phrasings when <see cref="Split"/> is <c>train</c> and held-out phrasings for any other split. Needs the
+    /// Fashion-MNIST class names, whose attributes the yes-no answers come from.
+    /// </summary>
+    public bool Instructions { get; init; }
 }

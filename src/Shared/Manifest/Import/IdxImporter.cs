@@ -2,8 +2,9 @@ namespace MmCluster.Shared.Manifest.Import;
 
 /// <summary>
 /// Turns an IDX image/label pair into manifest files: each image as a PNG, a caption from its class name through a
-/// training template (<see cref="CaptionTemplates"/>), the label and the split. One split per file, so planning by split
-/// needs footers only.
+/// training template (<see cref="CaptionTemplates"/>), the label and the split, and with
+/// <see cref="IdxImportOptions.Instructions"/> a conversation about the image (<see cref="FashionMnistInstructions"/>).
+/// One split per file, so planning by split needs footers only.
 /// </summary>
 public static class IdxImporter
 {
@@ -23,6 +24,11 @@ public static class IdxImporter
                 throw new ManifestException($"label {labels[i]} has no class name (there are {options.ClassNames.Count})", options.LabelsPath, row: i);
             }
         }
+        if (options.Instructions && !options.ClassNames.SequenceEqual(FashionMnistInstructions.Attributes.Select(a => a.ClassName)))
+        {
+            throw new ManifestException(
+                $"instructions need the Fashion-MNIST classes ({string.Join(", ", ClassNames.FashionMnist)}), whose attributes the answers come from", options.LabelsPath);
+        }
         Directory.CreateDirectory(options.OutDir);
         foreach (var stale in Directory.EnumerateFiles(options.OutDir, $"{options.Split}-*.parquet"))
         {
@@ -36,6 +42,7 @@ public static class IdxImporter
             Storage = ManifestImageStorage.Embedded,
             HasLabel = true,
             HasSplit = true,
+            HasConversation = options.Instructions,
         };
         await using var writer = new ParquetManifestWriter(options.OutDir, writerOptions);
         var rowsPerBatch = options.RowsPerGroup;
@@ -50,7 +57,8 @@ public static class IdxImporter
                 var label = labels[row];
                 var caption = CaptionTemplates.ForRow(row, options.ClassNames[label], options.CaptionSeed);
                 var key = $"{options.KeyPrefix}-{options.Split}-{row:D6}";
-                await writer.AddAsync(new ManifestRow(key, caption, pngs[i], label, options.Split), cancellationToken);
+                var conversation = options.Instructions ? FashionMnistInstructions.ForRow(row, label, heldOut: options.Split != "train", options.CaptionSeed) : null;
+                await writer.AddAsync(new ManifestRow(key, caption, pngs[i], label, options.Split) { Conversation = conversation }, cancellationToken);
             }
         }
         await writer.CompleteAsync(cancellationToken);
