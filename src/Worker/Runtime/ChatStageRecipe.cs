@@ -95,10 +95,14 @@ internal static class ChatStageRecipe
         var outcomes = SumOverRanks(context.Group, [.. step.Outcomes.Select(n => (float)n)]);
         foreach (var outcome in Enum.GetValues<ConversationOutcome>().Where(o => o != ConversationOutcome.Whole))
         {
-            metrics[$"conversations.{outcome.ToString().ToLowerInvariant()}"] = outcomes[(int)outcome];
+            metrics[$"conversations.{OutcomeName(outcome)}"] = outcomes[(int)outcome];
         }
         return metrics;
     }
+
+    /// <summary>truncated, too_long, unaligned.</summary>
+    public static string OutcomeName(ConversationOutcome outcome) =>
+        string.Concat(outcome.ToString().Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     private static float[] SumOverRanks(Collectives.ICollectiveGroup group, float[] values) => StageTrainingSession.SumOverRanks(group, values);
 

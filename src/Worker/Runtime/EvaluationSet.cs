@@ -63,16 +63,11 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
     {
         count = Math.Min(count, Count);
         var per = decoder.ValuesPerImage;
-        var context = template.ContextLength;
-        var inputs = new long[(long)count * context];
-        var targets = new long[(long)count * context];
-        for (var i = 0; i < count; i++)
-        {
-            var row = new CaptionedImage($"test[{i}]", Captions[i], default, Labels[i], Conversations.Length > i ? Conversations[i] : null);
-            var tokens = template.Encode(BatchBuilder.ConversationOf(row, source));
-            tokens.Inputs.CopyTo(inputs, i * context);
-            tokens.Labels.CopyTo(targets, i * context);
-        }
+        var rows = Enumerable.Range(0, count)
+            .Select(i => template.Encode(BatchBuilder.ConversationOf(
+                new CaptionedImage($"test[{i}]", Captions[i], default, Labels[i], Conversations.Length > i ? Conversations[i] : null), source)))
+            .ToArray();
+        var (inputs, targets, context) = BatchBuilder.Pack(rows);
         return new ClipBatch(Pixels.AsSpan(0, count * per).ToArray(), [count, decoder.Channels, decoder.Size, decoder.Size], inputs, context)
         {
             Targets = targets,

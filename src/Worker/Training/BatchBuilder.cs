@@ -58,20 +58,17 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
     private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template)
     {
         var perImage = decoder.ValuesPerImage;
-        var context = template.ContextLength;
         var pixels = new float[(long)rows.Count * perImage];
-        var inputs = new long[(long)rows.Count * context];
-        var targets = new long[(long)rows.Count * context];
+        var encoded = new ConversationTokens[rows.Count];
         var outcomes = new int[Enum.GetValues<ConversationOutcome>().Length];
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
             decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key);
-            var tokens = template.Encode(ConversationOf(row, source));
-            tokens.Inputs.CopyTo(inputs, i * context);
-            tokens.Labels.CopyTo(targets, i * context);
-            outcomes[(int)tokens.Outcome]++;
+            encoded[i] = template.Encode(ConversationOf(row, source));
+            outcomes[(int)encoded[i].Outcome]++;
         }
+        var (inputs, targets, context) = Pack(encoded);
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, inputs, context)
         {
@@ -81,5 +78,22 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
             ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
         };
+    }
+
+    /// <summary>
+    /// Conversation rows cut to the longest one's length (dynamic padding, as LLaVA's collator pads to the batch's
+    /// longest): no position of the model's context is computed that no row uses.
+    /// </summary>
+    public static (long[] Inputs, long[] Targets, int Context) Pack(IReadOnlyList<ConversationTokens> rows)
+    {
+        var context = rows.Max(r => r.Length);
+        var inputs = new long[(long)rows.Count * context];
+        var targets = new long[(long)rows.Count * context];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i].Inputs.AsSpan(0, context).CopyTo(inputs.AsSpan(i * context, context));
+            rows[i].Labels.AsSpan(0, context).CopyTo(targets.AsSpan(i * context, context));
+        }
+        return (inputs, targets, context);
     }
 }

@@ -104,7 +104,7 @@ public sealed class ConversationTemplate
                 count++;
             }
         }
-        return new ConversationTokens(inputs, labels, ImagePosition, count, outcome);
+        return new ConversationTokens(inputs, labels, ImagePosition, count, outcome) { Length = sequence.Count - 1 };
     }
 
     /// <summary>
@@ -131,7 +131,7 @@ public sealed class ConversationTemplate
         Array.Fill(labels, IgnoreIndex);
         var inputs = new long[ContextLength];
         head.CopyTo(inputs, 0);
-        return new ConversationTokens(inputs, labels, ImagePosition, 0, outcome);
+        return new ConversationTokens(inputs, labels, ImagePosition, 0, outcome) { Length = head.Length };
     }
 
     private static long[] Gpt2(string text) => [.. CaptionTokenizer.EncodeText(text).Select(id => (long)id)];

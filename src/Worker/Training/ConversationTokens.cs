@@ -7,6 +7,9 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 public sealed record ConversationTokens(long[] Inputs, long[] Labels, int ImagePosition, int SupervisedTokens, ConversationOutcome Outcome)
 {
+    /// <summary>Input positions in use (the rest is padding); a batch needs no more than its longest row's.</summary>
+    public int Length { get; init; } = Inputs.Length;
+
     /// <summary>True when the row contributes to the loss.</summary>
     public bool Trains => SupervisedTokens > 0;
 }

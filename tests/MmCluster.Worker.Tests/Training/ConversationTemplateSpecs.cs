@@ -92,6 +92,22 @@ public sealed class ConversationTemplateSpecs
     }
 
     [Fact]
+    public void Should_pack_a_batch_to_its_longest_row_with_nothing_supervised_cut_off()
+    {
+        var template = new ConversationTemplate(96);
+        ConversationTokens[] rows = [template.Encode(TwoExchanges), template.EncodeCaption("a bag")];
+
+        var (inputs, targets, context) = BatchBuilder.Pack(rows);
+
+        Assert.Equal(rows[0].Length, context);
+        Assert.True(context < 96);
+        Assert.Equal(Array.FindLastIndex(rows[0].Labels, l => l != -100) + 1, context);
+        Assert.Equal(rows[1].Labels.Take(context), targets.Skip(context));
+        Assert.Equal(2 * context, inputs.Length);
+        Assert.Equal(rows.Sum(r => r.SupervisedTokens), targets.Count(t => t != -100));
+    }
+
+    [Fact]
     public void Should_render_the_template_as_llava_writes_it()
     {
         var text = new ConversationTemplate(64).Render(TwoExchanges);

@@ -19,8 +19,11 @@ public sealed record CaptionLmConfig
     /// <summary>The Fashion-MNIST stand-in LLM: 2 layers, width 128, context 32 (6.8M parameters, 6.4M of them the tied embedding).</summary>
     public static CaptionLmConfig Tiny { get; } = new();
 
-    /// <summary>lm-tiny with 64 text positions: room for a conversation of a few exchanges (the instruction recipes' language model).</summary>
-    public static CaptionLmConfig Chat { get; } = new() { ContextLength = 64 };
+    /// <summary>
+    /// lm-tiny with 96 text positions: room for a conversation of three exchanges and a description (the instruction
+    /// recipes' language model; batches are cut to their longest row, so unused positions cost nothing).
+    /// </summary>
+    public static CaptionLmConfig Chat { get; } = new() { ContextLength = 96 };
 
     /// <summary>For unit tests only.</summary>
     public static CaptionLmConfig Micro { get; } = new() { VocabSize = 64, ContextLength = 8, Width = 16, Layers = 1, Heads = 2 };
