@@ -138,6 +138,28 @@ public sealed class InstructBlipModelSpecs
         Assert.Contains(cached, c => c.Length > 1);
     }
 
+    [Fact]
+    public void Should_keep_live_tensor_count_flat_when_steps_and_answers_repeat()
+    {
+        using var model = NewModel();
+        FrozenParameters.Apply(model, model.FrozenPrefixes);
+        using var images = Images(2, 52);
+        using var qfIds = tensor(new long[] { 5, 6, 7, 8, 9, 10 }, [2, 3]);
+        using var valid = tensor(new[] { true, true, false, true, true, true }, [2, 3]);
+        using var lmIds = Ids(2, 3, 53);
+        using var labels = Labels(lmIds);
+
+        AssertFlatLiveTensors(() =>
+        {
+            using (NewDisposeScope())
+            {
+                model.zero_grad();
+                model.Loss(images, qfIds, valid, lmIds, labels).backward();
+            }
+            model.Generate(images, qfIds, valid, lmIds, maxTokens: 4, Blip2Fixtures.Lm.EndOfText);
+        });
+    }
+
     private static InstructBlipModel NewModel(long seed = Blip2Fixtures.ModelSeed)
     {
         random.manual_seed(seed);
