@@ -1,6 +1,7 @@
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Llava;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -83,6 +84,18 @@ internal static class LlavaFixtures
         var (images, prompt) = (Images(3, seed), Ids(3, 3, seed + 1));
         var cached = model.Generate(images, prompt, imagePosition, maxTokens: 5, Lm.EndOfText);
         return (cached, NaiveGreedy(model.LanguageModel, prompt, 5, ids => model.Forward(images, ids, imagePosition)));
+    }
+
+    /// <summary>Runs <paramref name="step"/> once to warm up, then twice more: the live tensor count must not grow.</summary>
+    public static void AssertFlatLiveTensors(Action step)
+    {
+        step();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 2; i++)
+        {
+            step();
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     /// <summary>Names of the parameters that received a non-zero gradient, and of those with any gradient.</summary>

@@ -97,6 +97,26 @@ public sealed class PloraModelSpecs
         Assert.Contains(cached, c => c.Length > 1);
     }
 
+    [Fact]
+    public void Should_keep_live_tensor_count_flat_when_steps_and_answers_repeat()
+    {
+        using var plora = NewPlora();
+        FrozenParameters.Apply(plora, PloraModel.FrozenPrefixes);
+        using var images = Images(2, 50);
+        using var ids = Ids(2, 4, 51);
+        using var labels = Labels(ids);
+
+        AssertFlatLiveTensors(() =>
+        {
+            using (NewDisposeScope())
+            {
+                plora.zero_grad();
+                plora.Loss(images, ids, labels, ImagePosition).backward();
+            }
+            plora.Generate(images, ids, ImagePosition, maxTokens: 4, Lm.EndOfText);
+        });
+    }
+
     /// <summary>A PLoRA model whose deltas took a few SGD steps with the base frozen (every plora_b non-zero).</summary>
     private static PloraModel Trained()
     {

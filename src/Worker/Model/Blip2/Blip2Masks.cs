@@ -57,7 +57,8 @@ public static class Blip2Masks
         using var shape = raw.expand(length, length);                                             // (L, L)
         using var queryValid = ones([b, queries], ScalarType.Bool, device);
         using var textBool = textValid.to_type(ScalarType.Bool);
-        using var keyValid = cat([queryValid, textBool], 1).unsqueeze(1);                         // (B, 1, L)
+        using var keys = cat([queryValid, textBool], 1);                                          // (B, L)
+        using var keyValid = keys.unsqueeze(1);                                                   // (B, 1, L)
         using var batched = shape.unsqueeze(0);
         return batched.logical_and(keyValid);                                                     // (B, L, L)
     }

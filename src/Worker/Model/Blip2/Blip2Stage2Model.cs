@@ -1,8 +1,6 @@
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch.nn;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Model.Blip2;
@@ -14,23 +12,13 @@ namespace MmCluster.Worker.Model.Blip2;
 /// Frozen parts keep requires_grad=false; the encoder and the token lookup run under no_grad, and the LM's parameters get
 /// no gradient (the gradient still flows through the LM's activations back to the queries).
 /// </summary>
-public sealed class Blip2Stage2Model : Blip2Base
+public sealed class Blip2Stage2Model : Blip2PrefixLmBase
 {
-    /// <summary>The language model's module path (its checkpoint's names get this prefix, see WeightLoader).</summary>
-    public const string LanguageModelModule = "lm";
-
-    private readonly Linear llm_proj;
-    private readonly CaptionLm lm;
-
     public Blip2Stage2Model(ClipConfig vision, QFormerConfig qformer, CaptionLmConfig languageModel)
-        : base(nameof(Blip2Stage2Model), vision, qformer)
+        : base(nameof(Blip2Stage2Model), vision, qformer, languageModel)
     {
-        llm_proj = Linear(qformer.Width, languageModel.Width);
-        lm = new CaptionLm(languageModel);
         RegisterComponents();
     }
-
-    public CaptionLm LanguageModel => lm;
 
     /// <summary>
     /// What stage 2 freezes (BLIP-2 §3.3): the image encoder, the language model, and the Q-Former's text-only parts
@@ -49,53 +37,18 @@ public sealed class Blip2Stage2Model : Blip2Base
     {
         using var imageEmbeds = EncodeImage(images);
         using var queries = QFormer.EncodeQueries(imageEmbeds);     // (B, Q, W)
-        return llm_proj.forward(queries);
-    }
-
-    /// <summary>
-    /// (B, Q, LmWidth) prefix and (B, T) LM inputs -> (B, Q+T, LmWidth) final hidden states. With an empty
-    /// <paramref name="cache"/> (<see cref="CaptionLm.NewCache"/>, room for Q + caption positions) the keys and values of
-    /// the Q+T positions stay cached for <see cref="DecodeNext"/>.
-    /// </summary>
-    public Tensor Decode(Tensor prefix, Tensor inputs, KeyValueCache? cache = null)
-    {
-        if (cache is { Length: > 0 })
-        {
-            throw new ArgumentException("Decode starts a sequence: the cache must be empty (DecodeNext continues one)", nameof(cache));
-        }
-        using var embedded = EmbedTokens(inputs, 0);
-        using var sequence = cat([prefix, embedded], 1);
-        return lm.ForwardEmbeddings(sequence, cache);
-    }
-
-    /// <summary>
-    /// (B, t) LM inputs at caption positions <paramref name="position"/>..position+t-1, after the prefix and inputs already in
-    /// <paramref name="cache"/> -> (B, t, LmWidth) final hidden states; the t positions are cached in turn.
-    /// </summary>
-    public Tensor DecodeNext(Tensor inputs, KeyValueCache cache, long position)
-    {
-        using var embedded = EmbedTokens(inputs, position);
-        return lm.ForwardEmbeddings(embedded, cache);
+        return Project(queries);
     }
 
     /// <summary>Stage 2's loss on (B, T) caption rows; the first <paramref name="promptTokens"/> caption tokens are not predicted.</summary>
     public Tensor CaptionLoss(Tensor images, Tensor captions, int promptTokens = 0)
     {
         using var prefix = Prefix(images);
+        var lm = LanguageModel;
         using var inputs = CaptionTargets.Inputs(captions, lm.Config.EndOfText);          // [BOS, row[..T-1]]
         using var hidden = Decode(prefix, inputs);                                         // (B, Q+T, W)
         using var rowLabels = CaptionTargets.Labels(captions, lm.Config.EndOfText, promptTokens);
         using var labels = CaptionTargets.WithIgnoredPrefix(rowLabels, prefix.shape[1]);
         return LanguageModelLoss.Compute(hidden, labels, lm.OutputWeight);
-    }
-
-    private Tensor EmbedTokens(Tensor inputs, long position)
-    {
-        if (lm.parameters().Any(p => p.requires_grad))
-        {
-            return lm.Embed(inputs, position);
-        }
-        using var _ = no_grad();
-        return lm.Embed(inputs, position);
     }
 }
