@@ -7,7 +7,7 @@ using MmCluster.Shared.Spec;
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
-/// <c>mmcluster manifest import-idx | import-fashion-mnist | synth | inspect</c>: build and inspect image-text manifests
+/// <c>mmcluster manifest import-idx | import-fashion-mnist | import-llava-json | synth | inspect</c>: build and inspect image-text manifests
 /// (folders of Parquet files). Bad input ends with a one-line error naming the file and exit code 1, and so does an
 /// <c>inspect --verify</c> that finds what would make a run refuse the manifest.
 /// </summary>
@@ -18,6 +18,7 @@ internal static class ManifestCommand
         var command = new Command("manifest", "Create and inspect image-text manifests (folders of Parquet files).");
         command.Add(ImportIdx());
         command.Add(ImportFashionMnist());
+        command.Add(ImportLlavaJson());
         command.Add(Synth());
         command.Add(Inspect());
         return command;
@@ -73,6 +74,47 @@ internal static class ManifestCommand
             var summary = await FashionMnist.ImportAsync(parse.GetValue(output)!, parse.GetValue(dataset)!, log, parse.GetValue(instructions), ct);
             var conversations = summary.HasConversation ? $", {summary.ConversationRows:N0} with a conversation" : "";
             log.WriteLine($"{summary.Rows:N0} rows in {summary.Files.Count} files ({FormatSplits(summary)}){conversations}");
+        }));
+        return command;
+    }
+
+    private static Command ImportLlavaJson()
+    {
+        const int shownSkips = 100;
+        var json = new Option<string>("--json") { Description = "LLaVA's JSON: a list of {id, image, conversations: [{from, value}, ...]}.", Required = true };
+        var images = new Option<string>("--images") { Description = "The folder the entries' image paths are relative to.", Required = true };
+        var output = OutOption();
+        var split = new Option<string?>("--split") { Description = "Split name for every row (split column, footer, file prefix)." };
+        var rowsPerGroup = new Option<int>("--rows-per-group") { Description = "Rows per row group (images held in memory while a group is written).", DefaultValueFactory = _ => 500 };
+        var rowsPerFile = new Option<long>("--rows-per-file") { Description = "Rows per file.", DefaultValueFactory = _ => 10_000 };
+        var command = new Command("import-llava-json", "Import a LLaVA instruction file (JSON) and its images as a manifest with the conversation column.")
+        {
+            json, images, output, split, rowsPerGroup, rowsPerFile,
+        };
+        command.SetAction((parse, ct) => Guard(parse, async () =>
+        {
+            var log = parse.InvocationConfiguration.Output;
+            var options = new LlavaJsonImportOptions(parse.GetValue(json)!, parse.GetValue(images)!, parse.GetValue(output)!)
+            {
+                Split = parse.GetValue(split),
+                RowsPerGroup = parse.GetValue(rowsPerGroup),
+                RowsPerFile = parse.GetValue(rowsPerFile),
+            };
+            var shown = 0;
+            var watch = Stopwatch.StartNew();
+            var result = await LlavaJsonImporter.ImportAsync(options, skip =>
+            {
+                if (shown++ < shownSkips)
+                {
+                    log.WriteLine($"  {skip}");
+                }
+            }, ct);
+            if (shown > shownSkips)
+            {
+                log.WriteLine($"  ... and {shown - shownSkips:N0} more skipped entries");
+            }
+            log.WriteLine($"imported {result.RowsWritten:N0} of {result.Entries:N0} entries into {options.OutDir} ({result.Files.Count} files) in {watch.Elapsed.TotalSeconds:F1} s; "
+                + $"skipped {result.Skipped:N0}: {result.DescribeSkips()}");
         }));
         return command;
     }

@@ -41,6 +41,16 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
 
     public ManifestSchema Schema { get; }
 
+    /// <summary>Creates <paramref name="folder"/> if needed and deletes the <c>{prefix}-*.parquet</c> files an earlier import left there, so a re-import replaces them.</summary>
+    public static void ReplaceFiles(string folder, string prefix)
+    {
+        Directory.CreateDirectory(folder);
+        foreach (var stale in Directory.EnumerateFiles(folder, $"{prefix}-*.parquet"))
+        {
+            File.Delete(stale);
+        }
+    }
+
     /// <summary>Full paths of the files written so far (the current one included).</summary>
     public IReadOnlyList<string> Files => _files;
 

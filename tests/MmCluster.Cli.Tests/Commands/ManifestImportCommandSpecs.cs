@@ -68,6 +68,43 @@ public sealed class ManifestImportCommandSpecs : IDisposable
         Assert.DoesNotContain("conversation", inspect);
     }
 
+    [Fact]
+    public async Task Should_print_rows_written_and_each_skipped_entry_with_its_id_and_reason_when_importing_llava_json()
+    {
+        var images = Path.Combine(_temp, "images");
+        Directory.CreateDirectory(images);
+        await File.WriteAllBytesAsync(Path.Combine(images, "a.png"), GrayPng.Encode(new byte[16], 4, 4));
+        var json = Path.Combine(_temp, "llava.json");
+        await File.WriteAllTextAsync(json, """
+            [{"id": "a", "image": "a.png", "conversations": [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "A square."}]},
+             {"id": "b", "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]},
+             {"id": "c", "image": "c.png", "conversations": [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "?"}]}]
+            """);
+        var dir = Path.Combine(_temp, "llava");
+
+        var (code, output, error) = await RunAsync(ManifestCommand.Create(), "import-llava-json", "--json", json, "--images", images, "--out", dir, "--split", "train");
+        var (_, inspect, _) = await RunAsync(ManifestCommand.Create(), "inspect", dir, "--verify");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains("  entry 1 (id 'b'): skipped, NoImage: no 'image' path (a text-only entry)", output);
+        Assert.Contains("  entry 2 (id 'c'): skipped, ImageFileMissing: no file " + Path.Combine(images, "c.png"), output);
+        Assert.Contains($"imported 1 of 3 entries into {dir} (1 files)", output);
+        Assert.Contains("skipped 2: 1 NoImage, 1 ImageFileMissing", output);
+        Assert.Contains("conversations 1 of 1 rows", inspect);
+        Assert.Contains("1 rows read: 1 pass, 0 skipped (none), 0 captions cut, 1 with a conversation", inspect);
+    }
+
+    [Fact]
+    public async Task Should_exit_1_naming_the_file_when_the_llava_json_is_missing()
+    {
+        var missing = Path.Combine(_temp, "nope.json");
+
+        var (code, _, error) = await RunAsync(ManifestCommand.Create(), "import-llava-json", "--json", missing, "--images", _temp, "--out", Path.Combine(_temp, "o"));
+
+        Assert.Equal(1, code);
+        Assert.Contains(missing, error);
+    }
+
     /// <summary>The four Fashion-MNIST IDX files with 2x2 images, under the names the importer looks for.</summary>
     private static void WriteFashionMnist(string folder, byte[] trainLabels, byte[] testLabels)
     {

@@ -68,6 +68,20 @@ public sealed class IdxImporterSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_refuse_a_manifest_without_conversations_when_fashion_mnist_instructions_are_asked_for()
+    {
+        var folder = _temp.Combine("plain");
+        await ManifestFixtures.WriteAsync(folder, rows: 2, rowsPerGroup: 2, rowsPerFile: 2);
+
+        var error = await Assert.ThrowsAsync<ManifestException>(() => FashionMnist.EnsureManifestAsync(folder, instructions: true));
+        var plain = await FashionMnist.EnsureManifestAsync(folder);
+
+        Assert.Contains(folder, error.Message);
+        Assert.Contains("without the 'conversation' column", error.Message);
+        Assert.Equal(2, plain.Rows);
+    }
+
+    [Fact]
     public async Task Should_refuse_instructions_when_the_classes_are_not_fashion_mnists()
     {
         var (images, labels) = WriteIdx(gzipped: false);

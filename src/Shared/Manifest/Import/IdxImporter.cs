@@ -29,11 +29,7 @@ public static class IdxImporter
             throw new ManifestException(
                 $"instructions need the Fashion-MNIST classes ({string.Join(", ", ClassNames.FashionMnist)}), whose attributes the answers come from", options.LabelsPath);
         }
-        Directory.CreateDirectory(options.OutDir);
-        foreach (var stale in Directory.EnumerateFiles(options.OutDir, $"{options.Split}-*.parquet"))
-        {
-            File.Delete(stale);
-        }
+        ParquetManifestWriter.ReplaceFiles(options.OutDir, options.Split);
         var writerOptions = new ParquetManifestWriterOptions
         {
             RowsPerGroup = options.RowsPerGroup,
