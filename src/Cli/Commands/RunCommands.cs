@@ -98,7 +98,8 @@ internal static class RunCommands
                     .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f))
                     .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false))
                     .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true))
-                    .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f));
+                    .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f))
+                    .Register("instructblip", (s, l, f) => new InstructBlipTrainingSession(s, l, f));
             }
             var options = new WorkerOptions
             {

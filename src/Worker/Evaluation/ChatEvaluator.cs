@@ -37,10 +37,11 @@ public static class ChatEvaluator
 
     /// <summary>
     /// Asks every question: prompts of equal length go together in batches of at most <paramref name="batchSize"/>;
-    /// <paramref name="generate"/> gets the images' indices and the prompts' GPT-2 ids and returns the answers' text.
+    /// <paramref name="generate"/> gets the images' indices, the prompts' GPT-2 ids and the questions' text (for a model
+    /// that reads the instruction beside the image) and returns the answers' text.
     /// </summary>
     public static IReadOnlyList<ChatAnswer> Ask(
-        IReadOnlyList<ChatQuestion> questions, ConversationTemplate template, Func<int[], long[][], IReadOnlyList<string>> generate, int batchSize = 256)
+        IReadOnlyList<ChatQuestion> questions, ConversationTemplate template, Func<int[], long[][], string[], IReadOnlyList<string>> generate, int batchSize = 256)
     {
         var answers = new ChatAnswer?[questions.Count];
         var prompts = questions.Select(q => template.Prompt(q.Question)).ToArray();
@@ -48,7 +49,7 @@ public static class ChatEvaluator
         {
             foreach (var chunk in group.Chunk(batchSize))
             {
-                var texts = generate([.. chunk.Select(i => questions[i].Image)], [.. chunk.Select(i => prompts[i])]);
+                var texts = generate([.. chunk.Select(i => questions[i].Image)], [.. chunk.Select(i => prompts[i])], [.. chunk.Select(i => questions[i].Question)]);
                 for (var k = 0; k < chunk.Length; k++)
                 {
                     var q = questions[chunk[k]];

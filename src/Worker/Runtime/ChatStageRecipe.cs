@@ -24,9 +24,9 @@ internal static class ChatStageRecipe
     /// vocabulary, both configs and <paramref name="extra"/>.
     /// </summary>
     public static async Task<IStageTrainer> BuildAsync<TModel>(
-        StageContext context, string kind, Func<ClipConfig, CaptionLmConfig, TModel> create, IReadOnlyList<string> frozen,
+        StageContext context, string kind, Func<Blip2StageInputs, ClipConfig, CaptionLmConfig, TModel> create, Func<TModel, IReadOnlyList<string>> frozen,
         ChatSource source, bool questions, IReadOnlyDictionary<string, (string From, string To)[]> mappings,
-        IReadOnlyDictionary<string, string> extra, CancellationToken ct)
+        Func<TModel, IReadOnlyDictionary<string, string>> extra, CancellationToken ct, Func<Blip2StageInputs, int>? instructionContext = null)
         where TModel : nn.Module, IImageChatModel
     {
         var config = context.Config;
@@ -37,16 +37,17 @@ internal static class ChatStageRecipe
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var template = new ConversationTemplate(lm.ContextLength);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source);
+        var instructions = instructionContext is null ? null : new CaptionTokenizer(instructionContext(inputs), config.ReadLimits.MaxCaptionChars);
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions);
         var maxTokens = MaxAnswerTokens(config);
-        return StageTrainer<TModel, ChatStep<TModel>>.Build(context, create(vision, lm), CaptionStageRecipe.Create<TModel, ChatStep<TModel>>(
+        return StageTrainer<TModel, ChatStep<TModel>>.Build(context, create(inputs, vision, lm), CaptionStageRecipe.Create<TModel, ChatStep<TModel>>(
             context, inputs, batches, mappings,
-            (model, averager) => new ChatStep<TModel>(model, frozen, StageTrainingSession.OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
-            (model, step) => Evaluate(context, model, step, evalSlices.Current(), decoder, template, inputs.Vocabulary, questions, maxTokens),
+            (model, averager) => new ChatStep<TModel>(model, frozen(model), StageTrainingSession.OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
+            (model, step) => Evaluate(context, model, step, evalSlices.Current(), decoder, template, inputs.Vocabulary, questions, maxTokens, instructions),
             model =>
             {
                 var record = Blip2StageInputs.Record(inputs.Vocabulary, vision: vision, lm: model.LanguageConfig);
-                foreach (var (key, value) in extra)
+                foreach (var (key, value) in extra(model))
                 {
                     record[key] = value;
                 }
@@ -67,12 +68,12 @@ internal static class ChatStageRecipe
     /// </summary>
     public static IReadOnlyDictionary<string, double> Evaluate<TModel>(
         StageContext context, TModel model, ChatStep<TModel> step, EvaluationSet evalSet, ImageDecoder decoder, ConversationTemplate template,
-        CaptionVocabulary vocabulary, bool questions, int maxTokens)
+        CaptionVocabulary vocabulary, bool questions, int maxTokens, CaptionTokenizer? instructions)
         where TModel : nn.Module, IImageChatModel
     {
         var config = context.Config;
         var images = Math.Min(evalSet.Count, Math.Max(1, config.RetrievalHeldOut / context.Group.WorldSize));
-        var generate = Generator(model, evalSet, decoder, vocabulary, maxTokens, template.ImagePosition);
+        var generate = Generator(model, evalSet, decoder, vocabulary, maxTokens, template.ImagePosition, instructions);
         Dictionary<string, double> metrics;
         if (questions)
         {
@@ -107,9 +108,10 @@ internal static class ChatStageRecipe
     private static float[] SumOverRanks(Collectives.ICollectiveGroup group, float[] values) => StageTrainingSession.SumOverRanks(group, values);
 
     /// <summary>Greedy answers of <paramref name="model"/> for (image indices, GPT-2 prompts of equal length).</summary>
-    public static Func<int[], long[][], IReadOnlyList<string>> Generator<TModel>(
-        TModel model, EvaluationSet evalSet, ImageDecoder decoder, CaptionVocabulary vocabulary, int maxTokens, long imagePosition)
-        where TModel : nn.Module, IImageChatModel => (indices, prompts) =>
+    public static Func<int[], long[][], string[], IReadOnlyList<string>> Generator<TModel>(
+        TModel model, EvaluationSet evalSet, ImageDecoder decoder, CaptionVocabulary vocabulary, int maxTokens, long imagePosition,
+        CaptionTokenizer? instructions)
+        where TModel : nn.Module, IImageChatModel => (indices, prompts, questions) =>
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -123,7 +125,10 @@ internal static class ChatStageRecipe
         var images = tensor(pixels, [indices.Length, decoder.Channels, decoder.Size, decoder.Size]);
         var ids = prompts.SelectMany(p => vocabulary.ToCompact(p)).ToArray();
         var promptIds = tensor(ids, [prompts.Length, prompts[0].Length]);
-        var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText);
+        var instructionIds = instructions is null
+            ? null
+            : tensor(vocabulary.ToCompact(instructions.EncodeBatch(questions)), [questions.Length, instructions.ContextLength]);
+        var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText, instructionIds);
         return [.. generated.Select(g => ConversationTemplate.Answer(vocabulary.ToGpt2(g)))];
     };
 }

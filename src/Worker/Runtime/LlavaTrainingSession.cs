@@ -17,8 +17,8 @@ public sealed class LlavaTrainingSession(CollectiveServer server, Action<string>
 {
     private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct) =>
         ChatStageRecipe.BuildAsync(
-            context, instruct ? "llava-instruct" : "llava-align", (vision, lm) => new LlavaModel(vision, lm),
-            instruct ? LlavaModel.InstructFrozenPrefixes : LlavaModel.AlignFrozenPrefixes,
+            context, instruct ? "llava-instruct" : "llava-align", (_, vision, lm) => new LlavaModel(vision, lm),
+            _ => instruct ? LlavaModel.InstructFrozenPrefixes : LlavaModel.AlignFrozenPrefixes,
             instruct ? ChatSource.Conversations : ChatSource.Captions, questions: instruct,
             new Dictionary<string, (string From, string To)[]>
             {
@@ -27,5 +27,5 @@ public sealed class LlavaTrainingSession(CollectiveServer server, Action<string>
                 ["llava-align"] = [("", "")],
                 ["llava-instruct"] = [("", "")],
             },
-            new Dictionary<string, string>(), ct);
+            _ => new Dictionary<string, string>(), ct);
 }

@@ -24,14 +24,14 @@ public sealed class PloraTrainingSession(CollectiveServer server, Action<string>
     {
         var deltas = ConfigOf(context.Config.ModelOverrides);
         return ChatStageRecipe.BuildAsync(
-            context, "plora", (vision, lm) => new PloraModel(vision, lm, deltas), PloraModel.FrozenPrefixes, ChatSource.Conversations, questions: true,
+            context, "plora", (_, vision, lm) => new PloraModel(vision, lm, deltas), _ => PloraModel.FrozenPrefixes, ChatSource.Conversations, questions: true,
             new Dictionary<string, (string From, string To)[]>
             {
                 ["clip"] = [("visual.", PloraModel.VisualEncoder + ".")],
                 ["lm"] = [("", PloraModel.LanguageModelModule + ".")],
                 ["plora"] = [("", "")],
             },
-            new Dictionary<string, string> { [ConfigKey] = JsonSerializer.Serialize(deltas) }, ct);
+            _ => new Dictionary<string, string> { [ConfigKey] = JsonSerializer.Serialize(deltas) }, ct);
     }
 
     /// <summary>The deltas' rank and alpha from the preset fields <c>lora_rank</c> and <c>lora_alpha</c> (defaults otherwise).</summary>

@@ -8,7 +8,10 @@ namespace MmCluster.Worker.Training;
 /// instead (<see cref="ChatSource"/>): inputs, next-token targets and the image position. Pure CPU work, safe to run on a
 /// producer thread.
 /// </summary>
-public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions)
+/// <param name="instructions">With conversation rows, a tokenizer for each row's first question as the instruction a
+/// model reads beside the image (InstructBLIP's Q-Former); null for none.</param>
+public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
+    CaptionTokenizer? instructions = null)
 {
     public ImageDecoder Decoder => decoder;
 
@@ -22,6 +25,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
     {
         ChatSource.Captions => Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
         ChatSource.Conversations => row.Conversation ?? Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
+        ChatSource.OneExchange => row.Conversation is { } one ? Pick(one, row.Key) : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
         _ => row.Conversation is { } c
             ? new Conversation([.. c.Turns, new ConversationTurn(ConversationRole.User, ConversationTemplate.DescribeInstruction), new ConversationTurn(ConversationRole.Assistant, row.Caption)])
             : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
@@ -55,17 +59,35 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
         return new ClipBatch(pixels, shape, tokens, context) { Labels = labels, Keys = keys };
     }
 
+    /// <summary>The exchange of <paramref name="conversation"/> a row keyed <paramref name="key"/> always trains on (FNV-1a of the key).</summary>
+    private static Conversation Pick(Conversation conversation, string key)
+    {
+        var hash = 2166136261u;
+        foreach (var c in key)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        var (question, answer, kind) = conversation.Exchanges[(int)(hash % (uint)conversation.Exchanges.Count)];
+        return Conversation.Single(question, answer, kind);
+    }
+
+    /// <summary>Each conversation's first question as instruction rows (<see cref="ClipBatch.Instructions"/>).</summary>
+    public static long[] InstructionRows(IEnumerable<Conversation> conversations, CaptionTokenizer tokenizer) =>
+        tokenizer.EncodeBatch([.. conversations.Select(c => c.Exchanges[0].Question)]);
+
     private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template)
     {
         var perImage = decoder.ValuesPerImage;
         var pixels = new float[(long)rows.Count * perImage];
         var encoded = new ConversationTokens[rows.Count];
+        var conversations = new Conversation[rows.Count];
         var outcomes = new int[Enum.GetValues<ConversationOutcome>().Length];
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
             decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key);
-            encoded[i] = template.Encode(ConversationOf(row, source));
+            conversations[i] = ConversationOf(row, source);
+            encoded[i] = template.Encode(conversations[i]);
             outcomes[(int)encoded[i].Outcome]++;
         }
         var (inputs, targets, context) = Pack(encoded);
@@ -77,6 +99,8 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
             Targets = targets,
             ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
+            Instructions = instructions is null ? null : InstructionRows(conversations, instructions),
+            InstructionLength = instructions?.ContextLength ?? 0,
         };
     }
 

@@ -51,5 +51,6 @@ public sealed class CaptionVocabulary
     {
         Tokens = ToCompact(batch.Tokens),
         Targets = batch.Targets is null ? null : [.. batch.Targets.Select(id => id < 0 ? id : toCompact[id])],
+        Instructions = batch.Instructions is null ? null : ToCompact(batch.Instructions),
     };
 }

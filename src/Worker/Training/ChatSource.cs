@@ -9,6 +9,12 @@ public enum ChatSource
     /// <summary>The row's conversation; a row without one says its caption as a describe exchange.</summary>
     Conversations,
 
+    /// <summary>
+    /// One exchange of the row's conversation, the same for the row every time (picked by its key): InstructBLIP's
+    /// single-turn instructions; a row without one says its caption as a describe exchange.
+    /// </summary>
+    OneExchange,
+
     /// <summary>The row's conversation, then its caption as a describe exchange (text-only training of the language model).</summary>
     ConversationsAndCaptions,
 }

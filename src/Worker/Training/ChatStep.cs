@@ -52,8 +52,9 @@ public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IIma
         var images = tensor(batch.Pixels, batch.PixelShape);
         var inputs = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
         var labels = tensor(targets, [batch.Count, batch.ContextLength]);
+        var instructions = batch.Instructions is { } ids ? tensor(ids, [batch.Count, batch.InstructionLength]) : null;
         var loss = targets.Any(t => t != CaptionTargets.IgnoreIndex)
-            ? model.Loss(images, inputs, labels, batch.ImagePosition)
+            ? model.Loss(images, inputs, labels, batch.ImagePosition, instructions)
             : ZeroLoss();
         LossWeighting.Weigh(loss, layout, batch.Count).backward();
         var norm = optimizer.Finish(started, out var phases);

@@ -23,6 +23,14 @@ public sealed record ClipBatch(float[] Pixels, long[] PixelShape, long[] Tokens,
     /// <summary>Conversation rows: the input position the image's tokens go in before.</summary>
     public int ImagePosition { get; init; }
 
+    /// <summary>
+    /// Conversation rows for a model that reads the instruction (InstructBLIP): per row the question's ids, its
+    /// end-of-text and padding, <see cref="InstructionLength"/> per row. Null otherwise.
+    /// </summary>
+    public long[]? Instructions { get; init; }
+
+    public int InstructionLength { get; init; }
+
     /// <summary>Conversation rows: how many rows had each <see cref="ConversationOutcome"/> (indexed by its value).</summary>
     public int[] Outcomes { get; init; } = [];
 

@@ -35,9 +35,10 @@ public sealed class ChatEvaluatorSpecs
         var questions = ChatEvaluator.Questions(conversations);
         var calls = new List<(int[] Images, int Length)>();
 
-        var answers = ChatEvaluator.Ask(questions, template, (images, prompts) =>
+        var answers = ChatEvaluator.Ask(questions, template, (images, prompts, asked) =>
         {
             Assert.All(prompts, p => Assert.Equal(prompts[0].Length, p.Length));
+            Assert.Equal([.. prompts.Select(p => CaptionTokenizer.DecodeText(p).Split('\n')[1].Replace(" ASSISTANT:", ""))], asked);
             calls.Add((images, prompts[0].Length));
             // A model that always says "no" and names a sneaker.
             return [.. prompts.Select(p => CaptionTokenizer.DecodeText(p).Contains("bag", StringComparison.Ordinal) ? "no" : "Sneaker.")];

@@ -14,7 +14,7 @@ namespace MmCluster.Worker.Model.Blip2;
 /// instruction and the answer in the LM's own ids. The module names are <see cref="Blip2Stage2Model"/>'s (<c>visual</c>,
 /// <c>ln_vision</c>, <c>qformer</c>, <c>llm_proj</c>, <c>lm</c>), so a blip2-stage2 checkpoint loads whole by name.
 /// </summary>
-public sealed class InstructBlipModel : Blip2PrefixLmBase
+public sealed class InstructBlipModel : Blip2PrefixLmBase, IImageChatModel
 {
     public InstructBlipModel(ClipConfig vision, QFormerConfig qformer, CaptionLmConfig languageModel)
         : base(nameof(InstructBlipModel), vision, qformer, languageModel)
@@ -79,4 +79,36 @@ public sealed class InstructBlipModel : Blip2PrefixLmBase
         return PromptedGreedy.Run(LanguageModel, prefix.shape[1] + lmPromptIds.shape[1], lmPromptIds.shape[1], maxTokens, endOfText,
             cache => Decode(prefix, lmPromptIds, cache));
     }
+
+    public CaptionLmConfig LanguageConfig => LanguageModel.Config;
+
+    /// <summary>
+    /// <see cref="IImageChatModel"/>: the prefix goes before the whole LM input (InstructBLIP's [queries; instruction;
+    /// answer]), so <paramref name="imagePosition"/> is not used; the instruction (required) is valid up to its end-of-text.
+    /// </summary>
+    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition, Tensor? instructionIds = null)
+    {
+        var ids = RequireInstruction(instructionIds);
+        using var valid = InstructionValid(ids);
+        return Loss(images, ids, valid, inputIds, labels);
+    }
+
+    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText, Tensor? instructionIds = null)
+    {
+        var ids = RequireInstruction(instructionIds);
+        using var valid = InstructionValid(ids);
+        return Generate(images, ids, valid, promptIds, maxTokens, endOfText);
+    }
+
+    /// <summary>(B, T) instruction ids -> (B, T) bool: true up to and including each row's first end-of-text.</summary>
+    public Tensor InstructionValid(Tensor instructionIds)
+    {
+        using var isEnd = instructionIds.eq(QFormer.Config.EndOfText).to_type(ScalarType.Int64);
+        using var seen = isEnd.cumsum(1);
+        using var before = seen - isEnd;
+        return before.eq(0);
+    }
+
+    private static Tensor RequireInstruction(Tensor? instructionIds) =>
+        instructionIds ?? throw new ArgumentException("InstructBLIP reads the instruction: instruction ids are required", nameof(instructionIds));
 }

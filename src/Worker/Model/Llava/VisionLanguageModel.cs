@@ -98,7 +98,7 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
     /// The language-model loss: (B, T) <paramref name="labels"/> are shifted text labels, labels[t] the id after text
     /// token t, -100 where not supervised (<see cref="ImageSplice"/> places them; image tokens are never targets).
     /// </summary>
-    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition)
+    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition, Tensor? instructionIds = null)
     {
         using var hidden = Forward(images, inputIds, imagePosition);       // (B, P+T, W)
         using var sequenceLabels = ImageSplice.Labels(labels, imagePosition, hidden.shape[1] - inputIds.shape[1]);
@@ -109,7 +109,7 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
     /// Greedy answers with the key-value cache: the image at <paramref name="imagePosition"/> of each (B, T) prompt (every
     /// row the same length T), then one token per step; returns each row's ids up to, not including, <paramref name="endOfText"/>.
     /// </summary>
-    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText)
+    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText, Tensor? instructionIds = null)
     {
         using var _ = no_grad();
         using var image = ImageTokens(images);
