@@ -21,6 +21,7 @@ public static class Program
         root.Add(DashboardCommand.Create());
         root.Add(K8sCommand.Create());
         root.Add(CaptionCommand.Create());
+        root.Add(AskCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

@@ -43,11 +43,12 @@ internal static class CliHarness
     /// <summary>
     /// A Fashion-MNIST-shaped manifest of random 28x28 images: train and test splits, labels, captions. By path, the
     /// images are files under <c>images/</c>. <paramref name="alter"/> may change each row before it is written (and its
-    /// image file, by path), e.g. to make it hostile.
+    /// image file, by path), e.g. to make it hostile. With <paramref name="conversations"/> each row has its Fashion-MNIST
+    /// instruction conversation (held-out phrasings on the test split).
     /// </summary>
     public static async Task WriteManifestAsync(
         string folder, int trainRows, int testRows, int seed = 7,
-        ManifestImageStorage storage = ManifestImageStorage.Embedded, Func<ManifestRow, ManifestRow>? alter = null)
+        ManifestImageStorage storage = ManifestImageStorage.Embedded, Func<ManifestRow, ManifestRow>? alter = null, bool conversations = false)
     {
         var random = new Random(seed);
         var byPath = storage == ManifestImageStorage.ByPath;
@@ -56,7 +57,7 @@ internal static class CliHarness
         {
             await using var writer = new ParquetManifestWriter(folder, new ParquetManifestWriterOptions
             {
-                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true, Storage = storage,
+                FilePrefix = split, RowsPerGroup = 16, HasLabel = true, HasSplit = true, Storage = storage, HasConversation = conversations,
             });
             for (var i = 0; i < rows; i++)
             {
@@ -65,7 +66,10 @@ internal static class CliHarness
                 random.NextBytes(pixels);
                 var caption = CaptionTemplates.Render(CaptionTemplates.Training[i % CaptionTemplates.Training.Count], ClassNames.FashionMnist[label]);
                 var row = new ManifestRow($"{split}-{i:D4}", caption, GrayPng.Encode(pixels, 28, 28), label, split,
-                    byPath ? $"images/{split}-{i:D4}.png" : null);
+                    byPath ? $"images/{split}-{i:D4}.png" : null)
+                {
+                    Conversation = conversations ? FashionMnistInstructions.ForRow(i, label, heldOut: split != "train") : null,
+                };
                 row = alter?.Invoke(row) ?? row;
                 if (byPath)
                 {

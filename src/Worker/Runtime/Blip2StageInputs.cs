@@ -163,6 +163,7 @@ internal sealed class Blip2StageInputs
             ids = ids
                 .Concat(captions.SelectMany(c => Ids(template.EncodeCaption(c))))
                 .Concat(conversations.SelectMany(c => Ids(template.Encode(c))))
+                .Concat(conversations.SelectMany(c => c.Exchanges.SelectMany(e => template.Prompt(e.Question))))   // every question asked first
                 .Concat(CaptionTokenizer.EncodeText($"USER: {ConversationTemplate.DescribeInstruction} ASSISTANT:").Select(id => (long)id));
         }
         return new CaptionVocabulary(ids);

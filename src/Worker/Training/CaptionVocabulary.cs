@@ -21,6 +21,9 @@ public sealed class CaptionVocabulary
 
     public int Count => Ids.Length;
 
+    /// <summary>Whether GPT-2 id <paramref name="gpt2"/> is in the vocabulary.</summary>
+    public bool Contains(long gpt2) => toCompact.ContainsKey(gpt2);
+
     public long EndOfText => Count - 1;
 
     /// <summary>GPT-2 ids -> compact ids, in a new array; throws naming the first id the vocabulary lacks.</summary>

@@ -8,8 +8,11 @@ namespace MmCluster.Worker.Training;
 /// <c>ASSISTANT:</c> prefixes are not supervised; each answer and the end-of-text after it are. &lt;|endoftext|&gt; is both
 /// BOS and the end of an answer (CaptionLm's convention). The image goes where the first turn's <c>&lt;image&gt;</c> stands:
 /// <code>
-/// [BOS] A chat about an image. USER: [image tokens] \nWhat is the item? ASSISTANT: a sneaker[EOT]USER: Is it a bag? ASSISTANT: no[EOT]
+/// [BOS] A chat about an image. USER: [image tokens] What is the item? ASSISTANT: a sneaker[EOT]USER: Is it a bag? ASSISTANT: no[EOT]
 /// </code>
+/// One difference from LLaVA: the first question follows the image after a space, not a newline, because GPT-2's BPE
+/// gives a word after a newline another id than after a space, and a small language model would learn each question's
+/// first word twice (and meet an unseen id when a question it saw later in a conversation is asked first).
 /// The text before the image is the same for every conversation, so <see cref="ImagePosition"/> is a constant of the
 /// template. Each exchange is tokenized whole and its instruction alone; when the whole does not start with the
 /// instruction's tokens the mask cannot be placed, and the conversation gets no loss (<see cref="ConversationOutcome.Unaligned"/>),
@@ -55,7 +58,7 @@ public sealed class ConversationTemplate
 
     /// <summary>The conversation as text, the image as <c>&lt;image&gt;</c> and end-of-text as <c>&lt;/s&gt;</c> (for logs and docs).</summary>
     public string Render(Conversation conversation) =>
-        $"{System} {User} {Conversation.ImagePlaceholder}" + string.Concat(conversation.Exchanges.Select((e, i) => $"{(i == 0 ? "\n" : User + " ")}{e.Question}{Assistant} {e.Answer}</s>"));
+        $"{System} {User} {Conversation.ImagePlaceholder}" + string.Concat(conversation.Exchanges.Select((e, i) => $"{(i == 0 ? " " : User + " ")}{e.Question}{Assistant} {e.Answer}</s>"));
 
     /// <summary>A caption as LLaVA's alignment sample: the describe instruction, the caption its answer.</summary>
     public ConversationTokens EncodeCaption(string caption) => Encode(Conversation.Single(DescribeInstruction, caption));
@@ -69,7 +72,7 @@ public sealed class ConversationTemplate
         for (var i = 0; i < exchanges.Count; i++)
         {
             var (question, answer, _) = exchanges[i];
-            var instruction = $"{(i == 0 ? "\n" : User + " ")}{question}{Assistant}";
+            var instruction = $"{(i == 0 ? " " : User + " ")}{question}{Assistant}";
             var prompt = encode(instruction);
             var whole = encode($"{instruction} {answer}");
             if (whole.Length <= prompt.Length || !whole.AsSpan(0, prompt.Length).SequenceEqual(prompt))
@@ -113,7 +116,7 @@ public sealed class ConversationTemplate
     /// </summary>
     public long[] Prompt(string question)
     {
-        long[] prompt = [.. head, .. encode($"\n{question.Replace(Conversation.ImagePlaceholder, "", StringComparison.Ordinal).Trim()}{Assistant}")];
+        long[] prompt = [.. head, .. encode($" {question.Replace(Conversation.ImagePlaceholder, "", StringComparison.Ordinal).Trim()}{Assistant}")];
         return prompt.Length < ContextLength
             ? prompt
             : throw new ArgumentException($"the question takes {prompt.Length} of the context's {ContextLength} tokens and leaves no room for an answer", nameof(question));

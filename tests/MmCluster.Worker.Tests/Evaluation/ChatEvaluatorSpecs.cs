@@ -38,7 +38,7 @@ public sealed class ChatEvaluatorSpecs
         var answers = ChatEvaluator.Ask(questions, template, (images, prompts, asked) =>
         {
             Assert.All(prompts, p => Assert.Equal(prompts[0].Length, p.Length));
-            Assert.Equal([.. prompts.Select(p => CaptionTokenizer.DecodeText(p).Split('\n')[1].Replace(" ASSISTANT:", ""))], asked);
+            Assert.Equal([.. prompts.Select(p => CaptionTokenizer.DecodeText(p)["A chat about an image. USER: ".Length..].Replace(" ASSISTANT:", ""))], asked);
             calls.Add((images, prompts[0].Length));
             // A model that always says "no" and names a sneaker.
             return [.. prompts.Select(p => CaptionTokenizer.DecodeText(p).Contains("bag", StringComparison.Ordinal) ? "no" : "Sneaker.")];

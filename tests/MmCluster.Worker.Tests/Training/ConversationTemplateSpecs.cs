@@ -32,7 +32,7 @@ public sealed class ConversationTemplateSpecs
         // Everything before the first answer is instruction: BOS, system, USER:, the question and ASSISTANT:.
         var firstAnswer = supervised[0] + 1;
         var instruction = CaptionTokenizer.DecodeText(tokens.Inputs.Take(firstAnswer));
-        Assert.Equal("A chat about an image. USER:\nWhat is the item in the image? ASSISTANT:", instruction);
+        Assert.Equal("A chat about an image. USER: What is the item in the image? ASSISTANT:", instruction);
         // The second exchange's question is not supervised either.
         var firstEnd = supervised.First(t => tokens.Labels[t] == CaptionTokenizer.EndOfText);
         var secondAnswer = supervised.First(t => t > firstEnd);
@@ -52,7 +52,7 @@ public sealed class ConversationTemplateSpecs
         Assert.Equal("A chat about an image. USER:", CaptionTokenizer.DecodeText(a.Inputs.Take(a.ImagePosition)));
         Assert.Equal(CaptionTokenizer.EndOfText, a.Inputs[0]);
         var last = Array.FindLastIndex(b.Labels, label => label != -100);
-        Assert.Equal("\nDescribe the image briefly. ASSISTANT: a photo of a bag", CaptionTokenizer.DecodeText(b.Inputs.Take(last + 1).Skip(b.ImagePosition)));
+        Assert.Equal(" Describe the image briefly. ASSISTANT: a photo of a bag", CaptionTokenizer.DecodeText(b.Inputs.Take(last + 1).Skip(b.ImagePosition)));
         Assert.Equal(template.Prompt("What is the item in the image?"), a.Inputs.Take(template.Prompt("What is the item in the image?").Length));
     }
 
@@ -112,7 +112,7 @@ public sealed class ConversationTemplateSpecs
     {
         var text = new ConversationTemplate(64).Render(TwoExchanges);
 
-        Assert.Equal("A chat about an image. USER: <image>\nWhat is the item in the image? ASSISTANT: a sneaker</s>USER: Is this something you wear on your feet? ASSISTANT: yes</s>", text);
+        Assert.Equal("A chat about an image. USER: <image> What is the item in the image? ASSISTANT: a sneaker</s>USER: Is this something you wear on your feet? ASSISTANT: yes</s>", text);
     }
 
     [Fact]
