@@ -91,7 +91,7 @@ public sealed class ChatAnswerer : IDisposable
         var promptIds = tensor(vocabulary.ToCompact(Known(prompt, question)), [1, prompt.Length]);
         var instructionIds = instructions is null
             ? null
-            : tensor(vocabulary.ToCompact(Known(instructions.Encode(question), question)), [1, instructions.ContextLength]);
+            : tensor(vocabulary.ToCompact(Known(BatchBuilder.InstructionRows([question], instructions), question)), [1, instructions.ContextLength]);
         var ids = model.Generate(pixels, promptIds, template.ImagePosition, maxTokens, vocabulary.EndOfText, instructionIds)[0];
         return ConversationTemplate.Answer(vocabulary.ToGpt2(ids));
     }

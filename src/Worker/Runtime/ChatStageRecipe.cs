@@ -127,7 +127,7 @@ internal static class ChatStageRecipe
         var promptIds = tensor(ids, [prompts.Length, prompts[0].Length]);
         var instructionIds = instructions is null
             ? null
-            : tensor(vocabulary.ToCompact(instructions.EncodeBatch(questions)), [questions.Length, instructions.ContextLength]);
+            : tensor(vocabulary.ToCompact(BatchBuilder.InstructionRows(questions, instructions)), [questions.Length, instructions.ContextLength]);
         var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText, instructionIds);
         return [.. generated.Select(g => ConversationTemplate.Answer(vocabulary.ToGpt2(g)))];
     };

@@ -73,7 +73,14 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
 
     /// <summary>Each conversation's first question as instruction rows (<see cref="ClipBatch.Instructions"/>).</summary>
     public static long[] InstructionRows(IEnumerable<Conversation> conversations, CaptionTokenizer tokenizer) =>
-        tokenizer.EncodeBatch([.. conversations.Select(c => c.Exchanges[0].Question)]);
+        InstructionRows(conversations.Select(c => c.Exchanges[0].Question), tokenizer);
+
+    /// <summary>
+    /// Questions as instruction rows: each after a space, as the template writes them (so a question's words have the ids
+    /// the vocabulary holds), then its end-of-text and padding.
+    /// </summary>
+    public static long[] InstructionRows(IEnumerable<string> questions, CaptionTokenizer tokenizer) =>
+        tokenizer.EncodeBatch([.. questions.Select(q => " " + q)]);
 
     private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template)
     {
