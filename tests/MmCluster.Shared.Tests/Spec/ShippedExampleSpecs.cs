@@ -43,4 +43,20 @@ public sealed class ShippedExampleSpecs
         Assert.Equal(["blip2-stage1", "lm"], stage2.Init!.From);
         Assert.Equal(["visual", "lm"], stage2.Init.Freeze);
     }
+
+    [Theory]
+    [InlineData("fashion-mnist-llava.yaml", new[] { "clip", "lm", "llava-align", "llava-instruct" })]
+    [InlineData("fashion-mnist-instructblip.yaml", new[] { "clip", "lm", "blip2-stage1", "blip2-stage2", "instructblip" })]
+    [InlineData("fashion-mnist-plora.yaml", new[] { "clip", "lm", "plora" })]
+    public void Should_schedule_the_instruction_recipes_on_the_instruct_manifest_when_their_examples_are_loaded(string file, string[] order)
+    {
+        var spec = RunSpecLoader.Load(Example(file));
+
+        var graph = StageGraph.Build(spec.Stages.Select(s => new StageNode(s.Name!, s.DependsOn)).ToList());
+        Assert.Equal(order, graph.Order);
+        Assert.Equal(order, spec.Stages.Select(s => s.Kind!.Value.ToName()));
+        Assert.Equal(RunSpecValidator.FashionMnistInstructAutoImport, spec.Manifest!.AutoImport);
+        Assert.Equal("lm-chat", spec.Stages.Single(s => s.Name == "lm").Model!.Preset);
+        Assert.All(spec.Stages.Skip(2), s => Assert.Contains("visual", s.Init!.Freeze));
+    }
 }
