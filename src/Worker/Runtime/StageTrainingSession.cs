@@ -116,6 +116,10 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     /// broke (a peer lost, silent or aborting), the generation aborted on purpose, a control-plane call cut by the abort.
     /// A bad spec, weights that do not fit or a corrupt manifest cannot, and fail the worker.
     /// </summary>
+    /// <summary>The first managed frames of an exception's stack, on one line (the native message is logged apart).</summary>
+    internal static string ManagedFrames(Exception error, int frames = 12) =>
+        string.Join(" <- ", (error.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(frames));
+
     internal static bool Recoverable(Exception error, bool aborted) =>
         aborted || error is CollectiveException || error is GenerationAbortedException || error is GenerationDrainedException || error is StepFailedException
         || error.InnerException is { } inner && Recoverable(inner, false);
@@ -326,7 +330,9 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
             {
                 // libtorch failed inside the step (before the optimizer update, which has no collective after it): the
                 // weights are those of the last completed step, so a new generation can retry it. A rare native fault of
-                // this kind (c10 "Expected false to be true" in Scalar::toFloat) once ended a BLIP-2 run.
+                // this kind (c10 "Expected false to be true" in Scalar::toFloat) once ended a BLIP-2 run, and hit each of the
+                // three instruction-recipe runs once (docs/benchmarks.md): the managed frames name the call that failed.
+                log($"step {trainer.Step + 1} failed in libtorch; managed frames: {ManagedFrames(e)}");
                 throw new StepFailedException($"step {trainer.Step + 1} failed in libtorch: {e.Message}", e);
             }
             if (!lanesLogged)
