@@ -53,10 +53,10 @@ internal sealed class Blip2StageInputs
     {
         var sources = config.Init.Select(ReadSource).ToList();
         var recorded = sources.Select(s => s.Metadata.GetValueOrDefault(VocabularyKey)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
         var vocabulary = recorded is not null
             ? ParseVocabulary(recorded)
-            : await ManifestVocabularyAsync(config, ct).ConfigureAwait(false);
-        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
+            : await ManifestVocabularyAsync(config, summary, ct).ConfigureAwait(false);
         return new Blip2StageInputs(sources, vocabulary, summary.HasConversation);
     }
 
@@ -135,9 +135,8 @@ internal sealed class Blip2StageInputs
         return new Source(init, path, extra.GetValueOrDefault("kind") ?? "file", extra);
     }
 
-    private static async Task<CaptionVocabulary> ManifestVocabularyAsync(StageConfig config, CancellationToken ct)
+    private static async Task<CaptionVocabulary> ManifestVocabularyAsync(StageConfig config, ManifestSummary summary, CancellationToken ct)
     {
-        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
         await using var reader = config.OpenManifest(split: null);
         var captions = new HashSet<string>(StringComparer.Ordinal);
         var conversations = new HashSet<Conversation>();

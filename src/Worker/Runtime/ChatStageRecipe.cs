@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MmCluster.Worker.Runtime;
 
 /// <summary>
-/// What the chat stages (llava-align, llava-instruct, plora) share besides <see cref="CaptionStageRecipe"/>: their
+/// What the chat stages (llava-align, llava-instruct, instructblip, plora) share besides <see cref="CaptionStageRecipe"/>: their
 /// evaluation on the first <c>eval.retrieval.held_out</c> test images (split over the ranks) and the counts of
 /// conversation rows that trained partly or not at all.
 /// </summary>
