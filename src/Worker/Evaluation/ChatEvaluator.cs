@@ -61,6 +61,17 @@ public static class ChatEvaluator
     }
 
     /// <summary>
+    /// The most frequent wrong answers, as "question -> answer (expected E) xN", most frequent first: which phrasings and
+    /// confusions a model gets wrong, for the worker's log.
+    /// </summary>
+    public static IReadOnlyList<string> CommonErrors(IReadOnlyList<ChatAnswer> answers, int top) =>
+        [.. answers.Where(a => !a.Right)
+            .GroupBy(a => (a.Question.Question, Answer: Normalize(a.Answer), Expected: Normalize(a.Question.Expected)))
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Question, StringComparer.Ordinal)
+            .Take(top)
+            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key.Question} -> {g.Key.Answer} (expected {g.Key.Expected}) x{g.Count()}"))];
+
+    /// <summary>
     /// Counts to sum over ranks, in a fixed layout: asked, right, instruction pairs, pairs with both right, then per
     /// <see cref="Kinds"/> asked and right.
     /// </summary>

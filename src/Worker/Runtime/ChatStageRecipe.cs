@@ -80,6 +80,7 @@ internal static class ChatStageRecipe
             var asked = ChatEvaluator.Questions(evalSet.Conversations.Take(images).ToArray());
             var answers = ChatEvaluator.Ask(asked, template, generate);
             context.Log($"answers: {string.Join(" | ", answers.Take(4).Select(a => $"{a.Question.Question} -> {a.Answer} ({(a.Right ? "right" : $"expected {a.Question.Expected}")})"))}");
+            context.Log($"most frequent wrong answers: {string.Join(" | ", ChatEvaluator.CommonErrors(answers, top: 12))}");
             metrics = ChatEvaluator.Metrics(SumOverRanks(context.Group, ChatEvaluator.Counts(answers)));
         }
         else

@@ -55,4 +55,23 @@ public sealed class ChatEvaluatorSpecs
         Assert.Equal(1.0, metrics["instruction_read"]);          // image 0: "a sneaker" and "no" both right
         Assert.False(metrics.ContainsKey("answer_accuracy.choice"));
     }
+
+    [Fact]
+    public void Should_list_the_most_frequent_wrong_answers_first_grouped_by_question_normalized_answer_and_expected()
+    {
+        ChatAnswer Answer(string question, string expected, string answer) =>
+            new(new ChatQuestion(0, question, expected, "category"), answer, ChatEvaluator.Matches(answer, expected));
+        ChatAnswer[] answers =
+        [
+            Answer("Tell me what this is.", "a shirt", "a t-shirt"),
+            Answer("Tell me what this is.", "a shirt", "T-shirt."),
+            Answer("Tell me what this is.", "a shirt", "a shirt"),
+            Answer("Is this a bag?", "no", "yes"),
+        ];
+
+        var errors = ChatEvaluator.CommonErrors(answers, top: 5);
+
+        Assert.Equal(["Tell me what this is. -> t shirt (expected shirt) x2", "Is this a bag? -> yes (expected no) x1"], errors);
+        Assert.Single(ChatEvaluator.CommonErrors(answers, top: 1));
+    }
 }
