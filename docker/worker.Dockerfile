@@ -24,5 +24,7 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS final
 WORKDIR /app
 COPY --from=build /app .
 USER $APP_UID
+# The worker's gen0 GC budget (docs/fault-tolerance.md, "libtorch step failures")
+ENV DOTNET_GCgen0size=0x10000000
 EXPOSE 4053 5090
 ENTRYPOINT ["dotnet", "mmcluster.dll"]

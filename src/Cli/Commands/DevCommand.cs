@@ -8,6 +8,7 @@ using MmCluster.Cli.Chaos;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
+using MmCluster.Worker.Runtime;
 
 namespace MmCluster.Cli.Commands;
 
@@ -83,6 +84,8 @@ internal static class DevCommand
         var webPort = FreePort.Next();
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var env = new Dictionary<string, string> { ["MMCLUSTER_TOKEN"] = token };
+        var workerEnv = new Dictionary<string, string>(env);
+        GcBudget.AddTo(workerEnv);
         var logs = Path.Combine(directory, "logs");
         // Children's lines are echoed (when no live view is drawn) without stack frames: those stay in logs/<child>.log.
         var outputs = new System.Collections.Concurrent.ConcurrentDictionary<string, ChildOutput>();
@@ -161,7 +164,7 @@ internal static class DevCommand
                 return ChildProcess.Start($"worker-{i}",
                     ["worker", "--coordinator", seed, "--worker-id", $"worker-{i}", "--threads", o.Threads.ToString(CultureInfo.InvariantCulture),
                         "--grpc-port", ports[i].ToString(CultureInfo.InvariantCulture)],
-                    env, Path.Combine(logs, $"worker-{i}.log"), echo);
+                    workerEnv, Path.Combine(logs, $"worker-{i}.log"), echo);
             }
             bool WorkerMayRestart() => !ct.IsCancellationRequested && !tracker.IsOver && !coordinator.Exited.IsCompleted;
             for (var i = 0; i < world; i++)

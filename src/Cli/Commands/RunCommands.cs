@@ -110,6 +110,7 @@ internal static class RunCommands
                     CoordinatorHint = seed,
                 },
             };
+            Console.WriteLine($"worker {workerId}: {GcBudget.Describe(Environment.GetEnvironmentVariable(GcBudget.Variable))}");
             var ended = await WorkerHost.RunAsync(options, NewSession, stop.Token);
             return failure is null ? ended.ExitCode : 1;
         }));

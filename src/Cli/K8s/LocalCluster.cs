@@ -3,6 +3,7 @@ using System.Globalization;
 using MmCluster.Cli.Chaos;
 using MmCluster.Cli.Hosting;
 using MmCluster.Cli.Watch;
+using MmCluster.Worker.Runtime;
 
 namespace MmCluster.Cli.K8s;
 
@@ -185,6 +186,11 @@ internal static class LocalCluster
         foreach (var arg in pod.Args)
         {
             info.ArgumentList.Add(arg);
+        }
+        // The worker image's own environment (docker/worker.Dockerfile): the gen0 GC budget.
+        if (Environment.GetEnvironmentVariable(GcBudget.Variable) is null)
+        {
+            info.Environment[GcBudget.Variable] = GcBudget.Value;
         }
         // A container starts with only the variables its manifest gives: drop this shell's own MMCLUSTER_* settings.
         foreach (var inherited in info.Environment.Keys.Where(k => k.StartsWith("MMCLUSTER_", StringComparison.Ordinal) || k == "JOB_COMPLETION_INDEX").ToList())

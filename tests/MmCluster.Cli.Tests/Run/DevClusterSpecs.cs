@@ -73,7 +73,10 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         Assert.Matches(@"web dashboard http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{32}", log);
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
         // Two workers on one host: their lanes carry payloads in shared memory (the worker logs them after its first step).
-        Assert.Contains("collective lanes: Forward/0: shm", await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log")));
+        var workerLog = await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log"));
+        Assert.Contains("collective lanes: Forward/0: shm", workerLog);
+        // dev starts its workers with the 256 MiB gen0 GC budget (GcBudget: far fewer GCs to free a TorchSharp scalar mid-call).
+        Assert.Contains("gen0 GC budget 0x10000000 (DOTNET_GCgen0size)", workerLog);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
     }
 
