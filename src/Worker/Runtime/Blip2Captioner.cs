@@ -37,7 +37,7 @@ public sealed class Blip2Captioner : IDisposable
 
     public static Blip2Captioner Load(string checkpoint)
     {
-        var path = Resolve(checkpoint);
+        var path = CheckpointLookup.Resolve(checkpoint, stage: null, ["blip2-stage2"]);
         var (_, meta) = SafeTensorsFile.Read(path);
         string Extra(string key) => meta.TryGetValue($"extra.{key}", out var value) && !string.IsNullOrEmpty(value)
             ? value
@@ -74,32 +74,6 @@ public sealed class Blip2Captioner : IDisposable
             : CaptionGenerator.Beam(model, pixels, beams, maxTokens, useCache: useCache);
         return tokenizer.Decode([.. vocabulary.ToGpt2(ids), CaptionTokenizer.EndOfText]);
     }
-
-    private static string Resolve(string checkpoint)
-    {
-        if (File.Exists(checkpoint))
-        {
-            return checkpoint;
-        }
-        if (!Directory.Exists(checkpoint))
-        {
-            throw new FileNotFoundException($"checkpoint '{checkpoint}' is neither a file nor a directory", checkpoint);
-        }
-        var own = new CheckpointStore(checkpoint).LatestPath();
-        if (own is not null)
-        {
-            return own;
-        }
-        var stages = System.IO.Path.Combine(checkpoint, "checkpoints");
-        var candidates = Directory.Exists(stages)
-            ? Directory.EnumerateDirectories(stages).Select(d => new CheckpointStore(d).LatestPath()).OfType<string>().ToList()
-            : [];
-        return candidates.LastOrDefault(IsStage2)
-            ?? throw new FileNotFoundException($"'{checkpoint}' holds no blip2-stage2 checkpoint (looked for step-*.safetensors in it and under {stages})");
-    }
-
-    private static bool IsStage2(string path) =>
-        SafeTensorsFile.Read(path).Metadata.TryGetValue("extra.kind", out var kind) && kind == "blip2-stage2";
 
     public void Dispose() => model.Dispose();
 }

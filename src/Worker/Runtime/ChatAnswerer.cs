@@ -51,7 +51,7 @@ public sealed class ChatAnswerer : IDisposable
 
     public static ChatAnswerer Load(string checkpoint, string? stage = null)
     {
-        var path = Resolve(checkpoint, stage);
+        var path = CheckpointLookup.Resolve(checkpoint, stage, Kinds);
         var (_, meta) = SafeTensorsFile.Read(path);
         var kind = meta.GetValueOrDefault("extra.kind") ?? "";
         string Extra(string key) => meta.TryGetValue($"extra.{key}", out var value) && !string.IsNullOrEmpty(value)
@@ -87,13 +87,8 @@ public sealed class ChatAnswerer : IDisposable
         using var scope = torch.NewDisposeScope();
         using var _ = no_grad();
         var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size]);
-        var prompt = template.Prompt(question);
-        var promptIds = tensor(vocabulary.ToCompact(Known(prompt, question)), [1, prompt.Length]);
-        var instructionIds = instructions is null
-            ? null
-            : tensor(vocabulary.ToCompact(Known(BatchBuilder.InstructionRows([question], instructions), question)), [1, instructions.ContextLength]);
-        var ids = model.Generate(pixels, promptIds, template.ImagePosition, maxTokens, vocabulary.EndOfText, instructionIds)[0];
-        return ConversationTemplate.Answer(vocabulary.ToGpt2(ids));
+        return ChatGeneration.Answers(model, pixels, [template.Prompt(question)], [question], vocabulary, ids => vocabulary.ToCompact(Known(ids, question)),
+            template.ImagePosition, maxTokens, instructions)[0];
     }
 
     public void Dispose() => module.Dispose();
@@ -107,35 +102,5 @@ public sealed class ChatAnswerer : IDisposable
             : throw new ArgumentException(
                 $"the question \"{question}\" has words this model never saw ({string.Join(", ", unknown.Select(id => $"'{CaptionTokenizer.DecodeText([id])}'"))}); "
                 + $"its vocabulary holds the {vocabulary.Count} tokens of its manifest");
-    }
-
-    private static string Resolve(string checkpoint, string? stage)
-    {
-        if (File.Exists(checkpoint))
-        {
-            return checkpoint;
-        }
-        if (!Directory.Exists(checkpoint))
-        {
-            throw new FileNotFoundException($"checkpoint '{checkpoint}' is neither a file nor a directory", checkpoint);
-        }
-        var own = new CheckpointStore(checkpoint).LatestPath();
-        if (own is not null)
-        {
-            return own;
-        }
-        var stages = System.IO.Path.Combine(checkpoint, "checkpoints");
-        if (stage is not null)
-        {
-            return new CheckpointStore(System.IO.Path.Combine(stages, stage)).LatestPath()
-                ?? throw new FileNotFoundException($"'{checkpoint}' holds no checkpoint of stage '{stage}' (looked in {System.IO.Path.Combine(stages, stage)})");
-        }
-        var candidates = Directory.Exists(stages)
-            ? Directory.EnumerateDirectories(stages).Select(d => new CheckpointStore(d).LatestPath()).OfType<string>()
-                .Where(p => Kinds.Contains(SafeTensorsFile.Read(p).Metadata.GetValueOrDefault("extra.kind") ?? ""))
-                .OrderBy(File.GetLastWriteTimeUtc).ToList()
-            : [];
-        return candidates.LastOrDefault()
-            ?? throw new FileNotFoundException($"'{checkpoint}' holds no checkpoint of a chat stage ({string.Join(", ", Kinds)}; looked for step-*.safetensors in it and under {stages})");
     }
 }

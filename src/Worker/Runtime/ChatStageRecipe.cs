@@ -124,12 +124,6 @@ internal static class ChatStageRecipe
             evalSet.Pixels.AsSpan(indices[i] * per, per).CopyTo(pixels.AsSpan(i * per, per));
         }
         var images = tensor(pixels, [indices.Length, decoder.Channels, decoder.Size, decoder.Size]);
-        var ids = prompts.SelectMany(p => vocabulary.ToCompact(p)).ToArray();
-        var promptIds = tensor(ids, [prompts.Length, prompts[0].Length]);
-        var instructionIds = instructions is null
-            ? null
-            : tensor(vocabulary.ToCompact(BatchBuilder.InstructionRows(questions, instructions)), [questions.Length, instructions.ContextLength]);
-        var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText, instructionIds);
-        return [.. generated.Select(g => ConversationTemplate.Answer(vocabulary.ToGpt2(g)))];
+        return ChatGeneration.Answers(model, images, prompts, questions, vocabulary, ids => vocabulary.ToCompact(ids), imagePosition, maxTokens, instructions);
     };
 }

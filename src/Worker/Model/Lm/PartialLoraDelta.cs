@@ -13,11 +13,13 @@ public sealed class PartialLoraDelta : nn.Module
 {
     private readonly Parameter plora_a;
     private readonly Parameter plora_b;
-    private readonly double scale;
+    // Held for the module's life: an implicit Scalar from `up * scale` is a finalizable temporary the GC may free while
+    // libtorch still reads it (docs/fault-tolerance.md, "libtorch step failures").
+    private readonly Scalar scale;
 
     public PartialLoraDelta(long inFeatures, long outFeatures, PartialLoraConfig config) : base(nameof(PartialLoraDelta))
     {
-        scale = config.Scale;
+        scale = config.Scale.ToScalar();
         plora_a = Parameter(empty(config.Rank, inFeatures));
         plora_b = Parameter(zeros(outFeatures, config.Rank));
         RegisterComponents();
@@ -30,6 +32,15 @@ public sealed class PartialLoraDelta : nn.Module
     {
         using var down = functional.linear(x, plora_a);     // (B, L, in) -> (B, L, r)
         using var up = functional.linear(down, plora_b);    // (B, L, r) -> (B, L, out)
-        return up * scale;
+        return up.mul(scale);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            scale.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
