@@ -21,6 +21,36 @@ public sealed class LlavaJsonImporterSpecs : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public async Task Should_stream_the_file_acting_on_its_first_entries_before_the_rest_is_written()
+    {
+        // A named pipe: the importer reads what the writer has sent so far. An importer that read the whole file first would
+        // name no skipped entry before the writer closed it, and the wait below would time out.
+        var json = _temp.Combine("stream.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [json]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        var firstSkip = new TaskCompletionSource<LlavaImportSkip>(TaskCreationOptions.RunContinuationsAsynchronously);
+        const string Entry = """{"id": "ID", "image": "coco/a.png", "conversations": [{"from": "human", "value": "<image>\nWhat?"}, {"from": "gpt", "value": "A square."}]}""";
+        var import = Task.Run(() => LlavaJsonImporter.ImportAsync(
+            new LlavaJsonImportOptions(json, _temp.Combine("images"), _temp.Combine("out")), s => firstSkip.TrySetResult(s)));
+
+        await using (var writer = new StreamWriter(new FileStream(json, FileMode.Open, FileAccess.Write)))
+        {
+            await writer.WriteAsync("[42, " + Entry.Replace("ID", "first", StringComparison.Ordinal) + ", ");
+            await writer.FlushAsync();
+            var skip = await firstSkip.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal((0L, LlavaImportSkipReason.NotAnObject), (skip.Entry, skip.Reason));
+            Assert.False(import.IsCompleted);
+            await writer.WriteAsync(string.Join(", ", Enumerable.Range(0, 200).Select(i => Entry.Replace("ID", $"row-{i}", StringComparison.Ordinal))) + "]");
+        }
+        var result = await import.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal((202L, 201L), (result.Entries, result.RowsWritten));
+    }
+
+    [Fact]
     public async Task Should_write_a_row_per_good_entry_and_name_every_entry_it_leaves_out_by_reason()
     {
         var json = WriteJson("""
