@@ -110,7 +110,7 @@ public sealed class QFormer : nn.Module
         }
         using var words = word_embeddings.forward(textIds);             // (B, T, W)
         using var positions = position_embeddings.narrow(0, 0, t);
-        using var text = words + positions;
+        using var text = Residual.Add(words, positions);
         return cat([queries, text], 1);                                 // (B, Q+T, W)
     }
 }

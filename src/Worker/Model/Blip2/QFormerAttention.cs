@@ -51,7 +51,7 @@ public sealed class QFormerAttention : nn.Module
         using var yt = y.transpose(1, 2);
         using var merged = yt.reshape(b, l, w);
         using var projected = dense.forward(merged);
-        using var residual = x + projected;
+        using var residual = Residual.Add(x, projected);
         return norm.forward(residual);
     }
 }

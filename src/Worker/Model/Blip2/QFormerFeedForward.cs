@@ -27,7 +27,7 @@ public sealed class QFormerFeedForward : Module<Tensor, Tensor>
         using var h = dense_in.forward(x);     // (B, L, W) -> (B, L, 4W)
         using var a = gelu.forward(h);
         using var o = dense_out.forward(a);    // (B, L, 4W) -> (B, L, W)
-        using var residual = x + o;
+        using var residual = Residual.Add(x, o);
         return norm.forward(residual);
     }
 }

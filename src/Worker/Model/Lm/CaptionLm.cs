@@ -52,7 +52,7 @@ public sealed class CaptionLm : Module<Tensor, Tensor>
         }
         using var embedded = token_embedding.forward(tokens);
         using var positions = positional_embedding.narrow(0, start, t);
-        return embedded + positions;
+        return Residual.Add(embedded, positions);
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class PartialLora : nn.Module
         public Tensor Add(int layer, LinearSite site, Tensor input, Tensor output)
         {
             using var delta = owner.resblocks[layer].Delta(site, input);   // (B, L, out)
-            using var sum = output + delta;
+            using var sum = Residual.Add(output, delta);
             return where(mask, sum, output);                               // (B, L, 1) mask broadcast over out
         }
     }

@@ -1,0 +1,17 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MmCluster.Worker.Model;
+
+/// <summary>
+/// <c>a + b</c> for the models' residual and embedding sums without a temporary Scalar: TorchSharp's <c>a + b</c> is
+/// <c>add(b, alpha: 1)</c> with a new finalizable Scalar that the GC may free while libtorch still reads it (the worker's
+/// "toFloat" step failures named this call: docs/fault-tolerance.md, "libtorch step failures"). The alpha here lives as
+/// long as the process.
+/// </summary>
+public static class Residual
+{
+    private static readonly Scalar One = 1.0.ToScalar();
+
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+}
