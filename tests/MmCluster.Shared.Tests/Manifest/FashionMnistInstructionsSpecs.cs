@@ -92,8 +92,8 @@ public sealed class FashionMnistInstructionsSpecs
         var json = FashionMnistInstructions.ForRow(2, 5, heldOut: false).ToJson();
 
         Assert.Equal(
-            """[{"from":"human","value":"<image>\nIs this a t-shirt, a sneaker or a sandal?","kind":"choice"},"""
-            + """{"from":"gpt","value":"sandal"},{"from":"human","value":"Name the item in the picture.","kind":"category"},{"from":"gpt","value":"a sandal"}]""",
+            """[{"from":"human","value":"<image>\nWhich category does this belong to: t-shirt, sneaker or sandal?","kind":"choice"},"""
+            + """{"from":"gpt","value":"sandal"},{"from":"human","value":"What kind of item is this?","kind":"category"},{"from":"gpt","value":"a sandal"}]""",
             json);
     }
 
