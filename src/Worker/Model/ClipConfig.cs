@@ -38,11 +38,27 @@ public sealed record ClipConfig
         VocabSize = 64, ContextLength = 8, TextWidth = 16, TextLayers = 1, TextHeads = 2, EmbedDim = 8,
     };
 
+    /// <summary>
+    /// OpenCLIP's ViT-B-32 (model_configs/ViT-B-32.json): 224x224 RGB in 32x32 patches, a 12-layer width-768 image tower,
+    /// a 12-layer width-512 text tower over CLIP's BPE (49,408 tokens, 77 positions), 512-wide embeddings; 151,277,313
+    /// parameters under OpenCLIP's names and shapes. Not yet a run-spec preset: the text tower needs CLIP's tokenizer.
+    /// </summary>
+    public static ClipConfig VitB32 { get; } = new()
+    {
+        ImageChannels = 3, ImageSize = 224, PatchSize = 32, VisionWidth = 768, VisionLayers = 12, VisionHeads = 12,
+        VocabSize = 49408, ContextLength = 77, TextWidth = 512, TextLayers = 12, TextHeads = 8, EmbedDim = 512,
+    };
+
+    /// <summary>OpenCLIP's ViT-B-16: ViT-B-32 with 16x16 patches (197 image tokens); 149,620,737 parameters.</summary>
+    public static ClipConfig VitB16 { get; } = VitB32 with { PatchSize = 16 };
+
     public static IReadOnlyDictionary<string, ClipConfig> Presets { get; } = new Dictionary<string, ClipConfig>
     {
         ["clip-tiny"] = Tiny,
         ["clip-mini"] = Mini,
         ["clip-micro"] = Micro,
+        ["ViT-B-32"] = VitB32,
+        ["ViT-B-16"] = VitB16,
     };
 
     public int PatchesPerSide => ImageSize / PatchSize;

@@ -47,6 +47,32 @@ public sealed class ClipModelSpecs
         Assert.Equal(8_065_281, model.parameters().Sum(p => p.numel()));
     }
 
+    [Theory]
+    [InlineData("ViT-B-32", 151_277_313L, 32, 50)]     // OpenCLIP's counts: 87,849,216 image tower + 63,428,097 text tower and logit scale
+    [InlineData("ViT-B-16", 149_620_737L, 16, 197)]
+    public void Should_equal_open_clips_vit_b_in_parameter_count_names_and_shapes(string preset, long parameters, int patch, int tokens)
+    {
+        using var model = new ClipModel(ClipConfig.FromPreset(preset));
+        var shapes = model.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
+
+        Assert.Equal(parameters, model.parameters().Sum(p => p.numel()));
+        // OpenCLIP's state_dict of the same model (open_clip/model.py, transformer.py): 12 blocks per tower, nothing else.
+        Assert.Equal(6 + (12 * 12) + 4 + (12 * 12) + 4, shapes.Count);
+        Assert.Equal([768L, 3, patch, patch], shapes["visual.conv1.weight"]);
+        Assert.Equal([768L], shapes["visual.class_embedding"]);
+        Assert.Equal([(long)tokens, 768], shapes["visual.positional_embedding"]);
+        Assert.Equal([2304L, 768], shapes["visual.transformer.resblocks.11.attn.in_proj_weight"]);
+        Assert.Equal([3072L, 768], shapes["visual.transformer.resblocks.11.mlp.c_fc.weight"]);
+        Assert.Equal([768L, 512], shapes["visual.proj"]);
+        Assert.Equal([49408L, 512], shapes["token_embedding.weight"]);
+        Assert.Equal([77L, 512], shapes["positional_embedding"]);
+        Assert.Equal([1536L, 512], shapes["transformer.resblocks.11.attn.in_proj_weight"]);
+        Assert.Equal([512L, 2048], shapes["transformer.resblocks.11.mlp.c_proj.weight"]);
+        Assert.Equal([512L, 512], shapes["text_projection"]);
+        Assert.Equal([512L], shapes["ln_final.weight"]);
+        Assert.Empty(shapes["logit_scale"]);
+    }
+
     [Fact]
     public void Should_use_open_clip_state_dict_names_when_listing_parameters()
     {
