@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -68,33 +69,44 @@ public static class ClipTextCleaner
         return builder.ToString();
     }
 
-    // Unicode's Final_Sigma context as Python tests it: a cased letter before (past case-ignorable characters), none after.
+    // Unicode's Final_Sigma context as Python tests it: a cased letter before (past case-ignorable characters), none
+    // after. By code point: a cased letter outside the BMP (Adlam, Deseret) counts.
     private static bool IsFinalSigma(string text, int at)
     {
-        var before = at - 1;
-        while (before >= 0 && IsCaseIgnorable(text[before]))
+        var before = text.AsSpan(0, at);
+        Rune previous;
+        do
         {
-            before--;
+            if (Rune.DecodeLastFromUtf16(before, out previous, out var width) != OperationStatus.Done)
+            {
+                return false;
+            }
+            before = before[..^width];
         }
-        if (before < 0 || !IsCased(text[before]))
+        while (IsCaseIgnorable(previous));
+        if (!IsCased(previous))
         {
             return false;
         }
-        var after = at + 1;
-        while (after < text.Length && IsCaseIgnorable(text[after]))
+        var after = text.AsSpan(at + 1);
+        while (Rune.DecodeFromUtf16(after, out var next, out var width) == OperationStatus.Done)
         {
-            after++;
+            if (!IsCaseIgnorable(next))
+            {
+                return !IsCased(next);
+            }
+            after = after[width..];
         }
-        return after == text.Length || !IsCased(text[after]);
+        return true;
     }
 
-    private static bool IsCased(char c) =>
-        char.GetUnicodeCategory(c) is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter;
+    private static bool IsCased(Rune c) =>
+        Rune.GetUnicodeCategory(c) is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter;
 
     // Marks, format characters, modifiers, and the apostrophes, periods and colons that may sit inside a word.
-    private static bool IsCaseIgnorable(char c) =>
-        char.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark or UnicodeCategory.Format
+    private static bool IsCaseIgnorable(Rune c) =>
+        Rune.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark or UnicodeCategory.Format
             or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
-        || c is '\'' or '.' or ':' or '\u00B7' or '\u0387' or '\u05F4' or '\u2018' or '\u2019' or '\u2024' or '\u2027'
+        || c.Value is '\'' or '.' or ':' or '\u00B7' or '\u0387' or '\u05F4' or '\u2018' or '\u2019' or '\u2024' or '\u2027'
             or '\uFE13' or '\uFE52' or '\uFE55' or '\uFF07' or '\uFF0E' or '\uFF1A';
 }

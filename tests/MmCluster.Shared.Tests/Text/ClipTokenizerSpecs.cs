@@ -8,10 +8,10 @@ public sealed class ClipTokenizerSpecs
 {
     /// <summary>
     /// Texts chosen for punctuation, digits, accents, runs of white space, HTML references, upper case, a text past 77
-    /// tokens, the empty text, Greek capitals (final sigma), U+0130, scripts and symbols outside the BMP, contractions and
-    /// the special tokens written in a text. The ids are the output of bench/clip_tokenizer_reference.py (a port of
-    /// OpenCLIP's SimpleTokenizer with Python's html.unescape, str.lower and the regex module; ftfy left out as here),
-    /// run on these texts and pasted unchanged.
+    /// tokens, the empty text, Greek capitals (final sigma, also after cased letters outside the BMP), U+0130, scripts
+    /// and symbols outside the BMP, contractions and the special tokens written in a text. The ids are the output of
+    /// bench/clip_tokenizer_reference.py (a port of OpenCLIP's SimpleTokenizer with Python's html.unescape, str.lower
+    /// and the regex module; ftfy left out as here), run on these texts and pasted unchanged.
     /// </summary>
     public static TheoryData<string, int[]> FurtherTexts { get; } = new()
     {
@@ -25,6 +25,7 @@ public sealed class ClipTokenizerSpecs
         { "ΟΔΟΣ ΣΟΦΙΑΣ and İstanbul", [49406, 138, 123, 138, 112, 138, 123, 139, 480, 139, 225, 138, 123, 139, 228, 138, 117, 138, 109, 139, 480, 537, 328, 16384, 11231, 49407] },
         { "日本語のテキスト \U0001F600\U0001F44D x²³ ½ ① \U0001D400\U0001D401c", [49406, 39121, 44353, 34002, 252, 21575, 2429, 228, 47121, 32421, 486, 12832, 4201, 343, 41175, 126, 367, 33613, 158, 239, 510, 15889, 222, 15889, 223, 322, 49407] },
         { "I'll say we've they're DON'T you'd I'm ''s", [49406, 328, 1342, 1451, 649, 1200, 889, 982, 847, 713, 592, 1896, 328, 880, 8445, 338, 49407] },
+        { "Adlam \U0001E916.Σ and Deseret \U00010400Σ, not \U0001E916Σx", [49406, 594, 5704, 172, 252, 97, 372, 269, 139, 480, 537, 27195, 10048, 172, 238, 238, 101, 139, 480, 267, 783, 172, 252, 97, 116, 139, 225, 343, 49407] },
         { "a <start_of_text> b <end_of_text> c!<end_of_text>", [49406, 320, 49406, 321, 49407, 322, 0, 283, 806, 318, 539, 318, 4160, 285, 49407] },
     };
 
