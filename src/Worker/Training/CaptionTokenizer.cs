@@ -73,6 +73,10 @@ public sealed class CaptionTokenizer
     /// <summary>GPT-2 BPE ids of a text, no end-of-text and no cut (the text's owner bounds its length).</summary>
     public static IReadOnlyList<int> EncodeText(string text) => Gpt2.Value.EncodeToIds(text);
 
+    /// <summary>GPT-2 BPE ids of a text with each token's text (<c>mmcluster tokenize</c>), no end-of-text and no cut.</summary>
+    public static IReadOnlyList<(int Id, string Token)> EncodeTokens(string text) =>
+        [.. Gpt2.Value.EncodeToTokens(text, out _).Select(token => (token.Id, token.Value))];
+
     /// <summary>The text of GPT-2 ids (end-of-text ids skipped).</summary>
     public static string DecodeText(IEnumerable<long> ids) => Gpt2.Value.Decode(ids.Where(id => id != EndOfText).Select(id => (int)id));
 
