@@ -7,7 +7,7 @@ using MmCluster.Shared.Spec;
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
-/// <c>mmcluster manifest import-idx | import-fashion-mnist | import-llava-json | synth | inspect</c>: build and inspect image-text manifests
+/// <c>mmcluster manifest import-idx | import-fashion-mnist | import-llava-json | import-webdataset | synth | inspect</c>: build and inspect image-text manifests
 /// (folders of Parquet files). Bad input ends with a one-line error naming the file and exit code 1, and so does an
 /// <c>inspect --verify</c> that finds what would make a run refuse the manifest.
 /// </summary>
@@ -19,6 +19,7 @@ internal static class ManifestCommand
         command.Add(ImportIdx());
         command.Add(ImportFashionMnist());
         command.Add(ImportLlavaJson());
+        command.Add(ImportWebDatasetCommand.Create());
         command.Add(Synth());
         command.Add(Inspect());
         return command;
