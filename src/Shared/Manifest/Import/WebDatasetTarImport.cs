@@ -42,7 +42,8 @@ internal static class WebDatasetTarImport
                 }
             }
 
-            await using var stream = new FileStream(tar, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            await using var file = new FileStream(tar, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            await using var stream = new ForwardOnlyStream(file);
             await using var reader = new TarReader(stream);
             Sample? sample = null;
             var reported = 0L;
@@ -91,9 +92,9 @@ internal static class WebDatasetTarImport
             await writer.CompleteAsync(cancellationToken);
             rows = writer.RowsWritten;
         }
-        var file = Path.Combine(outDir, fileName);
-        File.Move(Path.Combine(outDir, partial), file, overwrite: true);
-        return new WebDatasetTarResult(tar, file, rows, imageBytes, SkipCounts.From(skipped), Kept: false);
+        var finished = Path.Combine(outDir, fileName);
+        File.Move(Path.Combine(outDir, partial), finished, overwrite: true);
+        return new WebDatasetTarResult(tar, finished, rows, imageBytes, SkipCounts.From(skipped), Kept: false);
     }
 
     /// <summary>webdataset's split: <c>dir/abc.seg.png</c> is key <c>dir/abc</c>, extension <c>seg.png</c>; a name without an extension has no key.</summary>
