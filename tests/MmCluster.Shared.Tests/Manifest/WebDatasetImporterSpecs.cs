@@ -76,6 +76,22 @@ public sealed class WebDatasetImporterSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_keep_every_whole_sample_when_a_tar_is_cut_between_two_members()
+    {
+        WriteGoodTar(_temp.Combine("whole.tar"), 0, 5);
+        WriteGoodTar(_temp.Combine("three.tar"), 0, 3);
+        var boundary = new FileInfo(_temp.Combine("three.tar")).Length - 1024;   // the same first 3 samples, without the two end blocks
+        File.WriteAllBytes(_temp.Combine("00000.tar"), File.ReadAllBytes(_temp.Combine("whole.tar"))[..(int)boundary]);
+        var skips = new List<WebDatasetSkip>();
+
+        var result = await WebDatasetImporter.ImportAsync(new WebDatasetImportOptions([_temp.Combine("00000.tar")], _temp.Combine("out")), onSkip: skips.Add);
+
+        var skip = Assert.Single(skips);
+        Assert.Equal(("(the header after 000000002.json)", WebDatasetSkipReason.TruncatedTar), (skip.Member, skip.Reason));
+        Assert.Equal(3, result.Rows);
+    }
+
+    [Fact]
     public async Task Should_resume_to_the_same_manifest_when_an_import_was_interrupted()
     {
         for (var shard = 0; shard < 3; shard++)

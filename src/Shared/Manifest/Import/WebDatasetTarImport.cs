@@ -49,6 +49,7 @@ internal static class WebDatasetTarImport
             var reported = 0L;
             var member = "(the first header)";
             var where = "in the first header";
+            var inMember = false;
             try
             {
                 while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
@@ -72,16 +73,19 @@ internal static class WebDatasetTarImport
                         await WriteAsync(sample);
                         sample = new Sample(key);
                     }
+                    inMember = true;
                     await sample.AddAsync(entry, extension, limits, Skip, cancellationToken);
+                    inMember = false;
                     member = $"(the header after {entry.Name})";
                     where = $"in a header after byte {stream.Position:N0}";
                 }
             }
             catch (Exception e) when (e is EndOfStreamException or InvalidDataException or FormatException or ArgumentException)
             {
-                // The sample being read is dropped (a member of it may be cut short); the rows before it are kept.
+                // Damage inside a member drops its sample (the member may be cut short); damage in a header after a
+                // member keeps the sample read so far (its members are whole). The rows before are kept either way.
                 Skip(member, WebDatasetSkipReason.TruncatedTar, $"the tar ({stream.Length:N0} bytes) breaks off or is damaged {where} ({e.Message}); the rows before are kept, the rest is not read");
-                sample = null;
+                sample = inMember ? null : sample;
             }
             await WriteAsync(sample);
             progress.Read(stream.Length - reported);
