@@ -119,6 +119,18 @@ public sealed class WebDatasetImporterSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_refuse_to_take_a_file_as_done_when_another_tool_wrote_it_under_the_tars_name()
+    {
+        WriteGoodTar(_temp.Combine("00000.tar"), 0, 2);
+        await ManifestColumnMappingSpecs.WriteImg2DatasetAsync(_temp.Combine("out", "00000.parquet"), ["x"], [Image(9)]);
+
+        var error = await Assert.ThrowsAsync<ManifestException>(() =>
+            WebDatasetImporter.ImportAsync(new WebDatasetImportOptions([_temp.Combine("00000.tar")], _temp.Combine("out"))));
+
+        Assert.Contains("00000.parquet: was not written by import-webdataset from 00000.tar (its footer names no tar)", error.Message);
+    }
+
+    [Fact]
     public void Should_expand_zero_padded_brace_ranges_lists_and_globs_when_given_shard_patterns()
     {
         foreach (var name in new[] { "00008.tar", "00009.tar", "00010.tar", "extra-a.tar", "extra-b.tar", "notes.txt" })

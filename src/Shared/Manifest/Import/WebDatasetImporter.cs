@@ -84,26 +84,40 @@ public static class WebDatasetImporter
         return [.. names.Keys];
     }
 
-    /// <summary>The result of a tar whose file an earlier run finished; null when it must be imported (no file, or one whose footer does not read).</summary>
+    /// <summary>
+    /// The result of a tar whose file an earlier run finished; null when it must be imported (no file, or one whose footer
+    /// does not read: an import renames a file only once it is complete, so that is damage after the fact). A readable
+    /// file that import-webdataset did not write from this tar is refused rather than overwritten or taken as done.
+    /// </summary>
     private static async Task<WebDatasetTarResult?> KeptAsync(string tar, string file, CancellationToken cancellationToken)
     {
         if (!File.Exists(file))
         {
             return null;
         }
+        Parquet.ParquetReader reader;
         try
         {
-            await using var reader = await ParquetManifestReader.OpenAsync(file, cancellationToken);
-            var rows = reader.Metadata!.RowGroups.Sum(g => g.NumRows);
-            var footer = reader.CustomMetadata;
-            var bytes = footer.TryGetValue(ImageBytesMetadataKey, out var b) ? long.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            var skipped = footer.TryGetValue(SkippedMetadataKey, out var s) ? JsonSerializer.Deserialize<Dictionary<string, long>>(s) : null;
-            return new WebDatasetTarResult(tar, file, rows, bytes, SkipCounts.From(skipped), Kept: true);
+            reader = await ParquetManifestReader.OpenAsync(file, cancellationToken);
         }
         catch (ManifestException)
         {
             File.Delete(file);
             return null;
+        }
+        await using (reader)
+        {
+            var footer = reader.CustomMetadata;
+            if (!footer.TryGetValue(SourceMetadataKey, out var source) || source != Path.GetFileName(tar))
+            {
+                throw new ManifestException(
+                    $"was not written by import-webdataset from {Path.GetFileName(tar)} (its footer names {source ?? "no tar"}); import into another --out folder, or delete the file",
+                    file);
+            }
+            var rows = reader.Metadata!.RowGroups.Sum(g => g.NumRows);
+            var bytes = footer.TryGetValue(ImageBytesMetadataKey, out var b) ? long.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var skipped = footer.TryGetValue(SkippedMetadataKey, out var s) ? JsonSerializer.Deserialize<Dictionary<string, long>>(s) : null;
+            return new WebDatasetTarResult(tar, file, rows, bytes, SkipCounts.From(skipped), Kept: true);
         }
     }
 }
