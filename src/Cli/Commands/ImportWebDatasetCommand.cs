@@ -25,7 +25,7 @@ internal static class ImportWebDatasetCommand
         var output = new Option<string>("--out") { Description = "Output manifest folder (one NAME.parquet per NAME.tar).", Required = true };
         var threads = new Option<int>("--threads") { Description = "Tars imported at once.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var split = new Option<string?>("--split") { Description = "Split name for every row (split column and footer)." };
-        var rowsPerGroup = new Option<int>("--rows-per-group") { Description = "Rows per row group (images each thread holds in memory).", DefaultValueFactory = _ => 1_000 };
+        var rowsPerGroup = new Option<int>("--rows-per-group") { Description = "Rows per row group (images each thread holds in memory).", DefaultValueFactory = _ => 500 };
         var skipReport = new Option<string?>("--skip-report") { Description = "Also write every skipped member (tar, member, reason, detail; tab-separated) to this file." };
         var command = new Command("import-webdataset", "Import webdataset tars (img2dataset: KEY.jpg/.png/.webp, KEY.txt, KEY.json) as a manifest, resumably.")
         {

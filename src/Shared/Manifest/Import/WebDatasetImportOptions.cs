@@ -12,7 +12,7 @@ public sealed record WebDatasetImportOptions(IReadOnlyList<string> Shards, strin
     public string? Split { get; init; }
 
     /// <summary>Rows per row group: the images a tar's writer holds in memory at once.</summary>
-    public int RowsPerGroup { get; init; } = 1_000;
+    public int RowsPerGroup { get; init; } = 500;
 
     /// <summary>The image checks of a run's reader (bytes, pixels), applied at import so that no row is written that a run would skip.</summary>
     public ManifestReadLimits Limits { get; init; } = ManifestReadLimits.Default;
