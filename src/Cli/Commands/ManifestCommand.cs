@@ -7,7 +7,7 @@ using MmCluster.Shared.Spec;
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
-/// <c>mmcluster manifest import-idx | import-fashion-mnist | import-llava-json | synth | inspect</c>: build and inspect image-text manifests
+/// <c>mmcluster manifest import-idx | import-fashion-mnist | import-llava-json | import-webdataset | synth | inspect</c>: build and inspect image-text manifests
 /// (folders of Parquet files). Bad input ends with a one-line error naming the file and exit code 1, and so does an
 /// <c>inspect --verify</c> that finds what would make a run refuse the manifest.
 /// </summary>
@@ -19,6 +19,7 @@ internal static class ManifestCommand
         command.Add(ImportIdx());
         command.Add(ImportFashionMnist());
         command.Add(ImportLlavaJson());
+        command.Add(ImportWebDatasetCommand.Create());
         command.Add(Synth());
         command.Add(Inspect());
         return command;
@@ -167,20 +168,25 @@ internal static class ManifestCommand
         };
         var spec = new Option<string?>("--spec")
         {
-            Description = "With --verify: a run spec whose manifest.image_root, manifest.limits and manifest.duplicate_keys to check with (the options above win).",
+            Description = "A run spec whose manifest.columns to read with and, with --verify, whose manifest.image_root, limits and duplicate_keys to check with (the options above win).",
+        };
+        var columns = new Option<string?>("--columns")
+        {
+            Description = "The files' names for the manifest columns, e.g. image=jpg,caption=txt,key=key (img2dataset's parquet); wins over --spec's manifest.columns.",
         };
         var command = new Command("inspect", "Describe a manifest from its Parquet footers; with --verify, read and check every row.")
         {
-            folder, json, listFiles, verify, imageRoot, duplicateKeys, spec,
+            folder, json, listFiles, verify, imageRoot, duplicateKeys, spec, columns,
         };
         command.SetAction((parse, ct) => Guard(parse, async () =>
         {
-            var summary = await ParquetManifestReader.InspectAsync(parse.GetValue(folder)!, ct);
             var run = parse.GetValue(spec) is { } file ? RunSpecLoader.Load(file) : null;
+            var mapping = parse.GetValue(columns) is { } text ? ManifestColumnMapping.Parse(text) : run?.Manifest?.ColumnMapping;
+            var summary = await ParquetManifestReader.InspectAsync(parse.GetValue(folder)!, mapping, ct);
             var root = parse.GetValue(imageRoot) ?? (run?.Manifest?.ImageRoot is { } r ? run.ResolvePath(r) : null);
             var policy = parse.GetResult(duplicateKeys) is not { Implicit: false } && run?.Manifest is { } m ? m.DuplicateKeys : parse.GetValue(duplicateKeys);
             var verification = parse.GetValue(verify)
-                ? await ManifestVerifier.VerifyAsync(summary.Folder, root, run?.Manifest?.Limits, cancellationToken: ct)
+                ? await ManifestVerifier.VerifyAsync(summary.Folder, root, run?.Manifest?.Limits, cancellationToken: ct, columns: mapping)
                 : null;
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
@@ -218,6 +224,7 @@ internal static class ManifestCommand
         output.WriteLine($"bytes      {summary.Bytes:N0}");
         output.WriteLine($"images     {(summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by path")}");
         output.WriteLine("columns    " + string.Join(", ", summary.Columns.Select(c => $"{c.Name}: {c.Type}{(c.Nullable ? "?" : "")}")));
+        output.WriteLine($"mapping    {summary.Mapping}{(summary.Mapping.IsNone ? " (the manifest's own column names)" : " (manifest column: the files' column)")}");
         if (summary.HasConversation)
         {
             output.WriteLine($"conversations {(summary.ConversationRows is { } rows ? $"{rows:N0} of {summary.Rows:N0} rows" : "column present (the footers keep no null counts)")}");

@@ -20,6 +20,7 @@ internal static class ManifestSummaryJson
             ["images"] = summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by_path",
             ["columns"] = summary.Columns.Select(c => new Dictionary<string, object> { ["name"] = c.Name, ["type"] = c.Type, ["nullable"] = c.Nullable }).ToList(),
             ["splits"] = summary.RowsBySplit.ToDictionary(s => s.Key.Length == 0 ? "unsplit" : s.Key, s => s.Value),
+            ["column_mapping"] = summary.Mapping.Columns,
             ["conversation_column"] = summary.HasConversation,
             ["conversation_rows"] = summary.ConversationRows,
         };

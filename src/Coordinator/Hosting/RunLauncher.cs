@@ -34,7 +34,8 @@ public static class RunLauncher
             var instructions = spec.Manifest.AutoImport == RunSpecValidator.FashionMnistInstructAutoImport;
             await FashionMnist.EnsureManifestAsync(manifest, log: log, instructions: instructions, cancellationToken: cancellationToken);
         }
-        var summary = await ParquetManifestReader.InspectAsync(manifest, cancellationToken);
+        // Every file's footer is checked here, through the spec's column mapping, before any worker starts.
+        var summary = await ParquetManifestReader.InspectAsync(manifest, spec.Manifest.ColumnMapping, cancellationToken);
         var trainSplit = spec.Manifest.TrainSplit;
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = trainSplit });
         var trainRows = shards.Sum(s => s.RowCount);

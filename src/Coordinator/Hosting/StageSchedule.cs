@@ -45,6 +45,7 @@ public static class StageSchedule
                 ImageRoot = spec.Manifest!.ImageRoot is { } root ? spec.ResolvePath(root) : null,
                 ReadLimits = spec.Manifest.Limits,
                 DuplicateKeys = spec.Manifest.DuplicateKeys,
+                Columns = spec.Manifest.Columns,
                 TrainSplit = spec.Manifest!.TrainSplit,
                 TestSplit = spec.Manifest.TestSplit,
                 Seed = spec.Seed,

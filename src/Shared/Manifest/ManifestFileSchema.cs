@@ -8,8 +8,9 @@ namespace MmCluster.Shared.Manifest;
 /// </summary>
 internal sealed class ManifestFileSchema
 {
-    private ManifestFileSchema(DataField key, DataField caption, DataField image, ManifestImageStorage storage, DataField? label, DataField? split, DataField? conversation, IReadOnlyList<ManifestColumn> columns)
+    private ManifestFileSchema(DataField key, DataField caption, DataField image, ManifestImageStorage storage, DataField? label, DataField? split, DataField? conversation, DataField? url, IReadOnlyList<ManifestColumn> columns)
     {
+        Url = url;
         Key = key;
         Caption = caption;
         Image = image;
@@ -36,49 +37,63 @@ internal sealed class ManifestFileSchema
     /// <summary>The optional <c>conversation</c> column (string, a <see cref="Manifest.Conversation"/>'s JSON).</summary>
     public DataField? Conversation { get; }
 
+    /// <summary>The optional <c>url</c> column (img2dataset's): read only to say why a row without image bytes is skipped.</summary>
+    public DataField? Url { get; }
+
     public IReadOnlyList<ManifestColumn> Columns { get; }
 
-    /// <summary>Checks one file's schema; throws <see cref="ManifestException"/> naming the file and column when it does not fit.</summary>
-    public static ManifestFileSchema From(ParquetSchema schema, string file)
+    /// <summary>
+    /// Checks one file's schema, reading each manifest column under the name <paramref name="mapping"/> gives it; throws
+    /// <see cref="ManifestException"/> naming the file and column when it does not fit.
+    /// </summary>
+    public static ManifestFileSchema From(ParquetSchema schema, string file, ManifestColumnMapping? mapping = null)
     {
+        mapping ??= ManifestColumnMapping.None;
         var fields = schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
         var columns = fields.Values.Select(f => new ManifestColumn(f.Path.ToString(), TypeName(f), f.IsNullable)).ToList();
-        var key = Require(fields, ManifestSchema.Key, typeof(string), file);
-        var caption = Require(fields, ManifestSchema.Caption, typeof(string), file);
+        DataField? Optional(string column, Type type, Type? alternative = null) =>
+            fields.ContainsKey(mapping[column]) ? Require(fields, mapping, column, type, file, alternative) : null;
+
+        var key = Require(fields, mapping, ManifestSchema.Key, typeof(string), file);
+        var caption = Require(fields, mapping, ManifestSchema.Caption, typeof(string), file);
         DataField image;
         ManifestImageStorage storage;
-        if (fields.ContainsKey(ManifestSchema.Image))
+        if (fields.ContainsKey(mapping[ManifestSchema.Image]))
         {
-            image = Require(fields, ManifestSchema.Image, typeof(byte[]), file);
+            image = Require(fields, mapping, ManifestSchema.Image, typeof(byte[]), file);
             storage = ManifestImageStorage.Embedded;
         }
-        else if (fields.ContainsKey(ManifestSchema.ImagePath))
+        else if (fields.ContainsKey(mapping[ManifestSchema.ImagePath]))
         {
-            image = Require(fields, ManifestSchema.ImagePath, typeof(string), file);
+            image = Require(fields, mapping, ManifestSchema.ImagePath, typeof(string), file);
             storage = ManifestImageStorage.ByPath;
         }
         else
         {
+            var urls = fields.ContainsKey(mapping[ManifestColumnMapping.Url])
+                ? $"; it has {mapping.Describe(ManifestColumnMapping.Url)}, but mmcluster does not download images: fetch them first (img2dataset --output_format parquet or webdataset)"
+                : "";
             throw new ManifestException(
-                $"missing column '{ManifestSchema.Image}' (binary) or '{ManifestSchema.ImagePath}' (string); columns are: {string.Join(", ", fields.Keys)}", file);
+                $"missing column {mapping.Describe(ManifestSchema.Image)} (binary) or {mapping.Describe(ManifestSchema.ImagePath)} (string); columns are: {string.Join(", ", fields.Keys)}{urls}", file);
         }
-        var label = fields.ContainsKey(ManifestSchema.Label) ? Require(fields, ManifestSchema.Label, typeof(int), file, typeof(long)) : null;
-        var split = fields.ContainsKey(ManifestSchema.Split) ? Require(fields, ManifestSchema.Split, typeof(string), file) : null;
-        var conversation = fields.ContainsKey(ManifestSchema.Conversation) ? Require(fields, ManifestSchema.Conversation, typeof(string), file) : null;
-        return new ManifestFileSchema(key, caption, image, storage, label, split, conversation, columns);
+        var label = Optional(ManifestSchema.Label, typeof(int), typeof(long));
+        var split = Optional(ManifestSchema.Split, typeof(string));
+        var conversation = Optional(ManifestSchema.Conversation, typeof(string));
+        var url = Optional(ManifestColumnMapping.Url, typeof(string));
+        return new ManifestFileSchema(key, caption, image, storage, label, split, conversation, url, columns);
     }
 
-    private static DataField Require(Dictionary<string, DataField> fields, string name, Type type, string file, Type? alternative = null)
+    private static DataField Require(Dictionary<string, DataField> fields, ManifestColumnMapping mapping, string column, Type type, string file, Type? alternative = null)
     {
-        if (!fields.TryGetValue(name, out var field))
+        if (!fields.TryGetValue(mapping[column], out var field))
         {
-            throw new ManifestException($"missing column '{name}' ({TypeName(type)}); columns are: {string.Join(", ", fields.Keys)}", file);
+            throw new ManifestException($"missing column {mapping.Describe(column)} ({TypeName(type)}); columns are: {string.Join(", ", fields.Keys)}", file);
         }
         var actual = TypeName(field);
         if (actual != TypeName(type) && (alternative is null || actual != TypeName(alternative)))
         {
             var expected = alternative is null ? TypeName(type) : $"{TypeName(type)} or {TypeName(alternative)}";
-            throw new ManifestException($"column '{name}' has type {TypeName(field)}, expected {expected}", file);
+            throw new ManifestException($"column {mapping.Describe(column)} has type {TypeName(field)}, expected {expected}", file);
         }
         return field;
     }

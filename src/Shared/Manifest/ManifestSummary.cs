@@ -22,6 +22,9 @@ public sealed record ManifestSummary(
 
     public long Bytes => Files.Sum(f => f.Bytes);
 
+    /// <summary>The column mapping the footers were checked with (<see cref="ManifestColumnMapping.None"/>: the manifest's own names).</summary>
+    public ManifestColumnMapping Mapping { get; init; } = ManifestColumnMapping.None;
+
     /// <summary>Rows per split, for files whose footer names one; files with mixed or unknown splits count under "".</summary>
     public IReadOnlyDictionary<string, long> RowsBySplit =>
         Files.GroupBy(f => f.Split ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(f => f.Rows));

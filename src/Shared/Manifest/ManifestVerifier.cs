@@ -9,9 +9,10 @@ namespace MmCluster.Shared.Manifest;
 public static class ManifestVerifier
 {
     public static async Task<ManifestVerification> VerifyAsync(
-        string folder, string? imageRoot = null, ManifestReadLimits? limits = null, int examples = 5, CancellationToken cancellationToken = default)
+        string folder, string? imageRoot = null, ManifestReadLimits? limits = null, int examples = 5, CancellationToken cancellationToken = default,
+        ManifestColumnMapping? columns = null)
     {
-        var summary = await ParquetManifestReader.InspectAsync(folder, cancellationToken);
+        var summary = await ParquetManifestReader.InspectAsync(folder, columns, cancellationToken);
         var firstAt = new Dictionary<string, (string File, long Row)>(StringComparer.Ordinal);
         var skips = new List<RowSkip>();
         var duplicates = new List<DuplicateKeyRow>();
@@ -50,7 +51,7 @@ public static class ManifestVerifier
             },
         };
         // Repeats are skipped, not refused, so that every one of them is seen and the reading goes on.
-        await using var reader = new ParquetManifestReader(summary.Folder, split: null, imageRoot, limits, DuplicateKeyPolicy.Skip);
+        await using var reader = new ParquetManifestReader(summary.Folder, split: null, imageRoot, limits, DuplicateKeyPolicy.Skip, columns);
         foreach (var file in summary.Files)
         {
             try

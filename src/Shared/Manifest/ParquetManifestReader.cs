@@ -23,6 +23,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.ReparsePoint,
     };
     private readonly string? _split;
+    private readonly ManifestColumnMapping _columns;
     private readonly ManifestImageFiles _images;
     private readonly Lock _idleLock = new();
     private readonly List<(string Path, ParquetReader Reader)> _idle = [];
@@ -40,10 +41,12 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     /// What to do with a key an earlier row of the same file has; each file's keys are scanned once, when this reader
     /// first reads the file. Repeats across files are not looked for here (<see cref="ManifestVerifier"/> does).
     /// </param>
+    /// <param name="columns">The files' names for the manifest columns (the spec's <c>manifest.columns</c>); default: their own names.</param>
     public ParquetManifestReader(
         string folder, string? split = null, string? imageRoot = null, ManifestReadLimits? limits = null,
-        DuplicateKeyPolicy duplicateKeys = DuplicateKeyPolicy.Refuse)
+        DuplicateKeyPolicy duplicateKeys = DuplicateKeyPolicy.Refuse, ManifestColumnMapping? columns = null)
     {
+        _columns = columns ?? ManifestColumnMapping.None;
         DuplicateKeys = duplicateKeys;
         Folder = Path.GetFullPath(folder);
         ImageRoot = imageRoot is null ? Folder : Path.GetFullPath(imageRoot);
@@ -59,6 +62,9 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     public ManifestReadLimits Limits { get; }
 
     public DuplicateKeyPolicy DuplicateKeys { get; }
+
+    /// <summary>The files' names for the manifest columns.</summary>
+    public ManifestColumnMapping Columns => _columns;
 
     /// <summary>Totals over every shard this reader has read.</summary>
     public ManifestReadStats Stats { get; } = new();
@@ -88,7 +94,15 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     /// Reads every file's footer (never a data page): schema, row groups with rows and bytes, split metadata.
     /// Checks each file's schema and that all files store images the same way.
     /// </summary>
-    public static async Task<ManifestSummary> InspectAsync(string folder, CancellationToken cancellationToken = default)
+    public static Task<ManifestSummary> InspectAsync(string folder, CancellationToken cancellationToken = default) =>
+        InspectAsync(folder, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="InspectAsync(string, CancellationToken)"/> for files whose columns have other names (the spec's
+    /// <c>manifest.columns</c>): every file's footer is checked through <paramref name="columns"/>, so a missing or
+    /// wrongly typed column is an error naming the file and column before anything reads a row.
+    /// </summary>
+    public static async Task<ManifestSummary> InspectAsync(string folder, ManifestColumnMapping? columns, CancellationToken cancellationToken = default)
     {
         var full = Path.GetFullPath(folder);
         var files = ListFiles(full);
@@ -99,7 +113,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         {
             var path = Path.Combine(full, files[i]);
             await using var reader = await OpenAsync(path, ct);
-            schemas[i] = ManifestFileSchema.From(reader.Schema, path);
+            schemas[i] = ManifestFileSchema.From(reader.Schema, path, columns);
             summaries[i] = Summarize(files[i], new FileInfo(path).Length, reader);
         });
         for (var i = 1; i < files.Count; i++)
@@ -111,7 +125,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                     Path.Combine(full, files[i]));
             }
         }
-        return new ManifestSummary(full, schemas[0].Storage, schemas[0].Columns, summaries);
+        return new ManifestSummary(full, schemas[0].Storage, schemas[0].Columns, summaries) { Mapping = columns ?? ManifestColumnMapping.None };
     }
 
     /// <summary>
@@ -203,7 +217,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     private async IAsyncEnumerable<ManifestRow> ReadShardAsync(
         ParquetReader reader, string path, ShardSpec shard, ManifestReadStats? shardStats, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var schema = ManifestFileSchema.From(reader.Schema, path);
+        var schema = ManifestFileSchema.From(reader.Schema, path, _columns);
         if (shard.FirstRowGroup < 0 || shard.RowGroupCount < 1 || shard.FirstRowGroup + shard.RowGroupCount > reader.RowGroupCount)
         {
             throw new ManifestException(
@@ -405,6 +419,10 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             {
                 columns.Conversations = await ReadStringsAsync(rowGroup, schema.Conversation, rows, cancellationToken);
             }
+            if (schema.Url is not null)
+            {
+                columns.Urls = await ReadStringsAsync(rowGroup, schema.Url, rows, cancellationToken);
+            }
             return columns;
         }
         catch (Exception e) when (e is not OperationCanceledException and not ManifestException)
@@ -474,7 +492,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         if (storage == ManifestImageStorage.Embedded)
         {
             image = columns.Images![i];
-            (reason, detail) = image is null or { Length: 0 } ? (RowSkipReason.MissingImage, "no image bytes")
+            (reason, detail) = image is null or { Length: 0 } ? (RowSkipReason.MissingImage, NoImageBytes(columns.Urls?[i]))
                 : image.Length > Limits.MaxImageBytes ? (RowSkipReason.ImageTooLarge, $"{image.Length} bytes, over the limit of {Limits.MaxImageBytes}")
                 : (default, "");
             image = detail.Length == 0 ? image : null;
@@ -496,6 +514,10 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         return (new ManifestRow(key, caption, image, columns.Labels?[i], split, imagePath) { Conversation = conversation }, null, "");
     }
 
+    private static string NoImageBytes(string? url) => url is null
+        ? "no image bytes"
+        : $"no image bytes, only url '{url}': mmcluster does not download images (fetch them first, e.g. with img2dataset)";
+
     private sealed class RowGroupColumns(int rows)
     {
         public int Rows { get; } = rows;
@@ -513,5 +535,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         public string?[]? Splits { get; set; }
 
         public string?[]? Conversations { get; set; }
+
+        public string?[]? Urls { get; set; }
     }
 }

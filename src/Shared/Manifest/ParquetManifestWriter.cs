@@ -23,6 +23,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
     private readonly List<string?> _conversations = [];
     private readonly List<string> _files = [];
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _footer = new(StringComparer.Ordinal);
     private FileStream? _stream;
     private ParquetWriter? _writer;
     private long _rowsInFile;
@@ -56,6 +57,9 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
 
     public long RowsWritten { get; private set; }
 
+    /// <summary>Key-value metadata for the footer of every file closed from now on (e.g. where the rows came from).</summary>
+    public void SetFooterMetadata(string key, string value) => _footer[key] = value;
+
     /// <summary>Buffers one row; writes a row group (and rolls the file) when the buffer is full.</summary>
     public ValueTask AddAsync(ManifestRow row, CancellationToken cancellationToken = default)
     {
@@ -78,7 +82,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         _labels.Add(row.Label);
         _splits.Add(row.Split!);
         _conversations.Add(row.Conversation?.ToJson());
-        var groupTarget = (int)Math.Min(_options.RowsPerGroup, _options.RowsPerFile - _rowsInFile);
+        var groupTarget = (int)Math.Min(_options.RowsPerGroup, RowsPerFile - _rowsInFile);
         return _keys.Count >= groupTarget ? new ValueTask(FlushRowGroupAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
 
@@ -92,6 +96,10 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         if (_keys.Count > 0)
         {
             await FlushRowGroupAsync(cancellationToken);
+        }
+        if (_options.FileName is not null && _files.Count == 0)
+        {
+            await OpenFileAsync(cancellationToken);   // the one named file exists even without rows
         }
         await CloseFileAsync();
         _written.Clear();
@@ -141,11 +149,13 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         _labels.Clear();
         _splits.Clear();
         _conversations.Clear();
-        if (_rowsInFile >= _options.RowsPerFile)
+        if (_rowsInFile >= RowsPerFile)
         {
             await CloseFileAsync();
         }
     }
+
+    private long RowsPerFile => _options.FileName is null ? _options.RowsPerFile : long.MaxValue;
 
     private void TrackFileSplit()
     {
@@ -165,7 +175,7 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
 
     private async Task OpenFileAsync(CancellationToken cancellationToken)
     {
-        var path = Path.Combine(_folder, $"{_options.FilePrefix}-{_options.FirstFileIndex + _files.Count:D5}.parquet");
+        var path = Path.Combine(_folder, _options.FileName ?? $"{_options.FilePrefix}-{_options.FirstFileIndex + _files.Count:D5}.parquet");
         _stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         _writer = await ParquetWriter.CreateAsync(Schema.Parquet, _stream, cancellationToken: cancellationToken);
         _files.Add(path);
@@ -180,9 +190,14 @@ public sealed class ParquetManifestWriter : IAsyncDisposable
         {
             return;
         }
+        var metadata = new Dictionary<string, string>(_footer, StringComparer.Ordinal);
         if (_options.HasSplit && !_fileSplitMixed && _fileSplit is not null)
         {
-            _writer.CustomMetadata = new Dictionary<string, string> { [ManifestSchema.SplitMetadataKey] = _fileSplit };
+            metadata[ManifestSchema.SplitMetadataKey] = _fileSplit;
+        }
+        if (metadata.Count > 0)
+        {
+            _writer.CustomMetadata = metadata;
         }
         await _writer.DisposeAsync();
         await _stream!.DisposeAsync();

@@ -12,6 +12,12 @@ public sealed record ParquetManifestWriterOptions
     /// <summary>File names are <c>{FilePrefix}-{index:D5}.parquet</c> (e.g. <c>train-00000.parquet</c>).</summary>
     public string FilePrefix { get; init; } = "part";
 
+    /// <summary>
+    /// When set, the writer writes exactly this one file (in the folder), with every row, and writes it even with no
+    /// rows; <see cref="FilePrefix"/>, <see cref="FirstFileIndex"/> and <see cref="RowsPerFile"/> are not used.
+    /// </summary>
+    public string? FileName { get; init; }
+
     /// <summary>Index of the first file written (so several writers can fill one folder in parallel).</summary>
     public int FirstFileIndex { get; init; }
 
@@ -35,6 +41,10 @@ public sealed record ParquetManifestWriterOptions
             throw new ArgumentOutOfRangeException(nameof(RowsPerFile), RowsPerFile, "rows per file must be positive");
         }
         ArgumentOutOfRangeException.ThrowIfNegative(FirstFileIndex);
+        if (FileName is not null && (FileName.Length == 0 || FileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0))
+        {
+            throw new ArgumentException($"file name '{FileName}' is not a valid file name", nameof(FileName));
+        }
         if (string.IsNullOrWhiteSpace(FilePrefix) || FilePrefix.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
         {
             throw new ArgumentException($"file prefix '{FilePrefix}' is not a valid file name", nameof(FilePrefix));

@@ -48,6 +48,13 @@ public sealed record StageConfig
     /// <summary>The spec's <c>manifest.limits</c>: every reader, image decoder and caption tokenizer of the stage uses them.</summary>
     public ManifestReadLimits ReadLimits { get; init; } = ManifestReadLimits.Default;
 
+    /// <summary>The spec's <c>manifest.columns</c>: the files' names for the manifest columns (empty: their own names).</summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><see cref="Columns"/> as the readers take it.</summary>
+    [JsonIgnore]
+    public ManifestColumnMapping ColumnMapping => Columns.Count == 0 ? ManifestColumnMapping.None : new ManifestColumnMapping(Columns);
+
     /// <summary>The spec's <c>manifest.duplicate_keys</c>.</summary>
     [JsonConverter(typeof(JsonStringEnumConverter<DuplicateKeyPolicy>))]
     public DuplicateKeyPolicy DuplicateKeys { get; init; } = DuplicateKeyPolicy.Refuse;
@@ -130,8 +137,8 @@ public sealed record StageConfig
     /// <summary>Rank <paramref name="rank"/>'s rows per step in a generation of <paramref name="worldSize"/> ranks (<see cref="BatchSplit"/>).</summary>
     public int RowsPerRank(int worldSize, int rank) => BatchSplit.Rows(GlobalBatch(worldSize), worldSize, rank);
 
-    /// <summary>A reader of the stage's manifest as the spec configures it (image root, limits, duplicate keys).</summary>
-    public ParquetManifestReader OpenManifest(string? split) => new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys);
+    /// <summary>A reader of the stage's manifest as the spec configures it (image root, limits, duplicate keys, column names).</summary>
+    public ParquetManifestReader OpenManifest(string? split) => new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys, ColumnMapping);
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

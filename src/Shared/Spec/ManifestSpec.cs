@@ -24,6 +24,15 @@ public sealed record ManifestSpec
     /// <summary><c>duplicate_keys</c>: refuse a file that repeats a key (default), or skip and count the repeats.</summary>
     public DuplicateKeyPolicy DuplicateKeys { get; init; } = DuplicateKeyPolicy.Refuse;
 
+    /// <summary>
+    /// <c>columns</c>: the files' names for the manifest columns, to read Parquet written by other tools in place
+    /// (img2dataset's: <c>{ image: jpg, caption: txt, key: key }</c>); empty: the manifest's own names.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Columns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><see cref="Columns"/> as the readers take it (after validation: every name is a mappable column, no value is blank).</summary>
+    public ManifestColumnMapping ColumnMapping => Columns.Count == 0 ? ManifestColumnMapping.None : new ManifestColumnMapping(Columns);
+
     /// <summary><c>limits</c>: the work one row may cost (image bytes, image pixels, caption characters).</summary>
     public ManifestReadLimits Limits { get; init; } = ManifestReadLimits.Default;
 }

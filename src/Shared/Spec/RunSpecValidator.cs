@@ -108,6 +108,10 @@ public sealed partial class RunSpecValidator
         {
             report("manifest.train_split", "must not be empty");
         }
+        foreach (var (column, source) in manifest.Columns.Where(c => string.IsNullOrWhiteSpace(c.Value)))
+        {
+            report($"manifest.columns.{column}", $"must name a column of the manifest's files, got '{source}'");
+        }
         var limits = manifest.Limits;
         Within(limits.MaxImageBytes, ManifestReadLimits.CeilingMaxImageBytes, "manifest.limits.max_image_bytes", report);
         Within(limits.MaxImagePixels, ManifestReadLimits.CeilingMaxImagePixels, "manifest.limits.max_image_pixels", report);

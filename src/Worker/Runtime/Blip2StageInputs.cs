@@ -53,7 +53,7 @@ internal sealed class Blip2StageInputs
     {
         var sources = config.Init.Select(ReadSource).ToList();
         var recorded = sources.Select(s => s.Metadata.GetValueOrDefault(VocabularyKey)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
-        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, config.ColumnMapping, ct).ConfigureAwait(false);
         var vocabulary = recorded is not null
             ? ParseVocabulary(recorded)
             : await ManifestVocabularyAsync(config, summary, ct).ConfigureAwait(false);

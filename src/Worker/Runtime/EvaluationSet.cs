@@ -14,7 +14,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         StageConfig config, ImageDecoder decoder, int rank, int world, CancellationToken ct)
     {
         var split = config.TestSplit;
-        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, ct).ConfigureAwait(false);
+        var summary = await ParquetManifestReader.InspectAsync(config.ManifestPath, config.ColumnMapping, ct).ConfigureAwait(false);
         var shards = ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions { Split = split });
         await using var reader = config.OpenManifest(split);
         var images = new List<byte[]>();

@@ -52,6 +52,8 @@ public sealed class ManifestSpecSectionSpecs : IDisposable
     [InlineData("  limits: { max_caption_chars: -1 }", "manifest.limits.max_caption_chars", 4, "must be between 1 and 65,536, got -1")]
     [InlineData("  limits: { max_caption_chars: many }", "manifest.limits.max_caption_chars", 4, "expected a whole number, got 'many'")]
     [InlineData("  limits: { max_bytes: 5 }", "manifest.limits.max_bytes", 4, "unknown field 'max_bytes'")]
+    [InlineData("  columns: { picture: jpg }", "manifest.columns.picture", 4, "unknown field 'picture'")]
+    [InlineData("  columns:\n    caption: txt\n    image: ' '", "manifest.columns.image", 6, "must name a column of the manifest's files, got ' '")]
     public void Should_name_the_key_and_its_line_when_a_value_is_wrong(string lines, string path, int line, string expected)
     {
         var (_, problems) = Parse(lines);
@@ -60,6 +62,24 @@ public sealed class ManifestSpecSectionSpecs : IDisposable
         Assert.Equal((path, line), (problem.Path, problem.Line));
         Assert.Contains(expected, problem.Message);
         Assert.StartsWith("run.yaml:", problem.ToString());
+    }
+
+    [Fact]
+    public void Should_carry_the_column_mapping_to_every_reader_when_the_spec_maps_columns()
+    {
+        var (spec, problems) = Parse("  columns: { image: jpg, caption: txt, key: key }");
+        var sent = new StageConfig
+        {
+            RunId = "r", RunDirectory = _dir, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = Path.Combine(_dir, "data"),
+            Columns = spec!.Manifest!.Columns,
+        };
+
+        var received = StageConfig.FromJson(sent.ToJsonBytes());
+
+        Assert.Empty(problems);
+        Assert.Equal("key: key, caption: txt, image: jpg", spec.Manifest.ColumnMapping.ToString());
+        Assert.Equal("key: key, caption: txt, image: jpg", received.OpenManifest("train").Columns.ToString());
+        Assert.Equal(ManifestColumnMapping.None.ToString(), Parse("").Spec!.Manifest!.ColumnMapping.ToString());
     }
 
     [Fact]
