@@ -32,10 +32,10 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         {
             context.Log($"the manifest has conversations: the language model learns them, text only ({chat.ContextLength} positions)");
         }
-        var batches = new BatchBuilder(decoder, tokenizer, chat, ChatSource.CaptionThenConversation);
+        var batches = new BatchBuilder(decoder, tokenizer, chat, ChatSource.ConversationsAndCaptions);
         ClipBatch HeldOut() => chat is null
             ? CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)
-            : inputs.Vocabulary.Compact(evalSlices.Current().ChatBatch(EvalCaptions, decoder, chat, ChatSource.CaptionThenConversation));
+            : inputs.Vocabulary.Compact(evalSlices.Current().ChatBatch(EvalCaptions, decoder, chat, ChatSource.ConversationsAndCaptions));
         return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },

@@ -27,9 +27,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenize
         ChatSource.Conversations => row.Conversation ?? Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
         ChatSource.OneExchange => row.Conversation is { } one ? Pick(one, row.Key) : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
         _ => row.Conversation is { } c
-            ? new Conversation([
-                new ConversationTurn(ConversationRole.User, ConversationTemplate.DescribeInstruction), new ConversationTurn(ConversationRole.Assistant, row.Caption),
-                .. c.Exchanges.SelectMany(e => new[] { new ConversationTurn(ConversationRole.User, e.Question, e.Kind), new ConversationTurn(ConversationRole.Assistant, e.Answer) })])
+            ? new Conversation([.. c.Turns, new ConversationTurn(ConversationRole.User, ConversationTemplate.DescribeInstruction), new ConversationTurn(ConversationRole.Assistant, row.Caption)])
             : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
     };
 

@@ -15,12 +15,6 @@ public enum ChatSource
     /// </summary>
     OneExchange,
 
-    /// <summary>
-    /// The row's caption as a describe exchange, then its conversation (text-only training of the language model). The
-    /// description comes first so the model learns to answer from what the chat says the image shows ("a photo of a
-    /// sneaker" before "Is this something you wear on your feet?" -> "yes"): the knowledge a pretrained LLM brings and
-    /// the recipes whose language model stays frozen (instructblip, plora) need, since their image tokens can only tell
-    /// it what the image shows.
-    /// </summary>
-    CaptionThenConversation,
+    /// <summary>The row's conversation, then its caption as a describe exchange (text-only training of the language model).</summary>
+    ConversationsAndCaptions,
 }

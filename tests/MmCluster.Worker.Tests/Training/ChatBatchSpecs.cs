@@ -24,13 +24,13 @@ public sealed class ChatBatchSpecs
         var describe = BatchBuilder.ConversationOf(Row("k", Asked), ChatSource.Captions);
         var whole = BatchBuilder.ConversationOf(Row("k", Asked), ChatSource.Conversations);
         var fallback = BatchBuilder.ConversationOf(Row("k", null), ChatSource.Conversations);
-        var both = BatchBuilder.ConversationOf(Row("k", Asked), ChatSource.CaptionThenConversation);
+        var both = BatchBuilder.ConversationOf(Row("k", Asked), ChatSource.ConversationsAndCaptions);
         var one = Enumerable.Range(0, 40).Select(i => BatchBuilder.ConversationOf(Row($"row-{i}", Asked), ChatSource.OneExchange)).ToList();
 
         Assert.Equal([(ConversationTemplate.DescribeInstruction, "a photo of a bag", null)], describe.Exchanges);
         Assert.Equal(Asked, whole);
         Assert.Equal(describe, fallback);
-        Assert.Equal([(ConversationTemplate.DescribeInstruction, "a photo of a bag", null), .. Asked.Exchanges], both.Exchanges);
+        Assert.Equal([.. Asked.Exchanges, (ConversationTemplate.DescribeInstruction, "a photo of a bag", null)], both.Exchanges);
         Assert.All(one, c => Assert.Single(c.Exchanges));
         Assert.Equal(2, one.Select(c => c.Exchanges[0].Question).Distinct().Count());                 // both exchanges get picked
         Assert.Equal(one[7], BatchBuilder.ConversationOf(Row("row-7", Asked), ChatSource.OneExchange));   // always the same for a row
