@@ -63,7 +63,7 @@ internal static class LocalCluster
                 var policy = policies[pod.Job];
                 var logPath = Path.Combine(root, "logs", $"{pod.Name}.log");
                 var process = SupervisedProcess.Start(pod.Name,
-                    _ => ChildProcess.Start(pod.Name, StartInfo(pod), pod.Environment, logPath, (name, line) => log.WriteLine($"[{name}] {line}")),
+                    _ => ChildProcess.Start(pod.Name, StartInfo(pod), PodEnvironment(pod), logPath, (name, line) => log.WriteLine($"[{name}] {line}")),
                     new SupervisionOptions(int.MaxValue, RecreateDelay) { RefuseRestart = policy.OnPodFailed },
                     MayRestart,
                     line => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -173,6 +173,14 @@ internal static class LocalCluster
         }
     }
 
+    /// <summary>The container's env plus what the worker image sets itself (docker/worker.Dockerfile): the gen0 GC budget.</summary>
+    private static Dictionary<string, string> PodEnvironment(LocalPod pod)
+    {
+        var environment = new Dictionary<string, string>(pod.Environment);
+        GcBudget.AddTo(environment);
+        return environment;
+    }
+
     /// <summary><c>dotnet ENTRY.dll ARGS</c>, the entry assembly found next to this program (as in the image's /app).</summary>
     private static ProcessStartInfo StartInfo(LocalPod pod)
     {
@@ -186,11 +194,6 @@ internal static class LocalCluster
         foreach (var arg in pod.Args)
         {
             info.ArgumentList.Add(arg);
-        }
-        // The worker image's own environment (docker/worker.Dockerfile): the gen0 GC budget.
-        if (Environment.GetEnvironmentVariable(GcBudget.Variable) is null)
-        {
-            info.Environment[GcBudget.Variable] = GcBudget.Value;
         }
         // A container starts with only the variables its manifest gives: drop this shell's own MMCLUSTER_* settings.
         foreach (var inherited in info.Environment.Keys.Where(k => k.StartsWith("MMCLUSTER_", StringComparison.Ordinal) || k == "JOB_COMPLETION_INDEX").ToList())
