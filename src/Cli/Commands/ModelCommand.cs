@@ -25,13 +25,10 @@ internal static class ModelCommand
         return new Command("model", "Inspect the model presets.") { info };
     }
 
-    /// <summary>The run-spec presets, then the CLIP presets that are not run-spec presets yet (OpenCLIP's ViT-B-32, ViT-B-16).</summary>
-    private static IEnumerable<string> Names =>
-        ModelPresetCatalog.Default.Names.Concat(ClipConfig.Presets.Keys.Where(k => ModelPresetCatalog.Default.Find(k) is null && k != "clip-micro"));
+    /// <summary>The run-spec presets (OpenCLIP's ViT-B-32 and ViT-B-16 among them).</summary>
+    private static IEnumerable<string> Names => ModelPresetCatalog.Default.Names;
 
-    private static ModelPreset? Find(string name) =>
-        ModelPresetCatalog.Default.Find(name)
-        ?? (Names.Contains(name, StringComparer.Ordinal) ? new ModelPreset(name, [StageKind.Clip], []) : null);
+    private static ModelPreset? Find(string name) => ModelPresetCatalog.Default.Find(name);
 
     private static int Info(TextWriter output, TextWriter error, string name, string? stageName, bool json)
     {

@@ -14,7 +14,7 @@ namespace MmCluster.Cli.Commands;
 /// </summary>
 internal static class TokenizeCommand
 {
-    public static readonly IReadOnlyList<string> Tokenizers = ["clip-bpe", "gpt2"];
+    public static readonly IReadOnlyList<string> Tokenizers = TextTokenizers.Names;
 
     // Texts and tokens as written ("<start_of_text>", "é"), escaped only where JSON must.
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -40,7 +40,7 @@ internal static class TokenizeCommand
             error.WriteLine($"mmcluster tokenize: unknown --tokenizer '{name}'; known: {string.Join(", ", Tokenizers)}");
             return 2;
         }
-        var rows = texts.Select(text => name == "clip-bpe" ? Clip(text) : Gpt2(text)).ToList();
+        var rows = texts.Select(text => name == TextTokenizers.ClipBpe ? Clip(text) : Gpt2(text)).ToList();
         if (json)
         {
             output.WriteLine(JsonSerializer.Serialize(rows.Select(row => new { text = row.Text, ids = row.Ids, tokens = row.Tokens, truncated = row.Truncated }), Json));

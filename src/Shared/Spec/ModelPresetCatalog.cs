@@ -9,7 +9,7 @@ public sealed class ModelPresetCatalog
     private static readonly string[] ClipFields =
     [
         "image_size", "image_channels", "patch_size", "vision_width", "vision_layers", "vision_heads", "mlp_ratio",
-        "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale",
+        "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale", "tokenizer",
     ];
 
     private static readonly string[] LmFields =
@@ -33,6 +33,8 @@ public sealed class ModelPresetCatalog
     [
         new ModelPreset("clip-tiny", [StageKind.Clip], ClipFields),
         new ModelPreset("clip-mini", [StageKind.Clip], ClipFields),
+        new ModelPreset("ViT-B-32", [StageKind.Clip], ClipFields),
+        new ModelPreset("ViT-B-16", [StageKind.Clip], ClipFields),
         new ModelPreset("lm-tiny", [StageKind.Lm], LmFields),
         new ModelPreset("lm-chat", [StageKind.Lm], LmFields),
         new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2, StageKind.InstructBlip], QFormerFields),

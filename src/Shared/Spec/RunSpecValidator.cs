@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Text;
 
 namespace MmCluster.Shared.Spec;
 
@@ -173,6 +174,11 @@ public sealed partial class RunSpecValidator
         {
             report(SpecPath.Field(SpecPath.Field(SpecPath.Field(path, "model"), "overrides"), field),
                 $"preset '{name}' has no field '{field}' (overridable: {string.Join(", ", preset.OverridableFields)})");
+        }
+        if (stage.Model.Overrides.TryGetValue("tokenizer", out var tokenizer) && !TextTokenizers.Names.Contains(tokenizer))
+        {
+            report(SpecPath.Field(SpecPath.Field(SpecPath.Field(path, "model"), "overrides"), "tokenizer"),
+                $"unknown tokenizer '{tokenizer}' (known: {string.Join(", ", TextTokenizers.Names)})");
         }
     }
 

@@ -9,7 +9,7 @@ namespace MmCluster.Worker.Evaluation;
 /// Runs the evaluations on a model over in-memory data, in batches and without gradients: encodes images once, builds
 /// zero-shot class weights from held-out templates ("a photo of a {}." style, <c>{}</c> replaced by the class name).
 /// </summary>
-public sealed class ClipEvaluator(ClipModel model, CaptionTokenizer tokenizer, int batchSize = 500)
+public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, int batchSize = 500)
 {
     /// <param name="pixels">(N, C, H, W) normalized pixels, row-major.</param>
     /// <returns>(N, D) normalized features, detached from any dispose scope (the caller owns it).</returns>

@@ -1,3 +1,5 @@
+using MmCluster.Shared.Text;
+
 namespace MmCluster.Worker.Model;
 
 /// <summary>
@@ -14,6 +16,12 @@ public sealed record ClipConfig
     public int VisionHeads { get; init; } = 4;
 
     public int VocabSize { get; init; } = 50257;
+
+    /// <summary>
+    /// The text tokenizer (<see cref="TextTokenizers"/>): GPT-2's BPE for the small presets, CLIP's BPE for OpenCLIP's.
+    /// A checkpoint written before this setting existed reads as GPT-2's.
+    /// </summary>
+    public string Tokenizer { get; init; } = TextTokenizers.Gpt2;
     public int ContextLength { get; init; } = 32;
     public int TextWidth { get; init; } = 128;
     public int TextLayers { get; init; } = 4;
@@ -41,12 +49,13 @@ public sealed record ClipConfig
     /// <summary>
     /// OpenCLIP's ViT-B-32 (model_configs/ViT-B-32.json): 224x224 RGB in 32x32 patches, a 12-layer width-768 image tower,
     /// a 12-layer width-512 text tower over CLIP's BPE (49,408 tokens, 77 positions), 512-wide embeddings; 151,277,313
-    /// parameters under OpenCLIP's names and shapes. Not yet a run-spec preset: the text tower needs CLIP's tokenizer.
+    /// parameters under OpenCLIP's names and shapes.
     /// </summary>
     public static ClipConfig VitB32 { get; } = new()
     {
         ImageChannels = 3, ImageSize = 224, PatchSize = 32, VisionWidth = 768, VisionLayers = 12, VisionHeads = 12,
-        VocabSize = 49408, ContextLength = 77, TextWidth = 512, TextLayers = 12, TextHeads = 8, EmbedDim = 512,
+        VocabSize = ClipTokenizer.VocabSize, ContextLength = ClipTokenizer.DefaultContextLength, Tokenizer = TextTokenizers.ClipBpe,
+        TextWidth = 512, TextLayers = 12, TextHeads = 8, EmbedDim = 512,
     };
 
     /// <summary>OpenCLIP's ViT-B-16: ViT-B-32 with 16x16 patches (197 image tokens); 149,620,737 parameters.</summary>
@@ -84,6 +93,10 @@ public sealed record ClipConfig
         Require(ContextLength >= 2, $"ContextLength must be at least 2, got {ContextLength}");
         Require(VisionLayers >= 1 && TextLayers >= 1, "each tower needs at least one layer");
         Require(VocabSize >= 2 && EmbedDim >= 1 && MlpRatio >= 1, "VocabSize, EmbedDim and MlpRatio must be positive");
+        Require(TextTokenizers.Names.Contains(Tokenizer), $"Tokenizer '{Tokenizer}' is not one of {string.Join(", ", TextTokenizers.Names)}");
+        // The text tower pools at the largest id, which must be the tokenizer's end of text (CLIP's 49407).
+        Require(Tokenizer != TextTokenizers.ClipBpe || VocabSize == ClipTokenizer.VocabSize,
+            $"the clip-bpe tokenizer needs VocabSize {ClipTokenizer.VocabSize}, got {VocabSize}");
         return this;
     }
 

@@ -21,7 +21,7 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var config = context.Config;
         var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
         var vision = inputs.VisionConfig(config);
-        var qformer = Blip2ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
+        var qformer = ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars));

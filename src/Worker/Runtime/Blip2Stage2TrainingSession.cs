@@ -27,7 +27,8 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
             ?? throw new InvalidDataException($"stage '{config.Stage}' (blip2-stage2) needs an lm checkpoint in init.from for its language model");
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars));
+        var tokenizer = new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars);
+        var batches = new BatchBuilder(decoder, tokenizer);
         return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, new Blip2Stage2Model(vision, qformer, lm), CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]>
@@ -38,7 +39,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
                 ["blip2-stage2"] = [("", "")],
             },
             (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager, layout: new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
-            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, int.MaxValue), batches.Tokenizer, inputs.Vocabulary),
+            (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, int.MaxValue), tokenizer, inputs.Vocabulary),
             model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config)));
     }
 

@@ -18,9 +18,9 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
     private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
     {
         var (generation, config, group, log) = context;
-        var modelConfig = ClipConfig.FromPreset(config.Preset);
+        var modelConfig = ModelOverrides.Apply(ClipConfig.FromPreset(config.Preset), config.ModelOverrides);
         var decoder = ImageDecoder.For(modelConfig).Within(config.ReadLimits);
-        var tokenizer = new CaptionTokenizer(modelConfig.ContextLength, config.ReadLimits.MaxCaptionChars);
+        var tokenizer = TextRowTokenizers.For(modelConfig, config.ReadLimits.MaxCaptionChars);
         // Loaded at the first evaluation, not before the first step: a replacement joining after a failure starts training
         // (and its peers stop waiting for it) seconds sooner. Loaded again after a recovery that changed rank or world.
         var evalSlices = new EvaluationSlices(config, decoder, group);

@@ -45,7 +45,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
     }
 
     /// <summary>The first <paramref name="count"/> rows as a batch (labels only when every row has one).</summary>
-    public ClipBatch Batch(int count, ImageDecoder decoder, CaptionTokenizer tokenizer)
+    public ClipBatch Batch(int count, ImageDecoder decoder, ITextRowTokenizer tokenizer)
     {
         count = Math.Min(count, Count);
         var per = decoder.ValuesPerImage;

@@ -20,7 +20,7 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
     {
         var config = context.Config;
         var inputs = await Blip2StageInputs.ResolveAsync(config, ct);
-        var lmConfig = Blip2ModelOverrides.Apply(CaptionLmConfig.FromPreset(config.Preset), config.ModelOverrides) with { VocabSize = inputs.Vocabulary.Count };
+        var lmConfig = ModelOverrides.Apply(CaptionLmConfig.FromPreset(config.Preset), config.ModelOverrides) with { VocabSize = inputs.Vocabulary.Count };
         context.Log($"caption vocabulary: {inputs.Vocabulary.Count} ids");
         var decoder = ImageDecoder.FashionMnist.Within(config.ReadLimits);    // the lm reads no pixels; its batches carry small ones
         var tokenizer = new CaptionTokenizer(lmConfig.ContextLength, config.ReadLimits.MaxCaptionChars);

@@ -12,7 +12,7 @@ namespace MmCluster.Worker.Runtime;
 /// zero-shot top-1 is over the whole split. Retrieval recall@1/5 uses the first held-out pairs of each rank's slice,
 /// averaged over ranks (every rank holds the same number of pairs).
 /// </summary>
-internal sealed class StageEvaluator(ClipModel model, CaptionTokenizer tokenizer, ICollectiveGroup group, StageConfig config, EvaluationSet data)
+internal sealed class StageEvaluator(ClipModel model, ITextRowTokenizer tokenizer, ICollectiveGroup group, StageConfig config, EvaluationSet data)
 {
     private readonly ClipEvaluator evaluator = new(model, tokenizer);
 

@@ -10,12 +10,12 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 /// <param name="instructions">With conversation rows, a tokenizer for each row's first question as the instruction a
 /// model reads beside the image (InstructBLIP's Q-Former); null for none.</param>
-public sealed class BatchBuilder(ImageDecoder decoder, CaptionTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
+public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
     CaptionTokenizer? instructions = null)
 {
     public ImageDecoder Decoder => decoder;
 
-    public CaptionTokenizer Tokenizer => tokenizer;
+    public ITextRowTokenizer Tokenizer => tokenizer;
 
     /// <summary>The template of conversation rows; null for caption rows.</summary>
     public ConversationTemplate? Chat => chat;

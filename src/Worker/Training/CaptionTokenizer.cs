@@ -10,7 +10,7 @@ namespace MmCluster.Worker.Training;
 /// A caption is cut to <see cref="MaxCaptionChars"/> characters before BPE sees it: byte-level BPE on one long word costs
 /// more than linear time in its length, so the cut is what bounds the work per caption.
 /// </summary>
-public sealed class CaptionTokenizer
+public sealed class CaptionTokenizer : ITextRowTokenizer
 {
     public const long EndOfText = 50256;
     public const long Pad = 0;
@@ -30,6 +30,8 @@ public sealed class CaptionTokenizer
         ContextLength = contextLength;
         MaxCaptionChars = maxCaptionChars;
     }
+
+    public string Name => Shared.Text.TextTokenizers.Gpt2;
 
     public int ContextLength { get; }
 

@@ -164,6 +164,21 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_report_the_tokenizer_when_an_override_names_one_that_does_not_exist()
+    {
+        var problem = Single(Valid.Replace("patch_size: 7", "tokenizer: sentencepiece"));
+
+        Assert.Equal("stages[0].model.overrides.tokenizer", problem.Path);
+        Assert.Contains("unknown tokenizer 'sentencepiece' (known: clip-bpe, gpt2)", problem.Message);
+    }
+
+    [Fact]
+    public void Should_accept_open_clip_presets_with_clip_s_tokenizer_when_a_clip_stage_names_them()
+    {
+        Assert.Empty(Problems(Valid.Replace("preset: clip-tiny", "preset: ViT-B-32").Replace("patch_size: 7", "tokenizer: clip-bpe")));
+    }
+
+    [Fact]
     public void Should_point_at_the_entry_when_a_dependency_is_unknown()
     {
         var problems = Problems(Valid.Replace("depends_on: [clip]", "depends_on: [clp]"));

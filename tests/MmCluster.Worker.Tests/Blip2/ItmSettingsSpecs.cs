@@ -33,12 +33,12 @@ public sealed class ItmSettingsSpecs
     public void Should_default_to_lavis_and_read_the_overrides_when_a_spec_sets_itm_positive_weight_and_negative_sharpness()
     {
         Assert.Equal(1.0, QFormerConfig.Tiny.ItmPositiveWeight);
-        var config = Blip2ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_positive_weight"] = "2" });
+        var config = ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_positive_weight"] = "2" });
         Assert.Equal(2.0, config.ItmPositiveWeight);
-        Assert.Throws<ArgumentException>(() => Blip2ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_positive_weight"] = "0" }));
+        Assert.Throws<ArgumentException>(() => ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_positive_weight"] = "0" }));
         Assert.Equal(1.0, QFormerConfig.Tiny.ItmNegativeSharpness);
-        Assert.Equal(0.0, Blip2ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_negative_sharpness"] = "0" }).ItmNegativeSharpness);
-        Assert.Throws<ArgumentException>(() => Blip2ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_negative_sharpness"] = "-1" }));
+        Assert.Equal(0.0, ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_negative_sharpness"] = "0" }).ItmNegativeSharpness);
+        Assert.Throws<ArgumentException>(() => ModelOverrides.Apply(QFormerConfig.Tiny, new Dictionary<string, string> { ["itm_negative_sharpness"] = "-1" }));
     }
 
     private static double RowLoss(int row, int label)

@@ -1,16 +1,18 @@
 using System.Globalization;
+using MmCluster.Shared.Text;
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Lm;
 
 namespace MmCluster.Worker.Runtime;
 
 /// <summary>
-/// The run spec's <c>model.overrides</c> for the BLIP-2 schedule's presets: <c>num_query_tokens</c> (LAVIS's name),
+/// The run spec's <c>model.overrides</c>: a clip stage's (<see cref="ClipKeys"/>), and for the BLIP-2 schedule's presets: <c>num_query_tokens</c> (LAVIS's name),
 /// <c>layers</c>, <c>width</c>, <c>heads</c>, <c>context_length</c>, <c>embed_dim</c>, and stage 1's
 /// <c>itm_positive_weight</c> (a positive number) and <c>itm_negative_sharpness</c> (a non-negative number). An unknown key or a value that is not a positive integer (number) is an
 /// error naming it and the keys known.
 /// </summary>
-internal static class Blip2ModelOverrides
+internal static class ModelOverrides
 {
     public static QFormerConfig Apply(QFormerConfig config, IReadOnlyDictionary<string, string> overrides) =>
         overrides.Aggregate(config, (c, kv) => kv.Key switch
@@ -25,6 +27,36 @@ internal static class Blip2ModelOverrides
             "itm_negative_sharpness" => c with { ItmNegativeSharpness = Number(kv, zeroAllowed: true) },
             _ => throw Unknown(kv.Key, "num_query_tokens, layers, width, heads, context_length, embed_dim, itm_positive_weight, itm_negative_sharpness"),
         }).Validate();
+
+    /// <summary>A clip stage's overrides: OpenCLIP's sizes by their snake_case names, and <c>tokenizer</c> (gpt2 or clip-bpe).</summary>
+    public static ClipConfig Apply(ClipConfig config, IReadOnlyDictionary<string, string> overrides) =>
+        overrides.Aggregate(config, (c, kv) => kv.Key switch
+        {
+            "image_size" => c with { ImageSize = Positive(kv) },
+            "image_channels" => c with { ImageChannels = Positive(kv) },
+            "patch_size" => c with { PatchSize = Positive(kv) },
+            "vision_width" => c with { VisionWidth = Positive(kv) },
+            "vision_layers" => c with { VisionLayers = Positive(kv) },
+            "vision_heads" => c with { VisionHeads = Positive(kv) },
+            "mlp_ratio" => c with { MlpRatio = Positive(kv) },
+            "vocab_size" => c with { VocabSize = Positive(kv) },
+            "context_length" => c with { ContextLength = Positive(kv) },
+            "text_width" => c with { TextWidth = Positive(kv) },
+            "text_layers" => c with { TextLayers = Positive(kv) },
+            "text_heads" => c with { TextHeads = Positive(kv) },
+            "embed_dim" => c with { EmbedDim = Positive(kv) },
+            "init_logit_scale" => c with { InitLogitScale = Number(kv, zeroAllowed: true) },
+            // The vocabulary follows the tokenizer: its end of text is the largest id, where the text tower pools.
+            "tokenizer" => c with { Tokenizer = kv.Value, VocabSize = TextTokenizers.Names.Contains(kv.Value) ? TextTokenizers.VocabSize(kv.Value) : c.VocabSize },
+            _ => throw Unknown(kv.Key, string.Join(", ", ClipKeys)),
+        }).Validate();
+
+    /// <summary>The keys <see cref="Apply(ClipConfig, IReadOnlyDictionary{string, string})"/> knows.</summary>
+    public static IReadOnlyList<string> ClipKeys { get; } =
+    [
+        "image_size", "image_channels", "patch_size", "vision_width", "vision_layers", "vision_heads", "mlp_ratio",
+        "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale", "tokenizer",
+    ];
 
     public static CaptionLmConfig Apply(CaptionLmConfig config, IReadOnlyDictionary<string, string> overrides) =>
         overrides.Aggregate(config, (c, kv) => kv.Key switch
