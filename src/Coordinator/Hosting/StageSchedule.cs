@@ -62,6 +62,7 @@ public static class StageSchedule
                 GradClip = stage.GradClip ?? 1.0,
                 GradientWire = stage.GradientWire ?? GradientWire.Float32,
                 GradientOverlap = stage.GradientOverlap ?? true,
+                QuestionNoise = stage.QuestionNoise ?? 0,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
                 ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,

@@ -101,6 +101,9 @@ public sealed record StageConfig
     /// <summary>Whether the gradient all-reduce overlaps backward (the stage's <c>gradient_overlap</c>).</summary>
     public bool GradientOverlap { get; init; } = true;
 
+    /// <summary>The share of training questions' tokens replaced by other question words (the stage's <c>question_noise</c>); 0: none.</summary>
+    public double QuestionNoise { get; init; }
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 

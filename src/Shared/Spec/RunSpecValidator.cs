@@ -149,6 +149,7 @@ public sealed partial class RunSpecValidator
         Positive(stage.Epochs, SpecPath.Field(path, "epochs"), report);
         Positive(stage.CheckpointEvery, SpecPath.Field(path, "checkpoint_every"), report);
         CheckOptimizer(stage, path, report);
+        CheckQuestionNoise(stage, path, report);
         CheckEval(stage.Eval, SpecPath.Field(path, "eval"), report);
         CheckInit(spec, stage, path, report);
     }
@@ -179,6 +180,27 @@ public sealed partial class RunSpecValidator
         {
             report(SpecPath.Field(SpecPath.Field(SpecPath.Field(path, "model"), "overrides"), "tokenizer"),
                 $"unknown tokenizer '{tokenizer}' (known: {string.Join(", ", TextTokenizers.Names)})");
+        }
+    }
+
+    /// <summary>The stage kinds that train on conversations, where <c>question_noise</c> applies.</summary>
+    private static readonly StageKind[] ConversationKinds =
+        [StageKind.Lm, StageKind.LlavaAlign, StageKind.LlavaInstruct, StageKind.InstructBlip, StageKind.Plora];
+
+    private static void CheckQuestionNoise(StageSpec stage, string path, Action<string, string> report)
+    {
+        if (stage.QuestionNoise is not { } noise)
+        {
+            return;
+        }
+        var at = SpecPath.Field(path, "question_noise");
+        if (!(noise is >= 0 and < 1))
+        {
+            report(at, $"must be in [0, 1) (the share of question tokens replaced), got {noise}");
+        }
+        if (stage.Kind is { } kind && !ConversationKinds.Contains(kind))
+        {
+            report(at, $"applies to stages that train on conversations ({string.Join(", ", ConversationKinds.Select(k => k.ToName()))}), not {kind.ToName()}");
         }
     }
 

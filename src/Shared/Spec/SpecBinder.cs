@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "gradient_overlap", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -130,6 +130,7 @@ internal sealed class SpecBinder
                 _ => (GradientWire?)null,
             }),
             GradientOverlap = s.Bool("gradient_overlap"),
+            QuestionNoise = s.Double("question_noise"),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)

@@ -44,6 +44,13 @@ public sealed record StageSpec
     /// </summary>
     public bool? GradientOverlap { get; init; }
 
+    /// <summary>
+    /// The share of question tokens of each training conversation replaced by another question word of the batch
+    /// (<c>question_noise</c>, in [0, 1); stages that train on conversations: lm over a manifest with them, and the chat
+    /// kinds). Left out: none.
+    /// </summary>
+    public double? QuestionNoise { get; init; }
+
     public EvalSpec Eval { get; init; } = new();
 
     /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>

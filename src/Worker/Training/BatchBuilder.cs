@@ -10,8 +10,9 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 /// <param name="instructions">With conversation rows, a tokenizer for each row's first question as the instruction a
 /// model reads beside the image (InstructBLIP's Q-Former); null for none.</param>
+/// <param name="noise">With conversation rows, token noise on the questions (training batches only); null for none.</param>
 public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
-    CaptionTokenizer? instructions = null)
+    CaptionTokenizer? instructions = null, QuestionNoise? noise = null)
 {
     public ImageDecoder Decoder => decoder;
 
@@ -97,7 +98,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             encoded[i] = template.Encode(conversations[i]);
             outcomes[(int)encoded[i].Outcome]++;
         }
-        var (inputs, targets, context) = Pack(encoded);
+        var (inputs, targets, context) = Pack(noise is null ? encoded : noise.Apply(encoded, [.. rows.Select(r => r.Key)]));
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, inputs, context)
         {

@@ -29,6 +29,8 @@ public sealed class ConversationTemplate
     private const string Assistant = " ASSISTANT:";
 
     private readonly long[] head;
+    private readonly int userTokens;
+    private readonly int assistantTokens;
     private readonly Func<string, long[]> encode;
 
     public ConversationTemplate(int contextLength, string system = DefaultSystem)
@@ -42,6 +44,8 @@ public sealed class ConversationTemplate
         System = system;
         this.encode = encode;
         head = [CaptionTokenizer.EndOfText, .. encode($"{system} {User}")];
+        userTokens = encode(User).Length;
+        assistantTokens = encode(Assistant).Length;
         if (contextLength <= head.Length + 2)
         {
             throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, $"the context must hold more than the template's {head.Length} leading tokens and an answer");
@@ -68,6 +72,7 @@ public sealed class ConversationTemplate
         var sequence = new List<long>(head);
         var supervised = new List<bool>(head.Select(_ => false));
         var outcome = ConversationOutcome.Whole;
+        var questionPositions = new List<int>();
         var exchanges = conversation.Exchanges;
         for (var i = 0; i < exchanges.Count; i++)
         {
@@ -84,6 +89,13 @@ public sealed class ConversationTemplate
             {
                 outcome = i == 0 ? ConversationOutcome.TooLong : ConversationOutcome.Truncated;
                 break;
+            }
+            // The question's own tokens: after "USER:" (a later exchange's) and before " ASSISTANT:".
+            var questionStart = sequence.Count + (i == 0 ? 0 : userTokens);
+            var questionEnd = sequence.Count + prompt.Length - assistantTokens;
+            for (var t = questionStart; t < questionEnd; t++)
+            {
+                questionPositions.Add(t);
             }
             sequence.AddRange(whole);
             sequence.Add(CaptionTokenizer.EndOfText);
@@ -107,7 +119,7 @@ public sealed class ConversationTemplate
                 count++;
             }
         }
-        return new ConversationTokens(inputs, labels, ImagePosition, count, outcome) { Length = sequence.Count - 1 };
+        return new ConversationTokens(inputs, labels, ImagePosition, count, outcome) { Length = sequence.Count - 1, QuestionPositions = [.. questionPositions] };
     }
 
     /// <summary>

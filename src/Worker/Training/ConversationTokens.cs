@@ -10,6 +10,9 @@ public sealed record ConversationTokens(long[] Inputs, long[] Labels, int ImageP
     /// <summary>Input positions in use (the rest is padding); a batch needs no more than its longest row's.</summary>
     public int Length { get; init; } = Inputs.Length;
 
+    /// <summary>The input positions that hold a question's words (not the template's "USER:" and " ASSISTANT:").</summary>
+    public IReadOnlyList<int> QuestionPositions { get; init; } = [];
+
     /// <summary>True when the row contributes to the loss.</summary>
     public bool Trains => SupervisedTokens > 0;
 }

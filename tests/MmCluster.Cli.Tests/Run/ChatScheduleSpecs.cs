@@ -31,7 +31,7 @@ public sealed class ChatScheduleSpecs(ITestOutputHelper output) : IDisposable
               path: {{manifest}}
             stages:
               - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: 2, eval: { retrieval: { held_out: 8 } } }
-              - { name: lm, kind: lm, model: {{Lm}}, batch_size: 8, steps: 2 }
+              - { name: lm, kind: lm, model: {{Lm}}, batch_size: 8, steps: 2, question_noise: 0.2 }
               - name: llava-align
                 kind: llava-align
                 depends_on: [clip, lm]
@@ -78,6 +78,7 @@ public sealed class ChatScheduleSpecs(ITestOutputHelper output) : IDisposable
                 init: { from: [clip, lm], freeze: [visual, lm] }
                 batch_size: 8
                 steps: 2
+                question_noise: 0.2
                 eval: { retrieval: { held_out: 8 } }
             """);
         var runDir = Path.Combine(root, "run");
@@ -100,6 +101,9 @@ public sealed class ChatScheduleSpecs(ITestOutputHelper output) : IDisposable
             Assert.Equal(0, eval["conversations.unaligned"]);
         }
         Assert.True(double.IsFinite(stages["lm"].Eval["perplexity"]));
+        // question_noise reaches the trainers of the two stages that set it (lm and plora), and only those.
+        var workerLog = await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-0.log"));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(workerLog, @"question noise: 20 ?% of the training questions' tokens"));
 
         var png = Path.Combine(root, "item.png");
         await File.WriteAllBytesAsync(png, GrayPng.Encode(new byte[28 * 28], 28, 28));

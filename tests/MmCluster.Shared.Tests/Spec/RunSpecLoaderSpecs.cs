@@ -164,6 +164,32 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_bind_question_noise_when_a_stage_that_trains_on_conversations_sets_it()
+    {
+        var (spec, problems) = RunSpecLoader.Parse(Valid.Replace("gradient_overlap: false", "gradient_overlap: false\n    question_noise: 0.15"), "run.yaml", _dir);
+
+        Assert.Empty(problems);
+        Assert.Equal((null, 0.15), (spec!.Stages[0].QuestionNoise, spec.Stages[1].QuestionNoise));
+    }
+
+    [Theory]
+    [InlineData("clip", "0.1", "applies to stages that train on conversations (lm, llava-align, llava-instruct, instructblip, plora), not clip")]
+    [InlineData("lm", "1.0", "must be in [0, 1) (the share of question tokens replaced), got 1")]
+    [InlineData("lm", "-0.2", "must be in [0, 1)")]
+    public void Should_report_question_noise_when_it_is_out_of_range_or_on_a_stage_without_conversations(string stage, string value, string message)
+    {
+        var index = stage == "clip" ? 0 : 1;
+        var yaml = stage == "clip"
+            ? Valid.Replace("grad_clip: 1.5", $"grad_clip: 1.5\n    question_noise: {value}")
+            : Valid.Replace("gradient_overlap: false", $"gradient_overlap: false\n    question_noise: {value}");
+
+        var problem = Single(yaml);
+
+        Assert.Equal($"stages[{index}].question_noise", problem.Path);
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
     public void Should_report_the_tokenizer_when_an_override_names_one_that_does_not_exist()
     {
         var problem = Single(Valid.Replace("patch_size: 7", "tokenizer: sentencepiece"));

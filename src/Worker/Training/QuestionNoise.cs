@@ -1,0 +1,66 @@
+using MmCluster.Shared.Manifest;
+
+namespace MmCluster.Worker.Training;
+
+/// <summary>
+/// Token noise on the questions of training conversations: each question token is replaced, with probability
+/// <see cref="Probability"/>, by a question token drawn from the whole batch (so only words the training questions use).
+/// A small language model that reads a question through only its own training phrasings then learns to answer from the
+/// words it knows when some words are unfamiliar, which is what a question in a new phrasing is to it. Answers, the
+/// template's words and the loss mask are untouched. The draws are a function of the batch's row keys, so a batch
+/// rebuilt after a recovery is the same batch.
+/// </summary>
+public sealed class QuestionNoise
+{
+    public QuestionNoise(double probability)
+    {
+        if (!(probability is >= 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(probability), probability, "question noise must be in [0, 1)");
+        }
+        Probability = probability;
+    }
+
+    public double Probability { get; }
+
+    /// <summary>The rows with noisy questions (new input arrays; rows without question positions come back as they were).</summary>
+    public ConversationTokens[] Apply(IReadOnlyList<ConversationTokens> rows, IReadOnlyList<string> keys)
+    {
+        var pool = rows.SelectMany(r => r.QuestionPositions.Select(t => r.Inputs[t])).ToArray();
+        if (Probability == 0 || pool.Length == 0)
+        {
+            return [.. rows];
+        }
+        var random = new SplitMix64(Seed(keys));
+        var threshold = (ulong)(Probability * ulong.MaxValue);
+        var noisy = new ConversationTokens[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            var inputs = (long[])row.Inputs.Clone();
+            foreach (var t in row.QuestionPositions)
+            {
+                if (random.Next() < threshold)
+                {
+                    inputs[t] = pool[random.NextInt(pool.Length)];
+                }
+            }
+            noisy[i] = row with { Inputs = inputs };
+        }
+        return noisy;
+    }
+
+    private static ulong Seed(IReadOnlyList<string> keys)
+    {
+        var hash = 14695981039346656037UL;                                  // FNV-1a over the keys, in batch order
+        foreach (var key in keys)
+        {
+            foreach (var c in key)
+            {
+                hash = (hash ^ c) * 1099511628211UL;
+            }
+            hash = (hash ^ 0xFF) * 1099511628211UL;
+        }
+        return hash;
+    }
+}
