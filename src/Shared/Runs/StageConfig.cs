@@ -104,6 +104,9 @@ public sealed record StageConfig
     /// <summary>The share of training questions' tokens replaced by other question words (the stage's <c>question_noise</c>); 0: none.</summary>
     public double QuestionNoise { get; init; }
 
+    /// <summary>The forward pass's arithmetic (the stage's <c>precision</c>).</summary>
+    public StagePrecision Precision { get; init; }
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 

@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -131,6 +131,12 @@ internal sealed class SpecBinder
             }),
             GradientOverlap = s.Bool("gradient_overlap"),
             QuestionNoise = s.Double("question_noise"),
+            Precision = s.Parse("precision", "fp32 or bf16-mixed", text => text.ToLowerInvariant() switch
+            {
+                "fp32" or "float32" => StagePrecision.Fp32,
+                "bf16-mixed" => StagePrecision.Bf16Mixed,
+                _ => (StagePrecision?)null,
+            }),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)

@@ -51,6 +51,9 @@ public sealed record StageSpec
     /// </summary>
     public double? QuestionNoise { get; init; }
 
+    /// <summary><c>precision</c>: fp32 (left out) or bf16-mixed (clip stages).</summary>
+    public StagePrecision? Precision { get; init; }
+
     public EvalSpec Eval { get; init; } = new();
 
     /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>

@@ -54,18 +54,18 @@ public sealed class Attention : Module<Tensor, Tensor>
             throw new InvalidOperationException("a key-value cache serves causal attention only");
         }
         var (b, t, w) = (x.shape[0], x.shape[1], x.shape[2]);
-        using var qkv = LayerDeltas.Apply(deltas, layer, LinearSite.AttentionIn, x, functional.linear(x, in_proj_weight, in_proj_bias));   // (B, T, 3W)
+        using var qkv = LayerDeltas.Apply(deltas, layer, LinearSite.AttentionIn, x, MixedPrecision.Linear(x, in_proj_weight, in_proj_bias));   // (B, T, 3W)
         using var split = qkv.view(b, t, 3, heads, w / heads);                  // (B, T, 3, nh, hs)
         using var perm = split.permute(2, 0, 3, 1, 4);                         // (3, B, nh, T, hs)
         using var q = perm[0];
         using var k = perm[1];
         using var v = perm[2];
         using var y = cache is null
-            ? functional.scaled_dot_product_attention(q, k, v, is_casual: causal) // (B, nh, T, hs)
+            ? MixedPrecision.Attention(q, k, v, causal)                            // (B, nh, T, hs)
             : CachedAttention(q, k, v, cache, layer);
         using var yt = y.transpose(1, 2);                                      // (B, T, nh, hs)
         using var merged = yt.reshape(b, t, w);
-        return LayerDeltas.Apply(deltas, layer, LinearSite.AttentionOut, merged, out_proj.forward(merged));
+        return LayerDeltas.Apply(deltas, layer, LinearSite.AttentionOut, merged, MixedPrecision.Linear(out_proj, merged));
     }
 
     /// <summary>Queries at cached positions [L, L+T) against keys and values [0, L+T).</summary>

@@ -79,9 +79,9 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
         using var pooled = PoolAtEndOfText(tokens, n);          // (B, W)
         if (!normalize)
         {
-            return pooled.matmul(text_projection);
+            return MixedPrecision.MatMul(pooled, text_projection);
         }
-        using var projected = pooled.matmul(text_projection);   // (B, W) @ (W, D) -> (B, D)
+        using var projected = MixedPrecision.MatMul(pooled, text_projection);   // (B, W) @ (W, D) -> (B, D)
         return functional.normalize(projected, dim: -1);
     }
 

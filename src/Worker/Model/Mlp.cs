@@ -31,18 +31,18 @@ public sealed class Mlp : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = c_fc.forward(x);   // (B, T, W) -> (B, T, 4W)
+        using var h = MixedPrecision.Linear(c_fc, x);   // (B, T, W) -> (B, T, 4W)
         using var a = gelu.forward(h);
-        return c_proj.forward(a);        // (B, T, 4W) -> (B, T, W)
+        return MixedPrecision.Linear(c_proj, a);        // (B, T, 4W) -> (B, T, W)
     }
 
     /// <summary>The pass with <paramref name="deltas"/> added to c_fc and c_proj (block <paramref name="layer"/>'s).</summary>
     public Tensor Forward(Tensor x, ILayerDeltas deltas, int layer)
     {
-        using var fc = c_fc.forward(x);
+        using var fc = MixedPrecision.Linear(c_fc, x);
         using var h = deltas.Add(layer, LinearSite.MlpIn, x, fc);
         using var a = gelu.forward(h);
-        using var projected = c_proj.forward(a);
+        using var projected = MixedPrecision.Linear(c_proj, a);
         return deltas.Add(layer, LinearSite.MlpOut, a, projected);
     }
 }

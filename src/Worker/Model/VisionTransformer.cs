@@ -71,7 +71,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     private Tensor Embed(Tensor images)
     {
         var b = images.shape[0];
-        using var patches = conv1.forward(images);              // (B, W, H/p, W/p)
+        using var patches = MixedPrecision.PatchConv(conv1, images);              // (B, W, H/p, W/p)
         using var flat = patches.flatten(2);                     // (B, W, P)
         using var tokens = flat.transpose(1, 2);                 // (B, P, W)
         using var cls = class_embedding.expand(b, 1, -1);        // (B, 1, W)
@@ -87,6 +87,6 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         using var h = ForwardTokens(images);
         using var first = h.select(1, 0);                        // (B, W): the class token
         using var pooled = ln_post.forward(first);
-        return pooled.matmul(proj);                              // (B, W) @ (W, D) -> (B, D)
+        return MixedPrecision.MatMul(pooled, proj);                              // (B, W) @ (W, D) -> (B, D)
     }
 }

@@ -4,6 +4,7 @@ using MmCluster.Collectives;
 using MmCluster.Collectives.Ring;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
+using MmCluster.Shared.Spec;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
@@ -102,6 +103,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         Beta1 = config.Beta1,
         Beta2 = config.Beta2,
         MaxGradNorm = config.GradClip,
+        ComputeType = config.Precision == StagePrecision.Bf16Mixed ? TorchSharp.torch.ScalarType.BFloat16 : null,
     };
 
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>

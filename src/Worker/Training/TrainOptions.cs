@@ -18,5 +18,8 @@ public sealed record TrainOptions
     /// <summary>Global L2 norm the gradients are clipped to; 0 or less: measured, not clipped.</summary>
     public double MaxGradNorm { get; init; } = 1.0;
 
+    /// <summary>The forward's matrix-product type under autocast (<see cref="Model.MixedPrecision"/>); null: float32.</summary>
+    public TorchSharp.torch.ScalarType? ComputeType { get; init; }
+
     public CosineWithWarmup Schedule => new(LearningRate, WarmupSteps, TotalSteps, MinLearningRate);
 }

@@ -36,7 +36,11 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         model.train();
         var images = tensor(batch.Pixels, batch.PixelShape);                            // (B, C, H, W)
         var tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);        // (B, T)
-        var (imageFeatures, textFeatures) = model.forward(images, tokens);
+        Tensor imageFeatures, textFeatures;
+        using (MixedPrecision.Autocast(options.ComputeType))
+        {
+            (imageFeatures, textFeatures) = model.forward(images, tokens);      // matrix products in the compute type
+        }
         var loss = ClipLoss.Compute(imageFeatures, textFeatures, model.LogitScale, gatherer);
         LossWeighting.Weigh(loss, gatherer, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
         var t1 = Stopwatch.GetTimestamp();

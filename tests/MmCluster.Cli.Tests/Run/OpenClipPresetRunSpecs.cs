@@ -8,7 +8,7 @@ namespace MmCluster.Cli.Tests.Run;
 /// <summary>
 /// OpenCLIP's ViT-B-32 as a run-spec preset: 2 worker processes train a clip stage on it, shrunk by
 /// <c>model.overrides</c> to fit a test, with CLIP's BPE tokenizer; the checkpoint holds OpenCLIP's names and CLIP's
-/// 49,408-row vocabulary, and its config names the tokenizer and the overridden sizes.
+/// 49,408-row vocabulary, and its config names the tokenizer and the overridden sizes. The stage runs bf16-mixed.
 /// </summary>
 public sealed class OpenClipPresetRunSpecs(ITestOutputHelper output) : IDisposable
 {
@@ -34,6 +34,7 @@ public sealed class OpenClipPresetRunSpecs(ITestOutputHelper output) : IDisposab
                                text_width: 32, text_layers: 1, text_heads: 2, embed_dim: 16, context_length: 16 }
                 batch_size: 4
                 steps: 2
+                precision: bf16-mixed
                 eval: { retrieval: { held_out: 6 } }
                 checkpoint_every: 2
             """);
@@ -53,6 +54,10 @@ public sealed class OpenClipPresetRunSpecs(ITestOutputHelper output) : IDisposab
         using var config = JsonDocument.Parse(metadata["model_config"]);
         Assert.Equal("clip-bpe", config.RootElement.GetProperty("Tokenizer").GetString());
         Assert.Equal(16, config.RootElement.GetProperty("EmbedDim").GetInt32());
+        // bf16-mixed reached the trainer, and the master weights it saved are float32.
+        Assert.Contains("precision bf16-mixed", await File.ReadAllTextAsync(Path.Combine(runDir, "logs", "worker-1.log")));
+        Assert.All(tensors.Where(t => !t.Name.StartsWith("optim.", StringComparison.Ordinal) && t.DType != "I64" && t.Name != "rng_state"),
+            t => Assert.Equal("F32", t.DType));
     }
 
     public void Dispose()

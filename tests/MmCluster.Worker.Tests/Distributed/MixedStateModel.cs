@@ -41,7 +41,7 @@ internal sealed class MixedStateModel : Module<Tensor, Tensor>
         using var o = fc2.forward(r);
         using var g = gain.to_type(ScalarType.Float32);
         using var f = frozen.to_type(ScalarType.Float32);
-        using var bias = f.sum(0);
+        using var bias = f.sum();                      // a scalar (a bare sum(0) would bind to sum(ScalarType.Byte))
         using var scaled = o * g;
         using (no_grad())
         {
