@@ -20,18 +20,24 @@ internal static class BenchStepCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 3 };
         var steps = new Option<int>("--steps") { Description = "Measured steps (the median is reported).", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var precision = new Option<string>("--precision") { Description = "fp32 or bf16-mixed (matrix products in bfloat16, float32 weights).", DefaultValueFactory = _ => "fp32" };
         var command = new Command("step", "Time one full CLIP training step (forward, loss, backward, AdamW) on random data.")
         {
-            model, batch, threads, warmup, steps, json,
+            model, batch, threads, warmup, steps, precision, json,
         };
         command.SetAction(parseResult => Run(
             parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, parseResult.GetValue(model)!, parseResult.GetValue(batch), parseResult.GetValue(threads),
-            parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(json)));
+            parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(precision)!, parseResult.GetValue(json)));
         return command;
     }
 
-    private static int Run(TextWriter output, TextWriter error, string preset, int batch, int threads, int warmup, int steps, bool json)
+    private static int Run(TextWriter output, TextWriter error, string preset, int batch, int threads, int warmup, int steps, string precision, bool json)
     {
+        if (precision is not ("fp32" or "bf16-mixed"))
+        {
+            error.WriteLine($"mmcluster bench step: unknown --precision '{precision}'; known: fp32, bf16-mixed");
+            return 2;
+        }
         if (!ClipConfig.Presets.TryGetValue(preset, out var config))
         {
             error.WriteLine($"mmcluster bench step: unknown --model '{preset}'; known: {string.Join(", ", ClipConfig.Presets.Keys)}");
@@ -43,7 +49,7 @@ internal static class BenchStepCommand
             return 2;
         }
         TorchSharp.torch.set_num_threads(threads);
-        var result = StepBenchmark.Run(config, batch, warmup, steps);
+        var result = StepBenchmark.Run(config, batch, warmup, steps, computeType: precision == "bf16-mixed" ? TorchSharp.torch.ScalarType.BFloat16 : null);
         if (json)
         {
             output.WriteLine(JsonSerializer.Serialize(new
@@ -51,6 +57,7 @@ internal static class BenchStepCommand
                 model = preset,
                 batch,
                 threads,
+                precision,
                 warmup_steps = warmup,
                 measured_steps = steps,
                 parameters = result.ParameterCount,
@@ -64,7 +71,7 @@ internal static class BenchStepCommand
         else
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{preset}: batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}"));
+                $"{preset} ({precision}): batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}"));
         }
         return 0;
     }

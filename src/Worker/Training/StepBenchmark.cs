@@ -10,13 +10,14 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 public static class StepBenchmark
 {
-    public static StepBenchmarkResult Run(ClipConfig config, int batchSize, int warmupSteps, int measuredSteps, int seed = 0)
+    /// <param name="computeType">The forward's matrix-product type (bf16-mixed: BFloat16); null for float32.</param>
+    public static StepBenchmarkResult Run(ClipConfig config, int batchSize, int warmupSteps, int measuredSteps, int seed = 0, TorchSharp.torch.ScalarType? computeType = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(measuredSteps, 1);
         TorchSharp.torch.random.manual_seed(seed);
         using var model = new ClipModel(config);
-        var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps };
+        var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps, ComputeType = computeType };
         using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance);
         var batch = RandomBatch(config, batchSize, new Random(seed));
         var parameterCount = model.parameters().Sum(p => p.numel());

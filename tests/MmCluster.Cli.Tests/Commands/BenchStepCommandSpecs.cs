@@ -30,6 +30,24 @@ public sealed class BenchStepCommandSpecs
     }
 
     [Fact]
+    public async Task Should_time_a_bf16_mixed_step_with_another_loss_than_fp32_when_asked_for_that_precision()
+    {
+        string[] common = ["--model", "clip-micro", "--batch", "4", "--warmup", "0", "--steps", "1", "--json"];
+        var (fp32Code, fp32, _) = await RunAsync([.. common, "--precision", "fp32"]);
+        var (mixedCode, mixed, _) = await RunAsync([.. common, "--precision", "bf16-mixed"]);
+        var (badCode, _, bad) = await RunAsync([.. common, "--precision", "fp16"]);
+
+        Assert.Equal((0, 0, 2), (fp32Code, mixedCode, badCode));
+        using var a = JsonDocument.Parse(fp32);
+        using var b = JsonDocument.Parse(mixed);
+        Assert.Equal("bf16-mixed", b.RootElement.GetProperty("precision").GetString());
+        var (lossA, lossB) = (a.RootElement.GetProperty("last_loss").GetDouble(), b.RootElement.GetProperty("last_loss").GetDouble());
+        Assert.NotEqual(lossA, lossB);                                   // the same seed and batch: only the arithmetic differs
+        Assert.InRange(Math.Abs(lossA - lossB) / lossA, 0, 1e-2);
+        Assert.Contains("unknown --precision 'fp16'", bad);
+    }
+
+    [Fact]
     public async Task Should_exit_2_naming_the_presets_when_the_model_is_unknown()
     {
         var (code, _, error) = await RunAsync("--model", "clip-huge");
