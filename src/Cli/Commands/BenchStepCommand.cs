@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Runtime;
 using MmCluster.Worker.Training;
 
 namespace MmCluster.Cli.Commands;
@@ -20,19 +21,30 @@ internal static class BenchStepCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 3 };
         var steps = new Option<int>("--steps") { Description = "Measured steps (the median is reported).", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N (auto: the first CUDA device if libtorch has one, else the CPU).", DefaultValueFactory = _ => "cpu" };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16-mixed (matrix products in bfloat16, float32 weights).", DefaultValueFactory = _ => "fp32" };
         var command = new Command("step", "Time one full CLIP training step (forward, loss, backward, AdamW) on random data.")
         {
-            model, batch, threads, warmup, steps, precision, json,
+            model, batch, threads, warmup, steps, precision, device, json,
         };
         command.SetAction(parseResult => Run(
             parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, parseResult.GetValue(model)!, parseResult.GetValue(batch), parseResult.GetValue(threads),
-            parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(precision)!, parseResult.GetValue(json)));
+            parseResult.GetValue(warmup), parseResult.GetValue(steps), parseResult.GetValue(precision)!, parseResult.GetValue(device)!, parseResult.GetValue(json)));
         return command;
     }
 
-    private static int Run(TextWriter output, TextWriter error, string preset, int batch, int threads, int warmup, int steps, string precision, bool json)
+    private static int Run(TextWriter output, TextWriter error, string preset, int batch, int threads, int warmup, int steps, string precision, string deviceName, bool json)
     {
+        string device;
+        try
+        {
+            device = DeviceChoice.Resolve(deviceName);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"mmcluster bench step: {e.Message}");
+            return 2;
+        }
         if (precision is not ("fp32" or "bf16-mixed"))
         {
             error.WriteLine($"mmcluster bench step: unknown --precision '{precision}'; known: fp32, bf16-mixed");
@@ -49,7 +61,7 @@ internal static class BenchStepCommand
             return 2;
         }
         TorchSharp.torch.set_num_threads(threads);
-        var result = StepBenchmark.Run(config, batch, warmup, steps, computeType: precision == "bf16-mixed" ? TorchSharp.torch.ScalarType.BFloat16 : null);
+        var result = StepBenchmark.Run(config, batch, warmup, steps, computeType: precision == "bf16-mixed" ? TorchSharp.torch.ScalarType.BFloat16 : null, device: device);
         if (json)
         {
             output.WriteLine(JsonSerializer.Serialize(new
@@ -58,6 +70,7 @@ internal static class BenchStepCommand
                 batch,
                 threads,
                 precision,
+                device,
                 warmup_steps = warmup,
                 measured_steps = steps,
                 parameters = result.ParameterCount,
@@ -66,13 +79,21 @@ internal static class BenchStepCommand
                 cpu_ms_per_step_median = Math.Round(result.MedianCpuMilliseconds, 2),
                 ms_per_step = result.StepMilliseconds.Select(t => Math.Round(t, 2)),
                 last_loss = result.LastLoss,
+                peak_rss_mb = PeakResidentMegabytes(),
             }));
         }
         else
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{preset} ({precision}): batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}"));
+                $"{preset} ({precision}, {device}): batch {batch}, {threads} thread(s), {result.ParameterCount:N0} parameters: median {result.MedianMilliseconds:F1} ms/step over {steps} steps ({result.SamplesPerSecond:F1} samples/s; CPU {result.MedianCpuMilliseconds:F1} ms/step), last loss {result.LastLoss:F3}, peak resident memory {PeakResidentMegabytes()} MB"));
         }
         return 0;
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), model, optimizer state and activations included, in MB.</summary>
+    private static long PeakResidentMegabytes()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return process.PeakWorkingSet64 / (1024 * 1024);
     }
 }

@@ -27,6 +27,21 @@ internal static class RunCommands
         yield return Worker();
     }
 
+    /// <summary>
+    /// The worker's device (<see cref="DeviceChoice"/>). The distributed trainer computes on the CPU only so far: its
+    /// gradient averaging and collectives read host memory, and staging them through pinned buffers for a GPU is not
+    /// built; so a CUDA device, asked for or found by auto, is refused with that reason rather than half used.
+    /// </summary>
+    internal static string WorkerDevice(string requested)
+    {
+        var resolved = DeviceChoice.Resolve(requested);
+        return resolved == DeviceChoice.Cpu
+            ? resolved
+            : throw new ArgumentException(
+                $"--device {requested} resolves to {resolved}, but the distributed trainer runs on the CPU only so far (gradient averaging and collectives read host memory); " +
+                "use --device cpu, or `mmcluster bench step --device cuda` for a single-process step on the GPU (docs/gpu.md)");
+    }
+
     private static Command Worker()
     {
         var coordinator = EnvOption.Create<string?>("--coordinator", "MMCLUSTER_COORDINATOR", "The coordinator's cluster address, e.g. akka.tcp://mmcluster@127.0.0.1:4053", null);
@@ -36,6 +51,7 @@ internal static class RunCommands
         var grpcPort = EnvOption.Create("--grpc-port", "MMCLUSTER_GRPC_PORT", "Collectives gRPC port (0: any free port)", 0);
         var id = EnvOption.Create<string?>("--worker-id", "MMCLUSTER_WORKER_ID", "Worker id (default: worker-$JOB_COMPLETION_INDEX in an Indexed Job, else host name and pid)", null);
         var threads = EnvOption.Create("--threads", "MMCLUSTER_THREADS", "Torch threads", 1);
+        var device = EnvOption.Create("--device", "MMCLUSTER_DEVICE", "auto, cpu, cuda or cuda:N (auto: the first CUDA device if libtorch has one, else the CPU)", "cpu");
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token shared by the workers' collectives", null);
         var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
         var transport = EnvOption.Create("--collective-transport", "MMCLUSTER_COLLECTIVE_TRANSPORT",
@@ -44,7 +60,7 @@ internal static class RunCommands
         var client = CollectiveClientOption.Create();
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
-            coordinator, host, publicHost, port, grpcPort, id, threads, token, joinTimeout, transport, client,
+            coordinator, host, publicHost, port, grpcPort, id, threads, device, token, joinTimeout, transport, client,
         };
         command.SetAction(async (result, ct) => await Guard("worker", async () =>
         {
@@ -53,6 +69,7 @@ internal static class RunCommands
             var advertised = result.GetValue(publicHost) ?? bindHost;
             var workerId = result.GetValue(id) ?? DefaultWorkerId(Environment.GetEnvironmentVariable(JobCompletionIndex));
             var secret = result.GetValue(token) ?? "";
+            var computeDevice = WorkerDevice(result.GetValue(device)!);
             var transportName = result.GetValue(transport)!;
             var payloads = transportName switch
             {
@@ -104,13 +121,13 @@ internal static class RunCommands
             var options = new WorkerOptions
             {
                 Akka = new AkkaSettings { Hostname = bindHost, PublicHostname = result.GetValue(publicHost), Port = result.GetValue(port), SeedNodes = [seed] },
-                Agent = new WorkerAgentSettings(workerId, collectiveAddress, "cpu", result.GetValue(threads))
+                Agent = new WorkerAgentSettings(workerId, collectiveAddress, computeDevice, result.GetValue(threads))
                 {
                     JoinTimeout = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(joinTimeout))),
                     CoordinatorHint = seed,
                 },
             };
-            Console.WriteLine($"worker {workerId}: {GcBudget.Describe(Environment.GetEnvironmentVariable(GcBudget.Variable))}");
+            Console.WriteLine($"worker {workerId}: device {computeDevice}; {GcBudget.Describe(Environment.GetEnvironmentVariable(GcBudget.Variable))}");
             var ended = await WorkerHost.RunAsync(options, NewSession, stop.Token);
             return failure is null ? ended.ExitCode : 1;
         }));

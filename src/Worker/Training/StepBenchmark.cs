@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TorchSharp;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
 
@@ -11,12 +12,15 @@ namespace MmCluster.Worker.Training;
 public static class StepBenchmark
 {
     /// <param name="computeType">The forward's matrix-product type (bf16-mixed: BFloat16); null for float32.</param>
-    public static StepBenchmarkResult Run(ClipConfig config, int batchSize, int warmupSteps, int measuredSteps, int seed = 0, TorchSharp.torch.ScalarType? computeType = null)
+    /// <param name="device">Where the model and the batch live ("cpu", "cuda:0", ...).</param>
+    public static StepBenchmarkResult Run(ClipConfig config, int batchSize, int warmupSteps, int measuredSteps, int seed = 0, TorchSharp.torch.ScalarType? computeType = null,
+        string device = "cpu")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(measuredSteps, 1);
         TorchSharp.torch.random.manual_seed(seed);
         using var model = new ClipModel(config);
+        model.to(TorchSharp.torch.device(device));
         var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps, ComputeType = computeType };
         using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance);
         var batch = RandomBatch(config, batchSize, new Random(seed));

@@ -34,8 +34,9 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         var t0 = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
-        var images = tensor(batch.Pixels, batch.PixelShape);                            // (B, C, H, W)
-        var tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);        // (B, T)
+        var device = model.LogitScale.device;                                           // the batch goes where the model is
+        var images = tensor(batch.Pixels, batch.PixelShape, device: device);            // (B, C, H, W)
+        var tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength], device: device);   // (B, T)
         Tensor imageFeatures, textFeatures;
         using (MixedPrecision.Autocast(options.ComputeType))
         {

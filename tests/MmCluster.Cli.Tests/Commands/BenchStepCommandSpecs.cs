@@ -48,6 +48,25 @@ public sealed class BenchStepCommandSpecs
     }
 
     [Fact]
+    public async Task Should_exit_2_saying_the_build_has_no_cuda_when_a_gpu_is_asked_for_on_the_cpu_build()
+    {
+        var (code, _, error) = await RunAsync("--model", "clip-micro", "--device", "cuda");
+
+        Assert.Equal(2, code);
+        Assert.Contains("this build's libtorch has no CUDA", error);
+    }
+
+    [Fact]
+    public async Task Should_report_the_resolved_device_when_auto_is_asked_for()
+    {
+        var (code, output, _) = await RunAsync("--model", "clip-micro", "--batch", "2", "--warmup", "0", "--steps", "1", "--device", "auto", "--json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("cpu", json.RootElement.GetProperty("device").GetString());
+    }
+
+    [Fact]
     public async Task Should_exit_2_naming_the_presets_when_the_model_is_unknown()
     {
         var (code, _, error) = await RunAsync("--model", "clip-huge");
