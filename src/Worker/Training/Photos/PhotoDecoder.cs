@@ -25,7 +25,7 @@ public sealed class PhotoDecoder(int size, IReadOnlyList<float> mean, IReadOnlyL
 
     public int ValuesPerImage => 3 * Size * Size;
 
-    /// <summary>The size the decoder was asked for on the last call of this thread (for tests and the bench's report).</summary>
+    /// <summary>The size this thread last decoded an image at (which DCT scale was chosen), for specs and diagnostics.</summary>
     public static (int Width, int Height) LastDecodedSize => scratch?.Decoded ?? (0, 0);
 
     /// <param name="key">The row's key, named in errors.</param>

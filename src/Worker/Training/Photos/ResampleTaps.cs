@@ -17,6 +17,8 @@ public sealed class ResampleTaps
         Count = count;
         Weights = weights;
         Span = span;
+        Low = first.Min();
+        High = first.Zip(count, (f, c) => f + c).Max();
     }
 
     public int[] First { get; }
@@ -29,10 +31,10 @@ public sealed class ResampleTaps
     public int Span { get; }
 
     /// <summary>Lowest input index any output reads.</summary>
-    public int Low => First.Min();
+    public int Low { get; }
 
     /// <summary>One past the highest input index any output reads.</summary>
-    public int High => First.Zip(Count, (f, c) => f + c).Max();
+    public int High { get; }
 
     /// <summary>
     /// Taps resampling [<paramref name="from"/>, <paramref name="to"/>) of an axis of <paramref name="inSize"/> pixels onto
