@@ -10,13 +10,14 @@ public static class Program
     {
         var root = new RootCommand("MmCluster: distributed training of vision-language models (CLIP, BLIP-2) on Akka.NET + TorchSharp.");
         root.Add(ManifestCommand.Create());
-        var bench = new Command("bench", "Benchmarks: planning, collectives, training step, captions, coordinator, tokenizers.");
+        var bench = new Command("bench", "Benchmarks: planning, collectives, training step, captions, coordinator, tokenizers, photo input.");
         bench.Add(BenchPlanCommand.Create());
         bench.Add(BenchCollectivesCommand.Create());
         bench.Add(BenchStepCommand.Create());
         bench.Add(BenchCaptionCommand.Create());
         bench.Add(BenchCoordinatorCommand.Create());
         bench.Add(BenchTokenizeCommand.Create());
+        bench.Add(BenchInputCommand.Create());
         root.Add(bench);
         root.Add(WatchCommand.Create());
         root.Add(DashboardCommand.Create());

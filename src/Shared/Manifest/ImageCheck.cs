@@ -61,16 +61,37 @@ public static class ImageCheck
     public static SKBitmap Decode(ReadOnlySpan<byte> encoded, long maxPixels, string what)
     {
         using var data = SKData.CreateCopy(encoded);
-        using var codec = Open(data, encoded.Length, maxPixels, out var reason, out var detail)
-            ?? throw new InvalidDataException($"Image of {what} refused, {reason}: {detail}.");
+        using var codec = OpenCodec(data, maxPixels, what);
         var info = Target(codec);
         var bitmap = new SKBitmap(info);
-        if (Refusal(codec.GetPixels(info, bitmap.GetPixels()), codec, out detail) is { } refused)
+        try
+        {
+            EnsureComplete(codec.GetPixels(info, bitmap.GetPixels()), codec, what);
+        }
+        catch
         {
             bitmap.Dispose();
-            throw new InvalidDataException($"Image of {what} refused, {refused}: {detail}.");
+            throw;
         }
         return bitmap;
+    }
+
+    /// <summary>
+    /// The codec of <paramref name="data"/> with only its header read, or <see cref="InvalidDataException"/> naming
+    /// <paramref name="what"/> when it is not an image or claims more than <paramref name="maxPixels"/> pixels; for callers
+    /// that decode at a size of their choosing (a JPEG at 1/8) and then call <see cref="EnsureComplete"/>.
+    /// </summary>
+    public static SKCodec OpenCodec(SKData data, long maxPixels, string what) =>
+        Open(data, (int)data.Size, maxPixels, out var reason, out var detail)
+            ?? throw new InvalidDataException($"Image of {what} refused, {reason}: {detail}.");
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming <paramref name="what"/> unless the decoder reported Success.</summary>
+    public static void EnsureComplete(SKCodecResult result, SKCodec codec, string what)
+    {
+        if (Refusal(result, codec, out var detail) is { } refused)
+        {
+            throw new InvalidDataException($"Image of {what} refused, {refused}: {detail}.");
+        }
     }
 
     private static SKCodec? Open(SKData data, int length, long maxPixels, out RowSkipReason reason, out string detail)

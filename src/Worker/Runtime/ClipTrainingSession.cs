@@ -58,7 +58,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
         }
 
         return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, new ClipModel(modelConfig), new StageRecipe<ClipModel, TrainStep>(
-            new BatchBuilder(decoder, tokenizer),
+            new BatchBuilder(decoder, tokenizer, cropSeed: (ulong)config.Seed),   // RGB presets: OpenCLIP's random-resized-crop
             LoadStartWeights,
             (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize)), averager),
             (model, _) => Evaluate(model),

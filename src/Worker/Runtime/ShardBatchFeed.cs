@@ -87,7 +87,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                         truncated = true;   // the run ends inside this shard: it stays leased, never reported done
                         break;
                     }
-                    pending.Add(new CaptionedImage(row.Key, row.Caption, row.Image, row.Label ?? -1, row.Conversation));
+                    pending.Add(new CaptionedImage(row.Key, row.Caption, row.Image, row.Label ?? -1, row.Conversation) { Epoch = epoch });
                     tracker.Produced(entry, row.FileRow);
                     if (pending.Count == batchSize)
                     {

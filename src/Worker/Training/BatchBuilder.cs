@@ -1,4 +1,5 @@
 using MmCluster.Shared.Manifest;
+using MmCluster.Worker.Training.Photos;
 
 namespace MmCluster.Worker.Training;
 
@@ -11,8 +12,10 @@ namespace MmCluster.Worker.Training;
 /// <param name="instructions">With conversation rows, a tokenizer for each row's first question as the instruction a
 /// model reads beside the image (InstructBLIP's Q-Former); null for none.</param>
 /// <param name="noise">With conversation rows, token noise on the questions (training batches only); null for none.</param>
+/// <param name="cropSeed">The run's seed when caption rows of an RGB model get OpenCLIP's training random-resized-crop
+/// (each row's crop drawn from this seed, its epoch and its key); null for the evaluation centre crop.</param>
 public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
-    CaptionTokenizer? instructions = null, QuestionNoise? noise = null)
+    CaptionTokenizer? instructions = null, QuestionNoise? noise = null, ulong? cropSeed = null)
 {
     public ImageDecoder Decoder => decoder;
 
@@ -51,7 +54,8 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
-            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key);
+            var crop = cropSeed is { } seed ? PhotoCrop.Training(PhotoTransform.SampleSeed(seed, row.Epoch, row.Key)) : PhotoCrop.Center;
+            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key, crop);
             tokenizer.Encode(row.Caption, tokens.AsSpan(i * context, context));
             labels[i] = row.Label;
             keys[i] = row.Key;

@@ -1,11 +1,14 @@
 using MmCluster.Shared.Manifest;
+using MmCluster.Worker.Training.Photos;
 using SkiaSharp;
 
 namespace MmCluster.Worker.Training;
 
 /// <summary>
-/// Decodes PNG or JPEG bytes (SkiaSharp) into the model's input: resized to Size x Size (bilinear), grayscale
-/// (ITU-R 601 luma) or RGB, scaled to [0, 1] and normalized per channel, written in (C, H, W) order. An image whose
+/// Decodes PNG or JPEG bytes (SkiaSharp) into the model's input, scaled to [0, 1] and normalized per channel, written in
+/// (C, H, W) order. Grayscale (ITU-R 601 luma, Fashion-MNIST's path) is resized to Size x Size (bilinear); RGB goes
+/// through the photo pipeline (<see cref="PhotoDecoder"/>): OpenCLIP's centre crop, or with a <see cref="PhotoCrop"/>
+/// its training random-resized-crop, bicubic, JPEGs decoded scaled down. An image whose
 /// header claims more than <see cref="MaxPixels"/> is refused before decoding, and one the decoder does not finish with
 /// Success (damaged, ends early) is refused too (<see cref="ImageCheck.Decode"/>).
 /// </summary>
@@ -13,6 +16,7 @@ public sealed class ImageDecoder
 {
     private readonly float[] mean;
     private readonly float[] std;
+    private readonly PhotoDecoder? photo;
 
     public ImageDecoder(int channels, int size, IReadOnlyList<float> mean, IReadOnlyList<float> std, long maxPixels = ManifestReadLimits.DefaultMaxImagePixels)
     {
@@ -33,6 +37,7 @@ public sealed class ImageDecoder
         MaxPixels = maxPixels;
         this.mean = [.. mean];
         this.std = [.. std];
+        photo = channels == 3 ? new PhotoDecoder(size, mean, std, maxPixels) : null;
     }
 
     /// <summary>Fashion-MNIST: 1x28x28, its training set's mean and standard deviation.</summary>
@@ -68,11 +73,20 @@ public sealed class ImageDecoder
     }
 
     /// <param name="key">The row's key, named in errors.</param>
-    public void Decode(ReadOnlySpan<byte> encoded, Span<float> destination, string key = "?")
+    public void Decode(ReadOnlySpan<byte> encoded, Span<float> destination, string key = "?") =>
+        Decode(encoded, destination, key, PhotoCrop.Center);
+
+    /// <summary>As <see cref="Decode(ReadOnlySpan{byte}, Span{float}, string)"/>; an RGB image is cropped as <paramref name="crop"/> says (grey images ignore it).</summary>
+    public void Decode(ReadOnlySpan<byte> encoded, Span<float> destination, string key, PhotoCrop crop)
     {
         if (destination.Length != ValuesPerImage)
         {
             throw new ArgumentException($"destination holds {destination.Length} floats, expected {ValuesPerImage}", nameof(destination));
+        }
+        if (photo is not null)
+        {
+            photo.Decode(encoded, destination, key, crop);
+            return;
         }
         using var decoded = ImageCheck.Decode(encoded, MaxPixels, $"row '{key}'");
         var info = new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Premul);
@@ -84,21 +98,11 @@ public sealed class ImageDecoder
             canvas.DrawImage(image, new SKRect(0, 0, Size, Size), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
         }
         var bytes = rgba.GetPixelSpan();
-        var plane = Size * Size;
-        for (var p = 0; p < plane; p++)
+        for (var p = 0; p < Size * Size; p++)
         {
             var (r, g, b) = (bytes[4 * p], bytes[(4 * p) + 1], bytes[(4 * p) + 2]);
-            if (Channels == 1)
-            {
-                var luma = ((0.299f * r) + (0.587f * g) + (0.114f * b)) / 255f;
-                destination[p] = (luma - mean[0]) / std[0];
-            }
-            else
-            {
-                destination[p] = ((r / 255f) - mean[0]) / std[0];
-                destination[plane + p] = ((g / 255f) - mean[1]) / std[1];
-                destination[(2 * plane) + p] = ((b / 255f) - mean[2]) / std[2];
-            }
+            var luma = ((0.299f * r) + (0.587f * g) + (0.114f * b)) / 255f;
+            destination[p] = (luma - mean[0]) / std[0];
         }
     }
 }
