@@ -48,6 +48,7 @@ public static class StageSchedule
                 Columns = spec.Manifest.Columns,
                 TrainSplit = spec.Manifest!.TrainSplit,
                 TestSplit = spec.Manifest.TestSplit,
+                UnsplitTestFraction = spec.Manifest.TestFraction,
                 Seed = spec.Seed,
                 BatchSize = batch,
                 GlobalBatchSize = inputs.WorldSize * batch,

@@ -23,6 +23,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.ReparsePoint,
     };
     private readonly string? _split;
+    private readonly UnsplitRows _unsplit;
     private readonly ManifestColumnMapping _columns;
     private readonly ManifestImageFiles _images;
     private readonly Lock _idleLock = new();
@@ -42,10 +43,12 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     /// first reads the file. Repeats across files are not looked for here (<see cref="ManifestVerifier"/> does).
     /// </param>
     /// <param name="columns">The files' names for the manifest columns (the spec's <c>manifest.columns</c>); default: their own names.</param>
+    /// <param name="unsplit">The split of a row that has none (no split column); default: training ("train").</param>
     public ParquetManifestReader(
         string folder, string? split = null, string? imageRoot = null, ManifestReadLimits? limits = null,
-        DuplicateKeyPolicy duplicateKeys = DuplicateKeyPolicy.Refuse, ManifestColumnMapping? columns = null)
+        DuplicateKeyPolicy duplicateKeys = DuplicateKeyPolicy.Refuse, ManifestColumnMapping? columns = null, UnsplitRows? unsplit = null)
     {
+        _unsplit = unsplit ?? UnsplitRows.Default;
         _columns = columns ?? ManifestColumnMapping.None;
         DuplicateKeys = duplicateKeys;
         Folder = Path.GetFullPath(folder);
@@ -454,7 +457,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
     /// <returns>The row; or no row and no reason (another split); or no row with the reason it is skipped.</returns>
     private (ManifestRow? Row, RowSkipReason? Reason, string Detail) Check(RowGroupColumns columns, int i, ManifestImageStorage storage, long? keyFirstAt)
     {
-        var split = columns.Splits?[i];
+        var split = columns.Splits?[i] ?? _unsplit.Assign(columns.Keys[i]);
         if (_split is not null && !string.Equals(split, _split, StringComparison.Ordinal))
         {
             return (null, null, "");

@@ -63,6 +63,9 @@ public sealed record StageConfig
 
     public string TestSplit { get; init; } = "test";
 
+    /// <summary>The share of rows without a split (no split column) that are test rows, by key hash (<c>manifest.test_fraction</c>).</summary>
+    public double UnsplitTestFraction { get; init; }
+
     public long Seed { get; init; }
 
     /// <summary>The spec's samples per rank per step, with the world the run started with (see <see cref="GlobalBatchSize"/>).</summary>
@@ -144,7 +147,8 @@ public sealed record StageConfig
     public int RowsPerRank(int worldSize, int rank) => BatchSplit.Rows(GlobalBatch(worldSize), worldSize, rank);
 
     /// <summary>A reader of the stage's manifest as the spec configures it (image root, limits, duplicate keys, column names).</summary>
-    public ParquetManifestReader OpenManifest(string? split) => new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys, ColumnMapping);
+    public ParquetManifestReader OpenManifest(string? split) =>
+        new(ManifestPath, split, ImageRoot, ReadLimits, DuplicateKeys, ColumnMapping, new UnsplitRows(TrainSplit, TestSplit, UnsplitTestFraction));
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

@@ -12,6 +12,12 @@ public sealed record ManifestSpec
 
     public string TestSplit { get; init; } = "test";
 
+    /// <summary>
+    /// <c>test_fraction</c>: the share of rows without a split (files with no split column, as img2dataset writes) that
+    /// are test rows, chosen by a hash of the key (<see cref="Manifest.UnsplitRows"/>); the rest train. Default 0.
+    /// </summary>
+    public double TestFraction { get; init; }
+
     /// <summary>For manifests that reference images by path: the folder relative image paths resolve against.</summary>
     public string? ImageRoot { get; init; }
 

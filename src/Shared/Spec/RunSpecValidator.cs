@@ -109,6 +109,10 @@ public sealed partial class RunSpecValidator
         {
             report("manifest.train_split", "must not be empty");
         }
+        if (!(manifest.TestFraction is >= 0 and < 1))
+        {
+            report("manifest.test_fraction", $"must be in [0, 1) (the share of rows without a split that are test rows), got {manifest.TestFraction}");
+        }
         foreach (var (column, source) in manifest.Columns.Where(c => string.IsNullOrWhiteSpace(c.Value)))
         {
             report($"manifest.columns.{column}", $"must name a column of the manifest's files, got '{source}'");

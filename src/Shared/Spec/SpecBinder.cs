@@ -14,7 +14,7 @@ internal sealed class SpecBinder
     private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages", "recovery"];
     private static readonly string[] RecoveryFields =
         ["enabled", "min_workers", "replacement_wait", "max_restarts", "window", "collective_deadline", "coordinator_wait"];
-    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "image_root", "auto_import", "duplicate_keys", "limits", "columns"];
+    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "test_fraction", "image_root", "auto_import", "duplicate_keys", "limits", "columns"];
     private static readonly string[] LimitFields = ["max_image_bytes", "max_image_pixels", "max_caption_chars"];
     private static readonly string[] StageFields =
     [
@@ -61,6 +61,7 @@ internal sealed class SpecBinder
                     Path = manifest.Text("path"),
                     TrainSplit = manifest.Text("train_split") ?? "train",
                     TestSplit = manifest.Text("test_split") ?? "test",
+                    TestFraction = manifest.Double("test_fraction") ?? 0,
                     ImageRoot = manifest.Text("image_root"),
                     AutoImport = manifest.Text("auto_import"),
                     DuplicateKeys = manifest.Parse("duplicate_keys", "refuse or skip", text => text.ToLowerInvariant() switch

@@ -91,25 +91,7 @@ public sealed class ManifestColumnMappingSpecs : IDisposable
         Assert.Contains(expected, error.Message);
     }
 
-    /// <summary>img2dataset's parquet output, written with Parquet.Net: key, jpg (null where the download failed), txt, url, width, height.</summary>
-    internal static async Task WriteImg2DatasetAsync(string path, string[] keys, byte[]?[] images)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        DataField[] fields =
-        [
-            new DataField<string>("key"), new DataField<byte[]>("jpg"), new DataField<string>("txt"), new DataField<string>("url"),
-            new DataField<int>("width"), new DataField<int>("height"),
-        ];
-        await using var stream = File.Create(path);
-        await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream);
-        using var group = writer.CreateRowGroup();
-        await group.WriteAsync(fields[0], keys);
-        await group.WriteAsync(fields[1], images);
-        await group.WriteAsync(fields[2], keys.Select(k => $"a photo numbered {k}").ToArray());
-        await group.WriteAsync(fields[3], keys.Select(k => $"https://example.com/{k}.jpg").ToArray());
-        await group.WriteAsync<int>(fields[4], keys.Select(_ => 48).ToArray().AsMemory());
-        await group.WriteAsync<int>(fields[5], keys.Select(_ => 32).ToArray().AsMemory());
-    }
+    internal static Task WriteImg2DatasetAsync(string path, string[] keys, byte[]?[] images) => Img2DatasetParquet.WriteAsync(path, keys, images);
 
     private static async Task<(List<ManifestRow> Rows, long Skipped, List<RowSkip> Skips)> ReadAsync(string folder, ManifestColumnMapping? columns)
     {
