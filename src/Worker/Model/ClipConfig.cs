@@ -61,6 +61,17 @@ public sealed record ClipConfig
     /// <summary>OpenCLIP's ViT-B-16: ViT-B-32 with 16x16 patches (197 image tokens); 149,620,737 parameters.</summary>
     public static ClipConfig VitB16 { get; } = VitB32 with { PatchSize = 16 };
 
+    /// <summary>
+    /// For tests only: OpenCLIP's ViT architecture at a few tens of thousands of parameters (RGB 32x32 in 8x8 patches,
+    /// 2 layers of width 32 per tower, 256 tokens, 16 positions), the size of the committed OpenCLIP equality fixture
+    /// (bench/openclip_reference.py <c>fixture</c>).
+    /// </summary>
+    public static ClipConfig OpenClipMicro { get; } = new()
+    {
+        ImageChannels = 3, ImageSize = 32, PatchSize = 8, VisionWidth = 32, VisionLayers = 2, VisionHeads = 2,
+        VocabSize = 256, ContextLength = 16, TextWidth = 32, TextLayers = 2, TextHeads = 2, EmbedDim = 24,
+    };
+
     public static IReadOnlyDictionary<string, ClipConfig> Presets { get; } = new Dictionary<string, ClipConfig>
     {
         ["clip-tiny"] = Tiny,
@@ -68,6 +79,7 @@ public sealed record ClipConfig
         ["clip-micro"] = Micro,
         ["ViT-B-32"] = VitB32,
         ["ViT-B-16"] = VitB16,
+        ["openclip-micro"] = OpenClipMicro,
     };
 
     public int PatchesPerSide => ImageSize / PatchSize;
