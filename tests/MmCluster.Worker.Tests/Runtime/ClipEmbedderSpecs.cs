@@ -1,0 +1,84 @@
+using MmCluster.Worker.Runtime;
+using Xunit;
+
+namespace MmCluster.Worker.Tests.Runtime;
+
+/// <summary>
+/// <c>mmcluster embed</c>'s model against OpenCLIP's: the committed fixture's weights, inputs and the embeddings a
+/// Python re-implementation of OpenCLIP's CLIP computed (bench/openclip_reference.py), equal to 1e-4. The ViT-B-32 check
+/// at full size is bench/openclip-equality.sh (it needs Python and PyTorch).
+/// </summary>
+public sealed class ClipEmbedderSpecs
+{
+    [Fact]
+    public void Should_equal_open_clips_image_embeddings_to_1e_4_when_the_fixture_pixels_are_embedded()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+        var pixels = OpenClipFixture.Floats("input.pixels");
+        var count = (int)OpenClipFixture.Entry("input.pixels").Shape[0];
+
+        var actual = embedder.EmbedPixels(pixels, count);
+
+        Assert.Equal("openclip-micro", embedder.Preset);
+        Assert.InRange(OpenClipFixture.MaxAbsDifference(actual, OpenClipFixture.Rows("expected.image")), 0, OpenClipFixture.Tolerance);
+    }
+
+    [Fact]
+    public void Should_equal_open_clips_text_embeddings_to_1e_4_when_the_fixture_token_rows_are_embedded()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+        var tokens = OpenClipFixture.Longs("input.tokens");
+        var count = (int)OpenClipFixture.Entry("input.tokens").Shape[0];
+
+        var actual = embedder.EmbedTokens(tokens, count);
+
+        Assert.InRange(OpenClipFixture.MaxAbsDifference(actual, OpenClipFixture.Rows("expected.text")), 0, OpenClipFixture.Tolerance);
+    }
+
+    [Fact]
+    public void Should_equal_open_clips_embedding_of_the_png_when_it_is_already_the_models_size()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+        var warnings = new List<string>();
+
+        var actual = embedder.EmbedImages([("image.png", File.ReadAllBytes(OpenClipFixture.Image))], warnings.Add);
+
+        Assert.Empty(warnings);
+        Assert.InRange(OpenClipFixture.MaxAbsDifference(actual, OpenClipFixture.Rows("expected.png_image")), 0, OpenClipFixture.Tolerance);
+    }
+
+    [Fact]
+    public void Should_return_unit_vectors_that_differ_per_input_when_embedding()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+        var rows = embedder.EmbedTokens(OpenClipFixture.Longs("input.tokens"), 3);
+
+        Assert.All(rows, r => Assert.Equal(1.0, Math.Sqrt(r.Sum(x => (double)x * x)), 5));
+        Assert.NotEqual(rows[0], rows[1]);
+    }
+
+    [Fact]
+    public void Should_refuse_texts_when_the_vocabulary_has_no_tokenizer()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+
+        var error = Assert.Throws<InvalidOperationException>(() => embedder.EmbedTexts(["a photo"]));
+
+        Assert.Null(embedder.Tokenizer);
+        Assert.Contains("256 tokens", error.Message);
+    }
+
+    [Fact]
+    public void Should_warn_when_an_image_is_not_square()
+    {
+        using var embedder = ClipEmbedder.Load(OpenClipFixture.Weights);
+        using var bitmap = new SkiaSharp.SKBitmap(48, 32);
+        using var data = SkiaSharp.SKImage.FromBitmap(bitmap).Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        var warnings = new List<string>();
+
+        var rows = embedder.EmbedImages([("wide.png", data.ToArray())], warnings.Add);
+
+        Assert.Single(rows);
+        Assert.Contains("wide.png: 48x32 is not square", Assert.Single(warnings));
+    }
+}
