@@ -33,44 +33,60 @@ internal static class EmbedCommand
         var images = new Option<string[]>("--images") { Description = "PNG or JPEG files.", AllowMultipleArgumentsPerToken = true };
         var texts = new Option<string[]>("--texts") { Description = "Texts.", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every embedding." };
-        var output = new Option<string?>("--out") { Description = "Write the embeddings to this safetensors file." };
+        var outputFile = new Option<string?>("--out") { Description = "Write the embeddings to this safetensors file." };
         var command = new Command("embed", "L2-normalized CLIP image and text embeddings (OpenCLIP's encode_image / encode_text).")
         {
-            checkpoint, preset, stage, images, texts, json, output,
+            checkpoint, preset, stage, images, texts, json, outputFile,
         };
         command.SetAction(async (result, ct) => await RunCommands.Guard("embed", () =>
         {
-            var files = result.GetValue(images) ?? [];
-            var textList = result.GetValue(texts) ?? [];
-            if (files.Length + textList.Length == 0)
+            var (output, error) = (result.InvocationConfiguration.Output, result.InvocationConfiguration.Error);
+            try
             {
-                throw new ArgumentException("give --images, --texts or both");
+                return Task.FromResult(Run(output, error, new Request(
+                    result.GetValue(checkpoint)!, result.GetValue(preset), result.GetValue(stage), result.GetValue(images) ?? [],
+                    result.GetValue(texts) ?? [], result.GetValue(json), result.GetValue(outputFile))));
             }
-            foreach (var file in files.Where(f => !File.Exists(f)))
+            catch (InvalidDataException e)
             {
-                throw new FileNotFoundException($"image '{file}' does not exist", file);
+                error.WriteLine($"mmcluster embed: {e.Message}");   // a file that is not what --checkpoint promised
+                return Task.FromResult(2);
             }
-            using var embedder = ClipEmbedder.Load(result.GetValue(checkpoint)!, result.GetValue(preset), result.GetValue(stage));
-            Console.Error.WriteLine($"embed: {embedder.Path} ({embedder.Preset ?? "config from the checkpoint"}, {embedder.Config.EmbedDim} dims, tokenizer {embedder.Tokenizer ?? "none"})");
-            var imageEmbeddings = embedder.EmbedImages([.. files.Select(f => (f, File.ReadAllBytes(f)))], message => Console.Error.WriteLine($"embed: {message}"));
-            var (ids, textEmbeddings) = textList.Length > 0 ? embedder.EmbedTexts(textList) : ([], []);
-            var embeddings = new Embeddings(files, imageEmbeddings, textList, ids, textEmbeddings);
-            if (result.GetValue(output) is { } path)
-            {
-                Write(path, embeddings, embedder);
-                Console.Error.WriteLine($"embed: wrote {path}");
-            }
-            if (result.GetValue(json))
-            {
-                PrintJson(embeddings, embedder);
-            }
-            else if (result.GetValue(output) is null)
-            {
-                PrintText(embeddings);
-            }
-            return Task.FromResult(0);
         }));
         return command;
+    }
+
+    private sealed record Request(string Checkpoint, string? Preset, string? Stage, string[] Images, string[] Texts, bool Json, string? Out);
+
+    private static int Run(TextWriter output, TextWriter error, Request request)
+    {
+        if (request.Images.Length + request.Texts.Length == 0)
+        {
+            throw new ArgumentException("give --images, --texts or both");
+        }
+        foreach (var file in request.Images.Where(f => !File.Exists(f)))
+        {
+            throw new FileNotFoundException($"image '{file}' does not exist", file);
+        }
+        using var embedder = ClipEmbedder.Load(request.Checkpoint, request.Preset, request.Stage);
+        error.WriteLine($"embed: {embedder.Path} ({embedder.Preset ?? "config from the checkpoint"}, {embedder.Config.EmbedDim} dims, tokenizer {embedder.Tokenizer ?? "none"})");
+        var imageEmbeddings = embedder.EmbedImages([.. request.Images.Select(f => (f, File.ReadAllBytes(f)))], message => error.WriteLine($"embed: {message}"));
+        var (ids, textEmbeddings) = request.Texts.Length > 0 ? embedder.EmbedTexts(request.Texts) : ([], []);
+        var embeddings = new Embeddings(request.Images, imageEmbeddings, request.Texts, ids, textEmbeddings);
+        if (request.Out is { } path)
+        {
+            Write(path, embeddings, embedder);
+            error.WriteLine($"embed: wrote {path}");
+        }
+        if (request.Json)
+        {
+            PrintJson(output, embeddings, embedder);
+        }
+        else if (request.Out is null)
+        {
+            PrintText(output, embeddings);
+        }
+        return 0;
     }
 
     private sealed record Embeddings(string[] Files, float[][] Images, string[] Texts, long[][] Ids, float[][] TextVectors)
@@ -80,31 +96,31 @@ internal static class EmbedCommand
             [.. Images.Select(image => TextVectors.Select(text => (double)image.Zip(text, (a, b) => a * b).Sum()).ToArray())];
     }
 
-    private static void PrintText(Embeddings e)
+    private static void PrintText(TextWriter output, Embeddings e)
     {
         string Head(float[] v) =>
             string.Join(" ", v.Take(Shown).Select(x => x.ToString("+0.000000;-0.000000", CultureInfo.InvariantCulture))) + (v.Length > Shown ? " ..." : "");
         for (var i = 0; i < e.Files.Length; i++)
         {
-            Console.WriteLine($"image {e.Files[i]}: [{Head(e.Images[i])}] ({e.Images[i].Length} dims)");
+            output.WriteLine($"image {e.Files[i]}: [{Head(e.Images[i])}] ({e.Images[i].Length} dims)");
         }
         for (var i = 0; i < e.Texts.Length; i++)
         {
-            Console.WriteLine($"text {JsonSerializer.Serialize(e.Texts[i], Json)}: [{Head(e.TextVectors[i])}] ({e.TextVectors[i].Length} dims)");
+            output.WriteLine($"text {JsonSerializer.Serialize(e.Texts[i], Json)}: [{Head(e.TextVectors[i])}] ({e.TextVectors[i].Length} dims)");
         }
         if (e.Files.Length > 0 && e.Texts.Length > 0)
         {
-            Console.WriteLine("cosine similarity (rows: images, columns: texts in order):");
+            output.WriteLine("cosine similarity (rows: images, columns: texts in order):");
             var similarity = e.Similarity();
             for (var i = 0; i < e.Files.Length; i++)
             {
-                Console.WriteLine($"  {string.Join(" ", similarity[i].Select(s => s.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)))}  {e.Files[i]}");
+                output.WriteLine($"  {string.Join(" ", similarity[i].Select(s => s.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)))}  {e.Files[i]}");
             }
         }
     }
 
-    private static void PrintJson(Embeddings e, ClipEmbedder embedder) =>
-        Console.WriteLine(JsonSerializer.Serialize(new
+    private static void PrintJson(TextWriter output, Embeddings e, ClipEmbedder embedder) =>
+        output.WriteLine(JsonSerializer.Serialize(new
         {
             checkpoint = embedder.Path,
             preset = embedder.Preset,

@@ -47,7 +47,7 @@ internal static class ModelCommand
                 ["preset"] = name,
                 ["seed"] = result.GetValue(seed).ToString(CultureInfo.InvariantCulture),
             });
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {name}, {model.parameters().Sum(p => p.numel()):N0} parameters"));
+            result.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {name}, {model.parameters().Sum(p => p.numel()):N0} parameters"));
             return Task.FromResult(0);
         }));
         return init;
