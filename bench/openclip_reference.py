@@ -40,13 +40,19 @@ import safetensors_io  # noqa: E402
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-# model_configs/*.json as OpenCLIP has them (heads: vision width / 64, text as given); openclip-micro is this
-# product's test-sized config of the same architecture (ClipConfig.OpenClipMicro).
+# model_configs/*.json as OpenCLIP has them (heads: vision width / 64, text as given; -quickgelu: OpenAI's activation);
+# openclip-micro is this product's test-sized config of the same architecture (ClipConfig.OpenClipMicro).
 PRESETS = {
     "ViT-B-32": dict(embed_dim=512, image_size=224, patch_size=32, vision_width=768, vision_layers=12, vision_heads=12,
                      context_length=77, vocab_size=49408, text_width=512, text_heads=8, text_layers=12),
     "ViT-B-16": dict(embed_dim=512, image_size=224, patch_size=16, vision_width=768, vision_layers=12, vision_heads=12,
                      context_length=77, vocab_size=49408, text_width=512, text_heads=8, text_layers=12),
+    "ViT-B-32-quickgelu": dict(embed_dim=512, image_size=224, patch_size=32, vision_width=768, vision_layers=12,
+                               vision_heads=12, context_length=77, vocab_size=49408, text_width=512, text_heads=8,
+                               text_layers=12, quick_gelu=True),
+    "ViT-B-16-quickgelu": dict(embed_dim=512, image_size=224, patch_size=16, vision_width=768, vision_layers=12,
+                               vision_heads=12, context_length=77, vocab_size=49408, text_width=512, text_heads=8,
+                               text_layers=12, quick_gelu=True),
     "openclip-micro": dict(embed_dim=24, image_size=32, patch_size=8, vision_width=32, vision_layers=2, vision_heads=2,
                            context_length=16, vocab_size=256, text_width=32, text_heads=2, text_layers=2),
 }
@@ -343,6 +349,10 @@ def fixture(args):
             "expected.png_image": model.encode_image(decoded, normalize=True),
             "expected.logit_scale": model.logit_scale.detach().clone(),
         }
+        quick = CLIP(**config, quick_gelu=True).eval()   # the same weights through QuickGELU (OpenAI's activation)
+        quick.load_state_dict(model.state_dict(), strict=True)
+        expected["expected.image_quickgelu"] = quick.encode_image(pixels, normalize=True)
+        expected["expected.text_quickgelu"] = quick.encode_text(tokens, normalize=True)
     safetensors_io.write(os.path.join(args.out, "weights.safetensors"), model.state_dict(),
                          {"preset": "openclip-micro", "seed": str(args.seed)})
     safetensors_io.write(os.path.join(args.out, "expected.safetensors"), expected,

@@ -1,4 +1,7 @@
+using MmCluster.Worker.Checkpoints;
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Runtime;
+using TorchSharp;
 using Xunit;
 
 namespace MmCluster.Worker.Tests.Runtime;
@@ -33,6 +36,25 @@ public sealed class ClipEmbedderSpecs
         var actual = embedder.EmbedTokens(tokens, count);
 
         Assert.InRange(OpenClipFixture.MaxAbsDifference(actual, OpenClipFixture.Rows("expected.text")), 0, OpenClipFixture.Tolerance);
+    }
+
+    [Fact]
+    public void Should_equal_open_clips_quickgelu_embeddings_to_1e_4_when_the_same_weights_run_with_quickgelu()
+    {
+        using var model = new ClipModel(ClipConfig.OpenClipMicro with { QuickGelu = true });
+        WeightLoader.Load(model, OpenClipFixture.Weights);
+        model.eval();
+        using var _ = torch.no_grad();
+        using var pixels = torch.tensor(OpenClipFixture.Floats("input.pixels"), OpenClipFixture.Entry("input.pixels").Shape);
+        using var tokens = torch.tensor(OpenClipFixture.Longs("input.tokens"), OpenClipFixture.Entry("input.tokens").Shape);
+
+        using var image = model.EncodeImage(pixels);
+        using var text = model.EncodeText(tokens);
+
+        var dim = ClipConfig.OpenClipMicro.EmbedDim;
+        Assert.InRange(OpenClipFixture.MaxAbsDifference([.. image.data<float>().ToArray().Chunk(dim)], OpenClipFixture.Rows("expected.image_quickgelu")), 0, OpenClipFixture.Tolerance);
+        Assert.InRange(OpenClipFixture.MaxAbsDifference([.. text.data<float>().ToArray().Chunk(dim)], OpenClipFixture.Rows("expected.text_quickgelu")), 0, OpenClipFixture.Tolerance);
+        Assert.True(OpenClipFixture.MaxAbsDifference([.. image.data<float>().ToArray().Chunk(dim)], OpenClipFixture.Rows("expected.image")) > 1e-3);
     }
 
     [Fact]
