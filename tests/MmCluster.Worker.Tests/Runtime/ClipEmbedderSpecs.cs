@@ -1,6 +1,8 @@
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Loss;
 using MmCluster.Worker.Runtime;
+using MmCluster.Worker.Training;
 using TorchSharp;
 using Xunit;
 
@@ -77,6 +79,32 @@ public sealed class ClipEmbedderSpecs
 
         Assert.All(rows, r => Assert.Equal(1.0, Math.Sqrt(r.Sum(x => (double)x * x)), 5));
         Assert.NotEqual(rows[0], rows[1]);
+    }
+
+    [Fact]
+    public void Should_take_the_config_from_model_config_and_skip_training_state_when_given_a_run_directory()
+    {
+        var run = Directory.CreateTempSubdirectory("mmcluster-embed-run-").FullName;
+        try
+        {
+            using var model = new ClipModel(ClipConfig.Micro with { VisionLayers = 2 });
+            using var trainer = new TrainStep(model, new TrainOptions { LearningRate = 1e-3, WarmupSteps = 1, TotalSteps = 2 }, SingleRankGatherer.Instance);
+            new CheckpointStore(Path.Combine(run, "checkpoints", "pretrain")).Save(model, trainer,
+                new CheckpointMetadata(5, 0, 1) { Extra = new Dictionary<string, string> { ["kind"] = "clip" } });
+            var rows = new long[] { 3, 9, 63, 0, 0, 0, 0, 0 };
+            using var tokens = torch.tensor(rows, [1, 8]);
+            using var expected = model.EncodeText(tokens);
+
+            using var embedder = ClipEmbedder.Load(run);
+
+            Assert.Null(embedder.Preset);
+            Assert.Equal(model.Config, embedder.Config);
+            Assert.Equal(expected.data<float>().ToArray(), Assert.Single(embedder.EmbedTokens(rows, 1)));
+        }
+        finally
+        {
+            Directory.Delete(run, recursive: true);
+        }
     }
 
     [Fact]
