@@ -1,10 +1,13 @@
+using MmCluster.Shared.Text;
+
 namespace MmCluster.Worker.Model;
 
 /// <summary>
 /// The <see cref="ClipConfig"/> an OpenCLIP-named CLIP state dict was built with, read off its tensor shapes (what
 /// OpenCLIP's <c>build_model_from_openai_state_dict</c> does for OpenAI's checkpoints), so <c>mmcluster embed</c> loads a
 /// converted checkpoint without being told its preset. Shapes fix everything but the head counts: those come from the
-/// preset with the same shapes, or else OpenCLIP's default head width of 64.
+/// preset with the same shapes, or else OpenCLIP's default head width of 64; the tokenizer is CLIP's BPE for its
+/// 49,408-id vocabulary, else GPT-2's.
 /// </summary>
 public static class ClipStateDictShapes
 {
@@ -43,6 +46,7 @@ public static class ClipStateDictShapes
             VisionLayers = Layers(shapes, "visual.transformer.resblocks."),
             VisionHeads = Math.Max(1, visionWidth / HeadWidth),
             VocabSize = (int)tokens[0],
+            Tokenizer = tokens[0] == ClipTokenizer.VocabSize ? TextTokenizers.ClipBpe : TextTokenizers.Gpt2,
             ContextLength = (int)positions[0],
             TextWidth = textWidth,
             TextLayers = Layers(shapes, "transformer.resblocks."),

@@ -15,8 +15,8 @@ namespace MmCluster.Worker.Runtime;
 /// checkpoint. The checkpoint is a safetensors state dict with OpenCLIP's names (a converted OpenCLIP checkpoint, or
 /// weights <c>mmcluster model init</c> wrote), a clip stage's checkpoint directory or a run directory. The model's
 /// config is the <c>--preset</c>, else the checkpoint's <c>model_config</c>, else read off the shapes
-/// (<see cref="ClipStateDictShapes"/>). Texts use CLIP's BPE for a 49,408-token vocabulary (ViT-B presets), GPT-2's
-/// caption tokenizer for 50,257 (the small presets).
+/// (<see cref="ClipStateDictShapes"/>). Texts use the config's tokenizer (<see cref="TextRowTokenizers"/>): CLIP's BPE for
+/// the ViT-B presets, GPT-2's for the small ones.
 /// </summary>
 public sealed class ClipEmbedder : IDisposable
 {
@@ -24,6 +24,7 @@ public sealed class ClipEmbedder : IDisposable
 
     private readonly ClipModel model;
     private readonly ImageDecoder decoder;
+    private readonly ITextRowTokenizer? tokenizer;
 
     private ClipEmbedder(string path, string? preset, ClipModel model)
     {
@@ -33,12 +34,10 @@ public sealed class ClipEmbedder : IDisposable
         // The seam for images: a plain resize to the model's square (identity for an image already that size). OpenCLIP
         // resizes the shorter side and centre-crops; the photo pipeline's eval transform replaces this when merged.
         decoder = ImageDecoder.For(model.Config);
-        Tokenizer = model.Config.VocabSize switch
-        {
-            ClipTokenizer.VocabSize => "clip-bpe",
-            (int)CaptionTokenizer.EndOfText + 1 => "gpt2",
-            _ => null,
-        };
+        // Texts only when the vocabulary is the named tokenizer's (a test-sized vocabulary has none).
+        tokenizer = TextTokenizers.VocabSize(model.Config.Tokenizer) == model.Config.VocabSize
+            ? TextRowTokenizers.For(model.Config, maxCaptionChars: int.MaxValue)
+            : null;
     }
 
     /// <summary>The checkpoint file loaded.</summary>
@@ -50,7 +49,7 @@ public sealed class ClipEmbedder : IDisposable
     public ClipConfig Config => model.Config;
 
     /// <summary>clip-bpe, gpt2, or null when the vocabulary has neither size (texts cannot be embedded).</summary>
-    public string? Tokenizer { get; }
+    public string? Tokenizer => tokenizer?.Name;
 
     /// <param name="checkpoint">A safetensors file, a clip stage's checkpoint directory or a run directory.</param>
     /// <param name="preset">A <see cref="ClipConfig.Presets"/> name, or null to take the config from the checkpoint.</param>
@@ -110,13 +109,8 @@ public sealed class ClipEmbedder : IDisposable
     public (long[][] Ids, float[][] Embeddings) EmbedTexts(IReadOnlyList<string> texts)
     {
         var context = Config.ContextLength;
-        var rows = Tokenizer switch
-        {
-            "clip-bpe" => ClipTokenizer.Default.EncodeBatch(texts, context),
-            "gpt2" => new CaptionTokenizer(context).EncodeBatch(texts),
-            _ => throw new InvalidOperationException(
-                $"{Path}: a vocabulary of {Config.VocabSize} tokens has no tokenizer here (clip-bpe: {ClipTokenizer.VocabSize}, gpt2: {CaptionTokenizer.EndOfText + 1})"),
-        };
+        var rows = tokenizer?.EncodeBatch(texts) ?? throw new InvalidOperationException(
+            $"{Path}: a vocabulary of {Config.VocabSize} tokens is not the {Config.Tokenizer} tokenizer's ({TextTokenizers.VocabSize(Config.Tokenizer)}); texts cannot be embedded");
         var ids = Enumerable.Range(0, texts.Count).Select(i => rows.AsSpan(i * context, context).ToArray()).ToArray();
         return (ids, EmbedTokens(rows, texts.Count));
     }

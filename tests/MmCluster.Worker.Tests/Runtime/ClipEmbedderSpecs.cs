@@ -115,7 +115,7 @@ public sealed class ClipEmbedderSpecs
         var error = Assert.Throws<InvalidOperationException>(() => embedder.EmbedTexts(["a photo"]));
 
         Assert.Null(embedder.Tokenizer);
-        Assert.Contains("256 tokens", error.Message);
+        Assert.Contains("a vocabulary of 256 tokens is not the gpt2 tokenizer's (50257)", error.Message);
     }
 
     [Fact]
