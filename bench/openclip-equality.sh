@@ -6,7 +6,7 @@
 #  2. The other direction: `mmcluster model init` writes our weights; the reference loads them with
 #     load_state_dict(strict=True); both embed them; the same bound.
 # No pretrained checkpoint can be downloaded here, so the weights are random at OpenCLIP's initialization scale.
-# Usage: bench/openclip-equality.sh [PRESET...]   (default: ViT-B-32; ViT-B-16 works too)
+# Usage: bench/openclip-equality.sh [PRESET...]   (default: ViT-B-32; also ViT-B-16, ViT-B-32-quickgelu, ViT-B-16-quickgelu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("${@:-ViT-B-32}")
@@ -39,19 +39,19 @@ EOF
 texts=("a photo of a cat." "A diagram: 3 colours & ÜNICODE, déjà vu!" "  runs   of    spaces, digits 1234567890 "
        "$(printf 'a very long caption %.0s' {1..20})")
 
-compare() {  # $1 weights, $2 label
-  $python $reference embed --weights "$1" --images "$work/photo.png" --texts "${texts[@]}" --out "$work/python.safetensors" --threads "$(nproc)"
-  ./mmcluster embed --checkpoint "$1" --images "$work/photo.png" --texts "${texts[@]}" --out "$work/mmcluster.safetensors" 2>/dev/null
-  echo "== $2"
+compare() {  # $1 weights, $2 preset, $3 label
+  $python $reference embed --weights "$1" --preset "$2" --images "$work/photo.png" --texts "${texts[@]}" --out "$work/python.safetensors" --threads "$(nproc)"
+  ./mmcluster embed --checkpoint "$1" --preset "$2" --images "$work/photo.png" --texts "${texts[@]}" --out "$work/mmcluster.safetensors" 2>/dev/null
+  echo "== $3"
   $python $reference compare "$work/python.safetensors" "$work/mmcluster.safetensors" --tolerance 1e-4
 }
 
 for preset in "${presets[@]}"; do
   $python $reference init --preset "$preset" --seed 7 --out "$work/openclip.safetensors"
-  compare "$work/openclip.safetensors" "$preset: weights written by the OpenCLIP reference, embedded by both"
+  compare "$work/openclip.safetensors" "$preset" "$preset: weights written by the OpenCLIP reference, embedded by both"
   ./mmcluster model init --preset "$preset" --seed 11 --out "$work/ours.safetensors"
-  $python $reference load --weights "$work/ours.safetensors"   # strict=True: every name and shape, nothing extra
-  compare "$work/ours.safetensors" "$preset: weights written by mmcluster model init, loaded strictly by the reference"
+  $python $reference load --weights "$work/ours.safetensors" --preset "$preset"   # strict=True: every name and shape, nothing extra
+  compare "$work/ours.safetensors" "$preset" "$preset: weights written by mmcluster model init, loaded strictly by the reference"
   rm -f "$work"/*.safetensors
 done
 echo "all within 1e-4"
