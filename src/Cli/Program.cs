@@ -3,7 +3,7 @@ using MmCluster.Cli.Commands;
 
 namespace MmCluster.Cli;
 
-/// <summary>The user's entry point: <c>mmcluster dev | watch | dashboard | manifest | bench | caption | ask | tokenize | model | k8s</c>.</summary>
+/// <summary>The user's entry point: <c>mmcluster dev | watch | dashboard | manifest | bench | caption | ask | tokenize | model | embed | k8s</c>.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -26,6 +26,7 @@ public static class Program
         root.Add(AskCommand.Create());
         root.Add(TokenizeCommand.Create());
         root.Add(ModelCommand.Create());
+        root.Add(EmbedCommand.Create());
         foreach (var command in RunCommands.Create())
         {
             root.Add(command);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MmCluster.Shared.Spec;
+using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Model;
 
 namespace MmCluster.Cli.Commands;
@@ -22,7 +23,34 @@ internal static class ModelCommand
         var info = new Command("info", "A model preset's parameter count, and each parameter's name and shape.") { preset, stage, json };
         info.SetAction(result => Info(
             result.InvocationConfiguration.Output, result.InvocationConfiguration.Error, result.GetValue(preset)!, result.GetValue(stage), result.GetValue(json)));
-        return new Command("model", "Inspect the model presets.") { info };
+        return new Command("model", "Inspect the model presets.") { info, CreateInit() };
+    }
+
+    /// <summary>
+    /// <c>mmcluster model init --preset NAME [--seed N] --out FILE.safetensors</c>: a CLIP preset's freshly initialized
+    /// weights under OpenCLIP's names (a starting checkpoint; the round trip with OpenCLIP, bench/openclip-equality.sh).
+    /// </summary>
+    private static Command CreateInit()
+    {
+        var preset = new Option<string>("--preset") { Description = "CLIP preset: " + string.Join(", ", ClipConfig.Presets.Keys), Required = true };
+        var seed = new Option<long>("--seed") { Description = "Generator seed.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "The safetensors file to write.", Required = true };
+        var init = new Command("init", "Write a CLIP preset's freshly initialized weights (OpenCLIP's names) to a safetensors file.") { preset, seed, output };
+        init.SetAction(async (result, ct) => await RunCommands.Guard("model init", () =>
+        {
+            var name = result.GetValue(preset)!;
+            var path = result.GetValue(output)!;
+            TorchSharp.torch.manual_seed(result.GetValue(seed));
+            using var model = new ClipModel(ClipConfig.FromPreset(name));
+            CheckpointStore.SaveWeights(model, path, new Dictionary<string, string>
+            {
+                ["preset"] = name,
+                ["seed"] = result.GetValue(seed).ToString(CultureInfo.InvariantCulture),
+            });
+            result.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {name}, {model.parameters().Sum(p => p.numel()):N0} parameters"));
+            return Task.FromResult(0);
+        }));
+        return init;
     }
 
     /// <summary>The run-spec presets (OpenCLIP's ViT-B-32 and ViT-B-16 among them).</summary>

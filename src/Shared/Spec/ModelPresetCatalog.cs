@@ -35,6 +35,8 @@ public sealed class ModelPresetCatalog
         new ModelPreset("clip-mini", [StageKind.Clip], ClipFields),
         new ModelPreset("ViT-B-32", [StageKind.Clip], ClipFields),
         new ModelPreset("ViT-B-16", [StageKind.Clip], ClipFields),
+        new ModelPreset("ViT-B-32-quickgelu", [StageKind.Clip], ClipFields),
+        new ModelPreset("ViT-B-16-quickgelu", [StageKind.Clip], ClipFields),
         new ModelPreset("lm-tiny", [StageKind.Lm], LmFields),
         new ModelPreset("lm-chat", [StageKind.Lm], LmFields),
         new ModelPreset("blip2-tiny", [StageKind.Blip2Stage1, StageKind.Blip2Stage2, StageKind.InstructBlip], QFormerFields),

@@ -70,6 +70,13 @@ public sealed class CheckpointStore(string directory)
         return path;
     }
 
+    /// <summary>
+    /// A model's weights alone (its state dict under its own names; no optimizer state, no generator), e.g. a CLIP model
+    /// under OpenCLIP's names that OpenCLIP loads with <c>load_state_dict(strict=True)</c>.
+    /// </summary>
+    public static void SaveWeights(nn.Module model, string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafeTensorsFile.Write(path, [.. model.state_dict().Select(kv => ToEntry(kv.Key, kv.Value))], metadata);
+
     /// <summary>The checkpoint with the highest step in the directory, or null when there is none.</summary>
     public string? LatestPath() =>
         System.IO.Directory.Exists(Directory)
@@ -148,8 +155,23 @@ public sealed class CheckpointStore(string directory)
         "F64" => tensor(MemoryMarshal.Cast<byte, double>(entry.Data).ToArray(), entry.Shape),
         "I64" => tensor(MemoryMarshal.Cast<byte, long>(entry.Data).ToArray(), entry.Shape),
         "U8" => tensor(entry.Data, entry.Shape, dtype: ScalarType.Byte),
+        "F16" or "BF16" => tensor(HalfToSingle(entry), entry.Shape),   // OpenCLIP checkpoints saved in half precision
         _ => throw new NotSupportedException($"tensor '{entry.Name}': dtype {entry.DType} is not supported"),
     };
+
+    /// <summary>F16 or BF16 bytes widened to float32 (exact: every half value is a float32 value).</summary>
+    private static float[] HalfToSingle(SafeTensorEntry entry)
+    {
+        var halves = MemoryMarshal.Cast<byte, ushort>(entry.Data);
+        var values = new float[halves.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = entry.DType == "F16"
+                ? (float)BitConverter.UInt16BitsToHalf(halves[i])
+                : BitConverter.Int32BitsToSingle(halves[i] << 16);   // bfloat16 is float32's upper half
+        }
+        return values;
+    }
 
     internal static void CopyInto(SafeTensorEntry entry, Tensor target, string path)
     {

@@ -21,6 +21,13 @@ public static class WeightLoader
             throw new FileNotFoundException($"weights file '{path}' does not exist", path);
         }
         var (tensors, _) = SafeTensorsFile.Read(path);
+        return Load(target, tensors, path, sourcePrefix, targetPrefix);
+    }
+
+    /// <summary>The same from tensors already read from <paramref name="path"/> (named in errors).</summary>
+    /// <returns>The number of tensors copied.</returns>
+    public static int Load(nn.Module target, IReadOnlyList<SafeTensorEntry> tensors, string path, string sourcePrefix = "", string targetPrefix = "")
+    {
         var source = tensors
             .Where(t => t.Name.StartsWith(sourcePrefix, StringComparison.Ordinal) && !IsTrainingState(t.Name))
             .ToDictionary(t => targetPrefix + t.Name[sourcePrefix.Length..], StringComparer.Ordinal);

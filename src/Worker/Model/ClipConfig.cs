@@ -30,6 +30,12 @@ public sealed record ClipConfig
     public int MlpRatio { get; init; } = 4;
     public int EmbedDim { get; init; } = 128;
 
+    /// <summary>
+    /// QuickGELU instead of exact GELU in both towers' MLPs: OpenCLIP's <c>-quickgelu</c> configs, which OpenAI's released
+    /// weights need. Not in a state dict (no parameters), so a converted checkpoint says it by its preset.
+    /// </summary>
+    public bool QuickGelu { get; init; }
+
     /// <summary>Initial logit scale, log(1/0.07), as in CLIP and OpenCLIP.</summary>
     public double InitLogitScale { get; init; } = Math.Log(1 / 0.07);
 
@@ -61,6 +67,23 @@ public sealed record ClipConfig
     /// <summary>OpenCLIP's ViT-B-16: ViT-B-32 with 16x16 patches (197 image tokens); 149,620,737 parameters.</summary>
     public static ClipConfig VitB16 { get; } = VitB32 with { PatchSize = 16 };
 
+    /// <summary>
+    /// For tests only: OpenCLIP's ViT architecture at a few tens of thousands of parameters (RGB 32x32 in 8x8 patches,
+    /// 2 layers of width 32 per tower, 256 tokens, 16 positions), the size of the committed OpenCLIP equality fixture
+    /// (bench/openclip_reference.py <c>fixture</c>).
+    /// </summary>
+    public static ClipConfig OpenClipMicro { get; } = new()
+    {
+        ImageChannels = 3, ImageSize = 32, PatchSize = 8, VisionWidth = 32, VisionLayers = 2, VisionHeads = 2,
+        VocabSize = 256, ContextLength = 16, TextWidth = 32, TextLayers = 2, TextHeads = 2, EmbedDim = 24,
+    };
+
+    /// <summary>ViT-B-32 with QuickGELU (OpenCLIP's ViT-B-32-quickgelu): for OpenAI's weights (pretrained='openai').</summary>
+    public static ClipConfig VitB32QuickGelu { get; } = VitB32 with { QuickGelu = true };
+
+    /// <summary>ViT-B-16 with QuickGELU (OpenCLIP's ViT-B-16-quickgelu).</summary>
+    public static ClipConfig VitB16QuickGelu { get; } = VitB16 with { QuickGelu = true };
+
     public static IReadOnlyDictionary<string, ClipConfig> Presets { get; } = new Dictionary<string, ClipConfig>
     {
         ["clip-tiny"] = Tiny,
@@ -68,6 +91,9 @@ public sealed record ClipConfig
         ["clip-micro"] = Micro,
         ["ViT-B-32"] = VitB32,
         ["ViT-B-16"] = VitB16,
+        ["ViT-B-32-quickgelu"] = VitB32QuickGelu,
+        ["ViT-B-16-quickgelu"] = VitB16QuickGelu,
+        ["openclip-micro"] = OpenClipMicro,
     };
 
     public int PatchesPerSide => ImageSize / PatchSize;

@@ -27,7 +27,7 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
         visual = new VisionTransformer(config);
         token_embedding = Embedding(config.VocabSize, config.TextWidth);
         positional_embedding = Parameter(empty(config.ContextLength, config.TextWidth));
-        transformer = new Transformer(config.TextWidth, config.TextLayers, config.TextHeads, config.MlpRatio, causal: true);
+        transformer = new Transformer(config.TextWidth, config.TextLayers, config.TextHeads, config.MlpRatio, causal: true, config.QuickGelu);
         ln_final = LayerNorm(config.TextWidth);
         text_projection = Parameter(empty(config.TextWidth, config.EmbedDim));
         logit_scale = Parameter(tensor((float)config.InitLogitScale));

@@ -5,17 +5,17 @@ using static TorchSharp.torch.nn;
 
 namespace MmCluster.Worker.Model;
 
-/// <summary>The transformer block's feed-forward: c_fc, GELU, c_proj (OpenCLIP's <c>mlp</c> Sequential keys).</summary>
+/// <summary>The transformer block's feed-forward: c_fc, GELU (or QuickGELU), c_proj (OpenCLIP's <c>mlp</c> Sequential keys).</summary>
 public sealed class Mlp : Module<Tensor, Tensor>
 {
     private readonly Linear c_fc;
-    private readonly GELU gelu;
+    private readonly Module<Tensor, Tensor> gelu;   // OpenCLIP's name; no parameters
     private readonly Linear c_proj;
 
-    public Mlp(long width, long hidden) : base(nameof(Mlp))
+    public Mlp(long width, long hidden, bool quickGelu = false) : base(nameof(Mlp))
     {
         c_fc = Linear(width, hidden);
-        gelu = GELU();
+        gelu = quickGelu ? new QuickGelu() : GELU();
         c_proj = Linear(hidden, width);
         RegisterComponents();
     }

@@ -13,12 +13,12 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
     private readonly LayerNorm ln_2;
     private readonly Mlp mlp;
 
-    public ResidualAttentionBlock(long width, long heads, long mlpWidth, bool causal) : base(nameof(ResidualAttentionBlock))
+    public ResidualAttentionBlock(long width, long heads, long mlpWidth, bool causal, bool quickGelu = false) : base(nameof(ResidualAttentionBlock))
     {
         ln_1 = LayerNorm(width);
         attn = new Attention(width, heads, causal);
         ln_2 = LayerNorm(width);
-        mlp = new Mlp(width, mlpWidth);
+        mlp = new Mlp(width, mlpWidth, quickGelu);
         RegisterComponents();
     }
 

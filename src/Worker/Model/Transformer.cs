@@ -11,13 +11,13 @@ public sealed class Transformer : Module<Tensor, Tensor>
     private readonly ModuleList<ResidualAttentionBlock> resblocks;
     private readonly long width;
 
-    public Transformer(long width, int layers, long heads, int mlpRatio, bool causal) : base(nameof(Transformer))
+    public Transformer(long width, int layers, long heads, int mlpRatio, bool causal, bool quickGelu = false) : base(nameof(Transformer))
     {
         this.width = width;
         resblocks = new ModuleList<ResidualAttentionBlock>();
         for (var i = 0; i < layers; i++)
         {
-            resblocks.Add(new ResidualAttentionBlock(width, heads, mlpRatio * width, causal));
+            resblocks.Add(new ResidualAttentionBlock(width, heads, mlpRatio * width, causal, quickGelu));
         }
         RegisterComponents();
     }

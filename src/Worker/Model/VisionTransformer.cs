@@ -26,7 +26,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         class_embedding = Parameter(empty(width));
         positional_embedding = Parameter(empty(config.VisionSequenceLength, width));
         ln_pre = LayerNorm(width);
-        transformer = new Transformer(width, config.VisionLayers, config.VisionHeads, config.MlpRatio, causal: false);
+        transformer = new Transformer(width, config.VisionLayers, config.VisionHeads, config.MlpRatio, causal: false, config.QuickGelu);
         ln_post = LayerNorm(width);
         proj = Parameter(empty(width, config.EmbedDim));
         RegisterComponents();
