@@ -33,6 +33,15 @@ public sealed class MixedPrecisionSpecs
         using var __ = mixedModel;
         using var ___ = fp32;
         using var ____ = mixed;
+        // The same weights in both: copied, not re-drawn (specs running in parallel draw from the same global RNG).
+        using (no_grad())
+        {
+            var source = fp32Model.state_dict();
+            foreach (var (name, target) in mixedModel.state_dict())
+            {
+                target.copy_(source[name]);
+            }
+        }
 
         var reference = fp32.Run(batch);
         var result = mixed.Run(batch);
