@@ -99,7 +99,7 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         control.ReportFailed("rank 0: the stream to rank 1 (http://127.0.0.1:1) broke; did rank 1 die?", lostPeer);
 
         // The agent may still repeat its registration before the failure goes out.
-        var failed = (WorkerFailed)coordinator.FishForMessage(m => m is WorkerFailed { WorkerId: "worker-3" });
+        var failed = (WorkerFailed)coordinator.FishForMessage(m => m is WorkerFailed { WorkerId: "worker-3" }, TimeSpan.FromSeconds(20));   // 3 s default: missed once on a loaded machine
         Assert.Equal(lostPeer is not null, failed.HasLostPeerRank);
         Assert.Equal(lostPeer ?? 0, failed.LostPeerRank);
     }
