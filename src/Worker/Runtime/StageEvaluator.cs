@@ -23,7 +23,8 @@ internal sealed class StageEvaluator(ClipModel model, ITextRowTokenizer tokenize
         var templates = config.ZeroShotTemplates;
         // Per rank: [correct, images, i2t@1, i2t@5, t2i@1, t2i@5], summed over ranks.
         var sums = new float[6];
-        if (templates.Count > 0 && config.ClassNames.Count > 0 && data.Count > 0)
+        // Zero-shot needs every image's class: a manifest without labels (img2dataset's) is scored by retrieval only.
+        if (templates.Count > 0 && config.ClassNames.Count > 0 && data.Count > 0 && data.Labels.All(l => l >= 0 && l < config.ClassNames.Count))
         {
             var top1 = evaluator.ZeroShotTop1(images, data.Labels, config.ClassNames, templates);
             sums[0] = (float)Math.Round(top1 * data.Count);

@@ -48,7 +48,9 @@ public sealed class Img2DatasetRunSpecs(ITestOutputHelper output) : IDisposable
         Assert.Equal("succeeded", summary.RootElement.GetProperty("status").GetString());
         var stage = summary.RootElement.GetProperty("stages")[0];
         Assert.Equal(3 * 2 * 8, stage.GetProperty("samples_seen").GetInt64());
-        Assert.InRange(summary.RootElement.GetProperty("eval").GetProperty("i2t_r1").GetDouble(), 0, 1);   // retrieval on the test share
+        var eval = summary.RootElement.GetProperty("eval");
+        Assert.InRange(eval.GetProperty("i2t_r1").GetDouble(), 0, 1);                                    // retrieval on the test share
+        Assert.False(eval.TryGetProperty("zero_shot_top1", out _), "no labels: no zero-shot score (it was a 0 before)");
         Assert.All(before, file => Assert.Equal(file.Value, File.ReadAllBytes(file.Key)));                 // nothing rewritten
     }
 
