@@ -96,6 +96,7 @@ public sealed class RunFilesProgressSource : IRunProgressSource
                 ForwardBackwardMs = w.ForwardBackwardMs,
                 GradAverageMs = w.GradAverageMs,
                 OptimizerMs = w.OptimizerMs,
+                DataWaitMs = w.DataWaitMs,
                 LastHeartbeat = last!.Time,
             }).ToList(),
             CollectiveFraction = last is { StepMs: > 0 } ? last.CollectiveMs / last.StepMs : 0,

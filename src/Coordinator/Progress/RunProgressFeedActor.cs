@@ -91,6 +91,7 @@ public sealed class RunProgressFeedActor : ReceiveActor
                     OptimizerMs = w.OptimizerMs,
                     CollectiveMs = w.CollectiveTimeMs,
                     SamplesPerSecond = w.SamplesPerSecond,
+                    DataWaitMs = w.DataWaitMs,
                 }).ToList(),
             };
             _recoveriesMarked = snapshot.Recoveries.Count;

@@ -115,6 +115,7 @@ public static class RunStatusMapping
             ForwardBackwardMs = w.Progress?.Phases?.ForwardBackwardMs ?? 0,
             GradAverageMs = w.Progress?.Phases?.AverageGradientsMs ?? 0,
             OptimizerMs = w.Progress?.Phases?.OptimizerMs ?? 0,
+            DataWaitMs = w.Progress?.DataWaitMs ?? 0,
             Straggler = i == straggler,
             Host = w.Progress is { Host.Length: > 0 } report ? report.Host : HostOf(w.AkkaAddress),
             LastReportAgeSeconds = w.LastReportAt is { } at ? Math.Max(0, (run.UpdatedAt - at).TotalSeconds) : 0,

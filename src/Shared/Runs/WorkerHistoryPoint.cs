@@ -36,4 +36,8 @@ public sealed record WorkerHistoryPoint
 
     [JsonPropertyName("samples_per_s")]
     public double SamplesPerSecond { get; init; }
+
+    /// <summary>Mean time per step the trainer waited for its next batch (the input pipeline not keeping up).</summary>
+    [JsonPropertyName("data_wait_ms")]
+    public double DataWaitMs { get; init; }
 }

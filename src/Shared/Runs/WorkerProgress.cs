@@ -29,6 +29,9 @@ public sealed record WorkerProgress
 
     public double OptimizerMs { get; init; }
 
+    /// <summary>Mean time per step the trainer waited for its next batch, over the last report's window.</summary>
+    public double DataWaitMs { get; init; }
+
     /// <summary>The worker the others wait for (<c>StragglerRule</c> in the coordinator).</summary>
     public bool Straggler { get; init; }
 

@@ -70,6 +70,8 @@ public sealed class DevClusterSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains(points, p => p.StepMs > 0 && p.CollectiveMs > 0 && p.CollectiveMs < p.StepMs); // 2 workers: time in collectives
         // Every worker's step split reaches the run's history (the web dashboard's per-worker plots).
         Assert.Contains(points, p => p.Workers is { Count: > 0 } workers && workers.All(w => w.ForwardBackwardMs > 0 && w.OptimizerMs > 0 && w.StepMs > 0));
+        // and how long each waited for its batches (the input pipeline's share of a step).
+        Assert.Contains("\"data_wait_ms\":", await File.ReadAllTextAsync(Path.Combine(runDir, "metrics.jsonl")));
         Assert.Matches(@"web dashboard http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{32}", log);
         Assert.True(File.Exists(Path.Combine(runDir, "logs", "worker-1.log")));
         // Two workers on one host: their lanes carry payloads in shared memory (the worker logs them after its first step).
