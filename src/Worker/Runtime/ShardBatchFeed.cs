@@ -100,7 +100,12 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 SkippedRows += stats.Skipped;
                 if (!truncated)
                 {
-                    tracker.Finished(entry, SkipCounts.From(stats.SkippedByReason));
+                    // Rows of the other split (a shard of a file without a split footer, e.g. img2dataset's held out by
+                    // test_fraction) are accounted for too: the ledger counts them as skipped for that reason, not missing.
+                    tracker.Finished(entry, SkipCounts.Sum([
+                        SkipCounts.From(stats.SkippedByReason),
+                        [KeyValuePair.Create(OtherSplitReason, stats.FilteredBySplit)],
+                    ]));
                 }
             }
         }
@@ -113,6 +118,9 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
         }
         batches.Writer.TryComplete(failure is null ? null : new ChannelClosedException(failure.Message, failure));
     }
+
+    /// <summary>The skip reason the ledger gets for rows a shard holds for another split than the one trained.</summary>
+    public const string OtherSplitReason = "OtherSplit";
 
     private void LogSkip(RowSkip skip)
     {

@@ -36,7 +36,7 @@ public sealed class Img2DatasetRunSpecs(ITestOutputHelper output) : IDisposable
                 kind: clip
                 model: { preset: clip-mini }
                 batch_size: 8
-                steps: 3
+                steps: 6
                 eval: { retrieval: { held_out: 12 } }
             """);
         var runDir = Path.Combine(root, "run");
@@ -47,11 +47,17 @@ public sealed class Img2DatasetRunSpecs(ITestOutputHelper output) : IDisposable
         using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "summary.json")));
         Assert.Equal("succeeded", summary.RootElement.GetProperty("status").GetString());
         var stage = summary.RootElement.GetProperty("stages")[0];
-        Assert.Equal(3 * 2 * 8, stage.GetProperty("samples_seen").GetInt64());
+        Assert.Equal(6 * 2 * 8, stage.GetProperty("samples_seen").GetInt64());       // more than the ~60 training rows: epoch 0 completes
         var eval = summary.RootElement.GetProperty("eval");
         Assert.InRange(eval.GetProperty("i2t_r1").GetDouble(), 0, 1);                                    // retrieval on the test share
         Assert.False(eval.TryGetProperty("zero_shot_top1", out _), "no labels: no zero-shot score (it was a 0 before)");
         Assert.All(before, file => Assert.Equal(file.Value, File.ReadAllBytes(file.Key)));                 // nothing rewritten
+        // The held-out rows are accounted for in epoch 0's ledger as the other split, not missing.
+        var epoch = summary.RootElement.GetProperty("ledger")[0];
+        Assert.Equal(0, epoch.GetProperty("missing").GetInt64());
+        var otherSplit = epoch.GetProperty("skipped_by_reason").GetProperty("OtherSplit").GetInt64();
+        Assert.InRange(otherSplit, 1, 79);
+        Assert.Equal(80, epoch.GetProperty("samples_committed").GetInt64() + epoch.GetProperty("skipped").GetInt64());
     }
 
     /// <summary>img2dataset's files (<see cref="Img2DatasetParquet"/>) with real 28x28 PNGs, captions naming a digit.</summary>
