@@ -58,7 +58,7 @@ internal static class BenchInputCommand
             error.WriteLine($"mmcluster bench input: '{folder}' has no rows with images");
             return 1;
         }
-        var decoder = new PhotoDecoder(settings.Size, [0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]);
+        var decoder = new PhotoDecoder(settings.Size, ImageDecoder.ClipMean, ImageDecoder.ClipStd);
         var samples = images.Select((row, i) => new PhotoSample(row.Image, row.Key,
             settings.Train ? PhotoCrop.Training(PhotoTransform.SampleSeed(17, 0, row.Key)) : PhotoCrop.Center)).ToList();
         Pass(decoder, samples.Take(Math.Min(samples.Count, 2 * settings.Threads)).ToList(), settings);   // JIT and thread start-up, not timed

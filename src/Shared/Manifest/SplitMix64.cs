@@ -32,6 +32,25 @@ public struct SplitMix64
         }
     }
 
+    /// <summary>FNV-1a's 64-bit offset basis: the hash of no characters.</summary>
+    public const ulong FnvOffsetBasis = 14695981039346656037UL;
+
+    /// <summary>
+    /// FNV-1a (64-bit) over <paramref name="text"/>'s UTF-16 code units, continuing from <paramref name="hash"/>: a
+    /// stable hash of a row key (the same in every process, unlike <see cref="string.GetHashCode()"/>).
+    /// </summary>
+    public static ulong Fnv1a(string text, ulong hash = FnvOffsetBasis)
+    {
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+        return hash;
+    }
+
+    /// <summary>A uniform double in [0, 1) from the top 53 of 64 random bits.</summary>
+    public static double ToUnit(ulong bits) => (bits >> 11) * (1.0 / (1UL << 53));
+
     /// <summary>The SplitMix64 finaliser: a stateless 64-bit hash, also used to derive per-row and per-epoch seeds.</summary>
     public static ulong Mix(ulong z)
     {

@@ -18,12 +18,6 @@ public sealed record UnsplitRows(string TrainSplit, string TestSplit, double Tes
         {
             return TrainSplit;
         }
-        var hash = 14695981039346656037UL;
-        foreach (var c in key ?? "")
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-        var unit = (SplitMix64.Mix(hash) >> 11) * (1.0 / (1UL << 53));           // uniform in [0, 1)
-        return unit < TestFraction ? TestSplit : TrainSplit;
+        return SplitMix64.ToUnit(SplitMix64.Mix(SplitMix64.Fnv1a(key ?? ""))) < TestFraction ? TestSplit : TrainSplit;
     }
 }

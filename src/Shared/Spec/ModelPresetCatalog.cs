@@ -6,7 +6,8 @@ namespace MmCluster.Shared.Spec;
 /// </summary>
 public sealed class ModelPresetCatalog
 {
-    private static readonly string[] ClipFields =
+    /// <summary>The <c>model.overrides</c> a clip preset takes (the worker applies exactly these).</summary>
+    public static IReadOnlyList<string> ClipFields { get; } =
     [
         "image_size", "image_channels", "patch_size", "vision_width", "vision_layers", "vision_heads", "mlp_ratio",
         "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale", "tokenizer",

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MmCluster.Collectives;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Training;
 using TorchSharp;
@@ -164,11 +165,14 @@ public sealed class CheckpointStore(string directory)
     {
         var halves = MemoryMarshal.Cast<byte, ushort>(entry.Data);
         var values = new float[halves.Length];
+        if (entry.DType == "BF16")
+        {
+            BFloat16Bits.Widen(halves, values);                    // bfloat16 is float32's upper half
+            return values;
+        }
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = entry.DType == "F16"
-                ? (float)BitConverter.UInt16BitsToHalf(halves[i])
-                : BitConverter.Int32BitsToSingle(halves[i] << 16);   // bfloat16 is float32's upper half
+            values[i] = (float)BitConverter.UInt16BitsToHalf(halves[i]);
         }
         return values;
     }

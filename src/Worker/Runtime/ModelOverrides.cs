@@ -1,4 +1,5 @@
 using System.Globalization;
+using MmCluster.Shared.Spec;
 using MmCluster.Shared.Text;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
@@ -7,7 +8,7 @@ using MmCluster.Worker.Model.Lm;
 namespace MmCluster.Worker.Runtime;
 
 /// <summary>
-/// The run spec's <c>model.overrides</c>: a clip stage's (<see cref="ClipKeys"/>), and for the BLIP-2 schedule's presets: <c>num_query_tokens</c> (LAVIS's name),
+/// The run spec's <c>model.overrides</c>: a clip stage's (<see cref="ModelPresetCatalog.ClipFields"/>), and for the BLIP-2 schedule's presets: <c>num_query_tokens</c> (LAVIS's name),
 /// <c>layers</c>, <c>width</c>, <c>heads</c>, <c>context_length</c>, <c>embed_dim</c>, and stage 1's
 /// <c>itm_positive_weight</c> (a positive number) and <c>itm_negative_sharpness</c> (a non-negative number). An unknown key or a value that is not a positive integer (number) is an
 /// error naming it and the keys known.
@@ -48,15 +49,8 @@ internal static class ModelOverrides
             "init_logit_scale" => c with { InitLogitScale = Number(kv, zeroAllowed: true) },
             // The vocabulary follows the tokenizer: its end of text is the largest id, where the text tower pools.
             "tokenizer" => c with { Tokenizer = kv.Value, VocabSize = TextTokenizers.Names.Contains(kv.Value) ? TextTokenizers.VocabSize(kv.Value) : c.VocabSize },
-            _ => throw Unknown(kv.Key, string.Join(", ", ClipKeys)),
+            _ => throw Unknown(kv.Key, string.Join(", ", ModelPresetCatalog.ClipFields)),
         }).Validate();
-
-    /// <summary>The keys <see cref="Apply(ClipConfig, IReadOnlyDictionary{string, string})"/> knows.</summary>
-    public static IReadOnlyList<string> ClipKeys { get; } =
-    [
-        "image_size", "image_channels", "patch_size", "vision_width", "vision_layers", "vision_heads", "mlp_ratio",
-        "vocab_size", "context_length", "text_width", "text_layers", "text_heads", "embed_dim", "init_logit_scale", "tokenizer",
-    ];
 
     public static CaptionLmConfig Apply(CaptionLmConfig config, IReadOnlyDictionary<string, string> overrides) =>
         overrides.Aggregate(config, (c, kv) => kv.Key switch

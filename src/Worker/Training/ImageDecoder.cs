@@ -44,8 +44,13 @@ public sealed class ImageDecoder
     public static ImageDecoder FashionMnist { get; } = new(1, 28, [0.2860f], [0.3530f]);
 
     /// <summary>OpenAI CLIP's RGB normalization at a given size.</summary>
-    public static ImageDecoder ClipRgb(int size) =>
-        new(3, size, [0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]);
+    public static ImageDecoder ClipRgb(int size) => new(3, size, ClipMean, ClipStd);
+
+    /// <summary>OpenAI CLIP's per-channel RGB mean (OpenCLIP's OPENAI_DATASET_MEAN).</summary>
+    public static IReadOnlyList<float> ClipMean { get; } = [0.48145466f, 0.4578275f, 0.40821073f];
+
+    /// <summary>OpenAI CLIP's per-channel RGB standard deviation (OpenCLIP's OPENAI_DATASET_STD).</summary>
+    public static IReadOnlyList<float> ClipStd { get; } = [0.26862954f, 0.26130258f, 0.27577711f];
 
     /// <summary>The decoder of an image encoder: Fashion-MNIST's grey 28x28, or CLIP's RGB at its size.</summary>
     public static ImageDecoder For(Model.ClipConfig vision) =>

@@ -50,17 +50,7 @@ public sealed class QuestionNoise
         return noisy;
     }
 
-    private static ulong Seed(IReadOnlyList<string> keys)
-    {
-        var hash = 14695981039346656037UL;                                  // FNV-1a over the keys, in batch order
-        foreach (var key in keys)
-        {
-            foreach (var c in key)
-            {
-                hash = (hash ^ c) * 1099511628211UL;
-            }
-            hash = (hash ^ 0xFF) * 1099511628211UL;
-        }
-        return hash;
-    }
+    /// <summary>FNV-1a over the keys in batch order, each followed by U+00FF as a separator.</summary>
+    private static ulong Seed(IReadOnlyList<string> keys) =>
+        keys.Aggregate(SplitMix64.FnvOffsetBasis, (hash, key) => SplitMix64.Fnv1a("\u00FF", SplitMix64.Fnv1a(key, hash)));
 }

@@ -77,18 +77,11 @@ public static class PhotoTransform
     }
 
     /// <summary>A sample's crop seed from the run's seed, the epoch and the sample's key (stable across machines).</summary>
-    public static ulong SampleSeed(ulong runSeed, int epoch, string key)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in key)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-        return SplitMix64.Mix(SplitMix64.Mix(runSeed ^ ((ulong)epoch << 32)) ^ hash);
-    }
+    public static ulong SampleSeed(ulong runSeed, int epoch, string key) =>
+        SplitMix64.Mix(SplitMix64.Mix(runSeed ^ ((ulong)epoch << 32)) ^ SplitMix64.Fnv1a(key));
 
     private static double Uniform(ref SplitMix64 random, double low, double high) =>
-        low + ((high - low) * ((random.Next() >> 11) * (1.0 / (1UL << 53))));
+        low + ((high - low) * SplitMix64.ToUnit(random.Next()));
 
     private static void Check(int width, int height, int size)
     {

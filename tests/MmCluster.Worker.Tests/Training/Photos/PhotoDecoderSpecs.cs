@@ -126,7 +126,7 @@ public sealed class PhotoDecoderSpecs
     {
         var jpeg = Encode(300, 200, SKEncodedImageFormat.Jpeg, Smooth);
         var direct = new float[3 * 32 * 32];
-        new PhotoDecoder(32, [0.48145466f, 0.4578275f, 0.40821073f], [0.26862954f, 0.26130258f, 0.27577711f]).Decode(jpeg, direct, "k", PhotoCrop.Center);
+        new PhotoDecoder(32, ImageDecoder.ClipMean, ImageDecoder.ClipStd).Decode(jpeg, direct, "k", PhotoCrop.Center);
 
         Assert.Equal(direct, ImageDecoder.ClipRgb(32).Decode(jpeg, "k"));
         Assert.Equal(784, ImageDecoder.FashionMnist.Decode(jpeg, "k").Length);
