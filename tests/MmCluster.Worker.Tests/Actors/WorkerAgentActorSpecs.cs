@@ -164,7 +164,7 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
     {
         var coordinator = CreateTestProbe();
         Sys.ActorOf(WorkerAgentActor.Props(new WorkerAgentSettings("worker-3", "http://w3:5100", "cpu", 2), session, coordinator.Ref), "worker-agent");
-        coordinator.ExpectMsg<RegisterWorker>(r => r is { WorkerId: "worker-3", CollectiveAddress: "http://w3:5100", Threads: 2 });
+        coordinator.ExpectMsg<RegisterWorker>(r => r is { WorkerId: "worker-3", CollectiveAddress: "http://w3:5100", Threads: 2 }, TimeSpan.FromSeconds(20));   // 3 s default: missed in CI on a loaded machine
         coordinator.Reply(new StartGeneration
         {
             RunId = "r", Generation = 1, Rank = 0, WorldSize = 1, Peers = { new Peer { Rank = 0, WorkerId = "worker-3" } }, CoordinatorWaitMs = coordinatorWaitMs,
