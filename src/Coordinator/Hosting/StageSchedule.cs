@@ -49,6 +49,7 @@ public static class StageSchedule
                 TrainSplit = spec.Manifest!.TrainSplit,
                 TestSplit = spec.Manifest.TestSplit,
                 UnsplitTestFraction = spec.Manifest.TestFraction,
+                Vocabulary = spec.Manifest.Vocabulary,
                 Seed = spec.Seed,
                 BatchSize = batch,
                 GlobalBatchSize = inputs.WorldSize * batch,

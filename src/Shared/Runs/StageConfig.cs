@@ -107,6 +107,9 @@ public sealed record StageConfig
     /// <summary>The share of training questions' tokens replaced by other question words (the stage's <c>question_noise</c>); 0: none.</summary>
     public double QuestionNoise { get; init; }
 
+    /// <summary>The texts a vocabulary this stage builds comes from (the manifest's <c>vocabulary</c>).</summary>
+    public VocabularySource Vocabulary { get; init; }
+
     /// <summary>The forward pass's arithmetic (the stage's <c>precision</c>).</summary>
     public StagePrecision Precision { get; init; }
 

@@ -18,6 +18,13 @@ public sealed record ManifestSpec
     /// </summary>
     public double TestFraction { get; init; }
 
+    /// <summary>
+    /// <c>vocabulary</c>: the texts the compact caption vocabulary of lm, blip2 and chat stages is built from
+    /// (<see cref="VocabularySource"/>; one setting for the run, so every stage that builds one builds the same). Default
+    /// manifest.
+    /// </summary>
+    public VocabularySource Vocabulary { get; init; }
+
     /// <summary>For manifests that reference images by path: the folder relative image paths resolve against.</summary>
     public string? ImageRoot { get; init; }
 

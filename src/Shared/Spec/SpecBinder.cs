@@ -14,7 +14,7 @@ internal sealed class SpecBinder
     private static readonly string[] RootFields = ["name", "manifest", "seed", "world_size", "stages", "recovery"];
     private static readonly string[] RecoveryFields =
         ["enabled", "min_workers", "replacement_wait", "max_restarts", "window", "collective_deadline", "coordinator_wait"];
-    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "test_fraction", "image_root", "auto_import", "duplicate_keys", "limits", "columns"];
+    private static readonly string[] ManifestFields = ["path", "train_split", "test_split", "test_fraction", "image_root", "auto_import", "duplicate_keys", "vocabulary", "limits", "columns"];
     private static readonly string[] LimitFields = ["max_image_bytes", "max_image_pixels", "max_caption_chars"];
     private static readonly string[] StageFields =
     [
@@ -70,6 +70,12 @@ internal sealed class SpecBinder
                         "skip" => DuplicateKeyPolicy.Skip,
                         _ => (DuplicateKeyPolicy?)null,
                     }) ?? DuplicateKeyPolicy.Refuse,
+                    Vocabulary = manifest.Parse("vocabulary", "manifest or train", text => text.ToLowerInvariant() switch
+                    {
+                        "manifest" => VocabularySource.Manifest,
+                        "train" => VocabularySource.Train,
+                        _ => (VocabularySource?)null,
+                    }) ?? VocabularySource.Manifest,
                     Limits = BindLimits(manifest.Child("limits", LimitFields)),
                     Columns = manifest.Child("columns", [.. ManifestColumnMapping.Mappable]) is { } columns
                         ? ManifestColumnMapping.Mappable.Where(c => columns.Text(c) is not null).ToDictionary(c => c, c => columns.Text(c)!)

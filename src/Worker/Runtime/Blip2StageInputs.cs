@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using MmCluster.Shared.Manifest;
 using MmCluster.Shared.Runs;
+using MmCluster.Shared.Spec;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
@@ -14,7 +15,8 @@ namespace MmCluster.Worker.Runtime;
 /// <summary>
 /// What a stage of the BLIP-2 schedule (lm, blip2-stage1, blip2-stage2) learns from its <c>init</c> sources before it builds
 /// its model: each source's kind and model configs (from the checkpoint's metadata), and the compact caption vocabulary
-/// (recorded by an earlier stage of the schedule, else every caption of the manifest, all splits: the same ids on every
+/// (recorded by an earlier stage of the schedule, else the texts of the manifest, all splits or with <c>vocabulary: train</c>
+/// the training split and an unknown token (<see cref="VocabularySource"/>): the same ids on every
 /// rank and in every stage). It loads each source into the model by the source's kind: a clip checkpoint's
 /// <c>visual.</c> tower into the same <c>visual.</c> names, a blip2-stage1 checkpoint's encoder and Q-Former, an lm checkpoint
 /// into <c>lm.</c> (stage 2), a checkpoint of the same kind whole; a user's safetensors file by tensor name.
@@ -137,7 +139,9 @@ internal sealed class Blip2StageInputs
 
     private static async Task<CaptionVocabulary> ManifestVocabularyAsync(StageConfig config, ManifestSummary summary, CancellationToken ct)
     {
-        await using var reader = config.OpenManifest(split: null);
+        // VocabularySource.Train: the training split's texts only, and the unknown token for every other word.
+        var train = config.Vocabulary == VocabularySource.Train;
+        await using var reader = config.OpenManifest(split: train ? config.TrainSplit : null);
         var captions = new HashSet<string>(StringComparer.Ordinal);
         var conversations = new HashSet<Conversation>();
         foreach (var shard in ShardPlanner.BuildShards(summary.Files, new ShardPlanOptions()))
@@ -165,6 +169,6 @@ internal sealed class Blip2StageInputs
                 .Concat(conversations.SelectMany(c => c.Exchanges.SelectMany(e => template.Prompt(e.Question))))   // every question asked first
                 .Concat(CaptionTokenizer.EncodeText($"USER: {ConversationTemplate.DescribeInstruction} ASSISTANT:").Select(id => (long)id));
         }
-        return new CaptionVocabulary(ids);
+        return new CaptionVocabulary(train ? ids.Append(CaptionVocabulary.UnknownGpt2) : ids);
     }
 }

@@ -93,11 +93,11 @@ public sealed class ChatAnswerer : IDisposable
 
     public void Dispose() => module.Dispose();
 
-    /// <summary>The ids, or an error naming the words the model's vocabulary lacks.</summary>
+    /// <summary>The ids, or an error naming the words the model's vocabulary lacks (unless it reads them as its unknown token).</summary>
     private long[] Known(long[] ids, string question)
     {
         var unknown = ids.Where(id => !vocabulary.Contains(id)).Distinct().ToArray();
-        return unknown.Length == 0
+        return unknown.Length == 0 || vocabulary.Unknown is not null
             ? ids
             : throw new ArgumentException(
                 $"the question \"{question}\" has words this model never saw ({string.Join(", ", unknown.Select(id => $"'{CaptionTokenizer.DecodeText([id])}'"))}); "

@@ -38,7 +38,7 @@ internal static class ChatStageRecipe
         var template = new ConversationTemplate(lm.ContextLength);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var instructions = instructionContext is null ? null : new CaptionTokenizer(instructionContext(inputs), config.ReadLimits.MaxCaptionChars);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context));
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context, inputs.Vocabulary));
         var maxTokens = MaxAnswerTokens(config);
         return StageTrainer<TModel, ChatStep<TModel>>.Build(context, create(inputs, vision, lm), CaptionStageRecipe.Create<TModel, ChatStep<TModel>>(
             context, inputs, batches, mappings,
@@ -55,15 +55,19 @@ internal static class ChatStageRecipe
             }));
     }
 
-    /// <summary>The stage's <c>question_noise</c> on its training conversations (logged), or null for none.</summary>
-    internal static QuestionNoise? NoiseOf(StageContext context)
+    /// <summary>
+    /// The stage's <c>question_noise</c> on its training conversations (logged), or null for none: question tokens
+    /// replaced by the vocabulary's unknown token when it has one (word dropout), else by other question words.
+    /// </summary>
+    internal static QuestionNoise? NoiseOf(StageContext context, CaptionVocabulary vocabulary)
     {
         if (context.Config.QuestionNoise <= 0)
         {
             return null;
         }
-        context.Log($"question noise: {context.Config.QuestionNoise:P0} of the training questions' tokens replaced by other question words");
-        return new QuestionNoise(context.Config.QuestionNoise);
+        var by = vocabulary.Unknown is null ? "other question words" : "the unknown token";
+        context.Log($"question noise: {context.Config.QuestionNoise:P0} of the training questions' tokens replaced by {by}");
+        return new QuestionNoise(context.Config.QuestionNoise, vocabulary.Unknown is null ? null : CaptionVocabulary.UnknownGpt2);
     }
 
     public const int DefaultMaxAnswerTokens = 12;

@@ -32,7 +32,7 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         {
             context.Log($"the manifest has conversations: the language model learns them, text only ({chat.ContextLength} positions)");
         }
-        var batches = new BatchBuilder(decoder, tokenizer, chat, ChatSource.ConversationsAndCaptions, noise: chat is null ? null : ChatStageRecipe.NoiseOf(context));
+        var batches = new BatchBuilder(decoder, tokenizer, chat, ChatSource.ConversationsAndCaptions, noise: chat is null ? null : ChatStageRecipe.NoiseOf(context, inputs.Vocabulary));
         ClipBatch HeldOut() => chat is null
             ? CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)
             : inputs.Vocabulary.Compact(evalSlices.Current().ChatBatch(EvalCaptions, decoder, chat, ChatSource.ConversationsAndCaptions));

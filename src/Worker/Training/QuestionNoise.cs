@@ -4,7 +4,8 @@ namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// Token noise on the questions of training conversations: each question token is replaced, with probability
-/// <see cref="Probability"/>, by a question token drawn from the whole batch (so only words the training questions use).
+/// <see cref="Probability"/>, by <see cref="Replacement"/> (the vocabulary's unknown token: word dropout) or, without
+/// one, by a question token drawn from the whole batch (so only words the training questions use).
 /// A small language model that reads a question through only its own training phrasings then learns to answer from the
 /// words it knows when some words are unfamiliar, which is what a question in a new phrasing is to it. Answers, the
 /// template's words and the loss mask are untouched. The draws are a function of the batch's row keys, so a batch
@@ -12,8 +13,10 @@ namespace MmCluster.Worker.Training;
 /// </summary>
 public sealed class QuestionNoise
 {
-    public QuestionNoise(double probability)
+    /// <param name="replacement">The GPT-2 id every replaced token becomes; null: a question word of the batch.</param>
+    public QuestionNoise(double probability, long? replacement = null)
     {
+        Replacement = replacement;
         if (!(probability is >= 0 and < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(probability), probability, "question noise must be in [0, 1)");
@@ -22,6 +25,9 @@ public sealed class QuestionNoise
     }
 
     public double Probability { get; }
+
+    /// <summary>The id a replaced token becomes, or null for a question word drawn from the batch.</summary>
+    public long? Replacement { get; }
 
     /// <summary>The rows with noisy questions (new input arrays; rows without question positions come back as they were).</summary>
     public ConversationTokens[] Apply(IReadOnlyList<ConversationTokens> rows, IReadOnlyList<string> keys)
@@ -42,7 +48,7 @@ public sealed class QuestionNoise
             {
                 if (random.Next() < threshold)
                 {
-                    inputs[t] = pool[random.NextInt(pool.Length)];
+                    inputs[t] = Replacement ?? pool[random.NextInt(pool.Length)];
                 }
             }
             noisy[i] = row with { Inputs = inputs };

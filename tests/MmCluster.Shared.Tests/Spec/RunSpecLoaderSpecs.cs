@@ -190,6 +190,19 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_bind_the_manifest_vocabulary_source_and_report_an_unknown_value()
+    {
+        var (spec, problems) = RunSpecLoader.Parse(Valid.Replace("test_split: te", "test_split: te\n  vocabulary: train"), "run.yaml", _dir);
+        var (defaulted, _) = RunSpecLoader.Parse(Valid, "run.yaml", _dir);
+        var typo = Single(Valid.Replace("test_split: te", "test_split: te\n  vocabulary: test"));
+
+        Assert.Empty(problems);
+        Assert.Equal((VocabularySource.Train, VocabularySource.Manifest), (spec!.Manifest!.Vocabulary, defaulted!.Manifest!.Vocabulary));
+        Assert.Equal("manifest.vocabulary", typo.Path);
+        Assert.Contains("manifest or train", typo.Message);
+    }
+
+    [Fact]
     public void Should_bind_precision_and_refuse_bf16_mixed_on_a_stage_kind_without_it()
     {
         var (spec, problems) = RunSpecLoader.Parse(Valid.Replace("grad_clip: 1.5", "grad_clip: 1.5\n    precision: bf16-mixed"), "run.yaml", _dir);

@@ -115,4 +115,27 @@ public sealed class QuestionNoiseSpecs
             yield return [.. run];
         }
     }
+
+    [Fact]
+    public void Should_replace_question_tokens_by_the_unknown_token_only_when_a_replacement_is_given()
+    {
+        var template = new ConversationTemplate(64);
+        ConversationTokens[] rows = [.. Enumerable.Range(0, 40).Select(i => template.Encode(i % 2 == 0 ? TwoExchanges : Choice))];
+        var keys = Enumerable.Range(0, 40).Select(i => $"row-{i}").ToArray();
+
+        var noisy = new QuestionNoise(0.3, CaptionVocabulary.UnknownGpt2).Apply(rows, keys);
+
+        var changed = rows.Zip(noisy).Sum(pair => pair.First.Inputs.Zip(pair.Second.Inputs).Count(t => t.First != t.Second));
+        Assert.InRange(changed, 1, int.MaxValue);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(rows[i].Labels, noisy[i].Labels);
+            var questions = rows[i].QuestionPositions.ToHashSet();
+            for (var t = 0; t < rows[i].Inputs.Length; t++)
+            {
+                var expected = noisy[i].Inputs[t] == rows[i].Inputs[t] || (questions.Contains(t) && noisy[i].Inputs[t] == CaptionVocabulary.UnknownGpt2);
+                Assert.True(expected, $"row {i} position {t}: {rows[i].Inputs[t]} became {noisy[i].Inputs[t]}");
+            }
+        }
+    }
 }
