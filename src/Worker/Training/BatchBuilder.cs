@@ -76,6 +76,10 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
         return Conversation.Single(question, answer, kind);
     }
 
+    /// <summary>Instruction rows with the builder's question noise, if it has one that applies to them.</summary>
+    private long[] Noisy(long[] instructionRows, int context, IReadOnlyList<CaptionedImage> rows) =>
+        noise is null ? instructionRows : noise.ApplyToInstructions(instructionRows, context, [.. rows.Select(r => r.Key)]);
+
     /// <summary>Each conversation's first question as instruction rows (<see cref="ClipBatch.Instructions"/>).</summary>
     public static long[] InstructionRows(IEnumerable<Conversation> conversations, CaptionTokenizer tokenizer) =>
         InstructionRows(conversations.Select(c => c.Exchanges[0].Question), tokenizer);
@@ -111,7 +115,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             Targets = targets,
             ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
-            Instructions = instructions is null ? null : InstructionRows(conversations, instructions),
+            Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, rows),
             InstructionLength = instructions?.ContextLength ?? 0,
         };
     }

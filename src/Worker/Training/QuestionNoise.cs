@@ -56,6 +56,37 @@ public sealed class QuestionNoise
         return noisy;
     }
 
+    /// <summary>
+    /// Instruction rows (each <paramref name="context"/> ids: a question's tokens, its end-of-text, padding; what the
+    /// Q-Former of instructblip reads) with each question token replaced by <see cref="Replacement"/> with the same
+    /// probability, from a draw stream of their own. Only with a replacement (the unknown token): without one the rows
+    /// come back as they are, as before this existed.
+    /// </summary>
+    public long[] ApplyToInstructions(long[] rows, int context, IReadOnlyList<string> keys)
+    {
+        if (Replacement is not { } replacement || Probability == 0)
+        {
+            return rows;
+        }
+        var random = new SplitMix64(Seed(keys) ^ InstructionStream);
+        var threshold = (ulong)(Probability * ulong.MaxValue);
+        var noisy = (long[])rows.Clone();
+        for (var start = 0; start + context <= rows.Length; start += context)
+        {
+            for (var t = start; t < start + context && rows[t] != CaptionTokenizer.EndOfText; t++)
+            {
+                if (random.Next() < threshold)
+                {
+                    noisy[t] = replacement;
+                }
+            }
+        }
+        return noisy;
+    }
+
+    /// <summary>Set apart the draws of instruction rows from those of the conversations (any odd constant).</summary>
+    private const ulong InstructionStream = 0x9E3779B97F4A7C15;
+
     /// <summary>FNV-1a over the keys in batch order, each followed by U+00FF as a separator.</summary>
     private static ulong Seed(IReadOnlyList<string> keys) =>
         keys.Aggregate(SplitMix64.FnvOffsetBasis, (hash, key) => SplitMix64.Fnv1a("\u00FF", SplitMix64.Fnv1a(key, hash)));

@@ -138,4 +138,34 @@ public sealed class QuestionNoiseSpecs
             }
         }
     }
+
+    [Fact]
+    public void Should_replace_only_question_tokens_of_instruction_rows_and_only_with_the_unknown_token()
+    {
+        var tokenizer = new CaptionTokenizer(16);
+        var questions = Enumerable.Range(0, 30).Select(i => i % 2 == 0 ? "What is the item in the image?" : "Is this worn on the feet?").ToArray();
+        var rows = BatchBuilder.InstructionRows(questions, tokenizer);
+        var keys = Enumerable.Range(0, 30).Select(i => $"row-{i}").ToArray();
+
+        var noisy = new QuestionNoise(0.3, CaptionVocabulary.UnknownGpt2).ApplyToInstructions(rows, 16, keys);
+        var words = new QuestionNoise(0.3).ApplyToInstructions(rows, 16, keys);
+
+        Assert.Same(rows, words);   // without a replacement the instructions stay as they were
+        var changed = 0;
+        for (var start = 0; start < rows.Length; start += 16)
+        {
+            var end = Array.IndexOf(rows, CaptionTokenizer.EndOfText, start);
+            for (var t = start; t < start + 16; t++)
+            {
+                if (noisy[t] != rows[t])
+                {
+                    changed++;
+                    Assert.True(t < end, $"position {t - start} of row {start / 16} is past the question");
+                    Assert.Equal(CaptionVocabulary.UnknownGpt2, noisy[t]);
+                }
+            }
+        }
+        Assert.InRange(changed, 1, int.MaxValue);
+        Assert.Equal(noisy, new QuestionNoise(0.3, CaptionVocabulary.UnknownGpt2).ApplyToInstructions(rows, 16, keys));
+    }
 }
