@@ -28,19 +28,25 @@ internal static class RunCommands
     }
 
     /// <summary>
-    /// The worker's device (<see cref="DeviceChoice"/>). The distributed trainer computes on the CPU only so far: its
-    /// gradient averaging and collectives read host memory, and staging them through pinned buffers for a GPU is not
-    /// built; so a CUDA device, asked for or found by auto, is refused with that reason rather than half used.
+    /// The worker's device (<see cref="DeviceChoice"/>): the CPU, or a CUDA device that this build's libtorch sees. Only
+    /// <c>clip</c> stages train on a CUDA device (their batches and collective payloads are staged through page-locked
+    /// host buffers); a worker on one refuses any other kind when its stage starts (<see cref="Sessions"/>).
     /// </summary>
-    internal static string WorkerDevice(string requested)
-    {
-        var resolved = DeviceChoice.Resolve(requested);
-        return resolved == DeviceChoice.Cpu
-            ? resolved
-            : throw new ArgumentException(
-                $"--device {requested} resolves to {resolved}, but the distributed trainer runs on the CPU only so far (gradient averaging and collectives read host memory); " +
-                "use --device cpu, or `mmcluster bench step --device cuda` for a single-process step on the GPU (docs/gpu.md)");
-    }
+    internal static string WorkerDevice(string requested) => DeviceChoice.Resolve(requested);
+
+    /// <summary>
+    /// The worker's stage router: every kind this CLI trains, <c>clip</c> on <paramref name="device"/>, the others on the
+    /// CPU only, so on a CUDA worker a stage of another kind fails the worker naming the stage and its kind.
+    /// </summary>
+    internal static StageSessionRouter Sessions(CollectiveServer server, string device, Action<string> log, Action<Exception> fail) =>
+        StageSessionRouter.WithBuiltInKinds(server, log, fail, device)
+            .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
+            .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
+            .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f))
+            .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false))
+            .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true))
+            .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f))
+            .Register("instructblip", (s, l, f) => new InstructBlipTrainingSession(s, l, f));
 
     private static Command Worker()
     {
@@ -102,21 +108,14 @@ internal static class RunCommands
                 {
                     Console.Error.WriteLine($"worker {workerId}: the previous session's trainer did not stop within 60 s; rejoining anyway");
                 }
-                return previous = StageSessionRouter.WithBuiltInKinds(server,
+                return previous = Sessions(server, computeDevice,
                     message => Console.WriteLine($"worker {workerId}: {message}"),
                     e =>
                     {
                         failure = e;
                         Console.Error.WriteLine($"worker {workerId}: training failed: {e}");
                         stop.Cancel();
-                    })
-                    .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
-                    .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
-                    .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f))
-                    .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false))
-                    .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true))
-                    .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f))
-                    .Register("instructblip", (s, l, f) => new InstructBlipTrainingSession(s, l, f));
+                    });
             }
             var options = new WorkerOptions
             {

@@ -35,7 +35,11 @@ public sealed record RunSettings(string RunId, int WorldSize, ReadOnlyMemory<byt
 /// (e.g. a missing input checkpoint). <see cref="RowsPerStep"/> gives rank r's rows per step in a generation of W ranks
 /// (the stage's batch split), from which the ledger gives each rank its share of an epoch; null: every rank the same.
 /// </summary>
-public sealed record ScheduledStage(string Name, Func<ReadOnlyMemory<byte>> Prepare, Func<int, int, int>? RowsPerStep = null);
+public sealed record ScheduledStage(string Name, Func<ReadOnlyMemory<byte>> Prepare, Func<int, int, int>? RowsPerStep = null)
+{
+    /// <summary>The stage's kind as the spec spells it (<c>clip</c>, <c>lm</c>, ...); null when not known (tests, one-stage runs).</summary>
+    public string? Kind { get; init; }
+}
 
 /// <summary>One stage as the RunActor sees it: its state, its generation and its own shard ledger's counts.</summary>
 public sealed record StageStatus(

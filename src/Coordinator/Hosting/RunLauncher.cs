@@ -109,7 +109,7 @@ public static class RunLauncher
                 log.WriteLine($"stage '{config.Stage}' starts from {init.Checkpoint}");
             }
             return resolved.ToJsonBytes();
-        }, config.RowsPerRank)).ToList();
+        }, config.RowsPerRank) { Kind = config.Kind }).ToList();
         var options = new CoordinatorOptions
         {
             Akka = new AkkaSettings { Hostname = launch.Host, Port = launch.AkkaPort, PublicHostname = launch.PublicHost },

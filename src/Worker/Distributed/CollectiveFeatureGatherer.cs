@@ -13,18 +13,22 @@ namespace MmCluster.Worker.Distributed;
 /// zero rows to the largest, the padded blocks are gathered and the padding dropped; backward puts the gradient back into
 /// the padded layout (zeros in the padding), reduce-scatters it and keeps this rank's real rows. An even split takes the
 /// plain path. Rank, world and the split are read at every call (<see cref="GroupBatchLayout"/>). Runs synchronously on the
-/// training thread. After <c>loss.backward()</c> call <see cref="CollectiveAutograd.ThrowIfBackwardFailed"/>.
+/// training thread. After <c>loss.backward()</c> call <see cref="CollectiveAutograd.ThrowIfBackwardFailed"/>. Features on a
+/// CUDA device travel through the <see cref="HostStaging"/>'s kept host buffers, both ways.
 /// </summary>
 public sealed class CollectiveFeatureGatherer : CollectiveAutograd, IFeatureGatherer
 {
     private readonly GroupBatchLayout layout;
+    private readonly HostStaging? staging;
 
     /// <param name="group">The stage's group.</param>
     /// <param name="globalBatch">The stage's global batch B; null: every rank holds as many rows as this one.</param>
-    public CollectiveFeatureGatherer(ICollectiveGroup group, int? globalBatch = null)
+    /// <param name="staging">How features cross to the host and back (null: they are on the CPU, used in place).</param>
+    public CollectiveFeatureGatherer(ICollectiveGroup group, int? globalBatch = null, HostStaging? staging = null)
         : base(group)
     {
         layout = new GroupBatchLayout(group, globalBatch);
+        this.staging = staging;
     }
 
     public long RowOffset(long localRows) => layout.RowOffset(localRows);
@@ -47,12 +51,12 @@ public sealed class CollectiveFeatureGatherer : CollectiveAutograd, IFeatureGath
     {
         if (IsEven(rows))
         {
-            return TensorCollectives.AllGather(Group, local);
+            return TensorCollectives.AllGather(Group, local, staging);
         }
         var max = rows.Max();
         using var _ = no_grad();
         using var padded = PadRows(local, max);
-        using var all = TensorCollectives.AllGather(Group, padded);               // (W·max, ...)
+        using var all = TensorCollectives.AllGather(Group, padded, staging);               // (W·max, ...)
         var blocks = rows.Select((n, s) => all.narrow(0, (long)s * max, n)).ToArray();
         try
         {
@@ -72,7 +76,7 @@ public sealed class CollectiveFeatureGatherer : CollectiveAutograd, IFeatureGath
         {
             if (IsEven(rows))
             {
-                return TensorCollectives.ReduceScatter(Group, gradient);
+                return TensorCollectives.ReduceScatter(Group, gradient, staging);
             }
             var max = rows.Max();
             var shape = gradient.shape;
@@ -86,7 +90,7 @@ public sealed class CollectiveFeatureGatherer : CollectiveAutograd, IFeatureGath
                 target.copy_(source);
                 offset += rows[s];
             }
-            using var mine = TensorCollectives.ReduceScatter(Group, padded);      // (max, ...)
+            using var mine = TensorCollectives.ReduceScatter(Group, padded, staging);      // (max, ...)
             using var real = mine.narrow(0, 0, rows[rank]);
             return real.clone();
         },

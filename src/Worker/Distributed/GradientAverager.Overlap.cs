@@ -62,7 +62,7 @@ public sealed partial class GradientAverager : GradientReady.IBlockListener
             return;
         }
         DisposeBuckets();
-        buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity);
+        buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity, staging);
         overlapping = false;
     }
 
@@ -187,7 +187,7 @@ public sealed partial class GradientAverager : GradientReady.IBlockListener
         }
         var unowned = dense.Where((_, i) => owner[i] is null).ToArray();
         DisposeBuckets();
-        buckets = [.. groups.Select(g => new Bucket(g.Members, g.Size, [.. g.Owners])), .. Plan(unowned, bucketCapacity)];
+        buckets = [.. groups.Select(g => new Bucket(g.Members, g.Size, staging, [.. g.Owners])), .. Plan(unowned, bucketCapacity, staging)];
         overlapping = true;
     }
 

@@ -14,7 +14,9 @@ namespace MmCluster.Worker.Distributed;
 /// layout is fixed by the first parameter list (at construction, or at the first <see cref="AverageGradients"/>): the
 /// parameters that require grad (frozen ones are skipped), in the order given, which must be the same on every rank; a
 /// parameter without a gradient contributes zeros, so ranks always agree. Before averaging it rethrows a failure of a
-/// differentiable collective of the same group during backward (see <see cref="CollectiveAutograd"/>).
+/// differentiable collective of the same group during backward (see <see cref="CollectiveAutograd"/>). The buckets are host
+/// buffers made by the <see cref="HostStaging"/> (page-locked for a CUDA device) and kept across steps: packing copies the
+/// gradients device -> host, unpacking host -> device; the row-sparse tables' mask and rows go through its kept buffers.
 /// </summary>
 public sealed partial class GradientAverager : IGradientAverager, IDisposable
 {
@@ -23,6 +25,7 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     private readonly ICollectiveGroup group;
     private readonly long bucketCapacity;
     private readonly WirePrecision wire;
+    private readonly HostStaging? staging;
     private Tensor[] trainable = [];
     private Tensor[] rowSparse = [];
     private Bucket[]? buckets;
@@ -42,14 +45,16 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     /// From the second step on, all-reduce each bucket during backward as soon as its gradients are final (see
     /// <see cref="GradientReady"/>; <see cref="BeginStep"/> must then be called on the training thread before each forward).
     /// </param>
+    /// <param name="staging">Makes the bucket buffers and stages the row-sparse tables (null: gradients on the CPU).</param>
     public GradientAverager(ICollectiveGroup group, long bucketBytes = DefaultBucketBytes, WirePrecision wire = WirePrecision.Float32,
-        bool overlapWithBackward = false)
+        bool overlapWithBackward = false, HostStaging? staging = null)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketBytes, sizeof(float));
         this.group = group;
         this.wire = wire;
         this.overlapWithBackward = overlapWithBackward;
+        this.staging = staging;
         bucketCapacity = bucketBytes / sizeof(float);
     }
 
@@ -57,7 +62,8 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     /// A stage's averager with the stage's <c>gradient_wire</c> and <c>gradient_overlap</c>; says so in the worker's log
     /// when the wire is not float32 or the overlap is off.
     /// </summary>
-    public static GradientAverager ForStage(ICollectiveGroup group, GradientWire gradientWire, Action<string> log, bool overlapWithBackward = true)
+    public static GradientAverager ForStage(ICollectiveGroup group, GradientWire gradientWire, Action<string> log, bool overlapWithBackward = true,
+        HostStaging? staging = null)
     {
         var wire = gradientWire switch
         {
@@ -73,7 +79,7 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         {
             log("gradients are averaged after backward, not overlapped with it (gradient_overlap: false)");
         }
-        return new GradientAverager(group, wire: wire, overlapWithBackward: overlapWithBackward);
+        return new GradientAverager(group, wire: wire, overlapWithBackward: overlapWithBackward, staging: staging);
     }
 
     /// <summary>Plans the buckets now, for <see cref="Average"/>.</summary>
@@ -158,15 +164,26 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         }
         var grad = table.grad!;
         var mask = ids is null ? ScanTouchedRows(grad) : TouchedRowsMask(table, grad, ids); // (V,) 1 where this rank has a gradient
-        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(mask), ReduceOp.Sum));
+        AllReduce(mask, "row-sparse.mask", ReduceOp.Sum, WirePrecision.Float32);
         var index = mask.gt(0).nonzero().squeeze(1);                                  // (k,) rows touched by any rank
         if (index.numel() == 0)
         {
             return;
         }
         var rows = grad.index_select(0, index).to_type(ScalarType.Float32).contiguous(); // (k, D)
-        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(rows), ReduceOp.Mean, wire));
+        AllReduce(rows, "row-sparse.rows", ReduceOp.Mean, wire);
         grad.index_copy_(0, index, rows.to_type(grad.dtype));
+    }
+
+    /// <summary>All-reduces a contiguous float32 tensor in place: on its storage on the CPU, else through a kept host buffer.</summary>
+    private void AllReduce(Tensor tensor, string slot, ReduceOp op, WirePrecision precision)
+    {
+        if (staging is { Stages: true })
+        {
+            staging.InPlace(tensor, slot, buffer => group.AllReduceAsync(buffer, op, precision));
+            return;
+        }
+        TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(tensor), op, precision));
     }
 
     private static Tensor ScanTouchedRows(Tensor grad) => grad.ne(0).any(1).to_type(ScalarType.Float32).contiguous();
@@ -212,12 +229,12 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     {
         trainable = [.. parameters.Where(p => p.requires_grad)];
         rowSparse = [.. trainable.Where(IsRowSparse)];
-        buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity);
+        buckets = Plan([.. trainable.Where(p => !IsRowSparse(p))], bucketCapacity, staging);
     }
 
     private static bool IsRowSparse(Tensor parameter) => parameter.dim() == 2 && parameter.shape[0] >= RowSparseMinRows;
 
-    private static Bucket[] Plan(Tensor[] trainable, long capacity)
+    private static Bucket[] Plan(Tensor[] trainable, long capacity, HostStaging? staging)
     {
         var buckets = new List<Bucket>();
         var members = new List<Tensor>();
@@ -228,7 +245,7 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
             size += parameter.numel();
             if (size >= capacity)
             {
-                buckets.Add(new Bucket(members, size));
+                buckets.Add(new Bucket(members, size, staging));
                 members = [];
                 size = 0;
             }
@@ -236,22 +253,25 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
 
         if (members.Count > 0)
         {
-            buckets.Add(new Bucket(members, size));
+            buckets.Add(new Bucket(members, size, staging));
         }
 
         return [.. buckets];
     }
 
-    /// <summary>A run of parameters whose gradients share one flat float32 buffer (owned here, outside any dispose scope).</summary>
+    /// <summary>
+    /// A run of parameters whose gradients share one flat float32 host buffer (owned here, outside any dispose scope; from
+    /// the staging when there is one, so page-locked for a CUDA device).
+    /// </summary>
     private sealed class Bucket
     {
         private readonly Tensor[] members;
 
-        public Bucket(List<Tensor> members, long size, nn.Module[]? owners = null)
+        public Bucket(List<Tensor> members, long size, HostStaging? staging, nn.Module[]? owners = null)
         {
             this.members = [.. members];
             Owners = owners ?? [];
-            Flat = empty(size, ScalarType.Float32, CPU).DetachFromDisposeScope();
+            Flat = staging?.NewHostBuffer(size) ?? empty(size, ScalarType.Float32, CPU).DetachFromDisposeScope();
         }
 
         public Tensor Flat { get; }

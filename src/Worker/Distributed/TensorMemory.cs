@@ -43,12 +43,20 @@ internal sealed unsafe class TensorMemory : MemoryManager<float>
         }
     }
 
-    /// <summary>True when two tensors (two managed wrappers, say) view the same CPU storage with the same shape.</summary>
+    /// <summary>
+    /// True when two tensors (two managed wrappers, say) view the same storage with the same shape: on the CPU by their
+    /// bytes' address; on another device (a CUDA model's parameters) by their float32 storage's address and offset.
+    /// </summary>
     public static bool SameData(Tensor a, Tensor b)
     {
-        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype || a.device_type != DeviceType.CPU || b.device_type != DeviceType.CPU)
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype || a.device_type != b.device_type || a.device_index != b.device_index)
         {
             return false;
+        }
+        if (a.device_type != DeviceType.CPU)
+        {
+            return a.dtype == ScalarType.Float32 && a.storage_offset() == b.storage_offset()
+                && a.storage<float>().data_ptr() == b.storage<float>().data_ptr();
         }
         fixed (byte* pa = a.bytes)
         fixed (byte* pb = b.bytes)

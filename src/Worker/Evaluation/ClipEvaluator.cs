@@ -7,7 +7,8 @@ namespace MmCluster.Worker.Evaluation;
 
 /// <summary>
 /// Runs the evaluations on a model over in-memory data, in batches and without gradients: encodes images once, builds
-/// zero-shot class weights from held-out templates ("a photo of a {}." style, <c>{}</c> replaced by the class name).
+/// zero-shot class weights from held-out templates ("a photo of a {}." style, <c>{}</c> replaced by the class name). Inputs
+/// are created on the model's device, so features and metrics are computed there.
 /// </summary>
 public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, int batchSize = 500)
 {
@@ -24,7 +25,7 @@ public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, 
         return Encode(count, (start, n) =>
         {
             using var images = tensor(pixels.AsSpan(start * perImage, n * perImage).ToArray(),
-                [n, config.ImageChannels, config.ImageSize, config.ImageSize]);
+                [n, config.ImageChannels, config.ImageSize, config.ImageSize], device: model.LogitScale.device);
             return model.EncodeImage(images);
         });
     }
@@ -36,7 +37,7 @@ public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, 
         var context = tokenizer.ContextLength;
         return Encode(captions.Count, (start, n) =>
         {
-            using var tokens = tensor(ids.AsSpan(start * context, n * context).ToArray(), [n, context]);
+            using var tokens = tensor(ids.AsSpan(start * context, n * context).ToArray(), [n, context], device: model.LogitScale.device);
             return model.EncodeText(tokens);
         });
     }
@@ -52,9 +53,9 @@ public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, 
         using var _ = no_grad();
         model.eval();
         var prompts = classNames.SelectMany(c => templates.Select(t => t.Replace("{}", c, StringComparison.Ordinal))).ToArray();
-        var tokens = tensor(tokenizer.EncodeBatch(prompts), [prompts.Length, tokenizer.ContextLength]);
+        var tokens = tensor(tokenizer.EncodeBatch(prompts), [prompts.Length, tokenizer.ContextLength], device: model.LogitScale.device);
         var weights = ZeroShotClassifier.BuildClassWeights(model, tokens, classNames.Count);
-        var labelTensor = tensor(labels.Select(l => (long)l).ToArray());
+        var labelTensor = tensor(labels.Select(l => (long)l).ToArray(), device: imageFeatures.device);
         return ZeroShotClassifier.Top1Accuracy(imageFeatures, weights, labelTensor);
     }
 
@@ -65,7 +66,7 @@ public sealed class ClipEvaluator(ClipModel model, ITextRowTokenizer tokenizer, 
         model.eval();
         if (count == 0)
         {
-            return zeros(0, model.Config.EmbedDim).MoveToOuterDisposeScope();   // an empty split: (0, D)
+            return zeros(0, model.Config.EmbedDim, device: model.LogitScale.device).MoveToOuterDisposeScope();   // an empty split: (0, D)
         }
         var chunks = new List<Tensor>();
         for (var start = 0; start < count; start += batchSize)

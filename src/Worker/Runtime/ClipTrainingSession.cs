@@ -5,6 +5,7 @@ using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Training;
+using TorchSharp;
 
 namespace MmCluster.Worker.Runtime;
 
@@ -12,8 +13,11 @@ namespace MmCluster.Worker.Runtime;
 /// The worker's trainer for a <c>clip</c> stage (<see cref="StageTrainingSession"/> drives it): starts from rank 0's
 /// weights (or the stage's <c>init</c> weights, or a checkpoint to resume), freezes the stage's <c>freeze</c> prefixes,
 /// trains with the distributed ClipLoss and averaged gradients, and evaluates zero-shot and retrieval across the ranks.
+/// Model, optimizer state, every tensor of a step and the evaluation live on <paramref name="device"/> (the worker's
+/// <c>--device</c>); batches and collective payloads cross to and from it through the trainer's <see cref="HostStaging"/>
+/// (page-locked host buffers on CUDA; nothing staged on the CPU); checkpoints and recovery transfers read CPU copies.
 /// </summary>
-public sealed class ClipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class ClipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
@@ -57,11 +61,22 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             }
         }
 
-        return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, new ClipModel(modelConfig), new StageRecipe<ClipModel, TrainStep>(
+        var staging = HostStaging.For(device);
+        if (staging.Stages)
+        {
+            log($"training on {device}: batches copied from page-locked host memory without blocking, collective payloads staged through kept page-locked host buffers");
+        }
+        var clip = new ClipModel(modelConfig);
+        clip.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
+        return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, clip, new StageRecipe<ClipModel, TrainStep>(
             new BatchBuilder(decoder, tokenizer, cropSeed: (ulong)config.Seed),   // RGB presets: OpenCLIP's random-resized-crop
             LoadStartWeights,
-            (model, averager) => new TrainStep(model, OptionsOf(config), new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize)), averager),
+            (model, averager) => new TrainStep(model, OptionsOf(config),
+                new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize), staging), averager, staging),
             (model, _) => Evaluate(model),
-            model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>()))));
+            model => new StageCheckpointRecord(JsonSerializer.Serialize(model.Config), new Dictionary<string, string>()))
+        {
+            Staging = staging,
+        }));
     }
 }

@@ -24,6 +24,12 @@ internal sealed record StageRecipe<TModel, TStep>(
 {
     /// <summary>Turns a feed batch into the step's (the BLIP-2 schedule's compact caption ids); the batch itself by default.</summary>
     public Func<ClipBatch, ClipBatch> Adapt { get; init; } = batch => batch;
+
+    /// <summary>
+    /// The device staging of a kind that trains on its model's device (clip): the trainer broadcasts rank 0's weights and
+    /// averages gradients through it, and owns it from <see cref="StageTrainer{TModel,TStep}.Build"/> on. Null: the CPU, unstaged.
+    /// </summary>
+    public Distributed.HostStaging? Staging { get; init; }
 }
 
 /// <summary>What a stage's checkpoint records of its model: the <c>model_config</c> metadata and extra metadata.</summary>

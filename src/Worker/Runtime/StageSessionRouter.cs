@@ -9,27 +9,50 @@ namespace MmCluster.Worker.Runtime;
 /// The worker's <see cref="ITrainingSession"/> for a schedule of stages: every StartGeneration carries one stage's
 /// <see cref="StageConfig"/>; the router creates that stage's trainer with the factory registered for its
 /// <see cref="StageConfig.Kind"/> and hands it the generation. A kind nobody registered fails the worker, naming the stage,
-/// the kind and the kinds it knows. Both calls come from the agent actor's mailbox, one at a time.
+/// the kind and the kinds it knows. On a worker whose <paramref name="device"/> is not the CPU, a stage whose kind was not
+/// registered as running there (only <c>clip</c> is) fails the worker the same way, naming the stage, its kind and the
+/// device. Both calls come from the agent actor's mailbox, one at a time.
 /// </summary>
-public sealed class StageSessionRouter(CollectiveServer server, Action<string> log, Action<Exception> fail) : ITrainingSession
+public sealed class StageSessionRouter(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
+    : ITrainingSession
 {
     private readonly Dictionary<string, StageSessionFactory> factories = new(StringComparer.Ordinal);
+    private readonly HashSet<string> onAnyDevice = new(StringComparer.Ordinal);
     private ITrainingSession? current;
 
-    /// <summary>A router that knows the kinds this assembly trains: <c>clip</c>.</summary>
-    public static StageSessionRouter WithBuiltInKinds(CollectiveServer server, Action<string> log, Action<Exception> fail) =>
-        new StageSessionRouter(server, log, fail)
-            .Register("clip", (s, l, f) => new ClipTrainingSession(s, l, f));
+    /// <summary>A router that knows the kinds this assembly trains: <c>clip</c>, on any device.</summary>
+    public static StageSessionRouter WithBuiltInKinds(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu) =>
+        new StageSessionRouter(server, log, fail, device)
+            .Register("clip", (s, l, f) => new ClipTrainingSession(s, l, f, device), anyDevice: true);
 
     public IReadOnlyCollection<string> Kinds => factories.Keys;
 
+    /// <summary>The worker's device ("cpu", "cuda:0", ...).</summary>
+    public string Device => device;
+
     /// <summary>Registers (or replaces) the trainer of stages of <paramref name="kind"/> (the spec's spelling, e.g. <c>lm</c>).</summary>
-    public StageSessionRouter Register(string kind, StageSessionFactory factory)
+    /// <param name="anyDevice">True when the kind's trainer runs on the worker's device; false: on the CPU only.</param>
+    public StageSessionRouter Register(string kind, StageSessionFactory factory, bool anyDevice = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
         factories[kind] = factory;
+        if (anyDevice)
+        {
+            onAnyDevice.Add(kind);
+        }
+        else
+        {
+            onAnyDevice.Remove(kind);
+        }
         return this;
     }
+
+    /// <summary>Why a stage of <paramref name="kind"/> cannot train on this worker's device; null when it can.</summary>
+    public string? DeviceRefusal(string stage, string kind) =>
+        device == DeviceChoice.Cpu || onAnyDevice.Contains(kind)
+            ? null
+            : $"stage '{stage}' has kind '{kind}', which trains on the CPU only so far, but this worker computes on {device} (--device): " +
+              $"only {string.Join(", ", onAnyDevice.Order(StringComparer.Ordinal))} stages run on a GPU; run this spec's workers with --device cpu (docs/gpu.md)";
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
     {
@@ -54,6 +77,11 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
         {
             var known = factories.Count == 0 ? "none" : string.Join(", ", factories.Keys.Order(StringComparer.Ordinal));
             Fail(control, new NotSupportedException($"stage '{config.Stage}' has kind '{config.Kind}', which this worker cannot train (kinds it knows: {known})"));
+            return;
+        }
+        if (DeviceRefusal(config.Stage, config.Kind) is { } refusal)
+        {
+            Fail(control, new NotSupportedException(refusal));
             return;
         }
         log($"stage {config.StageIndex + 1}/{config.StageCount} '{config.Stage}' ({config.Kind}): generation {generation.Generation}, rank {generation.Rank} of {generation.WorldSize}");

@@ -11,7 +11,7 @@ namespace MmCluster.Worker.Runtime;
 /// The trainer of every stage kind, as <see cref="StageTrainingSession"/> drives it: the model, the gradient averager over
 /// the stage's group and the kind's step (<see cref="StageRecipe{TModel,TStep}"/>) with its <see cref="StageOptimizer"/>.
 /// Only <see cref="Build"/> makes one, in the one right order, so a trainer never exists before its model, averager and
-/// optimizer do.
+/// optimizer do. It owns the recipe's <see cref="StageRecipe{TModel,TStep}.Staging"/>, if any.
 /// </summary>
 internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
     where TModel : nn.Module
@@ -54,9 +54,9 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
             recipe.LoadStartWeights(model);
             if (!context.Joining)
             {
-                ParameterBroadcast.FromRoot(context.Group, model.state_dict().Values);
+                ParameterBroadcast.FromRoot(context.Group, model.state_dict().Values, staging: recipe.Staging);
             }
-            averager = GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log, context.Config.GradientOverlap);
+            averager = GradientAverager.ForStage(context.Group, context.Config.GradientWire, context.Log, context.Config.GradientOverlap, recipe.Staging);
             step = recipe.CreateStep(model, averager);
             var startEpoch = 0;
             if (context.Joining)
@@ -75,6 +75,7 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
         {
             step?.Dispose();
             averager?.Dispose();
+            recipe.Staging?.Dispose();
             model.Dispose();
             throw;
         }
@@ -112,6 +113,7 @@ internal sealed class StageTrainer<TModel, TStep> : IStageTrainer
     {
         step.Dispose();
         averager.Dispose();
+        recipe.Staging?.Dispose();
         model.Dispose();
     }
 }

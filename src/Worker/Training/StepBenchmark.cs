@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TorchSharp;
+using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
 
@@ -22,7 +23,8 @@ public static class StepBenchmark
         using var model = new ClipModel(config);
         model.to(TorchSharp.torch.device(device));
         var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps, ComputeType = computeType };
-        using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance);
+        using var staging = HostStaging.For(device);   // on CUDA the batch goes up from page-locked memory, as in the worker
+        using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance, staging: staging);
         var batch = RandomBatch(config, batchSize, new Random(seed));
         var parameterCount = model.parameters().Sum(p => p.numel());
         for (var i = 0; i < warmupSteps; i++)

@@ -10,9 +10,12 @@ namespace MmCluster.Worker.Training;
 /// One synchronous optimization step of CLIP (the async boundary sits around <see cref="Run"/>): forward, ClipLoss over
 /// the gathered features scaled by this rank's share of the global batch (<see cref="IBatchLayout.LossWeight"/>), backward, then <see cref="StageOptimizer"/> as in every stage (gradient averaging told the
 /// token ids looked up, global-norm clipping, AdamW with the cosine schedule; weight decay skips gains, biases,
-/// embeddings and logit_scale), and OpenCLIP's clamp of logit_scale to [0, ln 100].
+/// embeddings and logit_scale), and OpenCLIP's clamp of logit_scale to [0, ln 100]. Every tensor of the step is on the
+/// model's device: the batch is built on the host and handed to the device by <paramref name="staging"/> (from page-locked
+/// memory, without blocking, on CUDA), or created there directly when there is none.
 /// </summary>
-public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGatherer gatherer, IGradientAverager? averager = null) : IStageStep
+public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGatherer gatherer, IGradientAverager? averager = null,
+    HostStaging? staging = null) : IStageStep
 {
     private static readonly double MaxLogLogitScale = Math.Log(ClipLoss.MaxLogitScale);
 
@@ -35,8 +38,21 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         var lr = optimizer.Begin();
         model.train();
         var device = model.LogitScale.device;                                           // the batch goes where the model is
-        var images = tensor(batch.Pixels, batch.PixelShape, device: device);            // (B, C, H, W)
-        var tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength], device: device);   // (B, T)
+        Tensor images, tokens;
+        if (staging is null)
+        {
+            images = tensor(batch.Pixels, batch.PixelShape, device: device);            // (B, C, H, W)
+            tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength], device: device);   // (B, T)
+        }
+        else
+        {
+            if (staging.Device.type != device.type || staging.Device.index != device.index)
+            {
+                throw new InvalidOperationException($"the step stages batches to {staging.Device}, but the model is on {device}");
+            }
+            images = staging.ToDevice(tensor(batch.Pixels, batch.PixelShape));
+            tokens = staging.ToDevice(tensor(batch.Tokens, [batch.Count, batch.ContextLength]));
+        }
         Tensor imageFeatures, textFeatures;
         using (MixedPrecision.Autocast(options.ComputeType))
         {

@@ -1,11 +1,23 @@
 using MmCluster.Cli.Commands;
+using MmCluster.Collectives.Ring;
+using MmCluster.Shared.Runs;
+using MmCluster.Worker.Actors;
 using Xunit;
 
 namespace MmCluster.Cli.Tests.Commands;
 
-/// <summary>The worker's <c>--device</c>: the CPU runs; a CUDA device is refused with the reason, never half used.</summary>
-public sealed class WorkerDeviceSpecs
+/// <summary>
+/// The worker's <c>--device</c>: the CPU runs every kind; a CUDA device needs a CUDA build of libtorch (refused with the
+/// reason on this CPU build), and on one only <c>clip</c> stages train: a stage of another kind fails the worker naming it.
+/// </summary>
+public sealed class WorkerDeviceSpecs : IAsyncLifetime
 {
+    private CollectiveServer server = null!;
+
+    public async Task InitializeAsync() => server = await CollectiveServer.StartAsync(new CollectiveServerOptions { BearerToken = "test-secret" });
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
     [Theory]
     [InlineData("cpu")]
     [InlineData("auto")]
@@ -20,5 +32,55 @@ public sealed class WorkerDeviceSpecs
         var error = Assert.Throws<ArgumentException>(() => RunCommands.WorkerDevice("cuda:0"));
 
         Assert.Contains("this build's libtorch has no CUDA", error.Message);
+    }
+
+    [Theory]
+    [InlineData("lm")]
+    [InlineData("blip2-stage1")]
+    [InlineData("llava-instruct")]
+    public void Should_fail_a_cuda_worker_naming_the_stage_and_its_kind_when_the_stage_is_not_clip(string kind)
+    {
+        var failures = new List<Exception>();
+        var control = new FailureRecorder();
+        var router = RunCommands.Sessions(server, "cuda:0", _ => { }, failures.Add);
+
+        router.OnGenerationStarted(Generation("captions", kind), control);
+
+        var failure = Assert.IsType<NotSupportedException>(Assert.Single(failures));
+        Assert.StartsWith($"stage 'captions' has kind '{kind}', which trains on the CPU only so far, but this worker computes on cuda:0", failure.Message);
+        Assert.Contains("only clip stages run on a GPU", failure.Message);
+        Assert.Equal([failure.Message], control.Reasons);
+    }
+
+    [Fact]
+    public void Should_let_clip_stages_train_on_cuda_and_every_kind_on_the_cpu_when_the_router_is_asked()
+    {
+        var onCuda = RunCommands.Sessions(server, "cuda:1", _ => { }, _ => { });
+        var onCpu = RunCommands.Sessions(server, "cpu", _ => { }, _ => { });
+
+        Assert.Null(onCuda.DeviceRefusal("pretrain", "clip"));
+        Assert.All(onCpu.Kinds, kind => Assert.Null(onCpu.DeviceRefusal("s", kind)));
+        Assert.All(onCuda.Kinds.Where(k => k != "clip"), kind => Assert.NotNull(onCuda.DeviceRefusal("s", kind)));
+    }
+
+    private static GenerationInfo Generation(string stage, string kind) => new("r", 1, 0, 1, [],
+        new StageConfig { RunId = "r", RunDirectory = "/tmp/r", Stage = stage, Kind = kind, Preset = "p", ManifestPath = "/m" }.ToJsonBytes());
+
+    private sealed class FailureRecorder : IControlPlane
+    {
+        public List<string> Reasons { get; } = [];
+
+        public Task<ShardOffer> TryNextShardAsync(int epoch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public void CompleteShard(ShardLease lease, long rowsConsumed, long step, IReadOnlyDictionary<string, long>? skippedByReason = null, long generation = 0) =>
+            throw new NotSupportedException();
+
+        public void ReportProgress(MmCluster.Shared.Grpc.Control.ReportProgress report) => throw new NotSupportedException();
+
+        public Task<CheckpointCommit> CommitCheckpointAsync(long step, string path, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public void ReportFinished(long step) => throw new NotSupportedException();
+
+        public void ReportFailed(string reason, int? lostPeerRank = null) => Reasons.Add(reason);
     }
 }

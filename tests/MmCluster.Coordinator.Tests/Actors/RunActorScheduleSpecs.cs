@@ -48,6 +48,32 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public void Should_refuse_a_cuda_worker_naming_the_first_non_clip_stage_and_its_kind_when_the_schedule_has_one()
+    {
+        var (run, _) = StartRun(Stage("pretrain", "clip"), Stage("captions", "lm"), Stage("chat", "llava-instruct"));
+
+        var gpu = RegisterOn(run, "worker-0", "cuda:0");
+
+        var rejected = gpu.ExpectMsg<RegistrationRejected>();
+        Assert.Equal("worker-0", rejected.WorkerId);
+        Assert.StartsWith("worker worker-0 computes on cuda:0, but stage 'captions' has kind 'lm', which trains on the CPU only so far", rejected.Reason);
+        var (w0, w1) = (RegisterOn(run, "worker-0", "cpu"), RegisterOn(run, "worker-1", "cpu"));
+        w0.ExpectMsg<StartGeneration>();
+        w1.ExpectMsg<StartGeneration>();
+    }
+
+    [Fact]
+    public void Should_start_cuda_workers_when_every_stage_is_clip()
+    {
+        var (run, _) = StartRun(Stage("pretrain", "clip"), Stage("finetune", "clip"));
+
+        var (w0, w1) = (RegisterOn(run, "worker-0", "cuda:0"), RegisterOn(run, "worker-1", "cuda:1"));
+
+        w0.ExpectMsg<StartGeneration>(s => s.StageConfig.ToStringUtf8() == "pretrain");
+        w1.ExpectMsg<StartGeneration>();
+    }
+
+    [Fact]
     public void Should_give_the_ledger_every_workers_rows_per_step_before_a_generation_starts()
     {
         var ledger = CreateTestProbe();
@@ -124,6 +150,11 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
     private static EpochLedgerStats Epoch(int epoch, long samples) => new(epoch, 4, 0, 0, 0, 4, samples, samples, 0, 0, 0, true);
 
     private static ScheduledStage Stage(string name) => new(name, () => Encoding.UTF8.GetBytes(name));
+
+    private static ScheduledStage Stage(string name, string kind) => Stage(name) with { Kind = kind };
+
+    private TestProbe RegisterOn(IActorRef run, string workerId, string device) =>
+        WorkerProbes.Register(this, run, workerId, $"{workerId}-{device.Replace(':', '-')}", device);
 
     private void FinishStage(IActorRef run, TestProbe w0, TestProbe w1)
     {
