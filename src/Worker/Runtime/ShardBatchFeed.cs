@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using MmCluster.Shared.Manifest;
 using MmCluster.Worker.Actors;
 using MmCluster.Worker.Training;
+using MmCluster.Worker.Training.Photos;
 
 namespace MmCluster.Worker.Runtime;
 
@@ -11,6 +12,8 @@ namespace MmCluster.Worker.Runtime;
 /// never waits on input. When every remaining shard of an epoch is leased to other ranks it reads ahead into the next
 /// epoch, so no rank runs dry while its peers still hold rows (every rank must step the same number of times).
 /// Each row the reader skips is logged once with its file, row and reason (the first <see cref="MaxLoggedSkips"/>).
+/// With <c>decodeThreads</c> above 1 each batch's images are decoded on that many threads of a <see cref="DecodePool"/>
+/// (the reader, its image checks and the tokenizer stay on the feed's task); the batches are the same as with 1.
 /// </summary>
 internal sealed class ShardBatchFeed : IAsyncDisposable
 {
@@ -22,12 +25,14 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
     private long loggedSkips;
     private readonly CancellationTokenSource stop = new();
     private readonly Task producer;
+    private readonly DecodePool? decoders;
 
     public ShardBatchFeed(
         IControlPlane control, ParquetManifestReader reader, BatchBuilder builder, LeaseTracker tracker,
-        int batchSize, long batchesWanted, int startEpoch, int depth = 6, Action<string>? log = null)
+        int batchSize, long batchesWanted, int startEpoch, int depth = 6, Action<string>? log = null, int decodeThreads = 1)
     {
         this.log = log ?? (_ => { });
+        decoders = decodeThreads > 1 ? new DecodePool(decodeThreads) : null;
         batches = Channel.CreateBounded<ClipBatch>(new BoundedChannelOptions(depth) { SingleReader = true, SingleWriter = true });
         producer = Task.Run(() => ProduceAsync(control, reader, builder, tracker, batchSize, batchesWanted, startEpoch, stop.Token));
     }
@@ -91,7 +96,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                     tracker.Produced(entry, row.FileRow);
                     if (pending.Count == batchSize)
                     {
-                        var batch = builder.Build(pending);
+                        var batch = builder.Build(pending, decoders);
                         pending.Clear();
                         await batches.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
                         produced++;
@@ -141,6 +146,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        decoders?.Dispose();
         stop.Dispose();
     }
 }

@@ -278,7 +278,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         var tracker = new LeaseTracker();
         var batchSize = config.RowsPerRank(run.Info.WorldSize, run.Info.Rank);
         var feed = new ShardBatchFeed(control, manifest,
-            trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log);
+            trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log, decodeThreads: config.DecodeThreads);
         try
         {
             return TrainGeneration(run, control, config, trainer, group, ring, feed, tracker, checkpoints, startEpoch);
