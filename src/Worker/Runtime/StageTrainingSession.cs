@@ -29,6 +29,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     private readonly CancellationTokenSource stop = new();
     private readonly BlockingCollection<GenerationInfo> generations = new();
     private readonly object gate = new();
+    private readonly ProcessMemory memory = new(log);
     private Thread? thread;
     private GenerationRun? running;
     private (long Generation, long AfterStep, string Reason)? pendingDrain;
@@ -368,6 +369,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 trainer.StepMetrics.CopyTo(report);
                 report.Host = Environment.MachineName;
                 report.Lanes.AddRange(ring.Lanes.Select(lane => lane.ToString()));
+                report.Memory = memory.Read();
                 foreach (var (key, value) in result.Losses)
                 {
                     report.Losses[key] = value;
