@@ -13,7 +13,8 @@ namespace MmCluster.Worker.Runtime;
 /// epoch, so no rank runs dry while its peers still hold rows (every rank must step the same number of times).
 /// Each row the reader skips is logged once with its file, row and reason (the first <see cref="MaxLoggedSkips"/>).
 /// With <c>decodeThreads</c> above 1 each batch's images are decoded on that many threads of a <see cref="DecodePool"/>
-/// (the reader, its image checks and the tokenizer stay on the feed's task); the batches are the same as with 1.
+/// while the feed's task reads the next batch's rows (the reader and its image checks stay on the feed's task, so at
+/// most two batches are in the making); the batches are the same, in the same order, as with 1.
 /// </summary>
 internal sealed class ShardBatchFeed : IAsyncDisposable
 {
@@ -61,6 +62,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
         int batchSize, long batchesWanted, int epoch, CancellationToken ct)
     {
         Exception? failure = null;
+        Task<ClipBatch>? building = null;   // with decode threads: the batch decoding while the next one's rows are read
         try
         {
             var pending = new List<CaptionedImage>(batchSize);
@@ -96,9 +98,22 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                     tracker.Produced(entry, row.FileRow);
                     if (pending.Count == batchSize)
                     {
-                        var batch = builder.Build(pending, decoders);
+                        CaptionedImage[] rows = [.. pending];
                         pending.Clear();
-                        await batches.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
+                        if (decoders is null)
+                        {
+                            await batches.Writer.WriteAsync(builder.Build(rows), ct).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            // Batches leave in order: the previous one is written before this one starts decoding.
+                            if (building is not null)
+                            {
+                                await batches.Writer.WriteAsync(await building.ConfigureAwait(false), ct).ConfigureAwait(false);
+                            }
+                            building = Task.Factory.StartNew(() => builder.Build(rows, decoders), CancellationToken.None,
+                                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                        }
                         produced++;
                     }
                 }
@@ -113,6 +128,10 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                     ]));
                 }
             }
+            if (building is not null)
+            {
+                await batches.Writer.WriteAsync(await building.ConfigureAwait(false), ct).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -120,6 +139,10 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
         catch (Exception e)
         {
             failure = e;
+        }
+        if (building is not null)
+        {
+            await Task.WhenAny(building).ConfigureAwait(false);   // no batch is left decoding on the pool, which is disposed next
         }
         batches.Writer.TryComplete(failure is null ? null : new ChannelClosedException(failure.Message, failure));
     }
