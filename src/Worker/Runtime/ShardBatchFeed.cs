@@ -14,7 +14,8 @@ namespace MmCluster.Worker.Runtime;
 /// Each row the reader skips is logged once with its file, row and reason (the first <see cref="MaxLoggedSkips"/>).
 /// With <c>decodeThreads</c> above 1 each batch's images are decoded on that many threads of a <see cref="DecodePool"/>
 /// while the feed's task reads the next batch's rows (the reader and its image checks stay on the feed's task, so at
-/// most two batches are in the making); the batches are the same, in the same order, as with 1.
+/// most two batches are in the making); a decoded batch is written as soon as the feed sees it done, and at once when
+/// the coordinator has no lease for it. The batches are the same, in the same order, as with 1.
 /// </summary>
 internal sealed class ShardBatchFeed : IAsyncDisposable
 {
@@ -70,9 +71,12 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
             var emptyEpochs = 0;
             while (produced < batchesWanted)
             {
+                await WriteBuiltAsync(wait: false).ConfigureAwait(false);
                 var offer = await control.TryNextShardAsync(epoch, ct).ConfigureAwait(false);
                 if (offer.Lease is null)
                 {
+                    // No rows now: a batch still decoding goes out rather than wait for the next lease's rows.
+                    await WriteBuiltAsync(wait: true).ConfigureAwait(false);
                     // Done, or the rest of this epoch is leased to others: read ahead into the next epoch.
                     emptyEpochs = offer.AllLeased ? 0 : emptyEpochs + 1;
                     if (emptyEpochs > 2)
@@ -94,6 +98,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                         truncated = true;   // the run ends inside this shard: it stays leased, never reported done
                         break;
                     }
+                    await WriteBuiltAsync(wait: false).ConfigureAwait(false);
                     pending.Add(new CaptionedImage(row.Key, row.Caption, row.Image, row.Label ?? -1, row.Conversation) { Epoch = epoch });
                     tracker.Produced(entry, row.FileRow);
                     if (pending.Count == batchSize)
@@ -107,10 +112,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                         else
                         {
                             // Batches leave in order: the previous one is written before this one starts decoding.
-                            if (building is not null)
-                            {
-                                await batches.Writer.WriteAsync(await building.ConfigureAwait(false), ct).ConfigureAwait(false);
-                            }
+                            await WriteBuiltAsync(wait: true).ConfigureAwait(false);
                             building = Task.Factory.StartNew(() => builder.Build(rows, decoders), CancellationToken.None,
                                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
                         }
@@ -128,10 +130,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                     ]));
                 }
             }
-            if (building is not null)
-            {
-                await batches.Writer.WriteAsync(await building.ConfigureAwait(false), ct).ConfigureAwait(false);
-            }
+            await WriteBuiltAsync(wait: true).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -145,6 +144,17 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
             await Task.WhenAny(building).ConfigureAwait(false);   // no batch is left decoding on the pool, which is disposed next
         }
         batches.Writer.TryComplete(failure is null ? null : new ChannelClosedException(failure.Message, failure));
+
+        // The batch decoding on the pool, once it is done (or at once with wait), so none waits longer than it must.
+        async Task WriteBuiltAsync(bool wait)
+        {
+            if (building is not null && (wait || building.IsCompleted))
+            {
+                var built = await building.ConfigureAwait(false);
+                building = null;
+                await batches.Writer.WriteAsync(built, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>The skip reason the ledger gets for rows a shard holds for another split than the one trained.</summary>
