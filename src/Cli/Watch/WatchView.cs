@@ -92,17 +92,27 @@ internal static class WatchView
     private static Table Workers(RunSnapshot s)
     {
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("#", "worker", "address", "state", "step", "ms/step", "coll ms", "smp/s", "beat");
+            .AddColumns("#", "worker", "address", "device", "state", "step", "ms/step", "coll ms", "smp/s", "rss/peak", "beat");
         foreach (var w in s.Workers.OrderBy(w => w.Rank))
         {
             var age = w.LastHeartbeat is null || s.UpdatedAt is null
                 ? "-"
                 : $"{(s.UpdatedAt.ToDateTimeOffset() - w.LastHeartbeat.ToDateTimeOffset()).TotalSeconds:0.0}s";
             table.AddRow(
-                w.Rank.ToString(CultureInfo.InvariantCulture), Markup.Escape(w.WorkerId), Markup.Escape(w.Address), State(w.State),
-                w.Step.ToString(CultureInfo.InvariantCulture), $"{w.StepTimeMs:0.0}", $"{w.CollectiveTimeMs:0.0}", $"{w.SamplesPerS:0}", age);
+                w.Rank.ToString(CultureInfo.InvariantCulture), Markup.Escape(w.WorkerId), Markup.Escape(w.Address),
+                w.Device.Length > 0 ? Markup.Escape(w.Device) : "-", State(w.State), w.Step.ToString(CultureInfo.InvariantCulture),
+                $"{w.StepTimeMs:0.0}", $"{w.CollectiveTimeMs:0.0}", $"{w.SamplesPerS:0}", Memory(w), age);
         }
         return table;
+    }
+
+    /// <summary>Resident set size now / peak, in MiB ("-" for a value the worker did not report).</summary>
+    internal static string Memory(WorkerProgress w)
+    {
+        static string MiB(bool has, long bytes) => has ? (bytes / (1024.0 * 1024)).ToString("0", CultureInfo.InvariantCulture) : "-";
+        return w.HasResidentBytes || w.HasPeakResidentBytes
+            ? $"{MiB(w.HasResidentBytes, w.ResidentBytes)}/{MiB(w.HasPeakResidentBytes, w.PeakResidentBytes)} MiB"
+            : "-";
     }
 
     private static string Bar(StageProgress stage)

@@ -66,6 +66,7 @@ public static class StageSchedule
                 GradientOverlap = stage.GradientOverlap ?? true,
                 QuestionNoise = stage.QuestionNoise ?? 0,
                 Precision = stage.Precision ?? StagePrecision.Fp32,
+                DecodeThreads = stage.DecodeThreads ?? 1,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
                 ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,

@@ -96,7 +96,7 @@ public static class RunStatusMapping
         };
     }
 
-    /// <summary>Every worker's row: its last report's timings and phases, host, lanes, report age, and the straggler flag.</summary>
+    /// <summary>Every worker's row: its device, its last report's timings, phases and memory, host, lanes, report age, and the straggler flag.</summary>
     private static List<WorkerProgress> Workers(RunStatus run)
     {
         var training = run.Workers.Select(w => w.Rank >= 0 && !w.Finished ? (w.StepTimeMs, w.CollectiveTimeMs) : (0.0, 0.0)).ToList();
@@ -120,6 +120,10 @@ public static class RunStatusMapping
             Host = w.Progress is { Host.Length: > 0 } report ? report.Host : HostOf(w.AkkaAddress),
             LastReportAgeSeconds = w.LastReportAt is { } at ? Math.Max(0, (run.UpdatedAt - at).TotalSeconds) : 0,
             Lanes = w.Progress?.Lanes.ToList() ?? [],
+            Device = w.Device,
+            ResidentBytes = w.Progress?.Memory is { HasResidentBytes: true } memory ? memory.ResidentBytes : null,
+            PeakResidentBytes = w.Progress?.Memory is { HasPeakResidentBytes: true } peak ? peak.PeakResidentBytes : null,
+            ManagedHeapBytes = w.Progress?.Memory?.ManagedHeapBytes,
         }).ToList();
     }
 

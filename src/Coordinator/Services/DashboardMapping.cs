@@ -153,8 +153,21 @@ internal static class DashboardMapping
             Straggler = w.Straggler,
             Host = w.Host,
             LastReportAgeS = w.LastReportAgeSeconds,
+            Device = w.Device,
         };
         proto.Lanes.AddRange(w.Lanes);
+        if (w.ResidentBytes is { } resident)
+        {
+            proto.ResidentBytes = resident;
+        }
+        if (w.PeakResidentBytes is { } peak)
+        {
+            proto.PeakResidentBytes = peak;
+        }
+        if (w.ManagedHeapBytes is { } managed)
+        {
+            proto.ManagedHeapBytes = managed;
+        }
         return proto;
     }
 

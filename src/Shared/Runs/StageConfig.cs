@@ -113,6 +113,9 @@ public sealed record StageConfig
     /// <summary>The forward pass's arithmetic (the stage's <c>precision</c>).</summary>
     public StagePrecision Precision { get; init; }
 
+    /// <summary>Threads decoding the images of each training batch (the stage's <c>decode_threads</c>); 1: the feed's own task.</summary>
+    public int DecodeThreads { get; init; } = 1;
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 

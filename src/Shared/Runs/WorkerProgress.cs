@@ -43,4 +43,16 @@ public sealed record WorkerProgress
 
     /// <summary>The collective lanes' transports as the worker reports them, e.g. <c>Forward/0: shm</c>.</summary>
     public IReadOnlyList<string> Lanes { get; init; } = [];
+
+    /// <summary>The device the worker registered with (<c>cpu</c>, <c>cuda:0</c>); empty when unknown.</summary>
+    public string Device { get; init; } = "";
+
+    /// <summary>The worker process's resident set size at its last report (bytes); null when not reported.</summary>
+    public long? ResidentBytes { get; init; }
+
+    /// <summary>The peak of <see cref="ResidentBytes"/> over the process's life (bytes); null when not reported.</summary>
+    public long? PeakResidentBytes { get; init; }
+
+    /// <summary>The worker's .NET managed heap at its last report (bytes); null before its first report.</summary>
+    public long? ManagedHeapBytes { get; init; }
 }

@@ -16,6 +16,9 @@ public sealed partial class RunSpecValidator
     /// <summary>Fashion-MNIST with the instruction conversations (<c>conversation</c> column) for the instruction-tuned stages.</summary>
     public const string FashionMnistInstructAutoImport = "fashion-mnist-instruct";
 
+    /// <summary>The most threads a stage's <c>decode_threads</c> may ask for.</summary>
+    public const int MaxDecodeThreads = 64;
+
     private readonly ModelPresetCatalog _presets;
     private readonly Func<string, bool> _exists;
 
@@ -157,6 +160,10 @@ public sealed partial class RunSpecValidator
         if (stage.Precision == StagePrecision.Bf16Mixed && stage.Kind is { } kind && kind != StageKind.Clip)
         {
             report(SpecPath.Field(path, "precision"), $"bf16-mixed is implemented for clip stages; {kind.ToName()} stages run in fp32");
+        }
+        if (stage.DecodeThreads is { } threads && threads is < 1 or > MaxDecodeThreads)
+        {
+            report(SpecPath.Field(path, "decode_threads"), $"must be between 1 and {MaxDecodeThreads} (threads decoding a worker's images), got {threads}");
         }
         CheckEval(stage.Eval, SpecPath.Field(path, "eval"), report);
         CheckInit(spec, stage, path, report);

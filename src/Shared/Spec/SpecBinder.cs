@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "decode_threads", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -144,6 +144,7 @@ internal sealed class SpecBinder
                 "bf16-mixed" => StagePrecision.Bf16Mixed,
                 _ => (StagePrecision?)null,
             }),
+            DecodeThreads = s.Int("decode_threads"),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)

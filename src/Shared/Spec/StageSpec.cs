@@ -54,6 +54,12 @@ public sealed record StageSpec
     /// <summary><c>precision</c>: fp32 (left out) or bf16-mixed (clip stages).</summary>
     public StagePrecision? Precision { get; init; }
 
+    /// <summary>
+    /// <c>decode_threads</c>: threads that decode the images of each training batch on a worker (1..64). Left out: 1, the
+    /// feed's own task decodes them one by one. The batches are the same whatever the count.
+    /// </summary>
+    public int? DecodeThreads { get; init; }
+
     public EvalSpec Eval { get; init; } = new();
 
     /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>

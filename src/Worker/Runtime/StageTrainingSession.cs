@@ -29,6 +29,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
     private readonly CancellationTokenSource stop = new();
     private readonly BlockingCollection<GenerationInfo> generations = new();
     private readonly object gate = new();
+    private readonly ProcessMemory memory = new(log);
     private Thread? thread;
     private GenerationRun? running;
     private (long Generation, long AfterStep, string Reason)? pendingDrain;
@@ -278,7 +279,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         var tracker = new LeaseTracker();
         var batchSize = config.RowsPerRank(run.Info.WorldSize, run.Info.Rank);
         var feed = new ShardBatchFeed(control, manifest,
-            trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log);
+            trainer.Batches, tracker, batchSize, config.TotalSteps - trainer.Step, startEpoch, log: log, decodeThreads: config.DecodeThreads);
         try
         {
             return TrainGeneration(run, control, config, trainer, group, ring, feed, tracker, checkpoints, startEpoch);
@@ -368,6 +369,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
                 trainer.StepMetrics.CopyTo(report);
                 report.Host = Environment.MachineName;
                 report.Lanes.AddRange(ring.Lanes.Select(lane => lane.ToString()));
+                report.Memory = memory.Read();
                 foreach (var (key, value) in result.Losses)
                 {
                     report.Losses[key] = value;

@@ -35,7 +35,9 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             : Conversation.Single(ConversationTemplate.DescribeInstruction, row.Caption),
     };
 
-    public ClipBatch Build(IReadOnlyList<CaptionedImage> rows)
+    /// <param name="decoders">Threads to decode the rows' images on (each into its own slot, so the batch is the same
+    /// as without); null: this thread decodes them one by one.</param>
+    public ClipBatch Build(IReadOnlyList<CaptionedImage> rows, DecodePool? decoders = null)
     {
         if (rows.Count == 0)
         {
@@ -43,25 +45,50 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
         }
         if (chat is not null)
         {
-            return BuildChat(rows, chat);
+            return BuildChat(rows, chat, decoders);
         }
-        var perImage = decoder.ValuesPerImage;
         var context = tokenizer.ContextLength;
-        var pixels = new float[(long)rows.Count * perImage];
+        var pixels = DecodeImages(rows, cropSeed, decoders);
         var tokens = new long[(long)rows.Count * context];
         var labels = new int[rows.Count];
         var keys = new string[rows.Count];
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
-            var crop = cropSeed is { } seed ? PhotoCrop.Training(PhotoTransform.SampleSeed(seed, row.Epoch, row.Key)) : PhotoCrop.Center;
-            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key, crop);
             tokenizer.Encode(row.Caption, tokens.AsSpan(i * context, context));
             labels[i] = row.Label;
             keys[i] = row.Key;
         }
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, tokens, context) { Labels = labels, Keys = keys };
+    }
+
+    /// <summary>
+    /// Every row's image into its slot of one (rows, C, S, S) buffer: the centre crop, or with <paramref name="seed"/> the
+    /// training crop of (seed, the row's epoch, its key), so a row's pixels depend on nothing but the row.
+    /// </summary>
+    private float[] DecodeImages(IReadOnlyList<CaptionedImage> rows, ulong? seed, DecodePool? decoders)
+    {
+        var perImage = decoder.ValuesPerImage;
+        var pixels = new float[(long)rows.Count * perImage];
+        void One(int i)
+        {
+            var row = rows[i];
+            var crop = seed is { } s ? PhotoCrop.Training(PhotoTransform.SampleSeed(s, row.Epoch, row.Key)) : PhotoCrop.Center;
+            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key, crop);
+        }
+        if (decoders is null)
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                One(i);
+            }
+        }
+        else
+        {
+            decoders.Run(rows.Count, One);
+        }
+        return pixels;
     }
 
     /// <summary>The exchange of <paramref name="conversation"/> a row keyed <paramref name="key"/> always trains on (FNV-1a of the key).</summary>
@@ -91,18 +118,15 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
     public static long[] InstructionRows(IEnumerable<string> questions, CaptionTokenizer tokenizer) =>
         tokenizer.EncodeBatch([.. questions.Select(q => " " + q)]);
 
-    private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template)
+    private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template, DecodePool? decoders)
     {
-        var perImage = decoder.ValuesPerImage;
-        var pixels = new float[(long)rows.Count * perImage];
+        var pixels = DecodeImages(rows, seed: null, decoders);
         var encoded = new ConversationTokens[rows.Count];
         var conversations = new Conversation[rows.Count];
         var outcomes = new int[Enum.GetValues<ConversationOutcome>().Length];
         for (var i = 0; i < rows.Count; i++)
         {
-            var row = rows[i];
-            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key);
-            conversations[i] = ConversationOf(row, source);
+            conversations[i] = ConversationOf(rows[i], source);
             encoded[i] = template.Encode(conversations[i]);
             outcomes[(int)encoded[i].Outcome]++;
         }

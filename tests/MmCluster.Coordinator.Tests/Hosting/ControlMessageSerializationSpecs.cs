@@ -36,6 +36,7 @@ public sealed class ControlMessageSerializationSpecs
             CollectiveTimeMs = 21.5, Lr = 3e-4, GradNorm = 0.7, Samples = 1200, DataWaitMs = 0.4, SkippedRows = 2,
             Losses = { ["itc"] = 1.1, ["itm"] = 0.6 }, Eval = { ["i2t_r1"] = 0.2 },
             Phases = new StepPhases { ForwardBackwardMs = 240, AverageGradientsMs = 20, OptimizerMs = 70 }, LogitScale = 14.2,
+            Memory = new WorkerMemory { ResidentBytes = 3L << 30, PeakResidentBytes = 4L << 30, ManagedHeapBytes = 80L << 20 },
         },
         new CommitCheckpoint { WorkerId = "worker-0", Step = 1000, Path = "runs/a/ckpt-1000" },
         new CheckpointCommitted
@@ -94,7 +95,7 @@ public sealed class ControlMessageSerializationSpecs
     public void Should_have_a_sample_when_a_control_message_is_declared_in_the_proto()
     {
         var declared = ControlReflection.Descriptor.MessageTypes.Select(t => t.ClrType)
-            .Where(t => t.Name is not ("Peer" or "CommittedShard" or "EpochLedger" or "LedgerSnapshot" or "StepPhases"));
+            .Where(t => t.Name is not ("Peer" or "CommittedShard" or "EpochLedger" or "LedgerSnapshot" or "StepPhases" or "WorkerMemory"));
 
         Assert.Equal(declared.OrderBy(t => t.Name), Samples.Select(m => m.GetType()).OrderBy(t => t.Name));
     }

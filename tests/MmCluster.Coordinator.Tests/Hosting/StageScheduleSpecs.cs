@@ -36,12 +36,12 @@ public sealed class StageScheduleSpecs : IDisposable
     [Fact]
     public void Should_keep_init_and_freeze_when_the_stage_config_travels_as_json()
     {
-        var stage2 = StageSchedule.ResolveInit(WithCheckpoints(Build()[3], "blip2-stage1", "lm")) with { GradientWire = GradientWire.BFloat16, GradientOverlap = false };
+        var stage2 = StageSchedule.ResolveInit(WithCheckpoints(Build()[3], "blip2-stage1", "lm")) with { GradientWire = GradientWire.BFloat16, GradientOverlap = false, DecodeThreads = 3 };
 
         var back = StageConfig.FromJson(stage2.ToJsonBytes());
 
-        Assert.Equal((GradientWire.Float32, true), (Build()[3].GradientWire, Build()[3].GradientOverlap)); // the example leaves both out
-        Assert.Equal((GradientWire.BFloat16, false), (back.GradientWire, back.GradientOverlap));
+        Assert.Equal((GradientWire.Float32, true, 1), (Build()[3].GradientWire, Build()[3].GradientOverlap, Build()[3].DecodeThreads)); // the example leaves them out
+        Assert.Equal((GradientWire.BFloat16, false, 3), (back.GradientWire, back.GradientOverlap, back.DecodeThreads));
         Assert.Equal(stage2.Init, back.Init);
         Assert.Equal(stage2.Freeze, back.Freeze);
         Assert.Equal((3, 4), (back.StageIndex, back.StageCount));

@@ -39,6 +39,13 @@ public sealed class RealDashboardPageSpecs(ChromiumFixture chromium, ITestOutput
         Assert.Equal(2, await CountAsync(page, "#worker-table tbody tr[data-worker-id]"));
         Assert.Equal(RealRun.StragglerId, await page.EvaluateExpressionAsync<string>(
             "[...document.querySelectorAll('#worker-table tbody tr.straggler')].map(r => r.dataset.workerId).join(',')"));
+        Assert.Equal(["device", "memory (RSS / peak)"], await page.EvaluateExpressionAsync<string[]>(
+            "[...document.querySelectorAll('#worker-table thead th')].map(t => t.textContent).filter(t => t === 'device' || t.startsWith('memory'))"));
+        Assert.Equal(["cuda:0", "3.0 GiB / 5.5 GiB", "cpu", "—"], await page.EvaluateExpressionAsync<string[]>(
+            "[...document.querySelectorAll('#worker-table tbody tr[data-worker-id]')].sort((a, b) => a.cells[0].textContent - b.cells[0].textContent)"
+            + ".flatMap(r => [r.querySelector('[data-testid=worker-device]').textContent, r.querySelector('[data-testid=worker-memory]').textContent])"));
+        Assert.Contains(".NET heap 96.0 MiB", await page.EvaluateExpressionAsync<string>(
+            "document.querySelector('#worker-table [data-testid=worker-memory]').title"));
 
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#files a').length === 4", Soon);
         foreach (var path in new[] { RealRun.CheckpointPath, RealRun.LogPath })

@@ -173,6 +173,11 @@ internal sealed class RealRun : IAsyncDisposable
                 Host = $"node-{rank}",
                 LastReportAgeSeconds = 0.5,
                 Lanes = ["Forward/0: shm"],
+                Device = rank == 0 ? "cuda:0" : "cpu",
+                // rank 1 reports no resident set size (a worker without /proc), only its managed heap
+                ResidentBytes = rank == 0 ? 3L << 30 : null,
+                PeakResidentBytes = rank == 0 ? (5L << 30) + (512L << 20) : null,
+                ManagedHeapBytes = 96L << 20,
             }).ToList(),
             CollectiveFraction = Timings.Average(t => t.CollectiveMs / t.StepMs),
             Ledger =

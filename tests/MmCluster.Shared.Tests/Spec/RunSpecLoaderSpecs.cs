@@ -218,6 +218,28 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_bind_decode_threads_per_stage_and_default_to_none_when_left_out()
+    {
+        var (spec, problems) = RunSpecLoader.Parse(Valid.Replace("grad_clip: 1.5", "grad_clip: 1.5\n    decode_threads: 3"), "run.yaml", _dir);
+
+        Assert.Empty(problems);
+        Assert.Equal((3, (int?)null), (spec!.Stages[0].DecodeThreads, spec.Stages[1].DecodeThreads));
+    }
+
+    [Theory]
+    [InlineData("0", "must be between 1 and 64 (threads decoding a worker's images), got 0")]
+    [InlineData("65", "must be between 1 and 64 (threads decoding a worker's images), got 65")]
+    [InlineData("2.5", "expected a whole number, got '2.5'")]
+    [InlineData("many", "expected a whole number, got 'many'")]
+    public void Should_report_decode_threads_when_it_is_not_a_whole_number_from_1_to_64(string value, string message)
+    {
+        var problem = Single(Valid.Replace("grad_clip: 1.5", $"grad_clip: 1.5\n    decode_threads: {value}"));
+
+        Assert.Equal("stages[0].decode_threads", problem.Path);
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
     public void Should_report_the_tokenizer_when_an_override_names_one_that_does_not_exist()
     {
         var problem = Single(Valid.Replace("patch_size: 7", "tokenizer: sentencepiece"));

@@ -30,6 +30,16 @@ public sealed class ShippedExampleSpecs
     }
 
     [Fact]
+    public void Should_validate_the_photo_example_with_two_decode_threads_when_its_manifest_exists()
+    {
+        // The manifest is generated (bench/make-photo-set.sh), never committed: the validator is told it exists.
+        var spec = RunSpecLoader.Load(Example("photos-vit-b-32.yaml"), new RunSpecValidator(exists: _ => true));
+
+        var stage = Assert.Single(spec.Stages);
+        Assert.Equal(("ViT-B-32", 2), (stage.Model!.Preset, stage.DecodeThreads));
+    }
+
+    [Fact]
     public void Should_schedule_clip_lm_stage1_stage2_when_the_blip2_example_is_loaded()
     {
         var spec = RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml"));
