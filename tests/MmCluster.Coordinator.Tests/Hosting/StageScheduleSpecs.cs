@@ -20,7 +20,7 @@ public sealed class StageScheduleSpecs : IDisposable
         Assert.Equal(["clip", "lm", "blip2-stage1", "blip2-stage2"], stages.Select(s => s.Kind));
         Assert.Equal([0, 1, 2, 3], stages.Select(s => s.StageIndex));
         Assert.All(stages, s => Assert.Equal((4, "run-1", runDirectory), (s.StageCount, s.RunId, s.RunDirectory)));
-        Assert.Equal([600L, 200L, 300L, 300L], stages.Select(s => s.TotalSteps));
+        Assert.Equal([1200L, 200L, 300L, 600L], stages.Select(s => s.TotalSteps));
         Assert.Equal([64, 64, 64, 64], stages.Select(s => s.BatchSize));
         Assert.Equal([128, 128, 128, 128], stages.Select(s => s.GlobalBatchSize));
         Assert.Equal(["clip-mini", "lm-tiny", "blip2-tiny", "blip2-tiny"], stages.Select(s => s.Preset));
@@ -95,7 +95,7 @@ public sealed class StageScheduleSpecs : IDisposable
     {
         var stages = Build();
         Assert.Throws<InvalidOperationException>(() => StageSchedule.ResumePoint(stages));
-        Checkpoint("clip", 600, committed: true);
+        Checkpoint("clip", 1200, committed: true);
         Checkpoint("lm", 200, committed: true);
 
         Assert.Equal((2, (string?)null), StageSchedule.ResumePoint(stages));
