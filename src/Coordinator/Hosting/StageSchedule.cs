@@ -59,6 +59,7 @@ public static class StageSchedule
                 WeightDecay = stage.Optimizer.WeightDecay,
                 Beta1 = stage.Optimizer.Beta1,
                 Beta2 = stage.Optimizer.Beta2,
+                Eps = stage.Optimizer.Eps,
                 WarmupSteps = stage.Schedule.WarmupSteps,
                 Cosine = stage.Schedule.Cosine,
                 GradClip = stage.GradClip ?? 1.0,

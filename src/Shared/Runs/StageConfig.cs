@@ -89,7 +89,9 @@ public sealed record StageConfig
 
     public double Beta1 { get; init; } = 0.9;
 
-    public double Beta2 { get; init; } = 0.98;
+    public double Beta2 { get; init; } = 0.999;
+
+    public double Eps { get; init; } = 1e-8;
 
     public long WarmupSteps { get; init; }
 

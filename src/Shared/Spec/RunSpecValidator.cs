@@ -235,6 +235,10 @@ public sealed partial class RunSpecValidator
         {
             report(SpecPath.Field(at, "betas"), $"each beta must be in [0, 1), got [{opt.Beta1}, {opt.Beta2}]");
         }
+        if (!(opt.Eps > 0 && opt.Eps <= 1e-2))
+        {
+            report(SpecPath.Field(at, "eps"), $"must be in (0, 0.01], got {opt.Eps}");
+        }
         var warmupPath = SpecPath.Field(SpecPath.Field(path, "schedule"), "warmup_steps");
         if (stage.Schedule.WarmupSteps < 0)
         {

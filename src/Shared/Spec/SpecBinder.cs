@@ -155,7 +155,7 @@ internal sealed class SpecBinder
         {
             stage = stage with { Init = new InitSpec { From = init.TextList("from"), Freeze = init.TextList("freeze") } };
         }
-        if (s.Child("optimizer", "lr", "weight_decay", "betas") is { } opt)
+        if (s.Child("optimizer", "lr", "weight_decay", "betas", "eps") is { } opt)
         {
             var defaults = new OptimizerSpec();
             var betas = opt.Numbers("betas", 2);
@@ -167,6 +167,7 @@ internal sealed class SpecBinder
                     WeightDecay = opt.Double("weight_decay") ?? defaults.WeightDecay,
                     Beta1 = betas?[0] ?? defaults.Beta1,
                     Beta2 = betas?[1] ?? defaults.Beta2,
+                    Eps = opt.Double("eps") ?? defaults.Eps,
                 },
             };
         }
