@@ -38,6 +38,15 @@ internal sealed class LiveRowsAdamW : IDisposable
 
     public Parameter Table => table;
 
+    /// <summary>
+    /// Once the live rows are this fraction's inverse or more of the table (a quarter: random or web-scale text reaches
+    /// it), the table is stepped whole, as AdamW does, for good.
+    /// </summary>
+    private const long DenseBeyond = 4;
+
+    /// <summary>Whether the table is now stepped whole (see <see cref="DenseBeyond"/>).</summary>
+    public bool Dense { get; private set; }
+
     /// <summary>Rows updated by the last step (for the specs and the log).</summary>
     public long LiveRows { get; private set; }
 
@@ -53,8 +62,16 @@ internal sealed class LiveRowsAdamW : IDisposable
         {
             throw new InvalidOperationException("AdamW's state for the table was not initialized");
         }
+        state.step += 1;
+        if (Dense)
+        {
+            LiveRows = table.shape[0];
+            AdamWUpdate.Apply(table, grad, state.exp_avg, state.exp_avg_sq, state.step, lr, weightDecay: 0, beta1, beta2, eps);
+            expectedStep = state.step;
+            return;
+        }
         using var zero = 0f.ToScalar();                             // held: see AdamWUpdate
-        if (live is null || state.step != expectedStep)
+        if (live is null || state.step - 1 != expectedStep)
         {
             var fromState = state.exp_avg.ne(zero).any(1).logical_or_(state.exp_avg_sq.ne(zero).any(1));
             var merged = live is null ? fromState : live.logical_or(fromState);
@@ -64,8 +81,17 @@ internal sealed class LiveRowsAdamW : IDisposable
         live.logical_or_(grad.ne(zero).any(1));
         var rows = live.nonzero().squeeze(1);                      // (k,)
         LiveRows = rows.numel();
-        state.step += 1;
         expectedStep = state.step;
+        if (LiveRows * DenseBeyond >= table.shape[0])
+        {
+            // Gathering and scattering most of the table costs more than the dense step; all rows is a superset of the
+            // live ones, so this stays exact, and the live set only grows, so it stays dense.
+            Dense = true;
+            live.Dispose();
+            live = null;
+            AdamWUpdate.Apply(table, grad, state.exp_avg, state.exp_avg_sq, state.step, lr, weightDecay: 0, beta1, beta2, eps);
+            return;
+        }
         if (LiveRows == 0)
         {
             return;

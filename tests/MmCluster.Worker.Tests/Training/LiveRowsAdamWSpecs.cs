@@ -71,10 +71,10 @@ public sealed class LiveRowsAdamWSpecs
 
         public StageOptimizer SparseOptimizer { get; }
 
-        public void TrainBoth(int from, int to)
+        public void TrainBoth(int from, int to, Func<int, long[]>? idsOf = null)
         {
-            Train(Dense, DenseOptimizer, from, to);
-            Train(Sparse, SparseOptimizer, from, to);
+            Train(Dense, DenseOptimizer, from, to, idsOf);
+            Train(Sparse, SparseOptimizer, from, to, idsOf);
         }
 
         public void Dispose()
@@ -86,13 +86,13 @@ public sealed class LiveRowsAdamWSpecs
         }
     }
 
-    private static void Train(TableModel model, StageOptimizer optimizer, int from, int to)
+    private static void Train(TableModel model, StageOptimizer optimizer, int from, int to, Func<int, long[]>? idsOf = null)
     {
         for (var step = from; step < to; step++)
         {
             using var scope = NewDisposeScope();
             optimizer.Begin();
-            var ids = tensor(IdsOf(step));
+            var ids = tensor((idsOf ?? IdsOf)(step));
             var output = model.forward(ids);
             var target = arange(output.numel(), dtype: ScalarType.Float32).reshape(output.shape) / 7.0;
             nn.functional.mse_loss(output, target).backward();
@@ -177,6 +177,22 @@ public sealed class LiveRowsAdamWSpecs
             optimizer.Update();
         }
 
+        AssertSame(pair.DenseOptimizer, pair.SparseOptimizer);
+    }
+
+    [Fact]
+    public void Should_step_the_whole_table_for_good_when_a_quarter_of_its_rows_are_live()
+    {
+        using var pair = new Pair();
+        pair.TrainBoth(0, 2);
+        var table = Assert.Single(pair.SparseOptimizer.LiveRowTables);
+        Assert.False(table.Dense);
+
+        pair.TrainBoth(2, 3, _ => [.. Enumerable.Range(0, (Rows / 4) + 1).Select(i => (long)i * 3 % Rows)]);
+        pair.TrainBoth(3, 6);                                      // few rows again: stays whole
+
+        Assert.True(table.Dense);
+        Assert.Equal(Rows, table.LiveRows);
         AssertSame(pair.DenseOptimizer, pair.SparseOptimizer);
     }
 }
