@@ -104,8 +104,8 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
     }
 
     /// <summary>Instruction rows with the builder's question noise, if it has one that applies to them.</summary>
-    private long[] Noisy(long[] instructionRows, int context, IReadOnlyList<CaptionedImage> rows) =>
-        noise is null ? instructionRows : noise.ApplyToInstructions(instructionRows, context, [.. rows.Select(r => r.Key)]);
+    private long[] Noisy(long[] instructionRows, int context, string[] keys) =>
+        noise is null ? instructionRows : noise.ApplyToInstructions(instructionRows, context, keys);
 
     /// <summary>Each conversation's first question as instruction rows (<see cref="ClipBatch.Instructions"/>).</summary>
     public static long[] InstructionRows(IEnumerable<Conversation> conversations, CaptionTokenizer tokenizer) =>
@@ -130,16 +130,17 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             encoded[i] = template.Encode(conversations[i]);
             outcomes[(int)encoded[i].Outcome]++;
         }
-        var (inputs, targets, context) = Pack(noise is null ? encoded : noise.Apply(encoded, [.. rows.Select(r => r.Key)]));
+        string[] keys = [.. rows.Select(r => r.Key)];
+        var (inputs, targets, context) = Pack(noise is null ? encoded : noise.Apply(encoded, keys));
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, inputs, context)
         {
             Labels = [.. rows.Select(r => r.Label)],
-            Keys = [.. rows.Select(r => r.Key)],
+            Keys = keys,
             Targets = targets,
             ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
-            Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, rows),
+            Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, keys),
             InstructionLength = instructions?.ContextLength ?? 0,
         };
     }
