@@ -68,6 +68,7 @@ public static class StageSchedule
                 QuestionNoise = stage.QuestionNoise ?? 0,
                 Precision = stage.Precision ?? StagePrecision.Fp32,
                 DecodeThreads = stage.DecodeThreads ?? 1,
+                RandomShift = stage.RandomShift ?? 0,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
                 ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,

@@ -118,6 +118,9 @@ public sealed record StageConfig
     /// <summary>Threads decoding the images of each training batch (the stage's <c>decode_threads</c>); 1: the feed's own task.</summary>
     public int DecodeThreads { get; init; } = 1;
 
+    /// <summary>Pixels a clip stage's training images are moved by at most, each way (0: not moved).</summary>
+    public int RandomShift { get; init; }
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 

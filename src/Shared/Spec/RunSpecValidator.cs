@@ -19,6 +19,8 @@ public sealed partial class RunSpecValidator
     /// <summary>The most threads a stage's <c>decode_threads</c> may ask for.</summary>
     public const int MaxDecodeThreads = 64;
 
+    public const int MaxRandomShift = 8;
+
     private readonly ModelPresetCatalog _presets;
     private readonly Func<string, bool> _exists;
 
@@ -160,6 +162,17 @@ public sealed partial class RunSpecValidator
         if (stage.Precision == StagePrecision.Bf16Mixed && stage.Kind is { } kind && kind != StageKind.Clip)
         {
             report(SpecPath.Field(path, "precision"), $"bf16-mixed is implemented for clip stages; {kind.ToName()} stages run in fp32");
+        }
+        if (stage.RandomShift is { } shift)
+        {
+            if (shift is < 0 or > MaxRandomShift)
+            {
+                report(SpecPath.Field(path, "random_shift"), $"must be between 0 and {MaxRandomShift} (pixels), got {shift}");
+            }
+            else if (shift > 0 && stage.Kind is { } shiftKind && shiftKind != StageKind.Clip)
+            {
+                report(SpecPath.Field(path, "random_shift"), $"applies to clip stages; {shiftKind.ToName()} stages do not move their images");
+            }
         }
         if (stage.DecodeThreads is { } threads && threads is < 1 or > MaxDecodeThreads)
         {

@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "decode_threads", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "decode_threads", "random_shift", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -145,6 +145,7 @@ internal sealed class SpecBinder
                 _ => (StagePrecision?)null,
             }),
             DecodeThreads = s.Int("decode_threads"),
+            RandomShift = s.Int("random_shift"),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)

@@ -301,6 +301,8 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     [InlineData("betas: [0.8, 0.9]", "betas: [0.8, 1.0]", "each beta must be in [0, 1)")]
     [InlineData("betas: [0.8, 0.9]", "betas: [0.8]", "expected a list of 2 numbers, got a list of 1")]
     [InlineData("eps: 1.0e-6", "eps: 0", "must be in (0, 0.01], got 0")]
+    [InlineData("grad_clip: 1.5", "grad_clip: 1.5\n    random_shift: 9", "must be between 0 and 8 (pixels), got 9")]
+    [InlineData("gradient_overlap: false", "gradient_overlap: false\n    random_shift: 2", "applies to clip stages; lm stages do not move their images")]
     [InlineData("warmup_steps: 10", "warmup_steps: 100", "warm-up (100 steps) must be shorter than the stage (100 steps)")]
     [InlineData("\"a picture of a {}.\"", "\"a picture\"", "template 'a picture' has no '{}'")]
     [InlineData("grad_clip: 1.5", "grad_clip: 0", "must be positive (or left out for no clipping)")]
