@@ -71,7 +71,8 @@ public static class StageSchedule
                 RandomShift = stage.RandomShift ?? 0,
                 EvalEvery = stage.Eval.EverySteps ?? 0,
                 ZeroShotTemplates = stage.Eval.ZeroShotTemplates.Count > 0 ? stage.Eval.ZeroShotTemplates : CaptionTemplates.HeldOut,
-                ClassNames = inputs.ClassNames ?? ClassNames.FashionMnist,
+                // The stage's own eval.zero_shot.classes (or classes_file), else what the manifest's import recorded.
+                ClassNames = ZeroShotClasses.Resolve(spec, stage.Eval) ?? inputs.ClassNames ?? ClassNames.FashionMnist,
                 RetrievalHeldOut = stage.Eval.RetrievalHeldOut ?? 1000,
                 CheckpointEvery = stage.CheckpointEvery ?? 0,
                 Threads = inputs.Threads,

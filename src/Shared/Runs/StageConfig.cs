@@ -126,6 +126,11 @@ public sealed record StageConfig
 
     public IReadOnlyList<string> ZeroShotTemplates { get; init; } = [];
 
+    /// <summary>
+    /// The class name of label i is entry i: the stage's <c>eval.zero_shot.classes</c> or <c>classes_file</c>, else the
+    /// classes the manifest's import recorded (Fashion-MNIST's). Zero-shot scoring and the stages that name classes in
+    /// their logs read it.
+    /// </summary>
     public IReadOnlyList<string> ClassNames { get; init; } = [];
 
     public int RetrievalHeldOut { get; init; } = 1000;

@@ -178,12 +178,15 @@ internal sealed class SpecBinder
         }
         if (s.Child("eval", "every_steps", "zero_shot", "retrieval") is { } eval)
         {
+            var zeroShot = eval.Child("zero_shot", "templates", "classes", "classes_file");
             stage = stage with
             {
                 Eval = new EvalSpec
                 {
                     EverySteps = eval.Long("every_steps"),
-                    ZeroShotTemplates = eval.Child("zero_shot", "templates")?.TextList("templates") ?? [],
+                    ZeroShotTemplates = zeroShot?.TextList("templates") ?? [],
+                    ZeroShotClasses = zeroShot?.Has("classes") == true ? zeroShot.TextList("classes") : null,
+                    ZeroShotClassesFile = zeroShot?.Text("classes_file"),
                     RetrievalHeldOut = eval.Child("retrieval", "held_out")?.Int("held_out"),
                 },
             };
@@ -264,6 +267,9 @@ internal sealed class SpecBinder
             Value(key) is { } node ? binder.Section(node, SpecPath.Field(path, key), allowed) : null;
 
         public string? Text(string key) => Value(key) is { } node ? AsText(node, SpecPath.Field(path, key)) : null;
+
+        /// <summary>Whether the mapping names <paramref name="key"/> at all (an empty value counts: <c>classes: []</c> is given, and empty).</summary>
+        public bool Has(string key) => fields.ContainsKey(key);
 
         public long? Long(string key) => Parse<long>(key, "a whole number", text =>
             long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null);

@@ -41,7 +41,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             var slice = evalSlices.Current();
             if (!ReferenceEquals(slice, evaluated))
             {
-                evaluator = new StageEvaluator(model, tokenizer, group, config, slice);
+                evaluator = new StageEvaluator(model, tokenizer, group, config, slice, log);
                 evaluated = slice;
             }
             return evaluator!.Evaluate();
