@@ -18,6 +18,9 @@ public sealed class ManifestReadStats
     /// <summary>Called for every skipped row (on the reading thread), e.g. to log it.</summary>
     public Action<RowSkip>? OnSkip { get; init; }
 
+    /// <summary>Called with the file row of every row of another split (on the reading thread).</summary>
+    public Action<long>? OnFiltered { get; init; }
+
     public long RowsYielded => Interlocked.Read(ref _yielded);
 
     /// <summary>Rows of another split than the one asked for (not an error, not a skip).</summary>
@@ -58,7 +61,11 @@ public sealed class ManifestReadStats
         }
     }
 
-    internal void Filtered() => Interlocked.Increment(ref _filtered);
+    internal void Filtered(long fileRow)
+    {
+        Interlocked.Increment(ref _filtered);
+        OnFiltered?.Invoke(fileRow);
+    }
 
     internal void Skip(RowSkip skip)
     {

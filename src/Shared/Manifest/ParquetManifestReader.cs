@@ -258,8 +258,8 @@ public sealed class ParquetManifestReader : IAsyncDisposable
                 }
                 else if (reason is null)
                 {
-                    Stats.Filtered();
-                    shardStats?.Filtered();
+                    Stats.Filtered(row);
+                    shardStats?.Filtered(row);
                 }
                 else
                 {

@@ -44,6 +44,19 @@ internal sealed class LeaseTracker
         }
     }
 
+    /// <summary>
+    /// The reader passed over the row at <paramref name="fileRow"/> of <paramref name="entry"/>, which belongs to another
+    /// split: counted like a skip for <paramref name="reason"/>, so a cursor inside the lease accounts for it too (a lease
+    /// continued after a recovery starts after it and would never see it again).
+    /// </summary>
+    public void Filtered(Entry entry, long fileRow, string reason)
+    {
+        lock (gate)
+        {
+            entry.Skips.Add((fileRow, reason));
+        }
+    }
+
     /// <summary>The feed read the whole lease, skipping <paramref name="skippedByReason"/> of its rows as bad.</summary>
     public void Finished(Entry entry, IReadOnlyDictionary<string, long>? skippedByReason = null)
     {

@@ -89,7 +89,11 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 emptyEpochs = 0;
                 CurrentEpoch = epoch;
                 var entry = tracker.Begin(offer.Lease);
-                var stats = new ManifestReadStats { OnSkip = skip => { tracker.Skipped(entry, skip); LogSkip(skip); } };
+                var stats = new ManifestReadStats
+                {
+                    OnSkip = skip => { tracker.Skipped(entry, skip); LogSkip(skip); },
+                    OnFiltered = row => tracker.Filtered(entry, row, OtherSplitReason),
+                };
                 var truncated = false;
                 await foreach (var row in reader.ReadShardAsync(offer.Lease.Shard, stats, ct).ConfigureAwait(false))
                 {

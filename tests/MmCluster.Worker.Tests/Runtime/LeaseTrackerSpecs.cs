@@ -93,6 +93,25 @@ public sealed class LeaseTrackerSpecs
     }
 
     [Fact]
+    public void Should_count_the_rows_of_another_split_before_a_cursor_when_a_step_ends_inside_the_lease()
+    {
+        // A held-out row (test_fraction) inside a lease that a checkpoint cuts: a continued lease starts after the cursor,
+        // so the cursor must carry it, or the ledger reports it missing after a recovery or resume.
+        var lease = Lease(2);
+        var entry = tracker.Begin(lease);
+        tracker.Produced(entry, 200);
+        tracker.Filtered(entry, 201, ShardBatchFeed.OtherSplitReason);
+        tracker.Produced(entry, 202);
+        tracker.Filtered(entry, 205, ShardBatchFeed.OtherSplitReason);
+        tracker.Produced(entry, 206);
+
+        var cursor = Assert.Single(tracker.Consume(2).Cursors);
+
+        Assert.Equal((203L, 2L), (cursor.NextRow, cursor.Trained));
+        Assert.Equal(1, cursor.SkippedByReason[ShardBatchFeed.OtherSplitReason]);   // row 201, not row 205 after the cursor
+    }
+
+    [Fact]
     public void Should_start_a_continued_lease_at_its_skipped_rows_when_nothing_is_consumed_yet()
     {
         var lease = new ShardLease(0, new ShardSpec(1, "part.parquet", 1, 1, 100, 100) { SkipRows = 40 });
