@@ -61,11 +61,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             }
         }
 
-        var staging = HostStaging.For(device);
-        if (staging.Stages)
-        {
-            log($"training on {device}: batches copied from page-locked host memory without blocking, collective payloads staged through kept page-locked host buffers");
-        }
+        var staging = StagingFor(device, log);
         var clip = new ClipModel(modelConfig);
         clip.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
         return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, clip, new StageRecipe<ClipModel, TrainStep>(
