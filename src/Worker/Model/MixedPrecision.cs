@@ -86,7 +86,7 @@ public static class MixedPrecision
 
     /// <summary>
     /// Scaled dot-product attention under an additive (B, 1, L, S) float mask (or none), as the Q-Former's: the mask is cast
-    /// with the operands (its 0 and large negative entries are exact enough in bfloat16 for the softmax).
+    /// with the operands (its entries, 0 and -inf, are exact in bfloat16).
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask)
     {

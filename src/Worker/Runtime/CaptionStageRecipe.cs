@@ -28,6 +28,8 @@ internal static class CaptionStageRecipe
         where TModel : nn.Module
         where TStep : class, IStageStep
     {
+        StageTrainingSession.LogPrecision(context.Config, context.Log);
+
         void LoadStartWeights(TModel model)
         {
             inputs.LoadInto(model, mappings, context.Log);

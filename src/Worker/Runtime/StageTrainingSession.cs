@@ -122,6 +122,15 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         return staging;
     }
 
+    /// <summary>Says so when the stage trains in bf16-mixed (every kind's trainer, when it is built).</summary>
+    internal static void LogPrecision(StageConfig config, Action<string> log)
+    {
+        if (config.Precision == StagePrecision.Bf16Mixed)
+        {
+            log("precision bf16-mixed: the forward's matrix products in bfloat16 (frozen parts included); weights, gradients and optimizer state float32");
+        }
+    }
+
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>
     internal static float[] SumOverRanks(ICollectiveGroup group, float[] values)
     {
