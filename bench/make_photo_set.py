@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """Cuts Debian's mate-backgrounds JPEG photographs into a test set of real photos at several sizes, as webdataset tars
-(KEY.jpg + KEY.txt) that `mmcluster manifest import-webdataset` turns into a manifest. Per photograph: the original
+(KEY.jpg + KEY.txt + KEY.cls) that `mmcluster manifest import-webdataset` turns into a manifest. Per photograph: the original
 file's bytes unchanged (up to 5640x3172), then PER_SIZE crops at each width of WIDTHS (random position, aspect 16:9,
 4:3, 1:1 or 3:4, Pillow bicubic down-scale, JPEG quality 90); every tenth crop is saved grey and every tenth (offset
 five) as CMYK, so the set holds the colour models photos come in. Deterministic for a seed.
+
+Classes: each sample's KEY.cls is the index of its source photograph in sorted path order (webdataset's class id, as
+text), and OUT_DIR/classes.txt names them, one per line (line i+1 names class i), with the names the captions use (the
+file name without extension; Elephants comes in three resolutions, three files and so three classes of one picture).
 
 Usage: bench/make_photo_set.py OUT_DIR [--per-size 3] [--widths 1920,1024,640,320] [--per-tar 64] [--seed 17]
 """
@@ -27,12 +31,16 @@ def members():
     return photos
 
 
-def crops(path, widths, per_size, rng, counter):
+def name_of(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def crops(path, label, widths, per_size, rng, counter):
     with open(path, "rb") as f:
         original = f.read()
     image = Image.open(io.BytesIO(original))
-    name = os.path.splitext(os.path.basename(path))[0]
-    yield original, f"a photograph, {name}, the original {image.width}x{image.height}"
+    name = name_of(path)
+    yield original, f"a photograph, {name}, the original {image.width}x{image.height}", label
     image = image.convert("RGB")
     for width in widths:
         for _ in range(per_size):
@@ -47,7 +55,7 @@ def crops(path, widths, per_size, rng, counter):
             mode = "L" if n % 10 == 0 else "CMYK" if n % 10 == 5 else "RGB"
             buffer = io.BytesIO()
             piece.convert(mode).save(buffer, "JPEG", quality=90)
-            yield buffer.getvalue(), f"a photograph, {name}, cut {cw}x{ch} at {x},{y}, {piece.width}x{piece.height} {mode}"
+            yield buffer.getvalue(), f"a photograph, {name}, cut {cw}x{ch} at {x},{y}, {piece.width}x{piece.height} {mode}", label
 
 
 def main():
@@ -62,18 +70,22 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     counter = iter(range(1 << 30))
-    samples = [s for p in members() for s in crops(p, widths, args.per_size, rng, counter)]
+    photos = members()
+    samples = [s for label, p in enumerate(photos) for s in crops(p, label, widths, args.per_size, rng, counter)]
     rng.shuffle(samples)
     total = 0
     for shard in range(0, len(samples), args.per_tar):
         with tarfile.open(os.path.join(args.out, f"{shard // args.per_tar:05d}.tar"), "w") as tar:
-            for i, (jpeg, caption) in enumerate(samples[shard:shard + args.per_tar], start=shard):
-                for suffix, data in ((".jpg", jpeg), (".txt", caption.encode())):
+            for i, (jpeg, caption, label) in enumerate(samples[shard:shard + args.per_tar], start=shard):
+                for suffix, data in ((".jpg", jpeg), (".txt", caption.encode()), (".cls", str(label).encode())):
                     info = tarfile.TarInfo(f"{i:06d}{suffix}")
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
                 total += len(jpeg)
-    print(f"{len(samples)} photos ({total / 1e6:.1f} MB of JPEG) from {len(members())} mate-backgrounds JPEGs in {args.out}")
+    with open(os.path.join(args.out, "classes.txt"), "w") as f:
+        f.writelines(name_of(p) + "\n" for p in photos)
+    print(f"{len(samples)} photos ({total / 1e6:.1f} MB of JPEG) from {len(photos)} mate-backgrounds JPEGs in {args.out}, "
+          f"{len(photos)} classes in {os.path.join(args.out, 'classes.txt')}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ namespace MmCluster.Cli.Commands;
 /// <summary>
 /// <c>mmcluster manifest import-webdataset --shards PATTERN --out DIR [--threads N]</c>: img2dataset's webdataset tars
 /// into a manifest (<see cref="WebDatasetImporter"/>) with a progress bar, the members it left out (tar, member,
-/// reason) and a summary: tars, rows, image bytes, skips by reason.
+/// reason) and a summary: tars, rows (and how many carry a label from <c>KEY.cls</c>), image bytes, skips by reason.
 /// </summary>
 internal static class ImportWebDatasetCommand
 {
@@ -27,7 +27,7 @@ internal static class ImportWebDatasetCommand
         var split = new Option<string?>("--split") { Description = "Split name for every row (split column and footer)." };
         var rowsPerGroup = new Option<int>("--rows-per-group") { Description = "Rows per row group (images each thread holds in memory).", DefaultValueFactory = _ => 500 };
         var skipReport = new Option<string?>("--skip-report") { Description = "Also write every skipped member (tar, member, reason, detail; tab-separated) to this file." };
-        var command = new Command("import-webdataset", "Import webdataset tars (img2dataset: KEY.jpg/.png/.webp, KEY.txt, KEY.json) as a manifest, resumably.")
+        var command = new Command("import-webdataset", "Import webdataset tars (img2dataset: KEY.jpg/.png/.webp, KEY.txt, KEY.json; KEY.cls as the label) as a manifest, resumably.")
         {
             shards, output, threads, split, rowsPerGroup, skipReport,
         };
@@ -75,7 +75,7 @@ internal static class ImportWebDatasetCommand
             }
             var fresh = result.Tars.Where(t => !t.Kept).ToList();
             var (rows, bytes) = (fresh.Sum(t => t.Rows), fresh.Sum(t => t.ImageBytes));
-            log.WriteLine($"imported {result.Tars.Count:N0} tars into {options.OutDir} ({result.Kept:N0} kept from an earlier import): {result.Rows:N0} rows, "
+            log.WriteLine($"imported {result.Tars.Count:N0} tars into {options.OutDir} ({result.Kept:N0} kept from an earlier import): {result.Rows:N0} rows ({result.LabelledRows:N0} with a label), "
                 + $"{result.ImageBytes / 1e6:N1} MB of images; skipped {result.Skipped:N0}: {Shared.Manifest.SkipCounts.Describe(result.SkippedByReason)}");
             log.WriteLine($"this run: {fresh.Count:N0} tars, {rows:N0} rows, {bytes / 1e6:N1} MB of images in {seconds:F1} s "
                 + $"({rows / Math.Max(seconds, 1e-3):N0} rows/s, {progress.TotalBytes / 1e6 / Math.Max(seconds, 1e-3):N1} MB/s of tars)");
@@ -96,7 +96,7 @@ internal static class ImportWebDatasetCommand
                 {
                     bar.MaxValue = Math.Max(1, progress.TotalBytes);
                     bar.Value = Math.Min(progress.BytesRead, bar.MaxValue);
-                    bar.Description = $"{progress.TarsDone}/{progress.TotalTars} tars, {progress.Rows:N0} rows";
+                    bar.Description = $"{progress.TarsDone}/{progress.TotalTars} tars, {progress.Rows:N0} rows ({progress.LabelledRows:N0} labelled)";
                     if (import.IsCompleted)
                     {
                         bar.Value = bar.MaxValue;

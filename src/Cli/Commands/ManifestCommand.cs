@@ -225,6 +225,10 @@ internal static class ManifestCommand
         output.WriteLine($"images     {(summary.Storage == ManifestImageStorage.Embedded ? "embedded" : "by path")}");
         output.WriteLine("columns    " + string.Join(", ", summary.Columns.Select(c => $"{c.Name}: {c.Type}{(c.Nullable ? "?" : "")}")));
         output.WriteLine($"mapping    {summary.Mapping}{(summary.Mapping.IsNone ? " (the manifest's own column names)" : " (manifest column: the files' column)")}");
+        if (summary.HasLabel)
+        {
+            output.WriteLine($"labels     {(summary.LabelRows is { } labelled ? $"{labelled:N0} of {summary.Rows:N0} rows" : "column present (the footers keep no null counts)")} in {summary.Mapping.Describe(ManifestSchema.Label)}");
+        }
         if (summary.HasConversation)
         {
             output.WriteLine($"conversations {(summary.ConversationRows is { } rows ? $"{rows:N0} of {summary.Rows:N0} rows" : "column present (the footers keep no null counts)")}");

@@ -21,6 +21,8 @@ internal static class ManifestSummaryJson
             ["columns"] = summary.Columns.Select(c => new Dictionary<string, object> { ["name"] = c.Name, ["type"] = c.Type, ["nullable"] = c.Nullable }).ToList(),
             ["splits"] = summary.RowsBySplit.ToDictionary(s => s.Key.Length == 0 ? "unsplit" : s.Key, s => s.Value),
             ["column_mapping"] = summary.Mapping.Columns,
+            ["label_column"] = summary.HasLabel ? summary.Mapping[ManifestSchema.Label] : null,
+            ["label_rows"] = summary.LabelRows,
             ["conversation_column"] = summary.HasConversation,
             ["conversation_rows"] = summary.ConversationRows,
         };

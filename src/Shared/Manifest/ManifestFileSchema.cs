@@ -51,8 +51,9 @@ internal sealed class ManifestFileSchema
         mapping ??= ManifestColumnMapping.None;
         var fields = schema.GetDataFields().ToDictionary(f => f.Path.ToString(), StringComparer.Ordinal);
         var columns = fields.Values.Select(f => new ManifestColumn(f.Path.ToString(), TypeName(f), f.IsNullable)).ToList();
+        // An optional column is read when the file has it; one the mapping names must be there (label: cls on files without cls is a mistake).
         DataField? Optional(string column, Type type, Type? alternative = null) =>
-            fields.ContainsKey(mapping[column]) ? Require(fields, mapping, column, type, file, alternative) : null;
+            fields.ContainsKey(mapping[column]) || mapping.Columns.ContainsKey(column) ? Require(fields, mapping, column, type, file, alternative) : null;
 
         var key = Require(fields, mapping, ManifestSchema.Key, typeof(string), file);
         var caption = Require(fields, mapping, ManifestSchema.Caption, typeof(string), file);
@@ -87,7 +88,8 @@ internal sealed class ManifestFileSchema
     {
         if (!fields.TryGetValue(mapping[column], out var field))
         {
-            throw new ManifestException($"missing column {mapping.Describe(column)} ({TypeName(type)}); columns are: {string.Join(", ", fields.Keys)}", file);
+            var expected = alternative is null ? TypeName(type) : $"{TypeName(type)} or {TypeName(alternative)}";
+            throw new ManifestException($"missing column {mapping.Describe(column)} ({expected}); columns are: {string.Join(", ", fields.Keys)}", file);
         }
         var actual = TypeName(field);
         if (actual != TypeName(type) && (alternative is null || actual != TypeName(alternative)))

@@ -15,6 +15,12 @@ public sealed record ManifestFileSummary(string File, long Bytes, string? Split,
     /// </summary>
     public long? ConversationRows { get; init; }
 
+    /// <summary>
+    /// Rows whose <c>label</c> (or the column <c>manifest.columns.label</c> maps it to) is not null, from the footer's
+    /// null counts: 0 when the file has no label column, null when its footer keeps no null counts.
+    /// </summary>
+    public long? LabelRows { get; init; }
+
     public long Rows
     {
         get

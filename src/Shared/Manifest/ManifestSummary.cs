@@ -20,6 +20,12 @@ public sealed record ManifestSummary(
     /// <summary>Rows with a conversation, from the footers' null counts (0 without the column); null when a file with the column keeps no null counts.</summary>
     public long? ConversationRows => Files.Any(f => f.ConversationRows is null) ? null : Files.Sum(f => f.ConversationRows ?? 0);
 
+    /// <summary>Whether the files carry a label column (<c>label</c>, or the column <c>manifest.columns.label</c> names).</summary>
+    public bool HasLabel => Columns.Any(c => c.Name == Mapping[ManifestSchema.Label]);
+
+    /// <summary>Rows with a label, from the footers' null counts (0 without the column); null when a file with the column keeps no null counts.</summary>
+    public long? LabelRows => Files.Any(f => f.LabelRows is null) ? null : Files.Sum(f => f.LabelRows ?? 0);
+
     public long Bytes => Files.Sum(f => f.Bytes);
 
     /// <summary>The column mapping the footers were checked with (<see cref="ManifestColumnMapping.None"/>: the manifest's own names).</summary>

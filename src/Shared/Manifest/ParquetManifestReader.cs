@@ -117,7 +117,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
             var path = Path.Combine(full, files[i]);
             await using var reader = await OpenAsync(path, ct);
             schemas[i] = ManifestFileSchema.From(reader.Schema, path, columns);
-            summaries[i] = Summarize(files[i], new FileInfo(path).Length, reader);
+            summaries[i] = Summarize(files[i], new FileInfo(path).Length, reader, columns);
         });
         for (var i = 1; i < files.Count; i++)
         {
@@ -350,7 +350,7 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         stream.Seek(0, SeekOrigin.Begin);
     }
 
-    private static ManifestFileSummary Summarize(string relative, long bytes, ParquetReader reader)
+    private static ManifestFileSummary Summarize(string relative, long bytes, ParquetReader reader, ManifestColumnMapping? columns)
     {
         var groups = new RowGroupSummary[reader.RowGroupCount];
         for (var g = 0; g < groups.Length; g++)
@@ -361,21 +361,25 @@ public sealed class ParquetManifestReader : IAsyncDisposable
         reader.CustomMetadata.TryGetValue(ManifestSchema.SplitMetadataKey, out var split);
         return new ManifestFileSummary(relative, bytes, string.IsNullOrEmpty(split) ? null : split, groups)
         {
-            ConversationRows = ConversationRows(reader),
+            ConversationRows = NonNullRows(reader, ManifestSchema.Conversation),
+            LabelRows = NonNullRows(reader, (columns ?? ManifestColumnMapping.None)[ManifestSchema.Label]),
         };
     }
 
-    /// <summary>Rows with a non-null <c>conversation</c>, from the column chunks' null counts: 0 without the column, null without the statistics.</summary>
-    private static long? ConversationRows(ParquetReader reader)
+    /// <summary>
+    /// Rows whose <paramref name="column"/> is not null, from the column chunks' null counts (no data page read): 0 when
+    /// the file has no such column, null when its footer keeps no null counts.
+    /// </summary>
+    internal static long? NonNullRows(ParquetReader reader, string column)
     {
-        if (!reader.Schema.GetDataFields().Any(f => f.Path.ToString() == ManifestSchema.Conversation))
+        if (!reader.Schema.GetDataFields().Any(f => f.Path.ToString() == column))
         {
             return 0;
         }
         var rows = 0L;
         foreach (var group in reader.Metadata!.RowGroups)
         {
-            var chunk = group.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [ManifestSchema.Conversation]);
+            var chunk = group.Columns.FirstOrDefault(c => c.MetaData?.PathInSchema is [var name] && name == column);
             if (chunk?.MetaData?.Statistics?.NullCount is not { } nulls)
             {
                 return null;

@@ -89,7 +89,9 @@ public sealed record StageConfig
 
     public double Beta1 { get; init; } = 0.9;
 
-    public double Beta2 { get; init; } = 0.98;
+    public double Beta2 { get; init; } = 0.999;
+
+    public double Eps { get; init; } = 1e-8;
 
     public long WarmupSteps { get; init; }
 
@@ -116,11 +118,19 @@ public sealed record StageConfig
     /// <summary>Threads decoding the images of each training batch (the stage's <c>decode_threads</c>); 1: the feed's own task.</summary>
     public int DecodeThreads { get; init; } = 1;
 
+    /// <summary>Pixels a clip stage's training images are moved by at most, each way (0: not moved).</summary>
+    public int RandomShift { get; init; }
+
     /// <summary>0: evaluate at the end only.</summary>
     public long EvalEvery { get; init; }
 
     public IReadOnlyList<string> ZeroShotTemplates { get; init; } = [];
 
+    /// <summary>
+    /// The class name of label i is entry i: the stage's <c>eval.zero_shot.classes</c> or <c>classes_file</c>, else the
+    /// classes the manifest's import recorded (Fashion-MNIST's). Zero-shot scoring and the stages that name classes in
+    /// their logs read it.
+    /// </summary>
     public IReadOnlyList<string> ClassNames { get; init; } = [];
 
     public int RetrievalHeldOut { get; init; } = 1000;

@@ -19,15 +19,20 @@ public sealed partial class RunSpecValidator
     /// <summary>The most threads a stage's <c>decode_threads</c> may ask for.</summary>
     public const int MaxDecodeThreads = 64;
 
+    public const int MaxRandomShift = 8;
+
     private readonly ModelPresetCatalog _presets;
     private readonly Func<string, bool> _exists;
+    private readonly Func<string, string[]> _readLines;
 
     /// <param name="presets">Known model presets (default: <see cref="ModelPresetCatalog.Default"/>).</param>
     /// <param name="exists">Whether a file or folder exists (tests may fake the file system).</param>
-    public RunSpecValidator(ModelPresetCatalog? presets = null, Func<string, bool>? exists = null)
+    /// <param name="readLines">Reads a text file's lines (<c>eval.zero_shot.classes_file</c>); default <see cref="File.ReadAllLines(string)"/>.</param>
+    public RunSpecValidator(ModelPresetCatalog? presets = null, Func<string, bool>? exists = null, Func<string, string[]>? readLines = null)
     {
         _presets = presets ?? ModelPresetCatalog.Default;
         _exists = exists ?? (p => File.Exists(p) || Directory.Exists(p));
+        _readLines = readLines ?? File.ReadAllLines;
     }
 
     public IReadOnlyList<SpecProblem> Validate(RunSpec spec)
@@ -157,11 +162,22 @@ public sealed partial class RunSpecValidator
         Positive(stage.CheckpointEvery, SpecPath.Field(path, "checkpoint_every"), report);
         CheckOptimizer(stage, path, report);
         CheckQuestionNoise(stage, path, report);
+        if (stage.RandomShift is { } shift)
+        {
+            if (shift is < 0 or > MaxRandomShift)
+            {
+                report(SpecPath.Field(path, "random_shift"), $"must be between 0 and {MaxRandomShift} (pixels), got {shift}");
+            }
+            else if (shift > 0 && stage.Kind is { } shiftKind && shiftKind != StageKind.Clip)
+            {
+                report(SpecPath.Field(path, "random_shift"), $"applies to clip stages; {shiftKind.ToName()} stages do not move their images");
+            }
+        }
         if (stage.DecodeThreads is { } threads && threads is < 1 or > MaxDecodeThreads)
         {
             report(SpecPath.Field(path, "decode_threads"), $"must be between 1 and {MaxDecodeThreads} (threads decoding a worker's images), got {threads}");
         }
-        CheckEval(stage.Eval, SpecPath.Field(path, "eval"), report);
+        CheckEval(spec, stage.Eval, SpecPath.Field(path, "eval"), report);
         CheckInit(spec, stage, path, report);
     }
 
@@ -231,6 +247,10 @@ public sealed partial class RunSpecValidator
         {
             report(SpecPath.Field(at, "betas"), $"each beta must be in [0, 1), got [{opt.Beta1}, {opt.Beta2}]");
         }
+        if (!(opt.Eps > 0 && opt.Eps <= 1e-2))
+        {
+            report(SpecPath.Field(at, "eps"), $"must be in (0, 0.01], got {opt.Eps}");
+        }
         var warmupPath = SpecPath.Field(SpecPath.Field(path, "schedule"), "warmup_steps");
         if (stage.Schedule.WarmupSteps < 0)
         {
@@ -246,9 +266,10 @@ public sealed partial class RunSpecValidator
         }
     }
 
-    private static void CheckEval(EvalSpec eval, string path, Action<string, string> report)
+    private void CheckEval(RunSpec spec, EvalSpec eval, string path, Action<string, string> report)
     {
         Positive(eval.EverySteps, SpecPath.Field(path, "every_steps"), report);
+        CheckClasses(spec, eval, SpecPath.Field(path, "zero_shot"), report);
         var templatesPath = SpecPath.Field(SpecPath.Field(path, "zero_shot"), "templates");
         for (var i = 0; i < eval.ZeroShotTemplates.Count; i++)
         {
@@ -258,6 +279,50 @@ public sealed partial class RunSpecValidator
             }
         }
         Positive(eval.RetrievalHeldOut, SpecPath.Field(SpecPath.Field(path, "retrieval"), "held_out"), report);
+    }
+
+    private void CheckClasses(RunSpec spec, EvalSpec eval, string path, Action<string, string> report)
+    {
+        var classesPath = SpecPath.Field(path, "classes");
+        var filePath = SpecPath.Field(path, "classes_file");
+        if (eval.ZeroShotClasses is not null && eval.ZeroShotClassesFile is not null)
+        {
+            report(filePath, "give 'classes' or 'classes_file', not both (each names the classes of the labels)");
+            return;
+        }
+        if (eval.ZeroShotClasses is { } inline)
+        {
+            foreach (var (index, message) in ZeroShotClasses.Check(inline, i => $"classes[{i}]"))
+            {
+                report(index is { } i ? SpecPath.Item(classesPath, i) : classesPath, message);
+            }
+            return;
+        }
+        if (eval.ZeroShotClassesFile is not { } file)
+        {
+            return;
+        }
+        var full = spec.ResolvePath(file);
+        if (!_exists(full))
+        {
+            report(filePath, $"class file '{file}' does not exist (looked at {full})");
+            return;
+        }
+        string[] lines;
+        try
+        {
+            lines = _readLines(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            report(filePath, $"class file '{file}' cannot be read ({e.Message})");
+            return;
+        }
+        // Entry i is on line i + 1.
+        foreach (var (index, message) in ZeroShotClasses.Check(ZeroShotClasses.FromLines(lines), i => $"line {i + 1}"))
+        {
+            report(filePath, $"{file}: {(index is { } i ? $"line {i + 1}: " : "")}{message}");
+        }
     }
 
     private void CheckInit(RunSpec spec, StageSpec stage, string path, Action<string, string> report)

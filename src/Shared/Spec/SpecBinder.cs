@@ -19,7 +19,7 @@ internal sealed class SpecBinder
     private static readonly string[] StageFields =
     [
         "name", "kind", "depends_on", "model", "init", "batch_size", "steps", "epochs", "optimizer", "schedule",
-        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "decode_threads", "eval", "checkpoint_every",
+        "grad_clip", "gradient_wire", "gradient_overlap", "question_noise", "precision", "decode_threads", "random_shift", "eval", "checkpoint_every",
     ];
 
     private readonly string? _file;
@@ -145,6 +145,7 @@ internal sealed class SpecBinder
                 _ => (StagePrecision?)null,
             }),
             DecodeThreads = s.Int("decode_threads"),
+            RandomShift = s.Int("random_shift"),
             CheckpointEvery = s.Long("checkpoint_every"),
         };
         if (s.Child("model", "preset", "overrides") is { } model)
@@ -155,7 +156,7 @@ internal sealed class SpecBinder
         {
             stage = stage with { Init = new InitSpec { From = init.TextList("from"), Freeze = init.TextList("freeze") } };
         }
-        if (s.Child("optimizer", "lr", "weight_decay", "betas") is { } opt)
+        if (s.Child("optimizer", "lr", "weight_decay", "betas", "eps") is { } opt)
         {
             var defaults = new OptimizerSpec();
             var betas = opt.Numbers("betas", 2);
@@ -167,6 +168,7 @@ internal sealed class SpecBinder
                     WeightDecay = opt.Double("weight_decay") ?? defaults.WeightDecay,
                     Beta1 = betas?[0] ?? defaults.Beta1,
                     Beta2 = betas?[1] ?? defaults.Beta2,
+                    Eps = opt.Double("eps") ?? defaults.Eps,
                 },
             };
         }
@@ -176,12 +178,15 @@ internal sealed class SpecBinder
         }
         if (s.Child("eval", "every_steps", "zero_shot", "retrieval") is { } eval)
         {
+            var zeroShot = eval.Child("zero_shot", "templates", "classes", "classes_file");
             stage = stage with
             {
                 Eval = new EvalSpec
                 {
                     EverySteps = eval.Long("every_steps"),
-                    ZeroShotTemplates = eval.Child("zero_shot", "templates")?.TextList("templates") ?? [],
+                    ZeroShotTemplates = zeroShot?.TextList("templates") ?? [],
+                    ZeroShotClasses = zeroShot?.Has("classes") == true ? zeroShot.TextList("classes") : null,
+                    ZeroShotClassesFile = zeroShot?.Text("classes_file"),
                     RetrievalHeldOut = eval.Child("retrieval", "held_out")?.Int("held_out"),
                 },
             };
@@ -262,6 +267,9 @@ internal sealed class SpecBinder
             Value(key) is { } node ? binder.Section(node, SpecPath.Field(path, key), allowed) : null;
 
         public string? Text(string key) => Value(key) is { } node ? AsText(node, SpecPath.Field(path, key)) : null;
+
+        /// <summary>Whether the mapping names <paramref name="key"/> at all (an empty value counts: <c>classes: []</c> is given, and empty).</summary>
+        public bool Has(string key) => fields.ContainsKey(key);
 
         public long? Long(string key) => Parse<long>(key, "a whole number", text =>
             long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null);

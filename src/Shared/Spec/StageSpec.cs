@@ -60,6 +60,12 @@ public sealed record StageSpec
     /// </summary>
     public int? DecodeThreads { get; init; }
 
+    /// <summary>
+    /// <c>random_shift</c>: clip stages move each training image by up to this many pixels each way (0..8), the border
+    /// black (the usual augmentation of small grey images). Left out: 0, none. Evaluation images are never moved.
+    /// </summary>
+    public int? RandomShift { get; init; }
+
     public EvalSpec Eval { get; init; } = new();
 
     /// <summary>Commit a checkpoint every this many steps (and always at the stage's end); null: only at the end.</summary>

@@ -52,7 +52,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
         StageContext context, Blip2Stage2Model model, ClipBatch images, CaptionTokenizer tokenizer, CaptionVocabulary vocabulary)
     {
         var classes = context.Config.ClassNames;
-        var scored = images.Count > 0 && images.Labels.Length == images.Count && classes.Count > 0;
+        var scored = images.Count > 0 && images.Labels.Length == images.Count && classes.Count > 0 && images.Labels.All(l => l < classes.Count);
         var result = scored ? Blip2Evaluator.Captions(model, images, classes, tokenizer, vocabulary) : null;
         if (result is not null)
         {

@@ -106,7 +106,7 @@ internal static class ChatStageRecipe
         else
         {
             var classes = config.ClassNames;
-            var scored = classes.Count > 0 && evalSet.Labels.Take(images).All(l => l >= 0) ? images : 0;
+            var scored = classes.Count > 0 && evalSet.Labels.Take(images).All(l => l >= 0 && l < classes.Count) ? images : 0;
             var asked = Enumerable.Range(0, scored).Select(i => new ChatQuestion(i, ConversationTemplate.DescribeInstruction, evalSet.Captions[i], "describe")).ToArray();
             var answers = ChatEvaluator.Ask(asked, template, generate);
             context.Log($"descriptions: {string.Join(" | ", answers.Take(4).Select(a => $"{classes[evalSet.Labels[a.Question.Image]]}: {a.Answer}"))}");

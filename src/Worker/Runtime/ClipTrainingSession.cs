@@ -37,7 +37,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             var slice = evalSlices.Current();
             if (!ReferenceEquals(slice, evaluated))
             {
-                evaluator = new StageEvaluator(model, tokenizer, group, config, slice);
+                evaluator = new StageEvaluator(model, tokenizer, group, config, slice, log);
                 evaluated = slice;
             }
             return evaluator!.Evaluate();
@@ -61,7 +61,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
         var clip = new ClipModel(modelConfig);
         clip.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
         return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, clip, new StageRecipe<ClipModel, TrainStep>(
-            new BatchBuilder(decoder, tokenizer, cropSeed: (ulong)config.Seed),   // RGB presets: OpenCLIP's random-resized-crop
+            new BatchBuilder(decoder, tokenizer, cropSeed: (ulong)config.Seed, randomShift: config.RandomShift),   // RGB presets: OpenCLIP's random-resized-crop
             LoadStartWeights,
             (model, averager) => new TrainStep(model, OptionsOf(config),
                 new CollectiveFeatureGatherer(group, config.GlobalBatch(generation.WorldSize), staging), averager, staging),

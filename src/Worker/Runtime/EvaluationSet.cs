@@ -7,6 +7,9 @@ namespace MmCluster.Worker.Runtime;
 /// <summary>This rank's slice of the test split (every W-th row from its rank), decoded once for repeated evaluations.</summary>
 internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, string[] Captions)
 {
+    /// <summary>Each row's manifest key (what a log names a row by).</summary>
+    public string[] Keys { get; init; } = [];
+
     /// <summary>Each row's conversation (null where it has none): the held-out questions of the chat stages.</summary>
     public Conversation?[] Conversations { get; init; } = [];
 
@@ -19,6 +22,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         await using var reader = config.OpenManifest(split);
         var images = new List<byte[]>();
         var labels = new List<int>();
+        var keys = new List<string>();
         var captions = new List<string>();
         var conversations = new List<Conversation?>();
         long index = 0;
@@ -30,6 +34,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
                 {
                     images.Add(row.Image);
                     labels.Add(row.Label ?? -1);
+                    keys.Add(row.Key);
                     captions.Add(row.Caption);
                     conversations.Add(row.Conversation);
                 }
@@ -41,7 +46,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         {
             decoder.Decode(images[i], pixels.AsSpan(i * per, per), $"{split}[{i}]");
         }
-        return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]) { Conversations = [.. conversations] };
+        return new EvaluationSet(pixels, images.Count, [.. labels], [.. captions]) { Conversations = [.. conversations], Keys = [.. keys] };
     }
 
     /// <summary>The first <paramref name="count"/> rows as a batch (labels only when every row has one).</summary>

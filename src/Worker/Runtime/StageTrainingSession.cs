@@ -103,6 +103,7 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         WeightDecay = config.WeightDecay,
         Beta1 = config.Beta1,
         Beta2 = config.Beta2,
+        Eps = config.Eps,
         MaxGradNorm = config.GradClip,
         ComputeType = config.Precision == StagePrecision.Bf16Mixed ? TorchSharp.torch.ScalarType.BFloat16 : null,
     };

@@ -14,9 +14,13 @@ namespace MmCluster.Worker.Training;
 /// <param name="noise">With conversation rows, token noise on the questions (training batches only); null for none.</param>
 /// <param name="cropSeed">The run's seed when caption rows of an RGB model get OpenCLIP's training random-resized-crop
 /// (each row's crop drawn from this seed, its epoch and its key); null for the evaluation centre crop.</param>
+/// <param name="randomShift">With <paramref name="cropSeed"/> (training caption rows), each image moved by up to this many
+/// pixels each way (<see cref="ImageShift"/>); 0: not moved.</param>
 public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
-    CaptionTokenizer? instructions = null, QuestionNoise? noise = null, ulong? cropSeed = null)
+    CaptionTokenizer? instructions = null, QuestionNoise? noise = null, ulong? cropSeed = null, int randomShift = 0)
 {
+    private readonly IReadOnlyList<float> black = decoder.Black;
+
     public ImageDecoder Decoder => decoder;
 
     public ITextRowTokenizer Tokenizer => tokenizer;
@@ -75,7 +79,13 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
         {
             var row = rows[i];
             var crop = seed is { } s ? PhotoCrop.Training(PhotoTransform.SampleSeed(s, row.Epoch, row.Key)) : PhotoCrop.Center;
-            decoder.Decode(row.Image.Span, pixels.AsSpan(i * perImage, perImage), row.Key, crop);
+            var slot = pixels.AsSpan(i * perImage, perImage);
+            decoder.Decode(row.Image.Span, slot, row.Key, crop);
+            if (seed is { } shiftSeed && randomShift > 0)
+            {
+                var (dx, dy) = ImageShift.Draw(shiftSeed, row.Epoch, row.Key, randomShift);
+                ImageShift.Apply(slot, decoder.Channels, decoder.Size, dx, dy, black);
+            }
         }
         if (decoders is null)
         {
@@ -104,8 +114,8 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
     }
 
     /// <summary>Instruction rows with the builder's question noise, if it has one that applies to them.</summary>
-    private long[] Noisy(long[] instructionRows, int context, IReadOnlyList<CaptionedImage> rows) =>
-        noise is null ? instructionRows : noise.ApplyToInstructions(instructionRows, context, [.. rows.Select(r => r.Key)]);
+    private long[] Noisy(long[] instructionRows, int context, string[] keys) =>
+        noise is null ? instructionRows : noise.ApplyToInstructions(instructionRows, context, keys);
 
     /// <summary>Each conversation's first question as instruction rows (<see cref="ClipBatch.Instructions"/>).</summary>
     public static long[] InstructionRows(IEnumerable<Conversation> conversations, CaptionTokenizer tokenizer) =>
@@ -130,16 +140,17 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             encoded[i] = template.Encode(conversations[i]);
             outcomes[(int)encoded[i].Outcome]++;
         }
-        var (inputs, targets, context) = Pack(noise is null ? encoded : noise.Apply(encoded, [.. rows.Select(r => r.Key)]));
+        string[] keys = [.. rows.Select(r => r.Key)];
+        var (inputs, targets, context) = Pack(noise is null ? encoded : noise.Apply(encoded, keys));
         var shape = new long[] { rows.Count, decoder.Channels, decoder.Size, decoder.Size };
         return new ClipBatch(pixels, shape, inputs, context)
         {
             Labels = [.. rows.Select(r => r.Label)],
-            Keys = [.. rows.Select(r => r.Key)],
+            Keys = keys,
             Targets = targets,
             ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
-            Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, rows),
+            Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, keys),
             InstructionLength = instructions?.ContextLength ?? 0,
         };
     }

@@ -40,6 +40,9 @@ public sealed class ImageDecoder
         photo = channels == 3 ? new PhotoDecoder(size, mean, std, maxPixels) : null;
     }
 
+    /// <summary>What a black pixel becomes in each channel after normalization (the fill of a shifted image's border).</summary>
+    public IReadOnlyList<float> Black => [.. mean.Zip(std, (m, s) => -m / s)];
+
     /// <summary>Fashion-MNIST: 1x28x28, its training set's mean and standard deviation.</summary>
     public static ImageDecoder FashionMnist { get; } = new(1, 28, [0.2860f], [0.3530f]);
 

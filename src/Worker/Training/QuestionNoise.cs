@@ -32,11 +32,12 @@ public sealed class QuestionNoise
     /// <summary>The rows with noisy questions (new input arrays; rows without question positions come back as they were).</summary>
     public ConversationTokens[] Apply(IReadOnlyList<ConversationTokens> rows, IReadOnlyList<string> keys)
     {
-        var pool = rows.SelectMany(r => r.QuestionPositions.Select(t => r.Inputs[t])).ToArray();
-        if (Probability == 0 || pool.Length == 0)
+        if (Probability == 0 || !rows.Any(r => r.QuestionPositions.Any()))
         {
             return [.. rows];
         }
+        // The batch's question words, which a replaced token is drawn from; not needed with a fixed replacement.
+        long[] pool = Replacement is null ? [.. rows.SelectMany(r => r.QuestionPositions.Select(t => r.Inputs[t]))] : [];
         var random = new SplitMix64(Seed(keys));
         var threshold = (ulong)(Probability * ulong.MaxValue);
         var noisy = new ConversationTokens[rows.Count];

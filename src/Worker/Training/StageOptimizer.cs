@@ -10,6 +10,9 @@ namespace MmCluster.Worker.Training;
 /// The optimizer half of every stage's train step (<see cref="IStageStep"/>): AdamW over the trainable parameters only
 /// (frozen ones are never seen, so they cannot move, not even by weight decay) in two groups, decayed and exempt
 /// (<see cref="IsExcludedFromDecay"/>), the cosine schedule, gradient averaging over ranks and global-norm clipping.
+/// A large lookup table without weight decay (a token embedding of at least <see cref="GradientAverager.RowSparseMinRows"/>
+/// rows) is stepped on its live rows only (<see cref="LiveRowsAdamW"/>): the same result as AdamW's dense step, on
+/// AdamW's own state, at a fraction of its cost.
 /// </summary>
 public sealed class StageOptimizer : IDisposable, IOptimizerState
 {
@@ -17,9 +20,15 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
     private readonly IGradientAverager averager;
     private readonly Parameter[] parameters;
     private readonly AdamW optimizer;
+    private readonly LiveRowsAdamW[] liveRowTables;
+    private readonly (Parameter Parameter, AdamW.State State, int Group)[] denseParameters;
+    private readonly bool referenceStep;
 
-    public StageOptimizer(nn.Module model, TrainOptions options, IGradientAverager? averager = null)
+    /// <param name="referenceStep">False (the default): this class's own AdamW step (<see cref="AdamWUpdate"/>, the large
+    /// tables on their live rows); true: TorchSharp's AdamW step for every parameter, the reference the specs compare with.</param>
+    public StageOptimizer(nn.Module model, TrainOptions options, IGradientAverager? averager = null, bool referenceStep = false)
     {
+        this.referenceStep = referenceStep;
         this.options = options;
         this.averager = averager ?? LocalGradients.Instance;
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
@@ -33,11 +42,22 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
         parameters = [.. NamedParameters.Select(p => p.Parameter)];
         optimizer = optim.AdamW(
             [
-                new AdamW.ParamGroup(decay.Select(p => p.parameter), weight_decay: options.WeightDecay),
-                new AdamW.ParamGroup(noDecay.Select(p => p.parameter), weight_decay: 0),
+                // Every setting named: a group's constructor otherwise fills in its own defaults (betas 0.9/0.999, eps
+                // 1e-8), which take precedence over the optimizer's arguments below (they only fill unset ones).
+                new AdamW.ParamGroup(decay.Select(p => p.parameter), options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay),
+                new AdamW.ParamGroup(noDecay.Select(p => p.parameter), options.LearningRate, options.Beta1, options.Beta2, options.Eps, weight_decay: 0),
             ],
             lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: options.Eps);
+        var states = optimizer.state_dict().State;   // the optimizer's own state objects, in the order of NamedParameters
+        var all = NamedParameters.Select((p, i) => (p.Parameter, State: (AdamW.State)states[i], Group: i < decay.Length ? 0 : 1)).ToArray();
+        bool IsLiveRowTable(Parameter p, int group) =>
+            !referenceStep && group == 1 && p.dim() == 2 && p.shape[0] >= GradientAverager.RowSparseMinRows;
+        liveRowTables = [.. all.Where(p => IsLiveRowTable(p.Parameter, p.Group)).Select(p => new LiveRowsAdamW(p.Parameter, p.State))];
+        denseParameters = [.. all.Where(p => !IsLiveRowTable(p.Parameter, p.Group))];
     }
+
+    /// <summary>The tables stepped on their live rows (see <see cref="LiveRowsAdamW"/>).</summary>
+    internal IReadOnlyList<LiveRowsAdamW> LiveRowTables => liveRowTables;
 
     /// <summary>Steps completed so far (the schedule's position).</summary>
     public long Step { get; internal set; }
@@ -105,10 +125,53 @@ public sealed class StageOptimizer : IDisposable, IOptimizerState
     {
         var maxNorm = options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity;
         var norm = nn.utils.clip_grad_norm_(parameters, maxNorm);
-        optimizer.step();
+        if (referenceStep)
+        {
+            optimizer.step();
+        }
+        else
+        {
+            OwnStep();
+        }
         Step++;
         return norm;
     }
 
-    public void Dispose() => optimizer.Dispose();
+    /// <summary>
+    /// AdamW's step as TorchSharp takes it (a parameter without a gradient is skipped, its step count included), with the
+    /// scalars held (<see cref="AdamWUpdate"/>) and the large tables on their live rows.
+    /// </summary>
+    private void OwnStep()
+    {
+        var lrs = optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+        double[] decays = [options.WeightDecay, 0];                      // the decayed group, the exempt one
+        foreach (var (parameter, state, group) in denseParameters)
+        {
+            using var grad = parameter.grad;
+            if (grad is null)
+            {
+                continue;
+            }
+            state.step += 1;
+            AdamWUpdate.Apply(parameter, grad, state.exp_avg, state.exp_avg_sq, state.step,
+                lrs[group], decays[group], options.Beta1, options.Beta2, options.Eps);
+        }
+        foreach (var table in liveRowTables)
+        {
+            using var grad = table.Table.grad;
+            if (grad is not null)
+            {
+                table.Step(grad, lrs[1], options.Beta1, options.Beta2, options.Eps);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var table in liveRowTables)
+        {
+            table.Dispose();
+        }
+        optimizer.Dispose();
+    }
 }

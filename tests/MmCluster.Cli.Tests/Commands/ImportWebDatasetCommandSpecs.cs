@@ -22,19 +22,21 @@ public sealed class ImportWebDatasetCommandSpecs : IDisposable
     public async Task Should_name_skipped_members_and_sum_up_then_keep_finished_files_when_run_again()
     {
         WriteTar("00000.tar", ("000000000.jpg", Jpeg(1)), Text("000000000.txt", "a red thing"), ("000000001.jpg", Jpeg(2)), Text("000000001.json", "{}"));
-        WriteTar("00001.tar", ("000010000.jpg", Jpeg(3)), Text("000010000.txt", "a blue thing"), ("000010001.jpg", Jpeg(4)), Text("000010001.txt", "a green thing"));
+        WriteTar("00001.tar", ("000010000.jpg", Jpeg(3)), Text("000010000.txt", "a blue thing"), Text("000010000.cls", "4"), ("000010001.jpg", Jpeg(4)), Text("000010001.txt", "a green thing"));
         var bytes = Jpeg(1).Length + Jpeg(3).Length + Jpeg(4).Length;
         var (shards, dir) = (Path.Combine(_temp, "{00000..00001}.tar"), Path.Combine(_temp, "out"));
 
         var (code, output, error) = await RunAsync(ManifestCommand.Create(), "import-webdataset", "--shards", shards, "--out", dir, "--threads", "2");
         var (again, rerun, _) = await RunAsync(ManifestCommand.Create(), "import-webdataset", "--shards", shards, "--out", dir);
+        var (_, inspect, _) = await RunAsync(ManifestCommand.Create(), "inspect", dir);
 
         Assert.Equal((0, ""), (code, error));
         Assert.Contains("  00000.tar: 000000001.jpg: skipped, MissingCaption: no 000000001.txt", output);
-        Assert.Contains($"imported 2 tars into {dir} (0 kept from an earlier import): 3 rows, {bytes / 1e6:N1} MB of images; skipped 1: 1 MissingCaption", output);
+        Assert.Contains($"imported 2 tars into {dir} (0 kept from an earlier import): 3 rows (1 with a label), {bytes / 1e6:N1} MB of images; skipped 1: 1 MissingCaption", output);
         Assert.Equal(0, again);
         Assert.Contains("kept 2 file(s) an earlier import finished, their tars not read again: 00000.tar, 00001.tar", rerun);
-        Assert.Contains("(2 kept from an earlier import): 3 rows", rerun);
+        Assert.Contains("(2 kept from an earlier import): 3 rows (1 with a label)", rerun);
+        Assert.Contains("labels     1 of 3 rows in 'label'", inspect);
         Assert.Contains("this run: 0 tars, 0 rows", rerun);
         Assert.Equal(["00000.parquet", "00001.parquet"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
     }

@@ -1,5 +1,6 @@
 using MmCluster.Coordinator.Hosting;
 using MmCluster.Shared.Manifest;
+using MmCluster.Shared.Manifest.Import;
 using MmCluster.Shared.Runs;
 using MmCluster.Shared.Spec;
 using Xunit;
@@ -111,6 +112,28 @@ public sealed class StageScheduleSpecs : IDisposable
 
         Assert.Contains("stages[0].batch_size (stage 'clip')", error.Message);
         Assert.Contains("2 workers x 64 = 128 samples per step", error.Message);
+    }
+
+    [Fact]
+    public void Should_give_each_stage_its_own_zero_shot_classes_and_the_recorded_ones_to_a_stage_that_names_none()
+    {
+        var spec = RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml"));
+        var file = Path.Combine(runDirectory, "classes.txt");
+        File.WriteAllText(file, "Aqua\nDune\nStorm\n");
+        var stages = spec.Stages.ToList();
+        stages[0] = stages[0] with { Eval = stages[0].Eval with { ZeroShotClasses = ["cat", "dog"] } };
+        stages[1] = stages[1] with { Eval = stages[1].Eval with { ZeroShotClassesFile = file } };
+        var inputs = new StageScheduleInputs { RunId = "run-1", RunDirectory = runDirectory, ManifestPath = "/data/m", TrainRows = 60_000, WorldSize = 2 };
+
+        var configs = StageSchedule.Build(spec with { Stages = stages }, inputs);
+        var recorded = StageSchedule.Build(spec with { Stages = stages }, inputs with { ClassNames = ["zero", "one"] });
+
+        Assert.Equal(["cat", "dog"], configs.Single(c => c.Stage == "clip").ClassNames);
+        Assert.Equal(["Aqua", "Dune", "Storm"], configs.Single(c => c.Stage == "lm").ClassNames);
+        Assert.Equal(ClassNames.FashionMnist, configs.Single(c => c.Stage == "blip2-stage1").ClassNames);
+        Assert.Equal(["zero", "one"], recorded.Single(c => c.Stage == "blip2-stage2").ClassNames);
+        Assert.Equal(["cat", "dog"], recorded.Single(c => c.Stage == "clip").ClassNames);
+        Assert.Equal(["Aqua", "Dune", "Storm"], StageConfig.FromJson(configs.Single(c => c.Stage == "lm").ToJsonBytes()).ClassNames);
     }
 
     private IReadOnlyList<StageConfig> Build(long trainRows = 60_000) => StageSchedule.Build(RunSpecLoader.Load(Example("fashion-mnist-blip2.yaml")), new StageScheduleInputs

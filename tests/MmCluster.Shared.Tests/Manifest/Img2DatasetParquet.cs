@@ -7,13 +7,14 @@ namespace MmCluster.Shared.Tests.Manifest;
 internal static class Img2DatasetParquet
 {
     /// <param name="captions">Each row's caption; default "a photo numbered KEY".</param>
-    public static async Task WriteAsync(string path, string[] keys, byte[]?[] images, string[]? captions = null, int width = 48, int height = 32)
+    /// <param name="classes">When given, a nullable int64 <c>cls</c> column (pandas' integers) with each row's class.</param>
+    public static async Task WriteAsync(string path, string[] keys, byte[]?[] images, string[]? captions = null, int width = 48, int height = 32, long?[]? classes = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         DataField[] fields =
         [
             new DataField<string>("key"), new DataField<byte[]>("jpg"), new DataField<string>("txt"), new DataField<string>("url"),
-            new DataField<int>("width"), new DataField<int>("height"),
+            new DataField<int>("width"), new DataField<int>("height"), .. classes is null ? Array.Empty<DataField>() : [new DataField<long?>("cls")],
         ];
         await using var stream = File.Create(path);
         await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream);
@@ -24,5 +25,9 @@ internal static class Img2DatasetParquet
         await group.WriteAsync(fields[3], keys.Select(k => $"https://example.com/{k}.jpg").ToArray());
         await group.WriteAsync<int>(fields[4], keys.Select(_ => width).ToArray().AsMemory());
         await group.WriteAsync<int>(fields[5], keys.Select(_ => height).ToArray().AsMemory());
+        if (classes is not null)
+        {
+            await group.WriteAsync<long>(fields[6], classes.AsMemory());
+        }
     }
 }

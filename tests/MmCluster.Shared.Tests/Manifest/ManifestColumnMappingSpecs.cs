@@ -33,6 +33,35 @@ public sealed class ManifestColumnMappingSpecs : IDisposable
         Assert.Equal(0, mapped.Skipped);
     }
 
+    [Fact]
+    public async Task Should_read_labels_from_the_mapped_column_and_count_them_from_the_footers_when_the_mapping_names_label()
+    {
+        await Img2DatasetParquet.WriteAsync(_temp.Combine("m", "00000.parquet"), ["a", "b", "c"], [Image(1), Image(2), Image(3)], classes: [4, null, 0]);
+        var mapping = ManifestColumnMapping.Parse("image=jpg,caption=txt,key=key,label=cls");
+
+        var summary = await ParquetManifestReader.InspectAsync(_temp.Combine("m"), mapping);
+        var (rows, skipped, _) = await ReadAsync(_temp.Combine("m"), mapping);
+
+        Assert.Equal([4, null, 0], rows.Select(r => r.Label));
+        Assert.Equal(0, skipped);
+        Assert.Equal((true, 2L), (summary.HasLabel, summary.LabelRows!.Value));
+        Assert.Equal("'cls' (manifest.columns.label)", summary.Mapping.Describe(ManifestSchema.Label));
+    }
+
+    [Theory]
+    [InlineData(false, "missing column 'cls' (manifest.columns.label) (int32 or int64); columns are: key, jpg, txt, url, width, height")]
+    [InlineData(true, "column 'txt' (manifest.columns.label) has type string, expected int32 or int64")]
+    public async Task Should_name_the_file_and_column_when_the_label_mapping_does_not_fit_the_footer(bool mapCaption, string expected)
+    {
+        await WriteImg2DatasetAsync(_temp.Combine("00000.parquet"), ["a"], [Image(1)]);
+        var mapping = ManifestColumnMapping.Parse(mapCaption ? "image=jpg,caption=txt,key=key,label=txt" : "image=jpg,caption=txt,key=key,label=cls");
+
+        var error = await Assert.ThrowsAsync<ManifestException>(() => ParquetManifestReader.InspectAsync(_temp.Path, mapping));
+
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("00000.parquet: ", error.Message);
+    }
+
     [Theory]
     [InlineData("image=jpeg,caption=txt,key=key", "missing column 'jpeg' (manifest.columns.image) (binary) or 'image_path' (string); columns are: key, jpg, txt, url, width, height")]
     [InlineData("image=jpg,caption=width,key=key", "column 'width' (manifest.columns.caption) has type int32, expected string")]

@@ -27,7 +27,7 @@ public sealed class WebDatasetImporterSpecs : IDisposable
             WebDatasetFixtures.Text("000000003.txt", "a caption whose image img2dataset failed to fetch"),
             .. Sample("000000004", broken),
             .. Sample("000000005", webp, "webp"),
-            WebDatasetFixtures.Text("000000005.cls", "7"),
+            WebDatasetFixtures.Text("000000005.seg", "a member of no known kind"),
             .. Sample("000000000", Image(6)),
             .. Sample("000000006", Image(7), "jpeg"),
             ("000000006.png", Image(8, SKEncodedImageFormat.Png)),
@@ -39,7 +39,7 @@ public sealed class WebDatasetImporterSpecs : IDisposable
         Assert.Equal(
             [
                 ("000000002.jpg", WebDatasetSkipReason.MissingCaption), ("000000003.txt", WebDatasetSkipReason.MissingImage),
-                ("000000004.jpg", WebDatasetSkipReason.ImageUndecodable), ("000000005.cls", WebDatasetSkipReason.UnknownMember),
+                ("000000004.jpg", WebDatasetSkipReason.ImageUndecodable), ("000000005.seg", WebDatasetSkipReason.UnknownMember),
                 ("000000000.jpg", WebDatasetSkipReason.DuplicateKey), ("000000006.png", WebDatasetSkipReason.DuplicateKey),
             ],
             skips.Select(s => (s.Member, s.Reason)));
@@ -54,6 +54,52 @@ public sealed class WebDatasetImporterSpecs : IDisposable
         Assert.Equal([jpeg, png, webp, image6], rows.Select(r => r.Image));
         Assert.Equal("a photo numbered 000000005", rows[2].Caption);
         Assert.Equal(["00000.parquet"], Directory.GetFiles(_temp.Combine("out")).Select(Path.GetFileName));
+        Assert.All(rows, r => Assert.Null(r.Label));   // no KEY.cls: no label
+        Assert.Equal(0, result.LabelledRows);
+    }
+
+    [Fact]
+    public async Task Should_read_each_cls_into_the_label_and_keep_the_pair_without_one_when_a_cls_is_not_a_class_id()
+    {
+        var members = new List<(string, byte[])>();
+        var classes = new[] { "3", "0\n", " 12 ", "-1", "two", "", null, "99999999999" };
+        for (var i = 0; i < classes.Length; i++)
+        {
+            members.AddRange(Sample($"00000{i:D4}", Image(i)));
+            if (classes[i] is { } cls)
+            {
+                members.Add(WebDatasetFixtures.Text($"00000{i:D4}.cls", cls));
+            }
+        }
+        members.Add(WebDatasetFixtures.Text("000000000.cls", "5"));   // not consecutive with its sample: a sample of its own, without an image
+        WriteTar(_temp.Combine("00000.tar"), members);
+        var skips = new List<WebDatasetSkip>();
+        var progress = new WebDatasetImportProgress();
+
+        var result = await WebDatasetImporter.ImportAsync(new WebDatasetImportOptions([_temp.Combine("00000.tar")], _temp.Combine("out")), progress, skips.Add);
+
+        var rows = await ReadAsync(_temp.Combine("out"));
+        Assert.Equal(8, rows.Count);   // every image-caption pair, the bad class ids' too
+        Assert.Equal([3, 0, 12, null, null, null, null, null], rows.Select(r => r.Label));
+        Assert.Equal((3L, 3L), (result.LabelledRows, progress.LabelledRows));
+        Assert.Equal(
+            [
+                ("000000003.cls", WebDatasetSkipReason.BadLabel), ("000000004.cls", WebDatasetSkipReason.BadLabel),
+                ("000000005.cls", WebDatasetSkipReason.BadLabel), ("000000007.cls", WebDatasetSkipReason.BadLabel),
+                ("000000000.cls", WebDatasetSkipReason.DuplicateKey),
+            ],
+            skips.Select(s => (s.Member, s.Reason)));
+        Assert.Equal("'-1' is not a class id (a non-negative integer up to 2,147,483,647); the pair is imported without a label", skips[0].Detail);
+        Assert.Equal("'two' is not a class id (a non-negative integer up to 2,147,483,647); the pair is imported without a label", skips[1].Detail);
+        Assert.StartsWith("empty: not a class id", skips[2].Detail);
+        Assert.StartsWith("'99999999999' is not a class id", skips[3].Detail);
+        Assert.Equal(new Dictionary<string, long> { ["BadLabel"] = 4, ["DuplicateKey"] = 1 }, result.SkippedByReason);
+        var summary = await ParquetManifestReader.InspectAsync(_temp.Combine("out"));
+        Assert.Equal((true, 3L), (summary.HasLabel, summary.LabelRows!.Value));
+
+        var again = await WebDatasetImporter.ImportAsync(new WebDatasetImportOptions([_temp.Combine("00000.tar")], _temp.Combine("out")));
+
+        Assert.Equal((1, 3L), (again.Kept, again.LabelledRows));   // a kept file's labelled rows come from its footer
     }
 
     [Fact]

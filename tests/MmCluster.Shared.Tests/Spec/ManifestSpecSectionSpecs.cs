@@ -16,14 +16,12 @@ public sealed class ManifestSpecSectionSpecs : IDisposable
           - { name: clip, kind: clip, model: { preset: clip-tiny }, batch_size: 4, steps: 10 }
         """;
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("spec-").FullName;
+    private readonly SpecFolder _folder = new("data");
 
-    public ManifestSpecSectionSpecs() => Directory.CreateDirectory(Path.Combine(_dir, "data"));
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     private (RunSpec? Spec, IReadOnlyList<SpecProblem> Problems) Parse(string manifestLines) =>
-        RunSpecLoader.Parse(Spec.Replace("  path: data", "  path: data\n" + manifestLines), "run.yaml", _dir);
+        _folder.Parse(Spec.Replace("  path: data", "  path: data\n" + manifestLines));
 
     [Fact]
     public void Should_refuse_duplicates_with_default_limits_when_the_spec_says_nothing()
@@ -70,7 +68,7 @@ public sealed class ManifestSpecSectionSpecs : IDisposable
         var (spec, problems) = Parse("  columns: { image: jpg, caption: txt, key: key }");
         var sent = new StageConfig
         {
-            RunId = "r", RunDirectory = _dir, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = Path.Combine(_dir, "data"),
+            RunId = "r", RunDirectory = _folder.Path, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = _folder.Combine("data"),
             Columns = spec!.Manifest!.Columns,
         };
 
@@ -88,15 +86,15 @@ public sealed class ManifestSpecSectionSpecs : IDisposable
         var limits = new ManifestReadLimits { MaxImageBytes = 1000, MaxImagePixels = 2000, MaxCaptionChars = 30 };
         var sent = new StageConfig
         {
-            RunId = "r", RunDirectory = _dir, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = Path.Combine(_dir, "data"),
-            ImageRoot = _dir, ReadLimits = limits, DuplicateKeys = DuplicateKeyPolicy.Skip,
+            RunId = "r", RunDirectory = _folder.Path, Stage = "clip", Kind = "clip", Preset = "clip-tiny", ManifestPath = _folder.Combine("data"),
+            ImageRoot = _folder.Path, ReadLimits = limits, DuplicateKeys = DuplicateKeyPolicy.Skip,
         };
 
         var received = StageConfig.FromJson(sent.ToJsonBytes());
         var reader = received.OpenManifest("test");
 
         Assert.Equal((limits, DuplicateKeyPolicy.Skip), (received.ReadLimits, received.DuplicateKeys));
-        Assert.Equal((limits, DuplicateKeyPolicy.Skip, _dir), (reader.Limits, reader.DuplicateKeys, reader.ImageRoot));
+        Assert.Equal((limits, DuplicateKeyPolicy.Skip, _folder.Path), (reader.Limits, reader.DuplicateKeys, reader.ImageRoot));
         Assert.Contains("\"duplicate_keys\":\"Skip\"", System.Text.Encoding.UTF8.GetString(sent.ToJsonBytes()));
     }
 }

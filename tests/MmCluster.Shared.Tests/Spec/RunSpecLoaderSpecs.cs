@@ -21,7 +21,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
               overrides: { patch_size: 7 }
             batch_size: 32
             steps: 100
-            optimizer: { lr: 3.0e-4, weight_decay: 0.2, betas: [0.8, 0.9] }
+            optimizer: { lr: 3.0e-4, weight_decay: 0.2, betas: [0.8, 0.9], eps: 1.0e-6 }
             schedule: { warmup_steps: 10, cosine: false }
             grad_clip: 1.5
             eval:
@@ -69,7 +69,7 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         var clip = spec.Stages[0];
         Assert.Equal((StageKind.Clip, "clip-tiny", "7"), (clip.Kind!.Value, clip.Model!.Preset, clip.Model.Overrides["patch_size"]));
         Assert.Equal((32, 100L, (int?)null), (clip.BatchSize!.Value, clip.Steps!.Value, clip.Epochs));
-        Assert.Equal(new OptimizerSpec { Lr = 3e-4, WeightDecay = 0.2, Beta1 = 0.8, Beta2 = 0.9 }, clip.Optimizer);
+        Assert.Equal(new OptimizerSpec { Lr = 3e-4, WeightDecay = 0.2, Beta1 = 0.8, Beta2 = 0.9, Eps = 1e-6 }, clip.Optimizer);
         Assert.Equal(new ScheduleSpec { WarmupSteps = 10, Cosine = false }, clip.Schedule);
         Assert.Equal((1.5, 25L), (clip.GradClip!.Value, clip.CheckpointEvery!.Value));
         Assert.Null(clip.GradientWire);
@@ -302,6 +302,9 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     [InlineData("lr: 3.0e-4", "lr: 5", "learning rate must be in (0, 1], got 5")]
     [InlineData("betas: [0.8, 0.9]", "betas: [0.8, 1.0]", "each beta must be in [0, 1)")]
     [InlineData("betas: [0.8, 0.9]", "betas: [0.8]", "expected a list of 2 numbers, got a list of 1")]
+    [InlineData("eps: 1.0e-6", "eps: 0", "must be in (0, 0.01], got 0")]
+    [InlineData("grad_clip: 1.5", "grad_clip: 1.5\n    random_shift: 9", "must be between 0 and 8 (pixels), got 9")]
+    [InlineData("gradient_overlap: false", "gradient_overlap: false\n    random_shift: 2", "applies to clip stages; lm stages do not move their images")]
     [InlineData("warmup_steps: 10", "warmup_steps: 100", "warm-up (100 steps) must be shorter than the stage (100 steps)")]
     [InlineData("\"a picture of a {}.\"", "\"a picture\"", "template 'a picture' has no '{}'")]
     [InlineData("grad_clip: 1.5", "grad_clip: 0", "must be positive (or left out for no clipping)")]

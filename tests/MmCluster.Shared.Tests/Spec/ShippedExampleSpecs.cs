@@ -32,11 +32,29 @@ public sealed class ShippedExampleSpecs
     [Fact]
     public void Should_validate_the_photo_example_with_two_decode_threads_when_its_manifest_exists()
     {
-        // The manifest is generated (bench/make-photo-set.sh), never committed: the validator is told it exists.
-        var spec = RunSpecLoader.Load(Example("photos-vit-b-32.yaml"), new RunSpecValidator(exists: _ => true));
+        // The manifest and classes.txt are generated (bench/make-photo-set.sh), never committed: the validator is told
+        // they exist and reads the class file the script writes (the 16 photographs' names, sorted by path).
+        string[] photographs =
+        [
+            "Elephants", "Elephants_3840x2160", "Elephants_5640x3172", "GreenTraditional", "Aqua", "Blinds", "Dune", "FreshFlower",
+            "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm", "TwoWings", "Wood", "YellowFlower",
+        ];
+        var read = new List<string>();
+        var spec = RunSpecLoader.Load(Example("photos-vit-b-32.yaml"), new RunSpecValidator(exists: _ => true, readLines: path =>
+        {
+            read.Add(path);
+            return photographs;
+        }));
 
         var stage = Assert.Single(spec.Stages);
         Assert.Equal(("ViT-B-32", 2), (stage.Model!.Preset, stage.DecodeThreads));
+        // classes.txt sits beside the manifest, in the tars folder the script writes: <set>/tars/classes.txt, <set>/manifest.
+        var manifest = spec.ResolvePath(spec.Manifest!.Path!);
+        Assert.Equal([Path.Combine(Path.GetDirectoryName(manifest)!, "tars", "classes.txt")], read);
+        Assert.Null(stage.Eval.ZeroShotClasses);
+        // The prompts are not the captions' wording ("a photograph, NAME, cut ...").
+        Assert.NotEmpty(stage.Eval.ZeroShotTemplates);
+        Assert.All(stage.Eval.ZeroShotTemplates, t => Assert.DoesNotContain("photograph", t, StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

@@ -9,6 +9,9 @@ public sealed record WebDatasetImportResult(IReadOnlyList<WebDatasetTarResult> T
 
     public long ImageBytes => Tars.Sum(t => t.ImageBytes);
 
+    /// <summary>Rows with a label (from <c>KEY.cls</c>).</summary>
+    public long LabelledRows => Tars.Sum(t => t.LabelledRows);
+
     /// <summary>Tars whose file an earlier run had finished (not read again).</summary>
     public int Kept => Tars.Count(t => t.Kept);
 

@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace MmCluster.Shared.Manifest.Import;
 
 /// <summary>
-/// Imports img2dataset's webdataset output (tars of <c>KEY.jpg|.jpeg|.png|.webp</c>, <c>KEY.txt</c>, <c>KEY.json</c>)
+/// Imports img2dataset's webdataset output (tars of <c>KEY.jpg|.jpeg|.png|.webp</c>, <c>KEY.txt</c>, <c>KEY.json</c>, and
+/// webdataset's classification member <c>KEY.cls</c>, the class id as text, into the <c>label</c> column)
 /// as a manifest: one Parquet file per tar (<c>00042.tar</c> -> <c>00042.parquet</c>), several tars at once, each
 /// streamed (<see cref="WebDatasetTarImport"/>) and written under a temporary name (<c>.partial</c>) that is renamed
 /// when the file is complete. Resumable: a tar whose file is complete is not read again (its counts come from the
@@ -117,7 +118,8 @@ public static class WebDatasetImporter
             var rows = reader.Metadata!.RowGroups.Sum(g => g.NumRows);
             var bytes = footer.TryGetValue(ImageBytesMetadataKey, out var b) ? long.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 0;
             var skipped = footer.TryGetValue(SkippedMetadataKey, out var s) ? JsonSerializer.Deserialize<Dictionary<string, long>>(s) : null;
-            return new WebDatasetTarResult(tar, file, rows, bytes, SkipCounts.From(skipped), Kept: true);
+            var labelled = ParquetManifestReader.NonNullRows(reader, ManifestSchema.Label) ?? 0;
+            return new WebDatasetTarResult(tar, file, rows, bytes, SkipCounts.From(skipped), Kept: true) { LabelledRows = labelled };
         }
     }
 }

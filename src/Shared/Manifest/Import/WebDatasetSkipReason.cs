@@ -21,6 +21,12 @@ public enum WebDatasetSkipReason
     /// <summary>A key that an earlier sample of the same tar had (members of a sample are consecutive; the first sample is kept), or a second image or caption in one sample.</summary>
     DuplicateKey,
 
-    /// <summary>A member whose extension is none of the above (nor <c>.json</c>), or whose name has no extension.</summary>
+    /// <summary>A member whose extension is none of the above (nor <c>.cls</c> or <c>.json</c>), or whose name has no extension.</summary>
     UnknownMember,
+
+    /// <summary>
+    /// A <c>KEY.cls</c> that is not a non-negative integer (webdataset's class id as text). Only the label is lost: the
+    /// sample's image-caption pair is still imported, without a label. Also counted in the skipped members.
+    /// </summary>
+    BadLabel,
 }

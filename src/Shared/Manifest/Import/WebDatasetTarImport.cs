@@ -7,11 +7,15 @@ namespace MmCluster.Shared.Manifest.Import;
 /// Imports one webdataset tar into one Parquet file, streaming: members are read in tar order (a sample's members are
 /// consecutive, grouped by key: the name up to the first dot of its last path segment, as webdataset splits them), one
 /// sample is held at a time, plus the writer's row group. The file is written as <c>NAME.parquet.partial</c> and
-/// renamed to <c>NAME.parquet</c> once complete, so a finished name always means a finished file.
+/// renamed to <c>NAME.parquet</c> once complete, so a finished name always means a finished file. Every file has the
+/// nullable <c>label</c> column: a sample's <c>KEY.cls</c> (webdataset's class id, an integer as text), null without one.
 /// </summary>
 internal static class WebDatasetTarImport
 {
     private static readonly string[] ImageExtensions = ["jpg", "jpeg", "png", "webp"];
+
+    /// <summary>The longest <c>.cls</c> member read: a class id is a few digits (with a newline); a longer member is not one.</summary>
+    private const int MaxClassBytes = 32;
 
     public static async Task<WebDatasetTarResult> ImportAsync(
         string tar, string outDir, string fileName, WebDatasetImportOptions options, WebDatasetImportProgress progress,
@@ -26,9 +30,10 @@ internal static class WebDatasetTarImport
 
         var limits = options.Limits.Validated();
         var partial = fileName + WebDatasetImporter.PartialSuffix;
-        var writerOptions = new ParquetManifestWriterOptions { RowsPerGroup = options.RowsPerGroup, FileName = partial, HasSplit = options.Split is not null };
+        var writerOptions = new ParquetManifestWriterOptions { RowsPerGroup = options.RowsPerGroup, FileName = partial, HasSplit = options.Split is not null, HasLabel = true };
         var imageBytes = 0L;
         var rows = 0L;
+        var labelled = 0L;
         await using (var writer = new ParquetManifestWriter(outDir, writerOptions))
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -38,7 +43,8 @@ internal static class WebDatasetTarImport
                 {
                     await writer.AddAsync(row, cancellationToken);
                     imageBytes += row.Image.Length;
-                    progress.Wrote();
+                    labelled += row.Label is null ? 0 : 1;
+                    progress.Wrote(row.Label is not null);
                 }
             }
 
@@ -98,7 +104,7 @@ internal static class WebDatasetTarImport
         }
         var finished = Path.Combine(outDir, fileName);
         File.Move(Path.Combine(outDir, partial), finished, overwrite: true);
-        return new WebDatasetTarResult(tar, finished, rows, imageBytes, SkipCounts.From(skipped), Kept: false);
+        return new WebDatasetTarResult(tar, finished, rows, imageBytes, SkipCounts.From(skipped), Kept: false) { LabelledRows = labelled };
     }
 
     /// <summary>webdataset's split: <c>dir/abc.seg.png</c> is key <c>dir/abc</c>, extension <c>seg.png</c>; a name without an extension has no key.</summary>
@@ -118,6 +124,8 @@ internal static class WebDatasetTarImport
         private string? _imageRefusal;
         private string? _captionMember;
         private string? _caption;
+        private string? _classMember;
+        private int? _label;
         private readonly List<string> _members = [];
 
         public string Key { get; } = key;
@@ -153,9 +161,25 @@ internal static class WebDatasetTarImport
                 var bytes = await ReadAsync(entry, Math.Min(entry.Length, 4L * limits.MaxCaptionChars + 4), cancellationToken);
                 _caption = ManifestReadLimits.Truncate(Encoding.UTF8.GetString(bytes), limits.MaxCaptionChars);
             }
+            else if (extension == "cls")
+            {
+                if (_classMember is not null)
+                {
+                    skip(entry.Name, WebDatasetSkipReason.DuplicateKey, $"a second class for key '{Key}' (the first, {_classMember}, is kept)");
+                    return;
+                }
+                _classMember = entry.Name;
+                var bytes = await ReadAsync(entry, Math.Min(entry.Length, MaxClassBytes + 1), cancellationToken);
+                _label = ParseClass(bytes, out var problem);
+                if (problem is not null)
+                {
+                    // The pair is still imported, without a label: a bad class id must not cost the image and its caption.
+                    skip(entry.Name, WebDatasetSkipReason.BadLabel, $"{problem}; the pair is imported without a label");
+                }
+            }
             else if (extension != "json")
             {
-                skip(entry.Name, WebDatasetSkipReason.UnknownMember, $"extension '.{extension}' is not an image (.jpg, .jpeg, .png, .webp), a caption (.txt) or metadata (.json)");
+                skip(entry.Name, WebDatasetSkipReason.UnknownMember, $"extension '.{extension}' is not an image (.jpg, .jpeg, .png, .webp), a caption (.txt), a class (.cls) or metadata (.json)");
             }
         }
 
@@ -188,7 +212,27 @@ internal static class WebDatasetTarImport
                 skip(_imageMember, WebDatasetSkipReason.ImageUndecodable, detail);
                 return null;
             }
-            return new ManifestRow(Key, _caption, _image!, Split: split);
+            return new ManifestRow(Key, _caption, _image!, _label, split);
+        }
+
+        /// <summary>webdataset's class id: a non-negative integer as text (surrounding whitespace allowed); null with the problem otherwise.</summary>
+        internal static int? ParseClass(byte[] bytes, out string? problem)
+        {
+            problem = null;
+            if (bytes.Length > MaxClassBytes)
+            {
+                problem = $"longer than {MaxClassBytes} bytes: not a class id (a non-negative integer)";
+                return null;
+            }
+            var text = Encoding.UTF8.GetString(bytes).Trim();
+            if (text.Length > 0 && text.All(char.IsAsciiDigit)
+                && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var label))
+            {
+                return label;
+            }
+            problem = text.Length == 0 ? "empty: not a class id (a non-negative integer)"
+                : $"'{(text.Length > MaxClassBytes ? text[..MaxClassBytes] : text)}' is not a class id (a non-negative integer up to {int.MaxValue:N0})";
+            return null;
         }
 
         private static async Task<byte[]> ReadAsync(TarEntry entry, long length, CancellationToken cancellationToken)
