@@ -28,25 +28,23 @@ internal static class RunCommands
     }
 
     /// <summary>
-    /// The worker's device (<see cref="DeviceChoice"/>): the CPU, or a CUDA device that this build's libtorch sees. Only
-    /// <c>clip</c> stages train on a CUDA device (their batches and collective payloads are staged through page-locked
-    /// host buffers); a worker on one refuses any other kind when its stage starts (<see cref="Sessions"/>).
+    /// The worker's device (<see cref="DeviceChoice"/>): the CPU, or a CUDA device that this build's libtorch sees. Every
+    /// stage kind trains on it (batches and collective payloads staged through page-locked host buffers on CUDA).
     /// </summary>
     internal static string WorkerDevice(string requested) => DeviceChoice.Resolve(requested);
 
     /// <summary>
-    /// The worker's stage router: every kind this CLI trains, <c>clip</c> on <paramref name="device"/>, the others on the
-    /// CPU only, so on a CUDA worker a stage of another kind fails the worker naming the stage and its kind.
+    /// The worker's stage router: every kind this CLI trains, each on <paramref name="device"/>.
     /// </summary>
     internal static StageSessionRouter Sessions(CollectiveServer server, string device, Action<string> log, Action<Exception> fail) =>
         StageSessionRouter.WithBuiltInKinds(server, log, fail, device)
-            .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f))
-            .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f))
-            .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f))
-            .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false))
-            .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true))
-            .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f))
-            .Register("instructblip", (s, l, f) => new InstructBlipTrainingSession(s, l, f));
+            .Register("lm", (s, l, f) => new LmTrainingSession(s, l, f, device), anyDevice: true)
+            .Register("blip2-stage1", (s, l, f) => new Blip2Stage1TrainingSession(s, l, f, device), anyDevice: true)
+            .Register("blip2-stage2", (s, l, f) => new Blip2Stage2TrainingSession(s, l, f, device), anyDevice: true)
+            .Register("llava-align", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: false, device), anyDevice: true)
+            .Register("llava-instruct", (s, l, f) => new LlavaTrainingSession(s, l, f, instruct: true, device), anyDevice: true)
+            .Register("plora", (s, l, f) => new PloraTrainingSession(s, l, f, device), anyDevice: true)
+            .Register("instructblip", (s, l, f) => new InstructBlipTrainingSession(s, l, f, device), anyDevice: true);
 
     private static Command Worker()
     {

@@ -341,30 +341,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             Sender.Tell(new RegistrationRejected { Reason = "worker id is empty" });
             return false;
         }
-        if (DeviceRefusal(register) is { } refusal)
-        {
-            log.Warning("Refused worker {0}: {1}", register.WorkerId, refusal);
-            Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = refusal });
-            return false;
-        }
         return true;
-    }
-
-    /// <summary>
-    /// Only clip stages train on a GPU so far: a worker registered with a CUDA device is refused when a stage still to run
-    /// has another kind, naming the first such stage and its kind, before the run starts rather than when that stage does.
-    /// </summary>
-    private string? DeviceRefusal(RegisterWorker register)
-    {
-        if (!register.Device.StartsWith("cuda", StringComparison.Ordinal))
-        {
-            return null;
-        }
-        var other = schedule.Skip(settings.StartAt).FirstOrDefault(s => s.Kind is { } kind && kind != "clip");
-        return other is null
-            ? null
-            : $"worker {register.WorkerId} computes on {register.Device}, but stage '{other.Name}' has kind '{other.Kind}', which trains on the CPU only so far " +
-              "(only clip stages run on a GPU); run this spec's workers with --device cpu (docs/gpu.md)";
     }
 
     // ---------------------------------------------------------------- generations

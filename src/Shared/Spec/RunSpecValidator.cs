@@ -162,10 +162,6 @@ public sealed partial class RunSpecValidator
         Positive(stage.CheckpointEvery, SpecPath.Field(path, "checkpoint_every"), report);
         CheckOptimizer(stage, path, report);
         CheckQuestionNoise(stage, path, report);
-        if (stage.Precision == StagePrecision.Bf16Mixed && stage.Kind is { } kind && kind != StageKind.Clip)
-        {
-            report(SpecPath.Field(path, "precision"), $"bf16-mixed is implemented for clip stages; {kind.ToName()} stages run in fp32");
-        }
         if (stage.RandomShift is { } shift)
         {
             if (shift is < 0 or > MaxRandomShift)

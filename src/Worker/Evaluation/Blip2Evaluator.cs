@@ -23,8 +23,9 @@ public static class Blip2Evaluator
         var config = model.QFormer.Config;
         var n = pairs.Count;
         var labels = pairs.Labels.Length == n ? pairs.Labels : [.. Enumerable.Range(0, n)];
-        var images = tensor(pairs.Pixels, pairs.PixelShape);
-        var captions = tensor(pairs.Tokens, [n, pairs.ContextLength]);
+        var device = DeviceInputs.DeviceOf(model);                                // evaluated where the model trains
+        var images = tensor(pairs.Pixels, pairs.PixelShape, device: device);
+        var captions = tensor(pairs.Tokens, [n, pairs.ContextLength], device: device);
         var queryFeatures = new List<Tensor>();
         var textFeatures = new List<Tensor>();
         var embeds = new List<Tensor>();
@@ -50,10 +51,10 @@ public static class Blip2Evaluator
             var count = Math.Min(batchSize, n - start);
             var imageEmbeds = embeds[start / batchSize];
             var own = captions.narrow(0, start, count);
-            var other = captions.index_select(0, tensor(negatives.Skip(start).Take(count).Select(i => (long)i).ToArray()));
+            var other = captions.index_select(0, tensor(negatives.Skip(start).Take(count).Select(i => (long)i).ToArray(), device: device));
             var (ids, valid) = QFormerText.FromCaptions(cat([own, other], 0), config.ClsId, config.EndOfText);
             var hidden = model.QFormer.Forward(ids, Blip2Masks.Itm(config.Queries, valid), cat([imageEmbeds, imageEmbeds], 0));
-            var predicted = model.MatchLogits(hidden.narrow(1, 0, config.Queries)).argmax(1).data<long>().ToArray();
+            var predicted = model.MatchLogits(hidden.narrow(1, 0, config.Queries)).argmax(1).cpu().data<long>().ToArray();
             for (var i = 0; i < count; i++)
             {
                 matched[start + i] = predicted[i] == 1;
@@ -91,7 +92,7 @@ public static class Blip2Evaluator
         for (var start = 0; start < images.Count; start += batchSize)
         {
             var count = Math.Min(batchSize, images.Count - start);
-            using var pixels = tensor(images.Pixels.AsSpan(start * perImage, count * perImage).ToArray(), [count, .. images.PixelShape[1..]]);
+            using var pixels = tensor(images.Pixels.AsSpan(start * perImage, count * perImage).ToArray(), [count, .. images.PixelShape[1..]], device: DeviceInputs.DeviceOf(model));
             var ids = CaptionGenerator.Greedy(model, pixels, maxTokens);
             for (var i = 0; i < count; i++)
             {
@@ -113,7 +114,8 @@ public static class Blip2Evaluator
 
     private static double HitRate(Tensor retrieved, int[] labels)
     {
-        var indices = retrieved.data<long>().ToArray();
+        using var host = retrieved.cpu();
+        var indices = host.data<long>().ToArray();
         return (double)indices.Select((r, i) => labels[r] == labels[i] ? 1 : 0).Sum() / indices.Length;
     }
 

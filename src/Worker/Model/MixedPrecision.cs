@@ -84,6 +84,24 @@ public static class MixedPrecision
         return y.to(ScalarType.Float32);
     }
 
+    /// <summary>
+    /// Scaled dot-product attention under an additive (B, 1, L, S) float mask (or none), as the Q-Former's: the mask is cast
+    /// with the operands (its entries, 0 and -inf, are exact in bfloat16).
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask)
+    {
+        if (compute is not { } type)
+        {
+            return functional.scaled_dot_product_attention(q, k, v, additiveMask);
+        }
+        using var qc = q.to(type);
+        using var kc = k.to(type);
+        using var vc = v.to(type);
+        using var mc = additiveMask?.to(type);
+        using var y = functional.scaled_dot_product_attention(qc, kc, vc, mc);
+        return y.to(ScalarType.Float32);
+    }
+
     /// <summary>Restores the enclosing compute type when disposed.</summary>
     public readonly struct Scope(ScalarType? previous) : IDisposable
     {

@@ -3,6 +3,7 @@ using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Training;
+using TorchSharp;
 
 namespace MmCluster.Worker.Runtime;
 
@@ -11,9 +12,10 @@ namespace MmCluster.Worker.Runtime;
 /// gradient, not all-reduced), the Q-Former trained with ITC + ITM + ITG distributed over the gRPC collectives (features
 /// gathered with gradient, hard negatives from the global batch), each loss reported as <c>loss.itc</c>, <c>loss.itm</c>,
 /// <c>loss.itg</c>; evaluated by image-text recall@1 both ways and ITM accuracy on each rank's held-out pairs, averaged
-/// over the ranks.
+/// over the ranks. Model (the frozen encoder included), optimizer state, steps and evaluation on <paramref name="device"/>;
+/// batches, gathered features and gradient buckets staged (<see cref="HostStaging"/>).
 /// </summary>
-public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
@@ -25,16 +27,20 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars));
-        return StageTrainer<Blip2Stage1Model, Blip2Stage1Step>.Build(context, new Blip2Stage1Model(vision, qformer), CaptionStageRecipe.Create<Blip2Stage1Model, Blip2Stage1Step>(
+        var staging = StagingFor(device, context.Log);
+        var stage1 = new Blip2Stage1Model(vision, qformer);
+        stage1.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
+        return StageTrainer<Blip2Stage1Model, Blip2Stage1Step>.Build(context, stage1, CaptionStageRecipe.Create<Blip2Stage1Model, Blip2Stage1Step>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]>
             {
                 ["clip"] = [("visual.", Blip2Base.VisualEncoder + ".")],
                 ["blip2-stage1"] = [("", "")],
             },
-            (model, averager) => new Blip2Stage1Step(model, OptionsOf(config), new CollectiveFeatureGatherer(context.Group, config.GlobalBatch(context.WorldSize)), averager, config.Seed),
+            (model, averager) => new Blip2Stage1Step(model, OptionsOf(config),
+                new CollectiveFeatureGatherer(context.Group, config.GlobalBatch(context.WorldSize), staging), averager, config.Seed, staging),
             (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, Math.Max(2, config.RetrievalHeldOut / context.Group.WorldSize))),
-            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config)));
+            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config), staging));
     }
 
     private static IReadOnlyDictionary<string, double> Evaluate(StageContext context, Blip2Stage1Model model, ClipBatch pairs)

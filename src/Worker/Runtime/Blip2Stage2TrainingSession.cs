@@ -3,6 +3,7 @@ using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Training;
+using TorchSharp;
 
 namespace MmCluster.Worker.Runtime;
 
@@ -11,9 +12,10 @@ namespace MmCluster.Worker.Runtime;
 /// the language model from the lm checkpoint; the encoder, the LM and the Q-Former's text-only parts frozen (no gradient,
 /// not all-reduced); the Q-Former's query path and the projection to the LM trained on the LM's caption loss. Evaluated by
 /// greedy captions of this rank's slice of the test images, and the rate at which a caption names the image's class
-/// (<c>names_class</c>), summed over the ranks.
+/// (<c>names_class</c>), summed over the ranks. Model (frozen parts included), optimizer state, steps and captioning on
+/// <paramref name="device"/>; batches and gradient buckets staged (<see cref="HostStaging"/>).
 /// </summary>
-public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     private protected override async Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct)
@@ -29,7 +31,10 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var tokenizer = new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars);
         var batches = new BatchBuilder(decoder, tokenizer);
-        return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, new Blip2Stage2Model(vision, qformer, lm), CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
+        var staging = StagingFor(device, context.Log);
+        var stage2 = new Blip2Stage2Model(vision, qformer, lm);
+        stage2.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
+        return StageTrainer<Blip2Stage2Model, Blip2Stage2Step>.Build(context, stage2, CaptionStageRecipe.Create<Blip2Stage2Model, Blip2Stage2Step>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]>
             {
@@ -38,9 +43,9 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
                 ["lm"] = [("", Blip2Stage2Model.LanguageModelModule + ".")],
                 ["blip2-stage2"] = [("", "")],
             },
-            (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager, layout: new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
+            (model, averager) => new Blip2Stage2Step(model, OptionsOf(config), averager, layout: new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize)), staging: staging),
             (model, _) => Evaluate(context, model, CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, int.MaxValue), tokenizer, inputs.Vocabulary),
-            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config)));
+            model => Blip2StageInputs.Record(inputs.Vocabulary, vision: model.VisionConfig, qformer: model.QFormer.Config, lm: model.LanguageModel.Config), staging));
     }
 
     private static IReadOnlyDictionary<string, double> Evaluate(

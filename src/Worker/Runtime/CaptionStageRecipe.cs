@@ -15,6 +15,7 @@ internal static class CaptionStageRecipe
 {
     /// <param name="mappings">Per source kind, the (source prefix, model prefix) pairs to load.</param>
     /// <param name="record">The vocabulary and model configs (<see cref="Blip2StageInputs.Record"/>).</param>
+    /// <param name="staging">The worker's device staging (<see cref="StageTrainingSession.StagingFor"/>), where the model already is.</param>
     public static StageRecipe<TModel, TStep> Create<TModel, TStep>(
         StageContext context,
         Blip2StageInputs inputs,
@@ -22,10 +23,13 @@ internal static class CaptionStageRecipe
         IReadOnlyDictionary<string, (string From, string To)[]> mappings,
         Func<TModel, GradientAverager, TStep> createStep,
         Func<TModel, TStep, IReadOnlyDictionary<string, double>> evaluate,
-        Func<TModel, Dictionary<string, string>> record)
+        Func<TModel, Dictionary<string, string>> record,
+        HostStaging staging)
         where TModel : nn.Module
         where TStep : class, IStageStep
     {
+        StageTrainingSession.LogPrecision(context.Config, context.Log);
+
         void LoadStartWeights(TModel model)
         {
             inputs.LoadInto(model, mappings, context.Log);
@@ -45,6 +49,7 @@ internal static class CaptionStageRecipe
         return new StageRecipe<TModel, TStep>(batches, LoadStartWeights, createStep, evaluate, Record)
         {
             Adapt = batch => inputs.Vocabulary.Compact(batch),
+            Staging = staging,
         };
     }
 

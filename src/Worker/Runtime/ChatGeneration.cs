@@ -17,10 +17,10 @@ public static class ChatGeneration
         IImageChatModel model, Tensor images, long[][] prompts, string[] questions, CaptionVocabulary vocabulary, Func<long[], long[]> toCompact,
         long imagePosition, int maxTokens, CaptionTokenizer? instructions)
     {
-        var promptIds = tensor(prompts.SelectMany(toCompact).ToArray(), [prompts.Length, prompts[0].Length]);
+        var promptIds = tensor(prompts.SelectMany(toCompact).ToArray(), [prompts.Length, prompts[0].Length], device: images.device);   // where the images are: the model's device
         var instructionIds = instructions is null
             ? null
-            : tensor(toCompact(BatchBuilder.InstructionRows(questions, instructions)), [questions.Length, instructions.ContextLength]);
+            : tensor(toCompact(BatchBuilder.InstructionRows(questions, instructions)), [questions.Length, instructions.ContextLength], device: images.device);
         var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText, instructionIds);
         return [.. generated.Select(g => ConversationTemplate.Answer(vocabulary.ToGpt2(g)))];
     }

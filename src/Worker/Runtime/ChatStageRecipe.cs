@@ -5,6 +5,7 @@ using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Evaluation;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Runtime;
@@ -21,12 +22,13 @@ internal static class ChatStageRecipe
     /// stage), the language model's from the lm source (or recorded), rows through the <see cref="ConversationTemplate"/>
     /// as <paramref name="source"/> says, the model from <paramref name="create"/> with <paramref name="frozen"/> frozen,
     /// evaluation on held-out questions (<paramref name="questions"/>) or descriptions, checkpoints recording the
-    /// vocabulary, both configs and <paramref name="extra"/>.
+    /// vocabulary, both configs and <paramref name="extra"/>. Model, steps and generation on the worker's
+    /// <paramref name="device"/>; batches and gradient buckets staged (<see cref="HostStaging"/>).
     /// </summary>
     public static async Task<IStageTrainer> BuildAsync<TModel>(
         StageContext context, string kind, Func<Blip2StageInputs, ClipConfig, CaptionLmConfig, TModel> create, Func<TModel, IReadOnlyList<string>> frozen,
         ChatSource source, bool questions, IReadOnlyDictionary<string, (string From, string To)[]> mappings,
-        Func<TModel, IReadOnlyDictionary<string, string>> extra, CancellationToken ct, Func<Blip2StageInputs, int>? instructionContext = null)
+        Func<TModel, IReadOnlyDictionary<string, string>> extra, string device, CancellationToken ct, Func<Blip2StageInputs, int>? instructionContext = null)
         where TModel : nn.Module, IImageChatModel
     {
         var config = context.Config;
@@ -40,9 +42,12 @@ internal static class ChatStageRecipe
         var instructions = instructionContext is null ? null : new CaptionTokenizer(instructionContext(inputs), config.ReadLimits.MaxCaptionChars);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context, inputs.Vocabulary));
         var maxTokens = MaxAnswerTokens(config);
-        return StageTrainer<TModel, ChatStep<TModel>>.Build(context, create(inputs, vision, lm), CaptionStageRecipe.Create<TModel, ChatStep<TModel>>(
+        var staging = StageTrainingSession.StagingFor(device, context.Log);
+        var chat = create(inputs, vision, lm);
+        chat.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
+        return StageTrainer<TModel, ChatStep<TModel>>.Build(context, chat, CaptionStageRecipe.Create<TModel, ChatStep<TModel>>(
             context, inputs, batches, mappings,
-            (model, averager) => new ChatStep<TModel>(model, frozen(model), StageTrainingSession.OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
+            (model, averager) => new ChatStep<TModel>(model, frozen(model), StageTrainingSession.OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize)), staging),
             (model, step) => Evaluate(context, model, step, evalSlices.Current(), decoder, template, inputs.Vocabulary, questions, maxTokens, instructions),
             model =>
             {
@@ -52,7 +57,7 @@ internal static class ChatStageRecipe
                     record[key] = value;
                 }
                 return record;
-            }));
+            }, staging));
     }
 
     /// <summary>
@@ -138,7 +143,7 @@ internal static class ChatStageRecipe
         {
             evalSet.Pixels.AsSpan(indices[i] * per, per).CopyTo(pixels.AsSpan(i * per, per));
         }
-        var images = tensor(pixels, [indices.Length, decoder.Channels, decoder.Size, decoder.Size]);
+        var images = tensor(pixels, [indices.Length, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(model));   // generated where the model trains
         return ChatGeneration.Answers(model, images, prompts, questions, vocabulary, ids => vocabulary.ToCompact(ids), imagePosition, maxTokens, instructions);
     };
 }

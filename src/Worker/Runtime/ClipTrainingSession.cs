@@ -1,6 +1,5 @@
 using System.Text.Json;
 using MmCluster.Collectives.Ring;
-using MmCluster.Shared.Spec;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
@@ -26,10 +25,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
         var modelConfig = ModelOverrides.Apply(ClipConfig.FromPreset(config.Preset), config.ModelOverrides);
         var decoder = ImageDecoder.For(modelConfig).Within(config.ReadLimits);
         var tokenizer = TextRowTokenizers.For(modelConfig, config.ReadLimits.MaxCaptionChars);
-        if (config.Precision == StagePrecision.Bf16Mixed)
-        {
-            log("precision bf16-mixed: the forward's matrix products in bfloat16; weights, gradients and optimizer state float32");
-        }
+        LogPrecision(config, log);
         // Loaded at the first evaluation, not before the first step: a replacement joining after a failure starts training
         // (and its peers stop waiting for it) seconds sooner. Loaded again after a recovery that changed rank or world.
         var evalSlices = new EvaluationSlices(config, decoder, group);
@@ -61,11 +57,7 @@ public sealed class ClipTrainingSession(CollectiveServer server, Action<string> 
             }
         }
 
-        var staging = HostStaging.For(device);
-        if (staging.Stages)
-        {
-            log($"training on {device}: batches copied from page-locked host memory without blocking, collective payloads staged through kept page-locked host buffers");
-        }
+        var staging = StagingFor(device, log);
         var clip = new ClipModel(modelConfig);
         clip.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
         return Task.FromResult<IStageTrainer>(StageTrainer<ClipModel, TrainStep>.Build(context, clip, new StageRecipe<ClipModel, TrainStep>(

@@ -11,9 +11,9 @@ namespace MmCluster.Worker.Runtime;
 /// Q-Former tokens appended after the queries (shared self-attention, only the queries cross-attend to the image and
 /// reach the language model); the image encoder and the language model frozen, the Q-Former and the projection trained
 /// on one exchange per row (the same for the row every time), answers supervised. Evaluated on the test split's
-/// held-out questions, each read by the Q-Former as well.
+/// held-out questions, each read by the Q-Former as well. Trains and evaluates on <paramref name="device"/>.
 /// </summary>
-public sealed class InstructBlipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class InstructBlipTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct) =>
@@ -26,7 +26,7 @@ public sealed class InstructBlipTrainingSession(CollectiveServer server, Action<
                 ["blip2-stage2"] = [("", "")],
                 ["instructblip"] = [("", "")],
             },
-            model => new Dictionary<string, string> { [Blip2StageInputs.QFormerConfigKey] = JsonSerializer.Serialize(model.QFormer.Config) }, ct,
+            model => new Dictionary<string, string> { [Blip2StageInputs.QFormerConfigKey] = JsonSerializer.Serialize(model.QFormer.Config) }, device, ct,
             instructionContext: inputs => QFormerOf(inputs, context).ContextLength);
 
     private static QFormerConfig QFormerOf(Blip2StageInputs inputs, StageContext context) =>

@@ -10,9 +10,9 @@ namespace MmCluster.Worker.Runtime;
 /// answer to the describe instruction); evaluated by how often the description of a test image names its class
 /// (<c>names_class</c>). <c>llava-instruct</c>: from the llava-align checkpoint, projector and language model trained on
 /// the manifest's conversations with only the answers supervised (<see cref="ConversationTemplate"/>); evaluated on the
-/// test split's held-out questions (<see cref="Evaluation.ChatEvaluator"/>).
+/// test split's held-out questions (<see cref="Evaluation.ChatEvaluator"/>). Trains and evaluates on <paramref name="device"/>.
 /// </summary>
-public sealed class LlavaTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, bool instruct)
+public sealed class LlavaTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, bool instruct, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     private protected override Task<IStageTrainer> CreateTrainerAsync(StageContext context, CancellationToken ct) =>
@@ -27,5 +27,5 @@ public sealed class LlavaTrainingSession(CollectiveServer server, Action<string>
                 ["llava-align"] = [("", "")],
                 ["llava-instruct"] = [("", "")],
             },
-            _ => new Dictionary<string, string>(), ct);
+            _ => new Dictionary<string, string>(), device, ct);
 }

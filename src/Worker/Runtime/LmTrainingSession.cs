@@ -2,15 +2,17 @@ using MmCluster.Collectives.Ring;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Training;
+using TorchSharp;
 
 namespace MmCluster.Worker.Runtime;
 
 /// <summary>
 /// The worker's trainer for an <c>lm</c> stage: <see cref="CaptionLm"/>, the stand-in for BLIP-2's frozen LLM, trained on
 /// the manifest's captions (next-token loss, averaged gradients) in the compact caption vocabulary; evaluated by its mean
-/// loss and perplexity on this rank's slice of the test split's captions, summed over the ranks.
+/// loss and perplexity on this rank's slice of the test split's captions, summed over the ranks. Model, optimizer state,
+/// steps and evaluation on <paramref name="device"/>, batches and gradient buckets staged (<see cref="HostStaging"/>).
 /// </summary>
-public sealed class LmTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class LmTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     /// <summary>Held-out captions per rank scored at each evaluation.</summary>
@@ -36,12 +38,15 @@ public sealed class LmTrainingSession(CollectiveServer server, Action<string> lo
         ClipBatch HeldOut() => chat is null
             ? CaptionStageRecipe.HeldOut(inputs, evalSlices.Current(), batches, EvalCaptions)
             : inputs.Vocabulary.Compact(evalSlices.Current().ChatBatch(EvalCaptions, decoder, chat, ChatSource.ConversationsAndCaptions));
-        return StageTrainer<CaptionLm, LmTrainStep>.Build(context, new CaptionLm(lmConfig), CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
+        var staging = StagingFor(device, context.Log);
+        var lm = new CaptionLm(lmConfig);
+        lm.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters
+        return StageTrainer<CaptionLm, LmTrainStep>.Build(context, lm, CaptionStageRecipe.Create<CaptionLm, LmTrainStep>(
             context, inputs, batches,
             new Dictionary<string, (string From, string To)[]> { ["lm"] = [("", "")] },
-            (model, averager) => new LmTrainStep(model, OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize))),
+            (model, averager) => new LmTrainStep(model, OptionsOf(config), averager, new GroupBatchLayout(context.Group, config.GlobalBatch(context.WorldSize)), staging),
             (_, step) => Evaluate(context, step, HeldOut()),
-            _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig)));
+            _ => Blip2StageInputs.Record(inputs.Vocabulary, lm: lmConfig), staging));
     }
 
     private static IReadOnlyDictionary<string, double> Evaluate(StageContext context, LmTrainStep step, ClipBatch held)

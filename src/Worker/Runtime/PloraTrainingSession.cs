@@ -13,9 +13,10 @@ namespace MmCluster.Worker.Runtime;
 /// a new projector and low-rank deltas on the language model's attention and feed-forward layers, added at the image
 /// tokens' positions only (rank and alpha: the preset fields <c>lora_rank</c>, <c>lora_alpha</c>), trained on the
 /// conversations' answers. Text-only input gives the base language model's output exactly. Evaluated on the test
-/// split's held-out questions. Its checkpoints record the deltas' config (<see cref="ConfigKey"/>).
+/// split's held-out questions. Its checkpoints record the deltas' config (<see cref="ConfigKey"/>). Trains and evaluates
+/// on <paramref name="device"/>.
 /// </summary>
-public sealed class PloraTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail)
+public sealed class PloraTrainingSession(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : StageTrainingSession(server, log, fail)
 {
     public const string ConfigKey = "plora_config";
@@ -31,7 +32,7 @@ public sealed class PloraTrainingSession(CollectiveServer server, Action<string>
                 ["lm"] = [("", PloraModel.LanguageModelModule + ".")],
                 ["plora"] = [("", "")],
             },
-            _ => new Dictionary<string, string> { [ConfigKey] = JsonSerializer.Serialize(deltas) }, ct);
+            _ => new Dictionary<string, string> { [ConfigKey] = JsonSerializer.Serialize(deltas) }, device, ct);
     }
 
     /// <summary>The deltas' rank and alpha from the preset fields <c>lora_rank</c> and <c>lora_alpha</c> (defaults otherwise).</summary>

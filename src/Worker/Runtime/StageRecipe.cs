@@ -26,7 +26,7 @@ internal sealed record StageRecipe<TModel, TStep>(
     public Func<ClipBatch, ClipBatch> Adapt { get; init; } = batch => batch;
 
     /// <summary>
-    /// The device staging of a kind that trains on its model's device (clip): the trainer broadcasts rank 0's weights and
+    /// The device staging of the kind (every kind trains on its model's device): the trainer broadcasts rank 0's weights and
     /// averages gradients through it, and owns it from <see cref="StageTrainer{TModel,TStep}.Build"/> on. Null: the CPU, unstaged.
     /// </summary>
     public Distributed.HostStaging? Staging { get; init; }

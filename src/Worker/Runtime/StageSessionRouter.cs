@@ -10,8 +10,9 @@ namespace MmCluster.Worker.Runtime;
 /// <see cref="StageConfig"/>; the router creates that stage's trainer with the factory registered for its
 /// <see cref="StageConfig.Kind"/> and hands it the generation. A kind nobody registered fails the worker, naming the stage,
 /// the kind and the kinds it knows. On a worker whose <paramref name="device"/> is not the CPU, a stage whose kind was not
-/// registered as running there (only <c>clip</c> is) fails the worker the same way, naming the stage, its kind and the
-/// device. Both calls come from the agent actor's mailbox, one at a time.
+/// registered as running there (every built-in kind is; a kind registered without <c>anyDevice</c> is not) fails the
+/// worker the same way, naming the stage, its kind and the device. Both calls come from the agent actor's mailbox, one at
+/// a time.
 /// </summary>
 public sealed class StageSessionRouter(CollectiveServer server, Action<string> log, Action<Exception> fail, string device = DeviceChoice.Cpu)
     : ITrainingSession
@@ -52,7 +53,7 @@ public sealed class StageSessionRouter(CollectiveServer server, Action<string> l
         device == DeviceChoice.Cpu || onAnyDevice.Contains(kind)
             ? null
             : $"stage '{stage}' has kind '{kind}', which trains on the CPU only so far, but this worker computes on {device} (--device): " +
-              $"only {string.Join(", ", onAnyDevice.Order(StringComparer.Ordinal))} stages run on a GPU; run this spec's workers with --device cpu (docs/gpu.md)";
+              $"the kinds that run on a GPU are {string.Join(", ", onAnyDevice.Order(StringComparer.Ordinal))}; run this spec's workers with --device cpu (docs/gpu.md)";
 
     public void OnGenerationStarted(GenerationInfo generation, IControlPlane control)
     {

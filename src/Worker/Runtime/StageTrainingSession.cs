@@ -108,6 +108,30 @@ public abstract class StageTrainingSession(CollectiveServer server, Action<strin
         ComputeType = config.Precision == StagePrecision.Bf16Mixed ? TorchSharp.torch.ScalarType.BFloat16 : null,
     };
 
+    /// <summary>
+    /// The staging of a trainer on the worker's <paramref name="device"/> (<see cref="HostStaging"/>; nothing staged on the
+    /// CPU): the kind moves its model there before its optimizer exists and hands it to its step, its feature gatherer
+    /// and its recipe (broadcast and gradient averaging), which owns it from then on.
+    /// </summary>
+    internal static HostStaging StagingFor(string device, Action<string> log)
+    {
+        var staging = HostStaging.For(device);
+        if (staging.Stages)
+        {
+            log($"training on {device}: batches copied from page-locked host memory without blocking, collective payloads staged through kept page-locked host buffers");
+        }
+        return staging;
+    }
+
+    /// <summary>Says so when the stage trains in bf16-mixed (every kind's trainer, when it is built).</summary>
+    internal static void LogPrecision(StageConfig config, Action<string> log)
+    {
+        if (config.Precision == StagePrecision.Bf16Mixed)
+        {
+            log("precision bf16-mixed: the forward's matrix products in bfloat16 (frozen parts included); weights, gradients and optimizer state float32");
+        }
+    }
+
     /// <summary>Sums <paramref name="values"/> over the ranks of the stage's group (in place) and returns them.</summary>
     internal static float[] SumOverRanks(ICollectiveGroup group, float[] values)
     {

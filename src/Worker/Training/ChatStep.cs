@@ -12,18 +12,24 @@ namespace MmCluster.Worker.Training;
 /// <paramref name="frozen"/> at construction, then per batch of conversation rows (<see cref="ClipBatch.Targets"/>) the
 /// model's answer loss, scaled by this rank's share of the global batch, backward, averaging of the trainable gradients,
 /// clipping, AdamW. A batch without one supervised token (every row unaligned or too long) steps with a zero loss, so the
-/// ranks still meet in the same collectives.
+/// ranks still meet in the same collectives. The batch reaches the model's device through <c>staging</c>
+/// (<see cref="DeviceInputs"/>); the forward (frozen parts included) runs under the options' autocast.
 /// </summary>
 public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IImageChatModel
 {
     private readonly TModel model;
     private readonly StageOptimizer optimizer;
     private readonly IBatchLayout layout;
+    private readonly DeviceInputs inputs;
+    private readonly TrainOptions options;
 
-    public ChatStep(TModel model, IReadOnlyList<string> frozen, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null)
+    public ChatStep(TModel model, IReadOnlyList<string> frozen, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null,
+        HostStaging? staging = null)
     {
         this.model = model;
+        this.options = options;
         this.layout = layout ?? SingleRankGatherer.Instance;
+        inputs = new DeviceInputs(model, staging);
         if (frozen.Count > 0)
         {
             FrozenParameters.Apply(model, [.. frozen]);
@@ -49,13 +55,17 @@ public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IIma
         var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
-        var images = tensor(batch.Pixels, batch.PixelShape);
-        var inputs = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
-        var labels = tensor(targets, [batch.Count, batch.ContextLength]);
-        var instructions = batch.Instructions is { } ids ? tensor(ids, [batch.Count, batch.InstructionLength]) : null;
-        var loss = targets.Any(t => t != CaptionTargets.IgnoreIndex)
-            ? model.Loss(images, inputs, labels, batch.ImagePosition, instructions)
-            : ZeroLoss();
+        var images = inputs.Of(batch.Pixels, batch.PixelShape);
+        var ids = inputs.Of(batch.Tokens, [batch.Count, batch.ContextLength]);
+        var labels = inputs.Of(targets, [batch.Count, batch.ContextLength]);
+        var instructions = batch.Instructions is { } rows ? inputs.Of(rows, [batch.Count, batch.InstructionLength]) : null;
+        Tensor loss;
+        using (MixedPrecision.Autocast(options.ComputeType))
+        {
+            loss = targets.Any(t => t != CaptionTargets.IgnoreIndex)
+                ? model.Loss(images, ids, labels, batch.ImagePosition, instructions)
+                : ZeroLoss();
+        }
         LossWeighting.Weigh(loss, layout, batch.Count).backward();
         var norm = optimizer.Finish(started, out var phases);
         var value = loss.item<float>();
@@ -66,7 +76,7 @@ public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IIma
 
     private Tensor ZeroLoss()
     {
-        var zero = zeros(1).squeeze();
+        var zero = zeros(1, device: inputs.Device).squeeze();
         foreach (var p in model.parameters().Where(p => p.requires_grad))
         {
             zero = zero + p.sum() * 0;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MmCluster.Worker.Distributed;
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;
@@ -10,13 +11,16 @@ namespace MmCluster.Worker.Training;
 /// One synchronous step of the <c>lm</c> stage: next-token loss of <see cref="CaptionLm"/> on the batch's caption rows
 /// (BOS + row shifted right as input, the row up to its EOT as labels; or conversation rows, text only, with their
 /// answer targets), scaled by this rank's share of the global batch
-/// (<paramref name="layout"/>; none: world size 1). The batch's pixels are not used.
+/// (<paramref name="layout"/>; none: world size 1). The batch's pixels are not used. The rows reach the model's device
+/// through <paramref name="staging"/> (<see cref="DeviceInputs"/>); the forward runs under the options' autocast.
 /// </summary>
-public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null) : IStageStep
+public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradientAverager? averager = null, IBatchLayout? layout = null,
+    HostStaging? staging = null) : IStageStep
 {
     private readonly IBatchLayout layout = layout ?? SingleRankGatherer.Instance;
 
     private readonly StageOptimizer optimizer = new(model, options, averager);
+    private readonly DeviceInputs inputs = new(model, staging);
 
     public StageOptimizer Optimizer => optimizer;
 
@@ -28,10 +32,14 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         var started = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
-        var (inputs, labels) = TeacherForcing(batch, model.Config.EndOfText);
-        var embedded = model.Embed(inputs);
-        var hidden = model.ForwardEmbeddings(embedded);
-        var loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
+        var (rows, labels) = TeacherForcing(batch, model.Config.EndOfText, inputs);
+        Tensor loss;
+        using (MixedPrecision.Autocast(options.ComputeType))
+        {
+            var embedded = model.Embed(rows);
+            var hidden = model.ForwardEmbeddings(embedded);
+            loss = LanguageModelLoss.Compute(hidden, labels, model.OutputWeight);
+        }
         LossWeighting.Weigh(loss, layout, batch.Count).backward();              // w_r = b_r·W/B; 1 for an even split
         var norm = optimizer.Finish(started, out var phases);
         var value = loss.item<float>();
@@ -44,8 +52,8 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         model.eval();
-        var (inputs, labels) = TeacherForcing(batch, model.Config.EndOfText);
-        var embedded = model.Embed(inputs);
+        var (rows, labels) = TeacherForcing(batch, model.Config.EndOfText, inputs);
+        var embedded = model.Embed(rows);
         var hidden = model.ForwardEmbeddings(embedded);
         return LanguageModelLoss.Compute(hidden, labels, model.OutputWeight).item<float>();
     }
@@ -54,11 +62,13 @@ public sealed class LmTrainStep(CaptionLm model, TrainOptions options, IGradient
     /// (B, T) inputs and next-token labels: a caption row's [BOS, row] and row up to its EOT (<see cref="CaptionTargets"/>),
     /// or a conversation row's inputs and targets as the template made them (answers only; no image here).
     /// </summary>
-    internal static (Tensor Inputs, Tensor Labels) TeacherForcing(ClipBatch batch, long endOfText)
+    /// <param name="device">Where the tensors go (the step's model); null: the CPU.</param>
+    internal static (Tensor Inputs, Tensor Labels) TeacherForcing(ClipBatch batch, long endOfText, DeviceInputs? device = null)
     {
-        var rows = tensor(batch.Tokens, [batch.Count, batch.ContextLength]);
+        Tensor Ids(long[] values) => device?.Of(values, [batch.Count, batch.ContextLength]) ?? tensor(values, [batch.Count, batch.ContextLength]);
+        var rows = Ids(batch.Tokens);
         return batch.Targets is { } targets
-            ? (rows, tensor(targets, [batch.Count, batch.ContextLength]))
+            ? (rows, Ids(targets))
             : (CaptionTargets.Inputs(rows, endOfText), CaptionTargets.Labels(rows, endOfText));
     }
 

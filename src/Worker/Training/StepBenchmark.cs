@@ -2,13 +2,15 @@ using System.Diagnostics;
 using TorchSharp;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Model.Blip2;
 using MmCluster.Worker.Model.Loss;
 
 namespace MmCluster.Worker.Training;
 
 /// <summary>
 /// Times full training steps (forward, loss, backward, clipping, AdamW) of a model preset on random data in this
-/// process: warm-up steps first, then the median of the measured steps. What <c>mmcluster bench step</c> runs.
+/// process: warm-up steps first, then the median of the measured steps. What <c>mmcluster bench step</c> runs (a CLIP
+/// preset, or a Q-Former preset for BLIP-2 stage 1's step).
 /// </summary>
 public static class StepBenchmark
 {
@@ -25,8 +27,39 @@ public static class StepBenchmark
         var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps, ComputeType = computeType };
         using var staging = HostStaging.For(device);   // on CUDA the batch goes up from page-locked memory, as in the worker
         using var trainer = new TrainStep(model, options, SingleRankGatherer.Instance, staging: staging);
-        var batch = RandomBatch(config, batchSize, new Random(seed));
-        var parameterCount = model.parameters().Sum(p => p.numel());
+        return Time(trainer, RandomBatch(config, batchSize, new Random(seed)), model.parameters().Sum(p => p.numel()), warmupSteps, measuredSteps);
+    }
+
+    /// <summary>
+    /// The same for BLIP-2 stage 1 (<see cref="Blip2Stage1Step"/>: the frozen image encoder of <paramref name="vision"/>, the
+    /// Q-Former's ITC + ITM + ITG on one rank) on random images and captions of a <paramref name="textVocab"/>-id caption
+    /// vocabulary (the size of the compact vocabulary a run's manifest gives), labelled in 10 classes (ITM's groups).
+    /// </summary>
+    public static StepBenchmarkResult RunBlip2Stage1(ClipConfig vision, QFormerConfig qformer, int textVocab, int batchSize, int warmupSteps, int measuredSteps,
+        int seed = 0, TorchSharp.torch.ScalarType? computeType = null, string device = "cpu")
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(measuredSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(textVocab, 2);
+        TorchSharp.torch.random.manual_seed(seed);
+        var config = qformer with { TextVocabSize = textVocab };
+        using var model = new Blip2Stage1Model(vision, config);
+        model.to(TorchSharp.torch.device(device));
+        var options = new TrainOptions { TotalSteps = warmupSteps + measuredSteps, ComputeType = computeType };
+        using var staging = HostStaging.For(device);
+        using var trainer = new Blip2Stage1Step(model, options, SingleRankGatherer.Instance, samplingSeed: seed, staging: staging);
+        var random = new Random(seed);
+        var images = RandomBatch(vision, batchSize, random);
+        var captions = RandomBatch(vision with { ContextLength = config.ContextLength, VocabSize = textVocab }, batchSize, random);
+        var batch = new ClipBatch(images.Pixels, images.PixelShape, captions.Tokens, config.ContextLength)
+        {
+            Labels = [.. Enumerable.Range(0, batchSize).Select(i => i % 10)],
+        };
+        return Time(trainer, batch, model.parameters().Where(p => p.requires_grad).Sum(p => p.numel()), warmupSteps, measuredSteps);
+    }
+
+    private static StepBenchmarkResult Time(IStageStep trainer, ClipBatch batch, long parameterCount, int warmupSteps, int measuredSteps)
+    {
         for (var i = 0; i < warmupSteps; i++)
         {
             trainer.Run(batch);
@@ -45,7 +78,7 @@ public static class StepBenchmark
             process.Refresh();
             cpuTimes[i] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
         }
-        return new StepBenchmarkResult(batchSize, parameterCount, times, loss) { CpuMilliseconds = cpuTimes };
+        return new StepBenchmarkResult(batch.Count, parameterCount, times, loss) { CpuMilliseconds = cpuTimes };
     }
 
     /// <summary>Gaussian pixels and random ids below the EOT, each row ended by one EOT at a random length, zeros after.</summary>

@@ -20,6 +20,7 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
     private static readonly double MaxLogLogitScale = Math.Log(ClipLoss.MaxLogitScale);
 
     private readonly StageOptimizer optimizer = new(model, options, averager);
+    private readonly DeviceInputs inputs = new(model, staging);
 
     /// <summary>Steps completed so far (the schedule's position); restored by a checkpoint.</summary>
     public long Step => optimizer.Step;
@@ -37,22 +38,8 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         var t0 = Stopwatch.GetTimestamp();
         var lr = optimizer.Begin();
         model.train();
-        var device = model.LogitScale.device;                                           // the batch goes where the model is
-        Tensor images, tokens;
-        if (staging is null)
-        {
-            images = tensor(batch.Pixels, batch.PixelShape, device: device);            // (B, C, H, W)
-            tokens = tensor(batch.Tokens, [batch.Count, batch.ContextLength], device: device);   // (B, T)
-        }
-        else
-        {
-            if (staging.Device.type != device.type || staging.Device.index != device.index)
-            {
-                throw new InvalidOperationException($"the step stages batches to {staging.Device}, but the model is on {device}");
-            }
-            images = staging.ToDevice(tensor(batch.Pixels, batch.PixelShape));
-            tokens = staging.ToDevice(tensor(batch.Tokens, [batch.Count, batch.ContextLength]));
-        }
+        var images = inputs.Of(batch.Pixels, batch.PixelShape);                        // (B, C, H, W) on the model's device
+        var tokens = inputs.Of(batch.Tokens, [batch.Count, batch.ContextLength]);      // (B, T)
         Tensor imageFeatures, textFeatures;
         using (MixedPrecision.Autocast(options.ComputeType))
         {

@@ -48,6 +48,26 @@ public sealed class BenchStepCommandSpecs
     }
 
     [Fact]
+    public async Task Should_time_blip2_stage1_steps_in_fp32_and_bf16_mixed_when_the_model_is_a_qformer_preset()
+    {
+        string[] common = ["--model", "blip2-micro", "--vision", "clip-micro", "--vocab", "40", "--batch", "6", "--warmup", "0", "--steps", "1", "--json"];
+        var (fp32Code, fp32, _) = await RunAsync([.. common, "--precision", "fp32"]);
+        var (mixedCode, mixed, _) = await RunAsync([.. common, "--precision", "bf16-mixed"]);
+        var (badCode, _, bad) = await RunAsync("--model", "blip2-micro", "--vision", "blip2-tiny");
+
+        Assert.Equal((0, 0, 2), (fp32Code, mixedCode, badCode));
+        using var a = JsonDocument.Parse(fp32);
+        using var b = JsonDocument.Parse(mixed);
+        Assert.Equal(("blip2-micro", "clip-micro", 40), (a.RootElement.GetProperty("model").GetString(), a.RootElement.GetProperty("vision").GetString(),
+            a.RootElement.GetProperty("vocab").GetInt32()));
+        Assert.True(a.RootElement.GetProperty("parameters").GetInt64() > 0);
+        var (lossA, lossB) = (a.RootElement.GetProperty("last_loss").GetDouble(), b.RootElement.GetProperty("last_loss").GetDouble());
+        Assert.NotEqual(lossA, lossB);                                   // the same seed and batch: only the arithmetic differs
+        Assert.InRange(Math.Abs(lossA - lossB) / lossA, 0, 1e-2);
+        Assert.Contains("unknown --vision 'blip2-tiny'", bad);
+    }
+
+    [Fact]
     public async Task Should_exit_2_saying_the_build_has_no_cuda_when_a_gpu_is_asked_for_on_the_cpu_build()
     {
         var (code, _, error) = await RunAsync("--model", "clip-micro", "--device", "cuda");

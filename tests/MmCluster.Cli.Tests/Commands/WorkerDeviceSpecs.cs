@@ -7,8 +7,8 @@ using Xunit;
 namespace MmCluster.Cli.Tests.Commands;
 
 /// <summary>
-/// The worker's <c>--device</c>: the CPU runs every kind; a CUDA device needs a CUDA build of libtorch (refused with the
-/// reason on this CPU build), and on one only <c>clip</c> stages train: a stage of another kind fails the worker naming it.
+/// The worker's <c>--device</c>: the CPU and a CUDA device run every built-in kind; a CUDA device needs a CUDA build of
+/// libtorch (refused with the reason on this CPU build); a kind registered for the CPU only fails a CUDA worker naming it.
 /// </summary>
 public sealed class WorkerDeviceSpecs : IAsyncLifetime
 {
@@ -34,33 +34,33 @@ public sealed class WorkerDeviceSpecs : IAsyncLifetime
         Assert.Contains("this build's libtorch has no CUDA", error.Message);
     }
 
-    [Theory]
-    [InlineData("lm")]
-    [InlineData("blip2-stage1")]
-    [InlineData("llava-instruct")]
-    public void Should_fail_a_cuda_worker_naming_the_stage_and_its_kind_when_the_stage_is_not_clip(string kind)
-    {
-        var failures = new List<Exception>();
-        var control = new FailureRecorder();
-        var router = RunCommands.Sessions(server, "cuda:0", _ => { }, failures.Add);
-
-        router.OnGenerationStarted(Generation("captions", kind), control);
-
-        var failure = Assert.IsType<NotSupportedException>(Assert.Single(failures));
-        Assert.StartsWith($"stage 'captions' has kind '{kind}', which trains on the CPU only so far, but this worker computes on cuda:0", failure.Message);
-        Assert.Contains("only clip stages run on a GPU", failure.Message);
-        Assert.Equal([failure.Message], control.Reasons);
-    }
-
     [Fact]
-    public void Should_let_clip_stages_train_on_cuda_and_every_kind_on_the_cpu_when_the_router_is_asked()
+    public void Should_let_every_built_in_kind_train_on_cuda_and_on_the_cpu_when_the_router_is_asked()
     {
         var onCuda = RunCommands.Sessions(server, "cuda:1", _ => { }, _ => { });
         var onCpu = RunCommands.Sessions(server, "cpu", _ => { }, _ => { });
 
-        Assert.Null(onCuda.DeviceRefusal("pretrain", "clip"));
+        Assert.Equal(
+            new[] { "blip2-stage1", "blip2-stage2", "clip", "instructblip", "llava-align", "llava-instruct", "lm", "plora" },
+            onCuda.Kinds.Order(StringComparer.Ordinal));
+        Assert.All(onCuda.Kinds, kind => Assert.Null(onCuda.DeviceRefusal("s", kind)));
         Assert.All(onCpu.Kinds, kind => Assert.Null(onCpu.DeviceRefusal("s", kind)));
-        Assert.All(onCuda.Kinds.Where(k => k != "clip"), kind => Assert.NotNull(onCuda.DeviceRefusal("s", kind)));
+    }
+
+    [Fact]
+    public void Should_fail_a_cuda_worker_naming_the_stage_and_its_kind_when_the_kind_was_registered_for_the_cpu_only()
+    {
+        var failures = new List<Exception>();
+        var control = new FailureRecorder();
+        var router = RunCommands.Sessions(server, "cuda:0", _ => { }, failures.Add)
+            .Register("cpu-kind", (s, l, f) => throw new InvalidOperationException("never built on a CUDA worker"));
+
+        router.OnGenerationStarted(Generation("captions", "cpu-kind"), control);
+
+        var failure = Assert.IsType<NotSupportedException>(Assert.Single(failures));
+        Assert.StartsWith("stage 'captions' has kind 'cpu-kind', which trains on the CPU only so far, but this worker computes on cuda:0", failure.Message);
+        Assert.Contains("the kinds that run on a GPU are blip2-stage1, blip2-stage2, clip, instructblip, llava-align, llava-instruct, lm, plora", failure.Message);
+        Assert.Equal([failure.Message], control.Reasons);
     }
 
     private static GenerationInfo Generation(string stage, string kind) => new("r", 1, 0, 1, [],

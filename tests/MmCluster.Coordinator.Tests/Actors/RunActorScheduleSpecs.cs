@@ -48,29 +48,19 @@ public sealed class RunActorScheduleSpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
-    public void Should_refuse_a_cuda_worker_naming_the_first_non_clip_stage_and_its_kind_when_the_schedule_has_one()
+    public void Should_start_cuda_workers_when_the_schedule_has_stages_of_every_kind()
     {
-        var (run, _) = StartRun(Stage("pretrain", "clip"), Stage("captions", "lm"), Stage("chat", "llava-instruct"));
-
-        var gpu = RegisterOn(run, "worker-0", "cuda:0");
-
-        var rejected = gpu.ExpectMsg<RegistrationRejected>();
-        Assert.Equal("worker-0", rejected.WorkerId);
-        Assert.StartsWith("worker worker-0 computes on cuda:0, but stage 'captions' has kind 'lm', which trains on the CPU only so far", rejected.Reason);
-        var (w0, w1) = (RegisterOn(run, "worker-0", "cpu"), RegisterOn(run, "worker-1", "cpu"));
-        w0.ExpectMsg<StartGeneration>();
-        w1.ExpectMsg<StartGeneration>();
-    }
-
-    [Fact]
-    public void Should_start_cuda_workers_when_every_stage_is_clip()
-    {
-        var (run, _) = StartRun(Stage("pretrain", "clip"), Stage("finetune", "clip"));
+        // Every kind trains on a worker's device now: the coordinator refuses no CUDA worker for its stages' kinds.
+        var (run, _) = StartRun(Stage("pretrain", "clip"), Stage("captions", "lm"), Stage("chat", "llava-instruct"), Stage("qformer", "blip2-stage1"));
 
         var (w0, w1) = (RegisterOn(run, "worker-0", "cuda:0"), RegisterOn(run, "worker-1", "cuda:1"));
 
         w0.ExpectMsg<StartGeneration>(s => s.StageConfig.ToStringUtf8() == "pretrain");
         w1.ExpectMsg<StartGeneration>();
+        run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 4 }, w0.Ref);
+        run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 4 }, w1.Ref);
+        w0.ExpectMsg<StartGeneration>(s => s.StageConfig.ToStringUtf8() == "captions");
+        w1.ExpectMsg<StartGeneration>(s => s.StageConfig.ToStringUtf8() == "captions");
     }
 
     [Fact]

@@ -203,16 +203,18 @@ public sealed class RunSpecLoaderSpecs : IDisposable
     }
 
     [Fact]
-    public void Should_bind_precision_and_refuse_bf16_mixed_on_a_stage_kind_without_it()
+    public void Should_bind_precision_on_a_stage_of_any_kind_and_name_a_precision_it_does_not_know()
     {
         var (spec, problems) = RunSpecLoader.Parse(Valid.Replace("grad_clip: 1.5", "grad_clip: 1.5\n    precision: bf16-mixed"), "run.yaml", _dir);
-        var lm = Single(Valid.Replace("gradient_overlap: false", "gradient_overlap: false\n    precision: bf16-mixed"));
+        var (both, bothProblems) = RunSpecLoader.Parse(
+            Valid.Replace("grad_clip: 1.5", "grad_clip: 1.5\n    precision: bf16-mixed").Replace("gradient_overlap: false", "gradient_overlap: false\n    precision: bf16-mixed"),
+            "run.yaml", _dir);
         var typo = Single(Valid.Replace("grad_clip: 1.5", "grad_clip: 1.5\n    precision: fp16"));
 
         Assert.Empty(problems);
         Assert.Equal((StagePrecision.Bf16Mixed, (StagePrecision?)null), (spec!.Stages[0].Precision, spec.Stages[1].Precision));
-        Assert.Equal("stages[1].precision", lm.Path);
-        Assert.Contains("bf16-mixed is implemented for clip stages; lm stages run in fp32", lm.Message);
+        Assert.Empty(bothProblems);                                                      // the second stage is not clip
+        Assert.Equal((StagePrecision.Bf16Mixed, (StagePrecision?)StagePrecision.Bf16Mixed), (both!.Stages[0].Precision, both.Stages[1].Precision));
         Assert.Equal("stages[0].precision", typo.Path);
         Assert.Contains("fp32 or bf16-mixed", typo.Message);
     }

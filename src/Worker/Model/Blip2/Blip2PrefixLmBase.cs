@@ -59,5 +59,5 @@ public abstract class Blip2PrefixLmBase : Blip2Base
     }
 
     /// <summary>(B, Q, QFormerWidth) query outputs -> (B, Q, LmWidth): the soft prompt.</summary>
-    protected Tensor Project(Tensor queries) => llm_proj.forward(queries);
+    protected Tensor Project(Tensor queries) => MixedPrecision.Linear(llm_proj, queries);
 }

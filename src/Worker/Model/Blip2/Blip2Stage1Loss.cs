@@ -112,7 +112,7 @@ public static class Blip2Stage1Loss
         using var _ = no_grad();
         using var ids = textIds.to_type(ScalarType.Float32);
         using var valid = textValid.to_type(ScalarType.Float32);
-        using var group = groups is null ? zeros([textIds.shape[0], 1]) : groups.to_type(ScalarType.Float32).unsqueeze(1);
+        using var group = groups is null ? zeros([textIds.shape[0], 1], device: textIds.device) : groups.to_type(ScalarType.Float32).unsqueeze(1);
         using var packed = cat([ids, valid, group], 1);                                     // (b, 2T+1)
         using var all = gatherer.AllGather(packed);                                         // (B, 2T+1)
         using var idsAll = all.narrow(1, 0, t);

@@ -34,21 +34,21 @@ public sealed class Blip2Stage1Model : Blip2Base
     /// <summary>(B, Q, W) query outputs -> (B, Q, D) L2-normalized query features.</summary>
     public Tensor QueryFeatures(Tensor queryHidden)
     {
-        using var projected = vision_proj.forward(queryHidden);
+        using var projected = MixedPrecision.Linear(vision_proj, queryHidden);
         return functional.normalize(projected, dim: -1);
     }
 
     /// <summary>(B, W) [CLS] outputs -> (B, D) L2-normalized text features.</summary>
     public Tensor TextFeatures(Tensor clsHidden)
     {
-        using var projected = text_proj.forward(clsHidden);
+        using var projected = MixedPrecision.Linear(text_proj, clsHidden);
         return functional.normalize(projected, dim: -1);
     }
 
     /// <summary>(B, Q, W) multimodal query outputs -> (B, 2) match logits, averaged over the queries as in LAVIS.</summary>
     public Tensor MatchLogits(Tensor queryHidden)
     {
-        using var perQuery = itm_head.forward(queryHidden);   // (B, Q, 2)
+        using var perQuery = MixedPrecision.Linear(itm_head, queryHidden);   // (B, Q, 2)
         return perQuery.mean([1]);
     }
 

@@ -31,11 +31,12 @@ public static class CaptionGenerator
         var next = Enumerable.Repeat(eot, (int)b).ToArray();
         for (var step = 0; step < maxTokens && !done.All(d => d); step++)
         {
-            using var column = tensor(next, [b, 1]);
+            using var column = tensor(next, [b, 1], device: prefix.device);
             using var logits = decoder.Next(column);                                 // (B, V)
             stepLogits?.Invoke(step, logits);
             using var argmax = logits.argmax(1);
-            next = argmax.data<long>().ToArray();
+            using var host = argmax.cpu();
+            next = host.data<long>().ToArray();
             for (var i = 0; i < b; i++)
             {
                 if (!done[i])
@@ -78,20 +79,21 @@ public static class CaptionGenerator
         for (var step = 0; step < maxTokens && live.Count > 0 && finished.Count < beams; step++)
         {
             var k = live.Count;
-            using var inputs = tensor(column, [k, 1]);
+            using var inputs = tensor(column, [k, 1], device: prefixOne.device);
             using var logits = decoder.Next(inputs);                                 // (k, V)
             stepLogits?.Invoke(step, logits);
             using var logProbs = logits.log_softmax(1);
-            using var liveScores = tensor(live.Select(h => h.Score).ToArray(), ScalarType.Float64).to_type(logProbs.dtype).unsqueeze(1);
+            using var liveScores = tensor(live.Select(h => h.Score).ToArray(), ScalarType.Float64, logProbs.device).to_type(logProbs.dtype).unsqueeze(1);
             using var scores = logProbs + liveScores;
             var vocab = scores.shape[1];
             using var flat = scores.reshape(-1);
             var (top, index) = flat.topk((int)Math.Min(2 * beams, k * vocab));
             using var __ = top;
             using var ___ = index;
-            using var top64 = top.to_type(ScalarType.Float64);
+            using var top64 = top.to(ScalarType.Float64, CPU);
+            using var hostIndex = index.cpu();
             var topScores = top64.data<double>().ToArray();
-            var topIndex = index.data<long>().ToArray();
+            var topIndex = hostIndex.data<long>().ToArray();
             var next = new List<(long[] Tokens, double Score)>();
             var parents = new List<long>();
             for (var c = 0; c < topIndex.Length && next.Count < beams; c++)

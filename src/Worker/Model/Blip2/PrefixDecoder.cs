@@ -37,7 +37,7 @@ internal sealed class PrefixDecoder : IDisposable
     /// <summary>Row i continues row <paramref name="parents"/>[i] (a beam's surviving hypotheses).</summary>
     public void Reorder(long[] parents)
     {
-        using var rows = tensor(parents);
+        using var rows = tensor(parents, device: prefix.device);
         if (cache is not null)
         {
             cache.Reorder(rows);

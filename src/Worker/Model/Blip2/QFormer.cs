@@ -96,7 +96,7 @@ public sealed class QFormer : nn.Module
 
     private Tensor TransformForPrediction(Tensor hidden)
     {
-        using var d = lm_transform.forward(hidden);
+        using var d = MixedPrecision.Linear(lm_transform, hidden);
         using var a = lm_gelu.forward(d);
         return lm_norm.forward(a);
     }

@@ -38,19 +38,19 @@ public sealed class QFormerAttention : nn.Module
     {
         var (b, l, w) = (x.shape[0], x.shape[1], x.shape[2]);
         var s = context.shape[1];
-        using var q0 = query.forward(x);
-        using var k0 = key.forward(context);
-        using var v0 = value.forward(context);
+        using var q0 = MixedPrecision.Linear(query, x);
+        using var k0 = MixedPrecision.Linear(key, context);
+        using var v0 = MixedPrecision.Linear(value, context);
         using var q1 = q0.view(b, l, heads, w / heads);
         using var k1 = k0.view(b, s, heads, w / heads);
         using var v1 = v0.view(b, s, heads, w / heads);
         using var q = q1.transpose(1, 2);                       // (B, nh, L, hs)
         using var k = k1.transpose(1, 2);                       // (B, nh, S, hs)
         using var v = v1.transpose(1, 2);
-        using var y = functional.scaled_dot_product_attention(q, k, v, additiveMask);   // (B, nh, L, hs)
+        using var y = MixedPrecision.Attention(q, k, v, additiveMask);   // (B, nh, L, hs)
         using var yt = y.transpose(1, 2);
         using var merged = yt.reshape(b, l, w);
-        using var projected = dense.forward(merged);
+        using var projected = MixedPrecision.Linear(dense, merged);
         using var residual = Residual.Add(x, projected);
         return norm.forward(residual);
     }

@@ -24,9 +24,9 @@ public sealed class QFormerFeedForward : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = dense_in.forward(x);     // (B, L, W) -> (B, L, 4W)
+        using var h = MixedPrecision.Linear(dense_in, x);     // (B, L, W) -> (B, L, 4W)
         using var a = gelu.forward(h);
-        using var o = dense_out.forward(a);    // (B, L, 4W) -> (B, L, W)
+        using var o = MixedPrecision.Linear(dense_out, a);    // (B, L, 4W) -> (B, L, W)
         using var residual = Residual.Add(x, o);
         return norm.forward(residual);
     }

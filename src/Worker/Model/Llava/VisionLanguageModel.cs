@@ -27,6 +27,9 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
 
     private readonly VisionTransformer visual;
     private readonly Sequential mm_projector;
+    // mm_projector.0 and .2, run one by one so autocast reaches them; a tuple, so RegisterComponents does not register
+    // them a second time under other names.
+    private readonly (Linear In, Linear Out) projector;
     private readonly CaptionLm lm;
 
     protected VisionLanguageModel(string name, ClipConfig vision, CaptionLmConfig languageModel) : base(name)
@@ -34,7 +37,8 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
         VisionConfig = vision.Validate();
         visual = new VisionTransformer(vision);
         visual.ResetParameters();
-        mm_projector = Sequential(Linear(vision.VisionWidth, languageModel.Width), GELU(), Linear(languageModel.Width, languageModel.Width));
+        projector = (Linear(vision.VisionWidth, languageModel.Width), Linear(languageModel.Width, languageModel.Width));
+        mm_projector = Sequential(projector.In, GELU(), projector.Out);
         lm = new CaptionLm(languageModel);
         register_module(nameof(visual), visual);   // private base fields: RegisterComponents of the
         register_module(nameof(mm_projector), mm_projector);       // derived class does not see them
@@ -64,7 +68,9 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
     public Tensor ImageTokens(Tensor images)
     {
         using var features = ImageFeatures(images);
-        return mm_projector.forward(features);
+        using var h = MixedPrecision.Linear(projector.In, features);
+        using var a = functional.gelu(h);
+        return MixedPrecision.Linear(projector.Out, a);
     }
 
     /// <summary>

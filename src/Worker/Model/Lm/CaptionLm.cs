@@ -84,7 +84,7 @@ public sealed class CaptionLm : Module<Tensor, Tensor>
     public KeyValueCache NewCache(long capacity) => new(transformer.Layers, capacity);
 
     /// <summary>(B, N, W) or (N, W) hidden states -> logits over the vocabulary (tied head).</summary>
-    public Tensor Logits(Tensor hidden) => functional.linear(hidden, token_embedding.weight!);
+    public Tensor Logits(Tensor hidden) => MixedPrecision.Linear(hidden, token_embedding.weight!, null);
 
     /// <summary>(B, T) ids -> (B, T, V) logits.</summary>
     public override Tensor forward(Tensor tokens)

@@ -30,8 +30,8 @@ public sealed class PartialLoraDelta : nn.Module
     /// <summary>(B, L, in) -> (B, L, out): the delta at every position (the caller keeps it where it applies).</summary>
     public Tensor Delta(Tensor x)
     {
-        using var down = functional.linear(x, plora_a);     // (B, L, in) -> (B, L, r)
-        using var up = functional.linear(down, plora_b);    // (B, L, r) -> (B, L, out)
+        using var down = MixedPrecision.Linear(x, plora_a, null);     // (B, L, in) -> (B, L, r)
+        using var up = MixedPrecision.Linear(down, plora_b, null);    // (B, L, r) -> (B, L, out)
         return up.mul(scale);
     }
 

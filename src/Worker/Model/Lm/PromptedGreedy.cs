@@ -28,7 +28,7 @@ public static class PromptedGreedy
         for (var step = 0; step < maxTokens; step++)
         {
             var last = hidden.select(1, hidden.shape[1] - 1);                  // (B, W)
-            var next = lm.Logits(last).argmax(1).data<long>().ToArray();
+            var next = lm.Logits(last).argmax(1).cpu().data<long>().ToArray();
             for (var i = 0; i < rows; i++)
             {
                 done[i] = done[i] || next[i] == endOfText;
@@ -41,7 +41,7 @@ public static class PromptedGreedy
             {
                 break;
             }
-            var column = tensor(next, [rows, 1]);
+            var column = tensor(next, [rows, 1], device: hidden.device);
             var embedded = lm.Embed(column, textTokens + step);
             hidden = lm.ForwardEmbeddings(embedded, cache);                   // (B, 1, W)
         }

@@ -29,7 +29,7 @@ public static class LanguageModelLoss
         {
             throw new ArgumentException("every label is ignored: no token to predict");
         }
-        using var logits = linear(selected, outputWeight, outputBias);   // (N, W) @ (W, V) -> (N, V)
+        using var logits = MixedPrecision.Linear(selected, outputWeight, outputBias);   // (N, W) @ (W, V) -> (N, V)
         return cross_entropy(logits, targets, label_smoothing: labelSmoothing);
     }
 }
