@@ -63,13 +63,17 @@ internal sealed class LiveRowsAdamW : IDisposable
             throw new InvalidOperationException("AdamW's state for the table was not initialized");
         }
         state.step += 1;
-        if (Dense)
+        if (!Dense && StepLiveRows(grad, lr, beta1, beta2, eps))
         {
-            LiveRows = table.shape[0];
-            AdamWUpdate.Apply(table, grad, state.exp_avg, state.exp_avg_sq, state.step, lr, weightDecay: 0, beta1, beta2, eps);
-            expectedStep = state.step;
             return;
         }
+        LiveRows = table.shape[0];
+        AdamWUpdate.Apply(table, grad, state.exp_avg, state.exp_avg_sq, state.step, lr, weightDecay: 0, beta1, beta2, eps);
+    }
+
+    /// <summary>The step on the live rows; false (and <see cref="Dense"/> from now on) when they are too many for it.</summary>
+    private bool StepLiveRows(Tensor grad, double lr, double beta1, double beta2, double eps)
+    {
         using var zero = 0f.ToScalar();                             // held: see AdamWUpdate
         if (live is null || state.step - 1 != expectedStep)
         {
@@ -89,12 +93,11 @@ internal sealed class LiveRowsAdamW : IDisposable
             Dense = true;
             live.Dispose();
             live = null;
-            AdamWUpdate.Apply(table, grad, state.exp_avg, state.exp_avg_sq, state.step, lr, weightDecay: 0, beta1, beta2, eps);
-            return;
+            return false;
         }
         if (LiveRows == 0)
         {
-            return;
+            return true;
         }
 
         var g = grad.index_select(0, rows);
@@ -105,6 +108,7 @@ internal sealed class LiveRowsAdamW : IDisposable
         state.exp_avg.index_copy_(0, rows, m);
         state.exp_avg_sq.index_copy_(0, rows, v);
         table.index_copy_(0, rows, p);
+        return true;
     }
 
     public void Dispose() => live?.Dispose();
