@@ -108,7 +108,7 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
             seed: 3
             world_size: 2
             manifest: { path: /data/manifest }
-            recovery: { min_workers: 1, replacement_wait: 30s, collective_deadline: 20s }
+            recovery: { min_workers: 1, replacement_wait: 120s, collective_deadline: 20s }
             stages:
               - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{RecoverySteps}}, eval: { retrieval: { held_out: 4 } }{{checkpoints}} }
             """);
