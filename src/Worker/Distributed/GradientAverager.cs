@@ -165,7 +165,7 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         var grad = table.grad!;
         var mask = ids is null ? ScanTouchedRows(grad) : TouchedRowsMask(table, grad, ids); // (V,) 1 where this rank has a gradient
         AllReduce(mask, "row-sparse.mask", ReduceOp.Sum, WirePrecision.Float32);
-        var index = mask.gt(0).nonzero().squeeze(1);                                  // (k,) rows touched by any rank
+        var index = mask.Greater(0).nonzero().squeeze(1);                                  // (k,) rows touched by any rank
         if (index.numel() == 0)
         {
             return;
@@ -186,12 +186,12 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
         TensorCollectives.Wait(() => group.AllReduceAsync(TensorMemory.Of(tensor), op, precision));
     }
 
-    private static Tensor ScanTouchedRows(Tensor grad) => grad.ne(0).any(1).to_type(ScalarType.Float32).contiguous();
+    private static Tensor ScanTouchedRows(Tensor grad) => grad.NotEqualTo(0).any(1).to_type(ScalarType.Float32).contiguous();
 
     private static Tensor TouchedRowsMask(Tensor table, Tensor grad, Tensor ids)
     {
         var mask = zeros(table.shape[0], ScalarType.Float32, table.device);
-        mask.index_fill_(0, ids.reshape(-1).to_type(ScalarType.Int64), 1.0f);
+        mask.IndexFillInPlace(0, ids.reshape(-1).to_type(ScalarType.Int64), 1.0);
         CheckPromise(grad, mask);
         return mask;
     }
@@ -201,7 +201,7 @@ public sealed partial class GradientAverager : IGradientAverager, IDisposable
     private static void CheckPromise(Tensor grad, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var outside = ScanTouchedRows(grad).gt(0).logical_and(mask.eq(0)).nonzero();
+        var outside = ScanTouchedRows(grad).Greater(0).logical_and(mask.EqualTo(0)).nonzero();
         if (outside.numel() > 0)
         {
             throw new InvalidOperationException(

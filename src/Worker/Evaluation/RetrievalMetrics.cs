@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ public static class RetrievalMetrics
         var recalls = new Dictionary<int, double>();
         foreach (var k in ks)
         {
-            using var hit = rank.lt(k);
+            using var hit = rank.Less(k);
             using var hits = hit.sum();
             recalls[k] = hits.item<long>() / n;
         }

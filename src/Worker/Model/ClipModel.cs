@@ -50,7 +50,7 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
         init.normal_(token_embedding.weight!, 0, 0.02);
         init.normal_(positional_embedding, 0, 0.01);
         init.normal_(text_projection, 0, Math.Pow(Config.TextWidth, -0.5));
-        logit_scale.fill_(Config.InitLogitScale);
+        logit_scale.FillInPlace(Config.InitLogitScale);
         transformer.ResetParameters();
         visual.ResetParameters();
     }
@@ -94,7 +94,7 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
     {
         var b = tokens.shape[0];
         using var eot = tokens.argmax(-1);                                          // (B,)
-        using var rows = arange(b, dtype: ScalarType.Int64, device: tokens.device);
+        using var rows = HeldScalars.Range(b, tokens.device);
         return hidden.index(rows, eot);
     }
 }

@@ -11,7 +11,5 @@ namespace MmCluster.Worker.Model;
 /// </summary>
 public static class Residual
 {
-    private static readonly Scalar One = 1.0.ToScalar();
-
-    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+    public static Tensor Add(Tensor a, Tensor b) => a.Plus(b);
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ internal static class AdamWUpdate
         expAvg.mul_(b1).add_(grad, alpha: oneMinusB1);
         expAvgSq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
         using var denom = expAvgSq.sqrt();
-        denom.div_(sqrtCorrection2).add_(epsilon);
+        denom.div_(sqrtCorrection2).add_(epsilon, HeldScalars.One);
         parameter.addcdiv_(expAvg, denom, value: stepSize);
     }
 }

@@ -79,7 +79,7 @@ public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IIma
         var zero = zeros(1, device: inputs.Device).squeeze();
         foreach (var p in model.parameters().Where(p => p.requires_grad))
         {
-            zero = zero + p.sum() * 0;
+            zero = zero.Plus(p.sum().Times(0));
         }
         return zero;
     }

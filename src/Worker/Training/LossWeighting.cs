@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
 using static TorchSharp.torch;
 
@@ -14,6 +15,6 @@ internal static class LossWeighting
     public static Tensor Weigh(Tensor loss, IBatchLayout layout, long localRows)
     {
         var weight = layout.LossWeight(localRows);
-        return weight == 1.0 ? loss : loss * weight;
+        return weight == 1.0 ? loss : loss.Times(weight);
     }
 }

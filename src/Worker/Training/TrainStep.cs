@@ -54,7 +54,7 @@ public sealed class TrainStep(ClipModel model, TrainOptions options, IFeatureGat
         double logitScale;
         using (no_grad())
         {
-            model.LogitScale.clamp_(0, MaxLogLogitScale);
+            model.LogitScale.ClampInPlace(0, MaxLogLogitScale);
             logitScale = Math.Exp(model.LogitScale.item<float>());
         }
         var t3 = Stopwatch.GetTimestamp();

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,8 +47,8 @@ public static class Blip2Masks
         var (b, t) = (textValid.shape[0], textValid.shape[1]);
         var length = queries + t;
         var device = textValid.device;
-        using var positions = arange(length, dtype: ScalarType.Int64, device: device);
-        using var isQuery = positions.lt(queries);
+        using var positions = HeldScalars.Range(length, device);
+        using var isQuery = positions.Less(queries);
         using var isQueryRow = isQuery.unsqueeze(1);
         using var isQueryColumn = isQuery.unsqueeze(0);
         using var rows = positions.unsqueeze(1);

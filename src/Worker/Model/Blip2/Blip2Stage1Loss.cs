@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;
 using static TorchSharp.torch.nn.functional;
@@ -29,7 +30,7 @@ public static class Blip2Stage1Loss
         var (itc, imageToText, textToImage) = Contrastive(model, imageEmbeds, textIds, textValid, gatherer);
         var itm = Matching(model, imageEmbeds, textIds, textValid, groups, imageToText, textToImage, gatherer, generator);
         var itg = Generation(model, imageEmbeds, captions);
-        return new Blip2Stage1Losses(itc, itm, itg, itc + itm + itg);
+        return new Blip2Stage1Losses(itc, itm, itg, itc.Plus(itm).Plus(itg));
     }
 
     /// <summary>ITC alone (what the gradient-equivalence spec checks): forward under the uni-modal mask, then the loss.</summary>

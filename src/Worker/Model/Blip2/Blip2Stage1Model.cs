@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -56,6 +57,6 @@ public sealed class Blip2Stage1Model : Blip2Base
     public void ClampTemperature()
     {
         using var _ = no_grad();
-        temp.clamp_(MinTemperature, MaxTemperature);
+        temp.ClampInPlace(MinTemperature, MaxTemperature);
     }
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,7 +85,7 @@ public static class CaptionGenerator
             stepLogits?.Invoke(step, logits);
             using var logProbs = logits.log_softmax(1);
             using var liveScores = tensor(live.Select(h => h.Score).ToArray(), ScalarType.Float64, logProbs.device).to_type(logProbs.dtype).unsqueeze(1);
-            using var scores = logProbs + liveScores;
+            using var scores = logProbs.Plus(liveScores);
             var vocab = scores.shape[1];
             using var flat = scores.reshape(-1);
             var (top, index) = flat.topk((int)Math.Min(2 * beams, k * vocab));

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
 using TorchSharp;
@@ -103,10 +104,10 @@ public sealed class InstructBlipModel : Blip2PrefixLmBase, IImageChatModel
     /// <summary>(B, T) instruction ids -> (B, T) bool: true up to and including each row's first end-of-text.</summary>
     public Tensor InstructionValid(Tensor instructionIds)
     {
-        using var isEnd = instructionIds.eq(QFormer.Config.EndOfText).to_type(ScalarType.Int64);
+        using var isEnd = instructionIds.EqualTo(QFormer.Config.EndOfText).to_type(ScalarType.Int64);
         using var seen = isEnd.cumsum(1);
         using var before = seen - isEnd;
-        return before.eq(0);
+        return before.EqualTo(0);
     }
 
     private static Tensor RequireInstruction(Tensor? instructionIds) =>

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public static class QFormerText
     {
         var ids = CaptionTargets.Inputs(rows, startId);
         using var labels = CaptionTargets.Labels(rows, endOfText);
-        using var labelled = labels.ne(CaptionTargets.IgnoreIndex);
+        using var labelled = labels.NotEqualTo(CaptionTargets.IgnoreIndex);
         using var shifted = labelled.narrow(1, 0, rows.shape[1] - 1);
         using var first = ones([rows.shape[0], 1], ScalarType.Bool, rows.device);
         return (ids, cat([first, shifted], 1));

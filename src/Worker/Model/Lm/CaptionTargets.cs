@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ public static class CaptionTargets
     public static Tensor Inputs(Tensor rows, long bos)
     {
         var (b, t) = (rows.shape[0], rows.shape[1]);
-        using var head = full([b, 1], bos, ScalarType.Int64, rows.device);
+        using var head = HeldScalars.Filled([b, 1], bos, rows.device);
         using var body = rows.narrow(1, 0, t - 1);
         return cat([head, body], 1);
     }
@@ -24,12 +25,12 @@ public static class CaptionTargets
     /// <summary>(B, T) rows -> (B, T) labels: the row up to and including its first EOT, -100 elsewhere and on the prompt.</summary>
     public static Tensor Labels(Tensor rows, long endOfText, int promptTokens = 0)
     {
-        using var isEnd = rows.eq(endOfText).to_type(ScalarType.Int64);
+        using var isEnd = rows.EqualTo(endOfText).to_type(ScalarType.Int64);
         using var seen = isEnd.cumsum(1);
         using var endsBefore = seen - isEnd;                       // EOTs strictly before each position
-        using var afterEnd = endsBefore.gt(0);
-        using var positions = arange(rows.shape[1], dtype: ScalarType.Int64, device: rows.device);
-        using var inPrompt = positions.lt(promptTokens).unsqueeze(0);
+        using var afterEnd = endsBefore.Greater(0);
+        using var positions = HeldScalars.Range(rows.shape[1], rows.device);
+        using var inPrompt = positions.Less(promptTokens).unsqueeze(0);
         using var ignored = afterEnd.logical_or(inPrompt);
         using var ignoreIndex = IgnoreIndex.ToScalar();   // explicit, alive until the call returns (Blip2Masks.ToAdditive)
         return rows.masked_fill(ignored, ignoreIndex);
@@ -38,7 +39,7 @@ public static class CaptionTargets
     /// <summary>Prepends <paramref name="prefixLength"/> ignored positions: labels for a soft-prompted sequence.</summary>
     public static Tensor WithIgnoredPrefix(Tensor labels, long prefixLength)
     {
-        using var prefix = full([labels.shape[0], prefixLength], IgnoreIndex, ScalarType.Int64, labels.device);
+        using var prefix = HeldScalars.Filled([labels.shape[0], prefixLength], IgnoreIndex, labels.device);
         return cat([prefix, labels], 1);
     }
 }

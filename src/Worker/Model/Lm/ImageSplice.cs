@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ public static class ImageSplice
         var at = Math.Max(position - 1, 0);
         using var before = labels.narrow(1, 0, at);
         using var after = labels.narrow(1, at, t - at);
-        using var ignored = full([labels.shape[0], imageTokens], CaptionTargets.IgnoreIndex, ScalarType.Int64, labels.device);
+        using var ignored = HeldScalars.Filled([labels.shape[0], imageTokens], CaptionTargets.IgnoreIndex, labels.device);
         return cat([before, ignored, after], 1);
     }
 
@@ -45,9 +46,9 @@ public static class ImageSplice
     public static Tensor Mask(long rows, long textTokens, long position, long imageTokens, Device? device = null)
     {
         Check(position, textTokens);
-        using var positions = arange(textTokens + imageTokens, dtype: ScalarType.Int64, device: device);
-        using var from = positions.ge(position);
-        using var to = positions.lt(position + imageTokens);
+        using var positions = HeldScalars.Range(textTokens + imageTokens, device);
+        using var from = positions.AtLeast(position);
+        using var to = positions.Less(position + imageTokens);
         using var image = from.logical_and(to);
         using var column = image.view(1, -1, 1);
         return column.expand(rows, -1, -1);

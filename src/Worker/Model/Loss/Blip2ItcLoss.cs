@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch.nn.functional;
 using static TorchSharp.torch;
@@ -41,11 +42,11 @@ public static class Blip2ItcLoss
         using var textToImageT = textToImageMax.t();                             // (b, B)
         using var imageToText = imageToTextMax / temperature;
         using var textToImage = textToImageT / temperature;
-        using var rows = arange(b, dtype: ScalarType.Int64, device: queryFeatures.device);
-        using var labels = rows + gatherer.RowOffset(b);
+        using var rows = HeldScalars.Range(b, queryFeatures.device);
+        using var labels = rows.Plus(gatherer.RowOffset(b));
         using var lossImage = cross_entropy(imageToText, labels, label_smoothing: labelSmoothing);
         using var lossText = cross_entropy(textToImage, labels, label_smoothing: labelSmoothing);
-        using var sum = lossImage + lossText;
-        return (sum / 2.0, imageToText.detach(), textToImage.detach());
+        using var sum = lossImage.Plus(lossText);
+        return (sum.Over(2.0), imageToText.detach(), textToImage.detach());
     }
 }

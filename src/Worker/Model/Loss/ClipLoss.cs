@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch.nn.functional;
 using static TorchSharp.torch;
@@ -31,18 +32,18 @@ public static class ClipLoss
         using var all = gatherer.AllGather(both);                    // (B, 2D), rank order
         using var allImage = all.narrow(1, 0, d);                    // (B, D)
         using var allText = all.narrow(1, d, d);                     // (B, D)
-        using var scale = logitScale.exp().clamp_max(MaxLogitScale);
+        using var scale = logitScale.exp().ClampMax(MaxLogitScale);
         using var allTextT = allText.t();
         using var allImageT = allImage.t();
         using var simImage = imageFeatures.matmul(allTextT);         // (b, D) @ (D, B) -> (b, B)
         using var simText = textFeatures.matmul(allImageT);
         using var logitsPerImage = simImage * scale;
         using var logitsPerText = simText * scale;
-        using var rows = arange(b, dtype: ScalarType.Int64, device: imageFeatures.device);
-        using var labels = rows + gatherer.RowOffset(b);             // this rank's rows sit at its offset in the gathered columns
+        using var rows = HeldScalars.Range(b, imageFeatures.device);
+        using var labels = rows.Plus(gatherer.RowOffset(b));             // this rank's rows sit at its offset in the gathered columns
         using var lossImage = cross_entropy(logitsPerImage, labels);
         using var lossText = cross_entropy(logitsPerText, labels);
-        using var sum = lossImage + lossText;
-        return sum / 2.0;
+        using var sum = lossImage.Plus(lossText);
+        return sum.Over(2.0);
     }
 }

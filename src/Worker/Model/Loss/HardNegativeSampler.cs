@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ public static class HardNegativeSampler
         using var veryNegative = (-10000.0).ToScalar();   // explicit Scalars, alive until the calls return (Blip2Masks.ToAdditive)
         using var zero = 0.0.ToScalar();
         using var detached = similarity.detach();
-        using var scaled = detached * sharpness;
+        using var scaled = detached.Times(sharpness);
         using var logits = scaled.masked_fill(excluded, veryNegative);
         using var softmaxed = logits.softmax(1);
         using var weights = softmaxed.masked_fill(excluded, zero);
@@ -43,9 +44,9 @@ public static class HardNegativeSampler
     /// <summary>(b, B) bool: the positives, and each row's group when given (dropped for rows it would leave empty).</summary>
     internal static Tensor Excluded(long b, long columns, long firstPositive, Tensor? rowGroups, Tensor? columnGroups, Device device)
     {
-        using var rows = arange(b, dtype: ScalarType.Int64, device: device);
-        using var positiveColumn = (rows + firstPositive).unsqueeze(1);               // (b, 1)
-        using var allColumns = arange(columns, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        using var rows = HeldScalars.Range(b, device);
+        using var positiveColumn = rows.Plus(firstPositive).unsqueeze(1);               // (b, 1)
+        using var allColumns = HeldScalars.Range(columns, device).unsqueeze(0);
         var positives = allColumns.eq(positiveColumn);                                // (b, B)
         if (rowGroups is null || columnGroups is null)
         {

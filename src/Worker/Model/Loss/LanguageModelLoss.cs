@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public static class LanguageModelLoss
         {
             throw new ArgumentException($"hidden states [{string.Join(", ", hidden.shape)}] and labels [{string.Join(", ", labels.shape)}] disagree on (B, L)");
         }
-        using var valid = labels.ne(CaptionTargets.IgnoreIndex);
+        using var valid = labels.NotEqualTo(CaptionTargets.IgnoreIndex);
         using var selected = hidden.index(valid);                  // (N, W)
         using var targets = labels.index(valid);                   // (N,)
         if (targets.shape[0] == 0)

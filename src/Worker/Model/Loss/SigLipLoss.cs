@@ -1,3 +1,4 @@
+using MmCluster.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch.nn.functional;
 using static TorchSharp.torch;
@@ -39,7 +40,7 @@ public static class SigLipLoss
                 travelling.Dispose();
                 travelling = arrived;
                 using var negatives = PairLoss(imageFeatures, travelling, scale, logitBias, positives: false);
-                var sum = total + negatives;
+                var sum = total.Plus(negatives);
                 total.Dispose();
                 total = sum;
             }
@@ -51,7 +52,7 @@ public static class SigLipLoss
 
         using (total)
         {
-            return total / b;
+            return total.Over(b);
         }
     }
 
@@ -61,7 +62,7 @@ public static class SigLipLoss
         using var textT = text.t();
         using var sim = image.matmul(textT);                                // (b, D) @ (D, b') -> (b, b')
         using var scaled = sim * scale;
-        using var logits = scaled + bias;
+        using var logits = scaled.Plus(bias);
         using var signed = positives ? SignByLabel(logits) : logits.neg();
         using var logSigmoid = logsigmoid(signed);
         using var sum = logSigmoid.sum();
@@ -71,8 +72,8 @@ public static class SigLipLoss
     private static Tensor SignByLabel(Tensor logits)
     {
         using var eye = torch.eye(logits.shape[0], logits.shape[1], dtype: logits.dtype, device: logits.device);
-        using var twice = eye * 2.0;
-        using var labels = twice - 1.0;                                     // +1 on the diagonal, -1 elsewhere
+        using var twice = eye.Times(2.0);
+        using var labels = twice.Minus(1.0);                                     // +1 on the diagonal, -1 elsewhere
         return logits * labels;
     }
 }
