@@ -4,7 +4,7 @@ using MmCluster.Worker.Runtime;
 namespace MmCluster.Cli.Commands;
 
 /// <summary>
-/// <c>mmcluster caption --checkpoint DIR|FILE IMAGE... [--beam N] [--cache on|off]</c>: prints <c>IMAGE: caption</c> for
+/// <c>mmcluster caption --checkpoint DIR|FILE IMAGE... [--beam N] [--cache on|off] [--device auto|cpu|cuda[:N]]</c>: prints <c>IMAGE: caption</c> for
 /// each PNG or JPEG file with a run's blip2-stage2 checkpoint (<see cref="Blip2Captioner"/>): greedy by default, beam
 /// search with <c>--beam N</c> (N &gt; 1); with the key-value cache unless <c>--cache off</c>.
 /// </summary>
@@ -21,10 +21,11 @@ internal static class CaptionCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Longest caption, in tokens.", DefaultValueFactory = _ => 16 };
         var cache = new Option<string>("--cache") { Description = "Key-value cache in generation: on or off (the same captions, slower).", DefaultValueFactory = _ => "on" };
         cache.AcceptOnlyFromAmong("on", "off");
+        var device = InferenceDeviceOption.Create();
         var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG files.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("caption", "Caption image files with a run's BLIP-2 stage-2 checkpoint.")
         {
-            checkpoint, beam, maxTokens, cache, images,
+            checkpoint, beam, maxTokens, cache, device, images,
         };
         command.SetAction(async (result, ct) => await RunCommands.Guard("caption", () =>
         {
@@ -33,8 +34,8 @@ internal static class CaptionCommand
             {
                 throw new ArgumentException($"--beam must be at least 1, got {beams}");
             }
-            using var captioner = Blip2Captioner.Load(result.GetValue(checkpoint)!);
-            Console.Error.WriteLine($"caption: {captioner.Path}");
+            using var captioner = Blip2Captioner.Load(result.GetValue(checkpoint)!, InferenceDeviceOption.Resolve(result, device));
+            Console.Error.WriteLine($"caption: {captioner.Path} on {captioner.Device}");
             foreach (var file in result.GetValue(images)!)
             {
                 if (!File.Exists(file))

@@ -34,9 +34,10 @@ internal static class EmbedCommand
         var texts = new Option<string[]>("--texts") { Description = "Texts.", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every embedding." };
         var outputFile = new Option<string?>("--out") { Description = "Write the embeddings to this safetensors file." };
+        var device = InferenceDeviceOption.Create();
         var command = new Command("embed", "L2-normalized CLIP image and text embeddings (OpenCLIP's encode_image / encode_text).")
         {
-            checkpoint, preset, stage, images, texts, json, outputFile,
+            checkpoint, preset, stage, images, texts, json, outputFile, device,
         };
         command.SetAction(async (result, ct) => await RunCommands.Guard("embed", () =>
         {
@@ -45,7 +46,7 @@ internal static class EmbedCommand
             {
                 return Task.FromResult(Run(output, error, new Request(
                     result.GetValue(checkpoint)!, result.GetValue(preset), result.GetValue(stage), result.GetValue(images) ?? [],
-                    result.GetValue(texts) ?? [], result.GetValue(json), result.GetValue(outputFile))));
+                    result.GetValue(texts) ?? [], result.GetValue(json), result.GetValue(outputFile), InferenceDeviceOption.Resolve(result, device))));
             }
             catch (InvalidDataException e)
             {
@@ -56,7 +57,7 @@ internal static class EmbedCommand
         return command;
     }
 
-    private sealed record Request(string Checkpoint, string? Preset, string? Stage, string[] Images, string[] Texts, bool Json, string? Out);
+    private sealed record Request(string Checkpoint, string? Preset, string? Stage, string[] Images, string[] Texts, bool Json, string? Out, string Device);
 
     private static int Run(TextWriter output, TextWriter error, Request request)
     {
@@ -68,8 +69,8 @@ internal static class EmbedCommand
         {
             throw new FileNotFoundException($"image '{file}' does not exist", file);
         }
-        using var embedder = ClipEmbedder.Load(request.Checkpoint, request.Preset, request.Stage);
-        error.WriteLine($"embed: {embedder.Path} ({embedder.Preset ?? "config from the checkpoint"}, {embedder.Config.EmbedDim} dims, tokenizer {embedder.Tokenizer ?? "none"})");
+        using var embedder = ClipEmbedder.Load(request.Checkpoint, request.Preset, request.Stage, request.Device);
+        error.WriteLine($"embed: {embedder.Path} ({embedder.Preset ?? "config from the checkpoint"}, {embedder.Config.EmbedDim} dims, tokenizer {embedder.Tokenizer ?? "none"}, on {embedder.Device})");
         var imageEmbeddings = embedder.EmbedImages([.. request.Images.Select(f => (f, File.ReadAllBytes(f)))]);
         var (ids, textEmbeddings) = request.Texts.Length > 0 ? embedder.EmbedTexts(request.Texts) : ([], []);
         var embeddings = new Embeddings(request.Images, imageEmbeddings, request.Texts, ids, textEmbeddings);

@@ -1,6 +1,7 @@
 using MmCluster.Collectives;
 using MmCluster.Shared.Spec;
 using MmCluster.Worker.Model;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

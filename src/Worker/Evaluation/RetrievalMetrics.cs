@@ -1,4 +1,4 @@
-using MmCluster.Worker.Model;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -35,7 +35,11 @@ public sealed class Blip2Captioner : IDisposable
     /// <summary>The checkpoint file loaded.</summary>
     public string Path { get; }
 
-    public static Blip2Captioner Load(string checkpoint)
+    /// <summary>Where the model runs: cpu or cuda:N.</summary>
+    public string Device => DeviceInputs.DeviceOf(model).ToString();
+
+    /// <param name="device">A resolved device (<see cref="DeviceChoice"/>): cpu or cuda:N.</param>
+    public static Blip2Captioner Load(string checkpoint, string device = DeviceChoice.Cpu)
     {
         var path = CheckpointLookup.Resolve(checkpoint, stage: null, ["blip2-stage2"]);
         var (_, meta) = SafeTensorsFile.Read(path);
@@ -51,6 +55,7 @@ public sealed class Blip2Captioner : IDisposable
         {
             WeightLoader.Load(model, path);
             model.eval();
+            model.to(new Device(device));
             return new Blip2Captioner(path, model, vocabulary, ImageDecoder.For(vision));
         }
         catch
@@ -68,7 +73,7 @@ public sealed class Blip2Captioner : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var _ = no_grad();
-        var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size]);
+        var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(model));
         var ids = beams <= 1
             ? CaptionGenerator.Greedy(model, pixels, maxTokens, useCache)[0]
             : CaptionGenerator.Beam(model, pixels, beams, maxTokens, useCache: useCache);

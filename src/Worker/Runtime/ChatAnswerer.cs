@@ -49,7 +49,11 @@ public sealed class ChatAnswerer : IDisposable
     /// <summary>The stage kind that wrote it.</summary>
     public string Kind { get; }
 
-    public static ChatAnswerer Load(string checkpoint, string? stage = null)
+    /// <summary>Where the model runs: cpu or cuda:N.</summary>
+    public string Device => DeviceInputs.DeviceOf(module).ToString();
+
+    /// <param name="device">A resolved device (<see cref="DeviceChoice"/>): cpu or cuda:N.</param>
+    public static ChatAnswerer Load(string checkpoint, string? stage = null, string device = DeviceChoice.Cpu)
     {
         var path = CheckpointLookup.Resolve(checkpoint, stage, Kinds);
         var (_, meta) = SafeTensorsFile.Read(path);
@@ -72,6 +76,7 @@ public sealed class ChatAnswerer : IDisposable
         {
             WeightLoader.Load(module, path);
             module.eval();
+            module.to(new Device(device));
             return new ChatAnswerer(path, kind, module, vocabulary, ImageDecoder.For(vision), qformer?.ContextLength);
         }
         catch
@@ -86,7 +91,7 @@ public sealed class ChatAnswerer : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var _ = no_grad();
-        var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size]);
+        var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(module));
         return ChatGeneration.Answers(model, pixels, [template.Prompt(question)], [question], vocabulary, ids => vocabulary.ToCompact(Known(ids, question)),
             template.ImagePosition, maxTokens, instructions)[0];
     }

@@ -24,12 +24,14 @@ public sealed class ClipEmbedder : IDisposable
     private readonly ClipModel model;
     private readonly ImageDecoder decoder;
     private readonly ITextRowTokenizer? tokenizer;
+    private readonly Device device;
 
-    private ClipEmbedder(string path, string? preset, ClipModel model)
+    private ClipEmbedder(string path, string? preset, ClipModel model, Device device)
     {
         Path = path;
         Preset = preset;
         this.model = model;
+        this.device = device;
         // OpenCLIP's eval preprocess: RGB images through the photo pipeline (shorter side resized bicubic, centre crop,
         // CLIP's normalization); identity for an image already the model's square.
         decoder = ImageDecoder.For(model.Config);
@@ -50,10 +52,14 @@ public sealed class ClipEmbedder : IDisposable
     /// <summary>clip-bpe, gpt2, or null when the vocabulary has neither size (texts cannot be embedded).</summary>
     public string? Tokenizer => tokenizer?.Name;
 
+    /// <summary>Where the model runs: cpu or cuda:N.</summary>
+    public string Device => device.ToString();
+
     /// <param name="checkpoint">A safetensors file, a clip stage's checkpoint directory or a run directory.</param>
     /// <param name="preset">A <see cref="ClipConfig.Presets"/> name, or null to take the config from the checkpoint.</param>
     /// <param name="stage">The stage to take in a run directory (null: the newest clip stage).</param>
-    public static ClipEmbedder Load(string checkpoint, string? preset = null, string? stage = null)
+    /// <param name="device">A resolved device (<see cref="DeviceChoice"/>): cpu or cuda:N.</param>
+    public static ClipEmbedder Load(string checkpoint, string? preset = null, string? stage = null, string device = DeviceChoice.Cpu)
     {
         var path = CheckpointLookup.Resolve(checkpoint, stage, ["clip"]);
         var (tensors, meta) = SafeTensorsFile.Read(path);
@@ -67,7 +73,9 @@ public sealed class ClipEmbedder : IDisposable
         {
             WeightLoader.Load(model, tensors, path);
             model.eval();
-            return new ClipEmbedder(path, name, model);
+            var on = new Device(device);
+            model.to(on);
+            return new ClipEmbedder(path, name, model, on);
         }
         catch
         {
@@ -94,7 +102,7 @@ public sealed class ClipEmbedder : IDisposable
         Batched(count, (start, n) =>
         {
             var size = Config.ImageChannels * Config.ImageSize * Config.ImageSize;
-            var input = tensor(pixels.AsSpan(start * size, n * size).ToArray(), [n, Config.ImageChannels, Config.ImageSize, Config.ImageSize]);
+            var input = tensor(pixels.AsSpan(start * size, n * size).ToArray(), [n, Config.ImageChannels, Config.ImageSize, Config.ImageSize], device: device);
             return model.EncodeImage(input);
         });
 
@@ -113,7 +121,7 @@ public sealed class ClipEmbedder : IDisposable
         Batched(count, (start, n) =>
         {
             var context = Config.ContextLength;
-            var input = tensor(rows.AsSpan(start * context, n * context).ToArray(), [n, context]);
+            var input = tensor(rows.AsSpan(start * context, n * context).ToArray(), [n, context], device: device);
             return model.EncodeText(input);
         });
 
@@ -128,7 +136,7 @@ public sealed class ClipEmbedder : IDisposable
             using var _ = no_grad();
             var features = encode(start, n);                      // (n, E)
             var dim = (int)features.shape[1];
-            var values = features.contiguous().data<float>().ToArray();
+            var values = features.cpu().contiguous().data<float>().ToArray();
             for (var i = 0; i < n; i++)
             {
                 result.Add(values.AsSpan(i * dim, dim).ToArray());

@@ -3,6 +3,7 @@ using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Training;

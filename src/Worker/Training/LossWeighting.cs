@@ -1,5 +1,5 @@
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Training;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using static TorchSharp.torch;
 
 namespace MmCluster.Worker.Training;

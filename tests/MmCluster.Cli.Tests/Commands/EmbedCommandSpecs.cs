@@ -62,6 +62,22 @@ public sealed class EmbedCommandSpecs : IDisposable
         Assert.Contains($"{path}: no tensor 'visual.conv1.weight'", error);
     }
 
+    [Fact]
+    public async Task Should_give_the_default_devices_embeddings_when_the_cpu_is_named()
+    {
+        var weights = await InitAsync("clip-mini");
+        var image = Png("photo.png", 28, 28);
+        string[] args = ["--checkpoint", weights, "--images", image, "--texts", "a shirt", "--json"];
+
+        var (autoCode, autoOutput, autoError) = await InProcessCommand.RunAsync(EmbedCommand.Create(), args);
+        var (cpuCode, cpuOutput, cpuError) = await InProcessCommand.RunAsync(EmbedCommand.Create(), [.. args, "--device", "cpu"]);
+
+        Assert.True(autoCode == 0 && cpuCode == 0, autoError + cpuError);
+        Assert.Contains("on cpu)", autoError);   // auto on this CPU build of libtorch
+        Assert.Contains("on cpu)", cpuError);
+        Assert.Equal(autoOutput, cpuOutput);
+    }
+
     private const long CaptionEndOfText = 50256;
 
     private async Task<string> InitAsync(string preset)

@@ -75,9 +75,10 @@ public sealed class Blip2ScheduleSpecs(ITestOutputHelper output) : IDisposable
 
         var png = Path.Combine(root, "shirt.png");
         await File.WriteAllBytesAsync(png, GrayPng.Encode(new byte[28 * 28], 28, 28));
-        var (captionExit, captions) = await CliHarness.RunAsync(["caption", "--checkpoint", runDir, png, "--beam", "2"], TimeSpan.FromMinutes(1), output);
+        var (captionExit, captions) = await CliHarness.RunAsync(["caption", "--checkpoint", runDir, png, "--beam", "2", "--device", "cpu"], TimeSpan.FromMinutes(1), output);
         Assert.True(captionExit == 0, $"mmcluster caption exited {captionExit}:\n{captions}");
         Assert.Contains($"{png}: ", captions);
+        Assert.Contains(" on cpu", captions);
         var (uncachedExit, uncached) = await CliHarness.RunAsync(["caption", "--checkpoint", runDir, png, "--beam", "2", "--cache", "off"], TimeSpan.FromMinutes(1), output);
         Assert.True(uncachedExit == 0, $"mmcluster caption --cache off exited {uncachedExit}:\n{uncached}");
         Assert.Equal(CaptionLine(captions, png), CaptionLine(uncached, png));   // the key-value cache changes no caption

@@ -110,9 +110,9 @@ public sealed class ChatScheduleSpecs(ITestOutputHelper output) : IDisposable
         foreach (var (stage, kind) in new[] { ("llava-instruct", "llava-instruct"), ("instructblip", "instructblip"), ("plora", "plora") })
         {
             var (askExit, answer) = await CliHarness.RunAsync(
-                ["ask", "--checkpoint", runDir, "--stage", stage, "--max-tokens", "4", png, "What is the item in the image?"], TimeSpan.FromMinutes(1), output);
+                ["ask", "--checkpoint", runDir, "--stage", stage, "--max-tokens", "4", "--device", "cpu", png, "What is the item in the image?"], TimeSpan.FromMinutes(1), output);
             Assert.True(askExit == 0, $"mmcluster ask ({stage}) exited {askExit}:\n{answer}");
-            Assert.Contains($"({kind})", answer);
+            Assert.Contains($"({kind}) on cpu", answer);
         }
         var (unknownExit, unknown) = await CliHarness.RunAsync(
             ["ask", "--checkpoint", runDir, "--stage", "plora", png, "Zyzzyva quux?"], TimeSpan.FromMinutes(1), output);

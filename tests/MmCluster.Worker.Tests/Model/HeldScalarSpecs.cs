@@ -1,6 +1,6 @@
+using MmCluster.Worker.Torch;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
-using MmCluster.Worker.Model;
 using Xunit;
 using static TorchSharp.torch;
 

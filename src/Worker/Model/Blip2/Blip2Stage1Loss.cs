@@ -1,5 +1,5 @@
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using static TorchSharp.torch.nn.functional;
 using static TorchSharp.torch;

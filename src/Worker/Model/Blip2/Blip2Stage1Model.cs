@@ -1,4 +1,4 @@
-using MmCluster.Worker.Model;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

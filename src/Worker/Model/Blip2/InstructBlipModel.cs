@@ -1,6 +1,6 @@
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Lm;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MmCluster.Worker.Model;
+namespace MmCluster.Worker.Torch;
 
 /// <summary>
 /// Tensor arithmetic with numbers, without a Scalar the GC can free while libtorch reads it. TorchSharp 0.107 passes a
