@@ -26,7 +26,7 @@ public sealed class Blip2Stage1TrainingSession(CollectiveServer server, Action<s
         var qformer = ModelOverrides.Apply(QFormerConfig.FromPreset(config.Preset), config.ModelOverrides) with { TextVocabSize = inputs.Vocabulary.Count };
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars));
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(qformer.ContextLength, config.ReadLimits.MaxCaptionChars), cropSeed: (ulong)config.Seed);   // RGB: OpenCLIP's random-resized-crop
         var staging = StagingFor(device, context.Log);
         var stage1 = new Blip2Stage1Model(vision, qformer);
         stage1.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters

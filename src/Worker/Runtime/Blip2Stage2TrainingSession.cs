@@ -30,7 +30,7 @@ public sealed class Blip2Stage2TrainingSession(CollectiveServer server, Action<s
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var tokenizer = new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars);
-        var batches = new BatchBuilder(decoder, tokenizer);
+        var batches = new BatchBuilder(decoder, tokenizer, cropSeed: (ulong)config.Seed);   // RGB: OpenCLIP's random-resized-crop
         var staging = StagingFor(device, context.Log);
         var stage2 = new Blip2Stage2Model(vision, qformer, lm);
         stage2.to(staging.Device);   // before the optimizer exists: its AdamW state is created beside the parameters

@@ -40,7 +40,8 @@ internal static class ChatStageRecipe
         var template = new ConversationTemplate(lm.ContextLength);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var instructions = instructionContext is null ? null : new CaptionTokenizer(instructionContext(inputs), config.ReadLimits.MaxCaptionChars);
-        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context, inputs.Vocabulary));
+        var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context, inputs.Vocabulary),
+            cropSeed: (ulong)config.Seed);   // RGB: OpenCLIP's random-resized-crop
         var maxTokens = MaxAnswerTokens(config);
         var staging = StageTrainingSession.StagingFor(device, context.Log);
         var chat = create(inputs, vision, lm);

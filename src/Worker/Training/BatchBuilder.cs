@@ -12,8 +12,9 @@ namespace MmCluster.Worker.Training;
 /// <param name="instructions">With conversation rows, a tokenizer for each row's first question as the instruction a
 /// model reads beside the image (InstructBLIP's Q-Former); null for none.</param>
 /// <param name="noise">With conversation rows, token noise on the questions (training batches only); null for none.</param>
-/// <param name="cropSeed">The run's seed when caption rows of an RGB model get OpenCLIP's training random-resized-crop
-/// (each row's crop drawn from this seed, its epoch and its key); null for the evaluation centre crop.</param>
+/// <param name="cropSeed">The run's seed when the training rows of an RGB model, caption or conversation rows, get
+/// OpenCLIP's training random-resized-crop (each row's crop drawn from this seed, its epoch and its key); null for the
+/// evaluation centre crop. Grey images (Fashion-MNIST) are not cropped.</param>
 /// <param name="randomShift">With <paramref name="cropSeed"/> (training caption rows), each image moved by up to this many
 /// pixels each way (<see cref="ImageShift"/>); 0: not moved.</param>
 public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokenizer, ConversationTemplate? chat = null, ChatSource source = ChatSource.Captions,
@@ -130,7 +131,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
 
     private ClipBatch BuildChat(IReadOnlyList<CaptionedImage> rows, ConversationTemplate template, DecodePool? decoders)
     {
-        var pixels = DecodeImages(rows, seed: null, decoders);
+        var pixels = DecodeImages(rows, cropSeed, decoders);
         var encoded = new ConversationTokens[rows.Count];
         var conversations = new Conversation[rows.Count];
         var outcomes = new int[Enum.GetValues<ConversationOutcome>().Length];

@@ -1,3 +1,4 @@
+using MmCluster.Shared.Manifest;
 using MmCluster.Worker.Tests.Training.Photos;
 using MmCluster.Worker.Training;
 using SkiaSharp;
@@ -26,6 +27,25 @@ public sealed class BatchBuilderCropSpecs
         Assert.Equal(first, again);
         Assert.NotEqual(first[..per], first[per..]);
         Assert.NotEqual(first[..per], nextEpoch);
+    }
+
+    [Fact]
+    public void Should_crop_conversation_rows_as_caption_rows_when_a_chat_stage_builds_training_batches_of_photos()
+    {
+        // BLIP-2's and the chat kinds' training batches take the same random-resized-crop as clip's; evaluation the centre.
+        var template = new ConversationTemplate(48);
+        Conversation Talk() => Conversation.Single("What is the item in the image?", "a photo");
+        var rows = new[] { Row("a", 0) with { Conversation = Talk() }, Row("a", 1) with { Conversation = Talk() } };
+        var cropped = new BatchBuilder(ImageDecoder.ClipRgb(32), new CaptionTokenizer(16), template, ChatSource.Conversations, cropSeed: 5);
+        var captions = new BatchBuilder(ImageDecoder.ClipRgb(32), new CaptionTokenizer(16), cropSeed: 5);
+        var per = 3 * 32 * 32;
+
+        var pixels = Pixels(cropped, rows);
+
+        Assert.Equal(Pixels(captions, Row("a", 0), Row("a", 1)), pixels);                // the crop of (seed, epoch, key)
+        Assert.NotEqual(ImageDecoder.ClipRgb(32).Decode(Photo, "a"), pixels[..per]);      // not the centre crop
+        Assert.NotEqual(pixels[..per], pixels[per..]);                                   // another epoch, another crop
+        Assert.Contains(cropped.Build(rows).Targets!, t => t >= 0);                    // the answers are supervised
     }
 
     [Fact]
