@@ -1,6 +1,7 @@
 using MmCluster.Worker.Torch;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -26,7 +27,7 @@ public sealed class HeldScalarSpecs
     {
         var sites = TemporaryScalars.Find(typeof(HeldScalarSpecs).Assembly.Location, type => type.Name == nameof(Unheld));
 
-        Assert.Equal(4, sites.Select(s => s[..s.IndexOf(": ", StringComparison.Ordinal)]).Distinct().Count());   // one line each
+        Assert.Equal(5, sites.Select(s => s[..s.IndexOf(": ", StringComparison.Ordinal)]).Distinct().Count());   // one line each
         Assert.Contains(sites, s => s.Contains("op_Multiply", StringComparison.Ordinal));   // x * 0.5
         Assert.Contains(sites, s => s.Contains("op_Addition", StringComparison.Ordinal));   // a + b: TorchSharp's own alpha of 1
         Assert.Contains(sites, s => s.Contains("number", StringComparison.Ordinal));        // x.lt(3): the 3
@@ -61,6 +62,12 @@ public sealed class HeldScalarSpecs
         public static Tensor Below(Tensor x) => x.lt(3);
 
         public static Tensor Rows(long n) => arange(n, dtype: ScalarType.Int64);
+
+        public static Tensor Stored(Tensor x)
+        {
+            var s = 0.25.ToScalar();   // a local never disposed: dead once mul has read its handle
+            return x.mul(s);
+        }
     }
 
     private static class Held
@@ -72,6 +79,12 @@ public sealed class HeldScalarSpecs
         public static Tensor Below(Tensor x) => x.Less(3);
 
         public static Tensor Rows(long n) => HeldScalars.Range(n, null);
+
+        public static Tensor Stored(Tensor x)
+        {
+            using var s = 0.25.ToScalar();
+            return x.mul(s);
+        }
     }
 }
 
@@ -99,7 +112,7 @@ internal static class TemporaryScalars
                         continue;
                     }
                     string? what = null;
-                    if (MakesScalar(called) && !IsStored(instruction.Next))
+                    if (MakesScalar(called) && !IsHeld(method, instruction.Next))
                     {
                         what = $"a number ({called.Parameters[0].ParameterType.Name}) made into a Scalar nothing holds";
                     }
@@ -130,9 +143,55 @@ internal static class TemporaryScalars
     private static bool MakesScalar(MethodReference method) =>
         method.ReturnType.FullName == "TorchSharp.Scalar" && method.Name is "op_Implicit" or "ToScalar";
 
-    private static bool IsStored(Instruction? next) =>
-        next is not null && next.OpCode.Code is Code.Stloc or Code.Stloc_S or Code.Stloc_0 or Code.Stloc_1 or Code.Stloc_2 or Code.Stloc_3
-            or Code.Stsfld or Code.Stfld;
+    /// <summary>
+    /// Held: stored in a field (alive with its object or the process), or in a local that is disposed later in the method
+    /// (<c>using var s = x.ToScalar()</c>: the disposal keeps it alive through every call before it). A local that is
+    /// only stored is dead once its handle is read, as a temporary is.
+    /// </summary>
+    private static bool IsHeld(MethodDefinition method, Instruction? next)
+    {
+        if (next is null)
+        {
+            return false;
+        }
+        if (next.OpCode.Code is Code.Stsfld or Code.Stfld)
+        {
+            return true;
+        }
+        var local = LocalIndex(method, next, stores: true);
+        if (local is null)
+        {
+            return false;
+        }
+        for (var i = next.Next; i is not null; i = i.Next)
+        {
+            if (LocalIndex(method, i, stores: false) == local)
+            {
+                // ldloc s; [brfalse.s end; ldloc s;] callvirt Dispose
+                var after = i.Next;
+                if (after is not null && after.OpCode.Code is Code.Brfalse or Code.Brfalse_S && after.Next is { } reload && LocalIndex(method, reload, stores: false) == local)
+                {
+                    after = reload.Next;
+                }
+                if (after?.Operand is MethodReference { Name: "Dispose" })
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The local a stloc (<paramref name="stores"/>) or ldloc instruction names; null for any other instruction.</summary>
+    private static int? LocalIndex(MethodDefinition method, Instruction instruction, bool stores) => (stores, instruction.OpCode.Code) switch
+    {
+        (true, Code.Stloc_0) or (false, Code.Ldloc_0) => 0,
+        (true, Code.Stloc_1) or (false, Code.Ldloc_1) => 1,
+        (true, Code.Stloc_2) or (false, Code.Ldloc_2) => 2,
+        (true, Code.Stloc_3) or (false, Code.Ldloc_3) => 3,
+        (true, Code.Stloc or Code.Stloc_S) or (false, Code.Ldloc or Code.Ldloc_S) => ((VariableDefinition)instruction.Operand).Index,
+        _ => null,
+    };
 
     /// <summary>TorchSharp's methods that make a Scalar themselves, directly or through another of its methods.</summary>
     private static HashSet<string> FindMakers()
