@@ -74,7 +74,7 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor ImageFeatures, Te
     public Tensor EncodeText(Tensor tokens, bool normalize = true)
     {
         using var embedded = token_embedding.forward(tokens);   // (B, T, W)
-        using var x = Residual.Add(embedded, positional_embedding);
+        using var x = embedded.Plus(positional_embedding);
         using var h = transformer.forward(x);
         using var n = ln_final.forward(h);
         using var pooled = PoolAtEndOfText(tokens, n);          // (B, W)

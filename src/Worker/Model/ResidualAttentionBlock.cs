@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,9 +40,9 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor>
         using var x = GradientReady.Enter(input, this);   // backward leaving here: this block's gradients are final
         using var n1 = ln_1.forward(x);
         using var a = attn.Forward(n1, cache, layer, deltas);
-        using var h = Residual.Add(x, a);
+        using var h = x.Plus(a);
         using var n2 = ln_2.forward(h);
         using var m = deltas is null ? mlp.forward(n2) : mlp.Forward(n2, deltas, layer);
-        return Residual.Add(h, m);
+        return h.Plus(m);
     }
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -76,7 +77,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         using var tokens = flat.transpose(1, 2);                 // (B, P, W)
         using var cls = class_embedding.expand(b, 1, -1);        // (B, 1, W)
         using var seq = cat([cls, tokens], dim: 1);              // (B, P+1, W)
-        using var pos = Residual.Add(seq, positional_embedding);
+        using var pos = seq.Plus(positional_embedding);
         return ln_pre.forward(pos);
     }
 

@@ -1,4 +1,5 @@
 using MmCluster.Worker.Model.Loss;
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
@@ -110,7 +111,7 @@ public sealed class QFormer : nn.Module
         }
         using var words = word_embeddings.forward(textIds);             // (B, T, W)
         using var positions = position_embeddings.narrow(0, 0, t);
-        using var text = Residual.Add(words, positions);
+        using var text = words.Plus(positions);
         return cat([queries, text], 1);                                 // (B, Q+T, W)
     }
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -51,7 +52,7 @@ public sealed class QFormerAttention : nn.Module
         using var yt = y.transpose(1, 2);
         using var merged = yt.reshape(b, l, w);
         using var projected = MixedPrecision.Linear(dense, merged);
-        using var residual = Residual.Add(x, projected);
+        using var residual = x.Plus(projected);
         return norm.forward(residual);
     }
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -27,7 +28,7 @@ public sealed class QFormerFeedForward : Module<Tensor, Tensor>
         using var h = MixedPrecision.Linear(dense_in, x);     // (B, L, W) -> (B, L, 4W)
         using var a = gelu.forward(h);
         using var o = MixedPrecision.Linear(dense_out, a);    // (B, L, 4W) -> (B, L, W)
-        using var residual = Residual.Add(x, o);
+        using var residual = x.Plus(o);
         return norm.forward(residual);
     }
 }

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,7 +53,7 @@ public sealed class CaptionLm : Module<Tensor, Tensor>
         }
         using var embedded = token_embedding.forward(tokens);
         using var positions = positional_embedding.narrow(0, start, t);
-        return Residual.Add(embedded, positions);
+        return embedded.Plus(positions);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using MmCluster.Worker.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,7 +40,7 @@ public sealed class PartialLora : nn.Module
         public Tensor Add(int layer, LinearSite site, Tensor input, Tensor output)
         {
             using var delta = owner.resblocks[layer].Delta(site, input);   // (B, L, out)
-            using var sum = Residual.Add(output, delta);
+            using var sum = output.Plus(delta);
             return where(mask, sum, output);                               // (B, L, 1) mask broadcast over out
         }
     }
