@@ -31,7 +31,7 @@ internal static class BenchStepCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured steps first.", DefaultValueFactory = _ => 3 };
         var steps = new Option<int>("--steps") { Description = "Measured steps (the median is reported).", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N (auto: the first CUDA device if libtorch has one, else the CPU).", DefaultValueFactory = _ => "cpu" };
+        var device = InferenceDeviceOption.Create(DeviceChoice.Cpu);
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16-mixed (matrix products in bfloat16, float32 weights).", DefaultValueFactory = _ => "fp32" };
         var command = new Command("step", "Time one full training step (CLIP, or BLIP-2 stage 1: forward, loss, backward, AdamW) on random data.")
         {

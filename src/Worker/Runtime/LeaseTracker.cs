@@ -36,20 +36,14 @@ internal sealed class LeaseTracker
     }
 
     /// <summary>The reader skipped a row of <paramref name="entry"/> as bad.</summary>
-    public void Skipped(Entry entry, RowSkip skip)
-    {
-        lock (gate)
-        {
-            entry.Skips.Add((skip.Row, skip.Reason.ToString()));
-        }
-    }
+    public void Skipped(Entry entry, RowSkip skip) => Skipped(entry, skip.Row, skip.Reason.ToString());
 
     /// <summary>
-    /// The reader passed over the row at <paramref name="fileRow"/> of <paramref name="entry"/>, which belongs to another
-    /// split: counted like a skip for <paramref name="reason"/>, so a cursor inside the lease accounts for it too (a lease
-    /// continued after a recovery starts after it and would never see it again).
+    /// The reader passed over the row at <paramref name="fileRow"/> of <paramref name="entry"/> for
+    /// <paramref name="reason"/>: a bad row, or one of another split, counted like a skip so a cursor inside the lease
+    /// accounts for it too (a lease continued after a recovery starts after it and would never see it again).
     /// </summary>
-    public void Filtered(Entry entry, long fileRow, string reason)
+    public void Skipped(Entry entry, long fileRow, string reason)
     {
         lock (gate)
         {

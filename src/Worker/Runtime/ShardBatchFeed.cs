@@ -92,7 +92,7 @@ internal sealed class ShardBatchFeed : IAsyncDisposable
                 var stats = new ManifestReadStats
                 {
                     OnSkip = skip => { tracker.Skipped(entry, skip); LogSkip(skip); },
-                    OnFiltered = row => tracker.Filtered(entry, row, OtherSplitReason),
+                    OnFiltered = row => tracker.Skipped(entry, row, OtherSplitReason),
                 };
                 var truncated = false;
                 await foreach (var row in reader.ReadShardAsync(offer.Lease.Shard, stats, ct).ConfigureAwait(false))

@@ -100,9 +100,9 @@ public sealed class LeaseTrackerSpecs
         var lease = Lease(2);
         var entry = tracker.Begin(lease);
         tracker.Produced(entry, 200);
-        tracker.Filtered(entry, 201, ShardBatchFeed.OtherSplitReason);
+        tracker.Skipped(entry, 201, ShardBatchFeed.OtherSplitReason);
         tracker.Produced(entry, 202);
-        tracker.Filtered(entry, 205, ShardBatchFeed.OtherSplitReason);
+        tracker.Skipped(entry, 205, ShardBatchFeed.OtherSplitReason);
         tracker.Produced(entry, 206);
 
         var cursor = Assert.Single(tracker.Consume(2).Cursors);
