@@ -5,6 +5,11 @@ using Xunit;
 
 namespace MmCluster.Cli.Tests.Commands;
 
+/// <summary>
+/// Runs alone (<see cref="SerialTorchRandom"/>): the fp32 and bf16-mixed runs each seed the process-wide generator and
+/// build their model from it, so a parallel spec's draw in between would give them different weights.
+/// </summary>
+[Collection(SerialTorchRandom.Name)]
 public sealed class BenchStepCommandSpecs
 {
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
