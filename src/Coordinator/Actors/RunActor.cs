@@ -201,7 +201,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     /// <summary>The run finished or failed: workers that still talk are told so.</summary>
     private void Ended()
     {
-        Receive<RegisterWorker>(register => Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = $"run {settings.RunId} is {phase}" }));
+        Receive<RegisterWorker>(HandleRegisterAfterEnd);
         Receive<RequestShard>(_ => TellEnd(Sender));
         Receive<CommitCheckpoint>(_ => TellEnd(Sender));
         Receive<AbortRun>(_ => Sender.Tell(Snapshot()));
@@ -210,6 +210,21 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         ReceiveStatus();
         Receive<RunEventRecorded>(_ => { });
         ReceiveAny(_ => { });
+    }
+
+    /// <summary>
+    /// A worker registering after a successful end (a lost worker's replacement that came up late) hears that the run
+    /// finished, so it exits as done; after a failure it is rejected.
+    /// </summary>
+    private void HandleRegisterAfterEnd(RegisterWorker register)
+    {
+        if (phase == RunPhase.Finished)
+        {
+            log.Info("Worker {0} registered after run {1} finished: told it the run is done.", register.WorkerId, settings.RunId);
+            Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
+            return;
+        }
+        Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = $"run {settings.RunId} is {phase}" });
     }
 
     private void ReceiveWorkerLoss()
@@ -554,8 +569,10 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             each.Agent.Tell(message);
         }
+        var unreplaced = settings.Recovery.Enabled ? Math.Max(0, settings.WorldSize - members.Count) : 0;
         End(true, $"run {settings.RunId} finished: {members.Count} workers done" +
-            (recoveries.Count > 0 ? $", {recoveries.Count} recover{(recoveries.Count == 1 ? "y" : "ies")}" : ""));
+            (recoveries.Count > 0 ? $", {recoveries.Count} recover{(recoveries.Count == 1 ? "y" : "ies")}" : ""),
+            unreplaced > 0 ? settings.Recovery.ReplacementWait : TimeSpan.Zero);
     }
 
     private void HandleWorkerFailed(WorkerFailed failed)
@@ -1024,7 +1041,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         End(false, $"run {settings.RunId} failed: {reason}");
     }
 
-    private void End(bool succeeded, string message)
+    private void End(bool succeeded, string message, TimeSpan lateJoinerWait = default)
     {
         recovery = null;
         Timers.CancelAll();
@@ -1035,7 +1052,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             DownWhenOver(member);
         }
-        onOutcome(new RunOutcome(succeeded, message, snapshot));
+        onOutcome(new RunOutcome(succeeded, message, snapshot) { LateJoinerWait = lateJoinerWait });
     }
 
     /// <summary>Whether this actor system is a cluster member (the actor specs run it without one).</summary>

@@ -146,4 +146,12 @@ public sealed record RunOutcome(bool Succeeded, string Message, RunStatus Final)
 {
     /// <summary>0 when every worker finished, 1 when the run failed.</summary>
     public int ExitCode => Succeeded ? 0 : 1;
+
+    /// <summary>
+    /// How long the coordinator should stay after a successful run to tell late replacements that it finished: the
+    /// replacement wait when workers lost during the run were never replaced (a Kubernetes Job recreates a lost worker's
+    /// pod, which may come up only after the run's end and must then exit 0, not wait for a coordinator that is gone);
+    /// zero otherwise.
+    /// </summary>
+    public TimeSpan LateJoinerWait { get; init; }
 }

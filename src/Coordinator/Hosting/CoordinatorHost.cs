@@ -23,7 +23,7 @@ public static class CoordinatorHost
     {
         using var host = ClusterProcessHost.Build(services => services.AddMmCoordinator(options));
         var run = host.Services.GetRequiredService<CoordinatorRun>();
-        return await ClusterProcessHost.RunUntilAsync(host, run.Outcome,
+        return await ClusterProcessHost.RunUntilAsync(host, StayForLateJoinersAsync(run.Outcome, cancellationToken),
             () => AbortAsync(run, StoppedReason, options.AbortGrace),
             outcome =>
             {
@@ -90,6 +90,28 @@ public static class CoordinatorHost
 
     private static AkkaConfigurationBuilder WithRunJournalIfAny(this AkkaConfigurationBuilder builder, string? databasePath) =>
         databasePath is null ? builder : builder.WithRunJournal(databasePath);
+
+    /// <summary>
+    /// The outcome, once the coordinator has stayed <see cref="RunOutcome.LateJoinerWait"/> in the cluster after it, so a
+    /// lost worker's late replacement hears that the run finished instead of waiting for a coordinator that is gone.
+    /// </summary>
+    private static async Task<RunOutcome> StayForLateJoinersAsync(Task<RunOutcome> outcome, CancellationToken cancellationToken)
+    {
+        var result = await outcome.ConfigureAwait(false);
+        if (result.LateJoinerWait > TimeSpan.Zero)
+        {
+            Console.WriteLine($"coordinator: {result.Message}; staying {result.LateJoinerWait.TotalSeconds:0.#} s so that a replacement " +
+                "of a lost worker that starts late hears the run finished (recovery.replacement_wait)");
+            try
+            {
+                await Task.Delay(result.LateJoinerWait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        return result;
+    }
 
     private static async Task<RunOutcome> AbortAsync(CoordinatorRun run, string reason, TimeSpan grace)
     {

@@ -76,13 +76,7 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
     [Fact]
     public void Should_go_on_with_the_survivors_when_no_replacement_registers_within_the_replacement_wait()
     {
-        var (run, _) = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: TimeSpan.FromMilliseconds(300)));
-        var (w0, w1, w2) = (Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2"));
-        Starts(w0, w1, w2);
-
-        Sys.Stop(w2.Ref);
-        ConfirmAbort(run, w0, "worker-0", generation: 1, step: 4);
-        ConfirmAbort(run, w1, "worker-1", generation: 1, step: 4);
+        var (run, w0, w1) = LoseWorker2(TimeSpan.FromMilliseconds(300));
 
         var starts = Starts(w0, w1);
         Assert.All(starts, s => Assert.Equal((2L, 2, 4L, 0), (s.Generation, s.WorldSize, s.Recovery.Step, s.Recovery.SourceRank)));
@@ -91,6 +85,38 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         Assert.Equal((3, 2), (record.WorldSizeBefore, record.WorldSizeAfter));
         Assert.Contains("worker worker-2 (rank 2", record.Cause);
         Assert.Contains("terminated mid-run", record.Cause);
+    }
+
+    [Fact]
+    public void Should_tell_a_late_replacement_that_the_run_finished_and_stay_for_it_when_a_lost_worker_was_not_replaced()
+    {
+        var wait = TimeSpan.FromMilliseconds(300);
+        var (run, w0, w1) = LoseWorker2(wait);
+        Starts(w0, w1);
+
+        run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 8 }, w0.Ref);
+        run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 8 }, w1.Ref);
+
+        var outcome = Outcome();
+        Assert.True(outcome.Succeeded, outcome.Message);
+        Assert.Equal(wait, outcome.LateJoinerWait);                 // the coordinator stays for worker-2's replacement
+        var late = WorkerProbes.Register(this, run, "worker-2", "worker-2-late");
+        late.ExpectMsg<RunFinished>(f => f.RunId == "run-a", Wait);  // it exits as done rather than as refused
+    }
+
+    [Fact]
+    public void Should_not_stay_after_the_run_when_every_worker_finished()
+    {
+        var (run, _) = StartRun(world: 2, Policy(minWorkers: 1));
+        var (w0, w1) = (Register(run, "worker-0"), Register(run, "worker-1"));
+        Starts(w0, w1);
+
+        run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 8 }, w0.Ref);
+        run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 8 }, w1.Ref);
+
+        var outcome = Outcome();
+        Assert.True(outcome.Succeeded, outcome.Message);
+        Assert.Equal(TimeSpan.Zero, outcome.LateJoinerWait);
     }
 
     [Fact]
@@ -226,6 +252,18 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
         twin.ExpectMsg<RegistrationRejected>(r => r.Reason.Contains("worker-1 is already a member"), Wait);
         w0.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal(RunPhase.Running, Status(run).Phase);
+    }
+
+    /// <summary>Three workers start, worker-2 is stopped, the two survivors confirm the abort at step 4.</summary>
+    private (IActorRef Run, TestProbe W0, TestProbe W1) LoseWorker2(TimeSpan replacementWait)
+    {
+        var (run, _) = StartRun(world: 3, Policy(minWorkers: 2, replacementWait: replacementWait));
+        var (w0, w1, w2) = (Register(run, "worker-0"), Register(run, "worker-1"), Register(run, "worker-2"));
+        Starts(w0, w1, w2);
+        Sys.Stop(w2.Ref);
+        ConfirmAbort(run, w0, "worker-0", generation: 1, step: 4);
+        ConfirmAbort(run, w1, "worker-1", generation: 1, step: 4);
+        return (run, w0, w1);
     }
 
     private RunStatus Status(IActorRef run)
