@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MmCluster.Shared.Spec;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
@@ -31,7 +32,7 @@ public sealed class ChatAnswerer : IDisposable
     private readonly ImageDecoder decoder;
     private readonly CaptionTokenizer? instructions;
 
-    private ChatAnswerer(string path, string kind, nn.Module module, CaptionVocabulary vocabulary, ImageDecoder decoder, int? instructionContext)
+    private ChatAnswerer(string path, string kind, nn.Module module, CaptionVocabulary vocabulary, ImageDecoder decoder, int? instructionContext, bool imageAfterQuestion)
     {
         Path = path;
         Kind = kind;
@@ -39,7 +40,7 @@ public sealed class ChatAnswerer : IDisposable
         model = (IImageChatModel)module;
         this.vocabulary = vocabulary;
         this.decoder = decoder;
-        template = new ConversationTemplate(model.LanguageConfig.ContextLength);
+        template = new ConversationTemplate(model.LanguageConfig.ContextLength) { ImageAfterQuestion = imageAfterQuestion };
         instructions = instructionContext is { } n ? new CaptionTokenizer(n) : null;
     }
 
@@ -77,7 +78,9 @@ public sealed class ChatAnswerer : IDisposable
             WeightLoader.Load(module, path);
             module.eval();
             module.to(new Device(device));
-            return new ChatAnswerer(path, kind, module, vocabulary, ImageDecoder.For(vision), qformer?.ContextLength);
+            // Checkpoints written before image_placement existed have none: the image went before the question.
+            var placement = meta.GetValueOrDefault($"extra.{ImagePlacements.Field}");
+            return new ChatAnswerer(path, kind, module, vocabulary, ImageDecoder.For(vision), qformer?.ContextLength, ImagePlacements.IsAfterQuestion(placement));
         }
         catch
         {
@@ -93,7 +96,7 @@ public sealed class ChatAnswerer : IDisposable
         using var _ = no_grad();
         var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(module));
         return ChatGeneration.Answers(model, pixels, [template.Prompt(question)], [question], vocabulary, ids => vocabulary.ToCompact(Known(ids, question)),
-            template.ImagePosition, maxTokens, instructions)[0];
+            template, maxTokens, instructions)[0];
     }
 
     public void Dispose() => module.Dispose();

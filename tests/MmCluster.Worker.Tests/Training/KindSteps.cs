@@ -94,7 +94,7 @@ internal static class KindSteps
         return new ClipBatch(pixels, [rows, 1, side, side], tokens, context)
         {
             Targets = targets,
-            ImagePosition = 1,
+            ImagePositions = [.. Enumerable.Repeat(1L, rows)],
             Instructions = instructions ? questions : null,
             InstructionLength = instructions ? instructionLength : 0,
         };
