@@ -21,7 +21,7 @@ public sealed class ModelPresetCatalog
          "itm_positive_weight", "itm_negative_sharpness"];
 
     /// <summary>A chat stage's generation limit (answers and captions in evaluation and <c>mmcluster ask</c>).</summary>
-    private static readonly string[] ChatFields = ["max_answer_tokens", ImagePlacements.Field];
+    private static readonly string[] ChatFields = ["max_answer_tokens"];
 
     private readonly Dictionary<string, ModelPreset> _presets;
 

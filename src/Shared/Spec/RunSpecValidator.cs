@@ -208,11 +208,6 @@ public sealed partial class RunSpecValidator
             report(SpecPath.Field(SpecPath.Field(SpecPath.Field(path, "model"), "overrides"), "tokenizer"),
                 $"unknown tokenizer '{tokenizer}' (known: {string.Join(", ", TextTokenizers.Names)})");
         }
-        if (stage.Model.Overrides.TryGetValue(ImagePlacements.Field, out var placement) && !ImagePlacements.Names.Contains(placement))
-        {
-            report(SpecPath.Field(SpecPath.Field(SpecPath.Field(path, "model"), "overrides"), ImagePlacements.Field),
-                $"unknown image placement '{placement}' (known: {string.Join(", ", ImagePlacements.Names)})");
-        }
     }
 
     /// <summary>The stage kinds that train on conversations, where <c>question_noise</c> applies.</summary>

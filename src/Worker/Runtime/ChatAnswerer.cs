@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MmCluster.Shared.Spec;
 using MmCluster.Worker.Checkpoints;
 using MmCluster.Worker.Model;
 using MmCluster.Worker.Model.Blip2;
@@ -32,7 +31,7 @@ public sealed class ChatAnswerer : IDisposable
     private readonly ImageDecoder decoder;
     private readonly CaptionTokenizer? instructions;
 
-    private ChatAnswerer(string path, string kind, nn.Module module, CaptionVocabulary vocabulary, ImageDecoder decoder, int? instructionContext, bool imageAfterQuestion)
+    private ChatAnswerer(string path, string kind, nn.Module module, CaptionVocabulary vocabulary, ImageDecoder decoder, int? instructionContext)
     {
         Path = path;
         Kind = kind;
@@ -40,7 +39,7 @@ public sealed class ChatAnswerer : IDisposable
         model = (IImageChatModel)module;
         this.vocabulary = vocabulary;
         this.decoder = decoder;
-        template = new ConversationTemplate(model.LanguageConfig.ContextLength) { ImageAfterQuestion = imageAfterQuestion };
+        template = new ConversationTemplate(model.LanguageConfig.ContextLength);
         instructions = instructionContext is { } n ? new CaptionTokenizer(n) : null;
     }
 
@@ -78,9 +77,7 @@ public sealed class ChatAnswerer : IDisposable
             WeightLoader.Load(module, path);
             module.eval();
             module.to(new Device(device));
-            // Checkpoints written before image_placement existed have none: the image went before the question.
-            var placement = meta.GetValueOrDefault($"extra.{ImagePlacements.Field}");
-            return new ChatAnswerer(path, kind, module, vocabulary, ImageDecoder.For(vision), qformer?.ContextLength, ImagePlacements.IsAfterQuestion(placement));
+            return new ChatAnswerer(path, kind, module, vocabulary, ImageDecoder.For(vision), qformer?.ContextLength);
         }
         catch
         {
@@ -96,7 +93,7 @@ public sealed class ChatAnswerer : IDisposable
         using var _ = no_grad();
         var pixels = tensor(decoder.Decode(image, name), [1, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(module));
         return ChatGeneration.Answers(model, pixels, [template.Prompt(question)], [question], vocabulary, ids => vocabulary.ToCompact(Known(ids, question)),
-            template, maxTokens, instructions)[0];
+            template.ImagePosition, maxTokens, instructions)[0];
     }
 
     public void Dispose() => module.Dispose();

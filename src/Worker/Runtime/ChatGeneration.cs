@@ -11,19 +11,17 @@ namespace MmCluster.Worker.Runtime;
 public static class ChatGeneration
 {
     /// <param name="prompts">Each question's prompt (<see cref="ConversationTemplate.Prompt"/>) in GPT-2 ids, all of one length.</param>
-    /// <param name="template">The template that wrote them: where each prompt's image goes.</param>
     /// <param name="questions">The questions' text, for a model that reads the instruction beside the image.</param>
     /// <param name="toCompact">GPT-2 ids to the model's compact ids (the place to refuse words it never saw).</param>
     public static IReadOnlyList<string> Answers(
         IImageChatModel model, Tensor images, long[][] prompts, string[] questions, CaptionVocabulary vocabulary, Func<long[], long[]> toCompact,
-        ConversationTemplate template, int maxTokens, CaptionTokenizer? instructions)
+        long imagePosition, int maxTokens, CaptionTokenizer? instructions)
     {
         var promptIds = tensor(prompts.SelectMany(toCompact).ToArray(), [prompts.Length, prompts[0].Length], device: images.device);   // where the images are: the model's device
         var instructionIds = instructions is null
             ? null
             : tensor(toCompact(BatchBuilder.InstructionRows(questions, instructions)), [questions.Length, instructions.ContextLength], device: images.device);
-        long[] positions = [.. prompts.Select(p => (long)template.PromptImagePosition(p))];
-        var generated = model.Generate(images, promptIds, positions, maxTokens, vocabulary.EndOfText, instructionIds);
+        var generated = model.Generate(images, promptIds, imagePosition, maxTokens, vocabulary.EndOfText, instructionIds);
         return [.. generated.Select(g => ConversationTemplate.Answer(vocabulary.ToGpt2(g)))];
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using MmCluster.Shared.Runs;
-using MmCluster.Shared.Spec;
 using MmCluster.Worker.Distributed;
 using MmCluster.Worker.Model.Lm;
 using MmCluster.Worker.Evaluation;
@@ -38,7 +37,7 @@ internal static class ChatStageRecipe
         var lm = inputs.RecordedLm()
             ?? throw new InvalidDataException($"stage '{config.Stage}' ({kind}) needs an lm checkpoint (or one of an earlier chat stage) in init.from for its language model");
         var decoder = ImageDecoder.For(vision).Within(config.ReadLimits);
-        var template = new ConversationTemplate(lm.ContextLength) { ImageAfterQuestion = ImageAfterQuestion(config) };
+        var template = new ConversationTemplate(lm.ContextLength);
         var evalSlices = new EvaluationSlices(config, decoder, context.Group);
         var instructions = instructionContext is null ? null : new CaptionTokenizer(instructionContext(inputs), config.ReadLimits.MaxCaptionChars);
         var batches = new BatchBuilder(decoder, new CaptionTokenizer(lm.ContextLength, config.ReadLimits.MaxCaptionChars), template, source, instructions, NoiseOf(context, inputs.Vocabulary),
@@ -54,7 +53,6 @@ internal static class ChatStageRecipe
             model =>
             {
                 var record = Blip2StageInputs.Record(inputs.Vocabulary, vision: vision, lm: model.LanguageConfig);
-                record[ImagePlacements.Field] = template.ImageAfterQuestion ? ImagePlacements.AfterQuestion : ImagePlacements.BeforeQuestion;
                 foreach (var (key, value) in extra(model))
                 {
                     record[key] = value;
@@ -80,13 +78,6 @@ internal static class ChatStageRecipe
 
     public const int DefaultMaxAnswerTokens = 12;
 
-    /// <summary>
-    /// The preset field <c>image_placement</c> (<see cref="ImagePlacements"/>): true for <c>after_question</c>. Checkpoints
-    /// record it under the same name, so <c>mmcluster ask</c> lays the prompt out as the stage trained.
-    /// </summary>
-    public static bool ImageAfterQuestion(StageConfig config) =>
-        ImagePlacements.IsAfterQuestion(config.ModelOverrides.GetValueOrDefault(ImagePlacements.Field));
-
     /// <summary>The preset field <c>max_answer_tokens</c>, else <see cref="DefaultMaxAnswerTokens"/>.</summary>
     public static int MaxAnswerTokens(StageConfig config) =>
         config.ModelOverrides.TryGetValue("max_answer_tokens", out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : DefaultMaxAnswerTokens;
@@ -103,7 +94,7 @@ internal static class ChatStageRecipe
     {
         var config = context.Config;
         var images = Math.Min(evalSet.Count, Math.Max(1, config.RetrievalHeldOut / context.Group.WorldSize));
-        var generate = Generator(model, evalSet, decoder, vocabulary, maxTokens, template, instructions);
+        var generate = Generator(model, evalSet, decoder, vocabulary, maxTokens, template.ImagePosition, instructions);
         Dictionary<string, double> metrics;
         if (questions)
         {
@@ -140,7 +131,7 @@ internal static class ChatStageRecipe
 
     /// <summary>Greedy answers of <paramref name="model"/> for (image indices, GPT-2 prompts of equal length).</summary>
     public static Func<int[], long[][], string[], IReadOnlyList<string>> Generator<TModel>(
-        TModel model, EvaluationSet evalSet, ImageDecoder decoder, CaptionVocabulary vocabulary, int maxTokens, ConversationTemplate template,
+        TModel model, EvaluationSet evalSet, ImageDecoder decoder, CaptionVocabulary vocabulary, int maxTokens, long imagePosition,
         CaptionTokenizer? instructions)
         where TModel : nn.Module, IImageChatModel => (indices, prompts, questions) =>
     {
@@ -154,6 +145,6 @@ internal static class ChatStageRecipe
             evalSet.Pixels.AsSpan(indices[i] * per, per).CopyTo(pixels.AsSpan(i * per, per));
         }
         var images = tensor(pixels, [indices.Length, decoder.Channels, decoder.Size, decoder.Size], device: DeviceInputs.DeviceOf(model));   // generated where the model trains
-        return ChatGeneration.Answers(model, images, prompts, questions, vocabulary, ids => vocabulary.ToCompact(ids), template, maxTokens, instructions);
+        return ChatGeneration.Answers(model, images, prompts, questions, vocabulary, ids => vocabulary.ToCompact(ids), imagePosition, maxTokens, instructions);
     };
 }

@@ -76,7 +76,7 @@ internal sealed record EvaluationSet(float[] Pixels, int Count, int[] Labels, st
         return new ClipBatch(Pixels.AsSpan(0, count * per).ToArray(), [count, decoder.Channels, decoder.Size, decoder.Size], inputs, context)
         {
             Targets = targets,
-            ImagePositions = [.. rows.Select(e => (long)e.ImagePosition)],
+            ImagePosition = template.ImagePosition,
         };
     }
 }

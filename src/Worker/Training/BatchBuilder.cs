@@ -149,7 +149,7 @@ public sealed class BatchBuilder(ImageDecoder decoder, ITextRowTokenizer tokeniz
             Labels = [.. rows.Select(r => r.Label)],
             Keys = keys,
             Targets = targets,
-            ImagePositions = [.. encoded.Select(e => (long)e.ImagePosition)],
+            ImagePosition = template.ImagePosition,
             Outcomes = outcomes,
             Instructions = instructions is null ? null : Noisy(InstructionRows(conversations, instructions), instructions.ContextLength, keys),
             InstructionLength = instructions?.ContextLength ?? 0,

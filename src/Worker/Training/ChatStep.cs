@@ -64,7 +64,7 @@ public sealed class ChatStep<TModel> : IStageStep where TModel : nn.Module, IIma
         using (MixedPrecision.Autocast(options.ComputeType))
         {
             loss = targets.Any(t => t != CaptionTargets.IgnoreIndex)
-                ? model.Loss(images, ids, labels, batch.ImagePositions, instructions)
+                ? model.Loss(images, ids, labels, batch.ImagePosition, instructions)
                 : ZeroLoss();
         }
         LossWeighting.Weigh(loss, layout, batch.Count).backward();

@@ -20,8 +20,8 @@ public sealed record ClipBatch(float[] Pixels, long[] PixelShape, long[] Tokens,
     /// </summary>
     public long[]? Targets { get; init; }
 
-    /// <summary>Conversation rows: per row the input position the image's tokens go in before.</summary>
-    public long[] ImagePositions { get; init; } = [];
+    /// <summary>Conversation rows: the input position the image's tokens go in before.</summary>
+    public int ImagePosition { get; init; }
 
     /// <summary>
     /// Conversation rows for a model that reads the instruction (InstructBLIP): per row the question's ids, its
@@ -53,10 +53,6 @@ public sealed record ClipBatch(float[] Pixels, long[] PixelShape, long[] Tokens,
         if (Targets is not null && Targets.Length != Tokens.Length)
         {
             throw new ArgumentException($"ClipBatch.Targets has {Targets.Length} ids but Tokens has {Tokens.Length}.");
-        }
-        if (Targets is not null && ImagePositions.Length != Count)
-        {
-            throw new ArgumentException($"ClipBatch.ImagePositions has {ImagePositions.Length} positions for {Count} conversation rows.");
         }
         return this;
     }

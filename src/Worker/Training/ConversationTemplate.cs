@@ -13,10 +13,8 @@ namespace MmCluster.Worker.Training;
 /// One difference from LLaVA: the first question follows the image after a space, not a newline, because GPT-2's BPE
 /// gives a word after a newline another id than after a space, and a small language model would learn each question's
 /// first word twice (and meet an unseen id when a question it saw later in a conversation is asked first).
-/// With <see cref="ImageAfterQuestion"/> the image follows the first question instead (<c>USER: What is the item?
-/// [image tokens] ASSISTANT:</c>, the model override <c>image_placement: after_question</c>), so the image tokens can attend
-/// to the question; each row then has its own image position (<see cref="ConversationTokens.ImagePosition"/>,
-/// <see cref="PromptImagePosition"/>). Each exchange is tokenized whole and its instruction alone; when the whole does not start with the
+/// The text before the image is the same for every conversation, so <see cref="ImagePosition"/> is a constant of the
+/// template. Each exchange is tokenized whole and its instruction alone; when the whole does not start with the
 /// instruction's tokens the mask cannot be placed, and the conversation gets no loss (<see cref="ConversationOutcome.Unaligned"/>),
 /// as LLaVA masks a sample whose lengths disagree. Exchanges that do not fit the context are left out whole.
 /// </summary>
@@ -59,20 +57,12 @@ public sealed class ConversationTemplate
 
     public string System { get; }
 
-    /// <summary>The image after the first question's words (before its <c> ASSISTANT:</c>), not before them.</summary>
-    public bool ImageAfterQuestion { get; init; }
-
-    /// <summary>Input positions before the image when it precedes the question: BOS, the system line and <c>USER:</c>.</summary>
-    public int HeadLength => head.Length;
-
-    /// <summary>The input position the image goes in before, for a prompt of <see cref="Prompt"/>.</summary>
-    public int PromptImagePosition(IReadOnlyCollection<long> prompt) => ImageAfterQuestion ? prompt.Count - assistantTokens : head.Length;
+    /// <summary>Input positions before the image: BOS, the system line and <c>USER:</c>.</summary>
+    public int ImagePosition => head.Length;
 
     /// <summary>The conversation as text, the image as <c>&lt;image&gt;</c> and end-of-text as <c>&lt;/s&gt;</c> (for logs and docs).</summary>
     public string Render(Conversation conversation) =>
-        $"{System} {User}{(ImageAfterQuestion ? "" : " " + Conversation.ImagePlaceholder)}"
-        + string.Concat(conversation.Exchanges.Select((e, i) =>
-            $"{(i == 0 ? " " : User + " ")}{e.Question}{(i == 0 && ImageAfterQuestion ? " " + Conversation.ImagePlaceholder : "")}{Assistant} {e.Answer}</s>"));
+        $"{System} {User} {Conversation.ImagePlaceholder}" + string.Concat(conversation.Exchanges.Select((e, i) => $"{(i == 0 ? " " : User + " ")}{e.Question}{Assistant} {e.Answer}</s>"));
 
     /// <summary>A caption as LLaVA's alignment sample: the describe instruction, the caption its answer.</summary>
     public ConversationTokens EncodeCaption(string caption) => Encode(Conversation.Single(DescribeInstruction, caption));
@@ -83,7 +73,6 @@ public sealed class ConversationTemplate
         var supervised = new List<bool>(head.Select(_ => false));
         var outcome = ConversationOutcome.Whole;
         var questionPositions = new List<int>();
-        var imagePosition = head.Length;
         var exchanges = conversation.Exchanges;
         for (var i = 0; i < exchanges.Count; i++)
         {
@@ -108,10 +97,6 @@ public sealed class ConversationTemplate
             {
                 questionPositions.Add(t);
             }
-            if (i == 0 && ImageAfterQuestion)
-            {
-                imagePosition = questionEnd;
-            }
             sequence.AddRange(whole);
             sequence.Add(CaptionTokenizer.EndOfText);
             supervised.AddRange(whole.Select((_, j) => j >= prompt.Length));
@@ -134,12 +119,12 @@ public sealed class ConversationTemplate
                 count++;
             }
         }
-        return new ConversationTokens(inputs, labels, imagePosition, count, outcome) { Length = sequence.Count - 1, QuestionPositions = [.. questionPositions] };
+        return new ConversationTokens(inputs, labels, ImagePosition, count, outcome) { Length = sequence.Count - 1, QuestionPositions = [.. questionPositions] };
     }
 
     /// <summary>
-    /// The prompt of a first question, for generation: BOS, system, <c>USER:</c>, the question and <c>ASSISTANT:</c>, the
-    /// image going in before <see cref="PromptImagePosition"/>; the answer follows. Throws when it leaves no room for an answer.
+    /// The prompt of a first question, for generation: BOS, system, <c>USER:</c>, (image), the question and
+    /// <c>ASSISTANT:</c>; the answer follows. Throws when it leaves no room for an answer.
     /// </summary>
     public long[] Prompt(string question)
     {
@@ -161,7 +146,7 @@ public sealed class ConversationTemplate
         Array.Fill(labels, IgnoreIndex);
         var inputs = new long[ContextLength];
         head.CopyTo(inputs, 0);
-        return new ConversationTokens(inputs, labels, head.Length, 0, outcome) { Length = head.Length };
+        return new ConversationTokens(inputs, labels, ImagePosition, 0, outcome) { Length = head.Length };
     }
 
     private static long[] Gpt2(string text) => [.. CaptionTokenizer.EncodeText(text).Select(id => (long)id)];

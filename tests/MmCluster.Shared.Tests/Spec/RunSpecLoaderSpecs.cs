@@ -250,26 +250,6 @@ public sealed class RunSpecLoaderSpecs : IDisposable
         Assert.Contains("unknown tokenizer 'sentencepiece' (known: clip-bpe, gpt2)", problem.Message);
     }
 
-    [Theory]
-    [InlineData("after_question", null)]
-    [InlineData("before_question", null)]
-    [InlineData("after", "unknown image placement 'after' (known: before_question, after_question)")]
-    public void Should_check_the_image_placement_when_a_chat_preset_sets_it(string value, string? message)
-    {
-        var plora = Valid.Replace("kind: lm", "kind: plora").Replace("preset: lm-tiny }", $"preset: plora-tiny, overrides: {{ image_placement: {value} }} }}");
-
-        var problems = Problems(plora);
-
-        if (message is null)
-        {
-            Assert.Empty(problems);
-            return;
-        }
-        var problem = Assert.Single(problems);
-        Assert.Equal("stages[1].model.overrides.image_placement", problem.Path);
-        Assert.Contains(message, problem.Message);
-    }
-
     [Fact]
     public void Should_accept_open_clip_presets_with_clip_s_tokenizer_when_a_clip_stage_names_them()
     {

@@ -98,29 +98,6 @@ public sealed class PloraModelSpecs
     }
 
     [Fact]
-    public void Should_compute_each_row_as_alone_when_rows_put_their_image_at_their_own_positions()
-    {
-        using var plora = Trained();
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var (images, ids) = (Images(3, 27), Ids(3, 5, 28));
-        long[] positions = [1, 4, 2];                                              // the image after questions of different lengths
-
-        var batch = plora.Forward(images, ids, positions);
-        var answers = plora.Generate(images, ids, positions, maxTokens: 4, Lm.EndOfText);
-
-        for (var b = 0; b < 3; b++)
-        {
-            using var image = images.narrow(0, b, 1);
-            using var row = ids.narrow(0, b, 1);
-            Assert.True(MaxDifference(plora.Forward(image, row, positions[b]), batch.narrow(0, b, 1)) < 1e-5, $"row {b}");
-            Assert.Equal(plora.Generate(image, row, positions[b], maxTokens: 4, Lm.EndOfText)[0], answers[b]);
-        }
-        var naive = NaiveGreedy(plora.LanguageModel, ids, 4, prefix => plora.Forward(images, prefix, positions));
-        Assert.Equal(naive, answers);
-    }
-
-    [Fact]
     public void Should_keep_live_tensor_count_flat_when_steps_and_answers_repeat()
     {
         using var plora = NewPlora();

@@ -45,7 +45,7 @@ public sealed class ChatBatchSpecs
         var batch = builder.Build([Row("a", Asked), Row("b", null)]);
 
         Assert.NotNull(batch.Targets);
-        Assert.Equal([template.HeadLength, template.HeadLength], batch.ImagePositions);
+        Assert.Equal(template.ImagePosition, batch.ImagePosition);
         Assert.Equal(2, batch.Outcomes[(int)ConversationOutcome.Whole]);
         Assert.True(batch.ContextLength < 96);                                     // cut to the longest row
         Assert.Equal(16, batch.InstructionLength);

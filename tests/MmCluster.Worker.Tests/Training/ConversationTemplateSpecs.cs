@@ -57,33 +57,6 @@ public sealed class ConversationTemplateSpecs
     }
 
     [Fact]
-    public void Should_put_the_image_after_each_first_question_when_asked_and_keep_the_same_tokens_and_labels()
-    {
-        var before = new ConversationTemplate(64);
-        var after = new ConversationTemplate(64) { ImageAfterQuestion = true };
-        var shortQuestion = Conversation.Single("Is it a bag?", "no");
-
-        var a = after.Encode(TwoExchanges);
-        var b = after.Encode(shortQuestion);
-
-        // The text and its supervision do not change; only where the image goes does, per row.
-        Assert.Equal(before.Encode(TwoExchanges).Inputs, a.Inputs);
-        Assert.Equal(before.Encode(TwoExchanges).Labels, a.Labels);
-        Assert.Equal("A chat about an image. USER: What is the item in the image?", CaptionTokenizer.DecodeText(a.Inputs.Take(a.ImagePosition)));
-        Assert.Equal("A chat about an image. USER: Is it a bag?", CaptionTokenizer.DecodeText(b.Inputs.Take(b.ImagePosition)));
-        Assert.StartsWith(" ASSISTANT: a sneaker", CaptionTokenizer.DecodeText(a.Inputs.Skip(a.ImagePosition)));
-        Assert.True(a.ImagePosition > b.ImagePosition);
-        // The image comes right after the first question's last word, so the image tokens can attend to all of them.
-        Assert.Equal(a.ImagePosition, a.QuestionPositions.TakeWhile(t => t < a.ImagePosition).Last() + 1);
-        // A prompt puts its image where the first exchange of a conversation does.
-        var prompt = after.Prompt("What is the item in the image?");
-        Assert.Equal(a.ImagePosition, after.PromptImagePosition(prompt));
-        Assert.Equal(before.HeadLength, before.PromptImagePosition(prompt));
-        Assert.Equal("A chat about an image. USER: What is the item in the image? <image> ASSISTANT: a sneaker</s>USER: Is this something you wear on your feet? ASSISTANT: yes</s>",
-            after.Render(TwoExchanges));
-    }
-
-    [Fact]
     public void Should_leave_out_whole_exchanges_that_do_not_fit_and_train_nothing_when_the_first_does_not()
     {
         var full = new ConversationTemplate(64).Encode(TwoExchanges);

@@ -94,7 +94,7 @@ internal static class KindSteps
         return new ClipBatch(pixels, [rows, 1, side, side], tokens, context)
         {
             Targets = targets,
-            ImagePositions = [.. Enumerable.Repeat(1L, rows)],
+            ImagePosition = 1,
             Instructions = instructions ? questions : null,
             InstructionLength = instructions ? instructionLength : 0,
         };

@@ -85,16 +85,16 @@ public sealed class InstructBlipModel : Blip2PrefixLmBase, IImageChatModel
 
     /// <summary>
     /// <see cref="IImageChatModel"/>: the prefix goes before the whole LM input (InstructBLIP's [queries; instruction;
-    /// answer]), so <paramref name="imagePositions"/> are not used; the instruction (required) is valid up to its end-of-text.
+    /// answer]), so <paramref name="imagePosition"/> is not used; the instruction (required) is valid up to its end-of-text.
     /// </summary>
-    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, IReadOnlyList<long> imagePositions, Tensor? instructionIds = null)
+    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition, Tensor? instructionIds = null)
     {
         var ids = RequireInstruction(instructionIds);
         using var valid = InstructionValid(ids);
         return Loss(images, ids, valid, inputIds, labels);
     }
 
-    public long[][] Generate(Tensor images, Tensor promptIds, IReadOnlyList<long> imagePositions, int maxTokens, long endOfText, Tensor? instructionIds = null)
+    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText, Tensor? instructionIds = null)
     {
         var ids = RequireInstruction(instructionIds);
         using var valid = InstructionValid(ids);

@@ -74,32 +74,29 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
     }
 
     /// <summary>
-    /// (B, C, H, W) images and (B, T) text ids -> (B, P+T, LmWidth) final hidden states, row b's P image tokens at text
-    /// position <paramref name="imagePositions"/>[b] (<see cref="ImageSplice"/>).
+    /// (B, C, H, W) images and (B, T) text ids -> (B, P+T, LmWidth) final hidden states, the P image tokens at text
+    /// position <paramref name="imagePosition"/> (<see cref="ImageSplice"/>).
     /// </summary>
-    public Tensor Forward(Tensor images, Tensor inputIds, IReadOnlyList<long> imagePositions)
+    public Tensor Forward(Tensor images, Tensor inputIds, long imagePosition)
     {
         using var image = ImageTokens(images);
-        return Decode(image, inputIds, imagePositions);
+        return Decode(image, inputIds, imagePosition);
     }
-
-    /// <summary>Every row's image at one text position.</summary>
-    public Tensor Forward(Tensor images, Tensor inputIds, long imagePosition) => Forward(images, inputIds, Same(inputIds, imagePosition));
 
     /// <summary>
     /// (B, P, LmWidth) image tokens and (B, T) text ids -> (B, P+T, LmWidth) final hidden states; with an empty
     /// <paramref name="cache"/> the P+T positions stay cached.
     /// </summary>
-    public Tensor Decode(Tensor imageTokens, Tensor inputIds, IReadOnlyList<long> imagePositions, KeyValueCache? cache = null)
+    public Tensor Decode(Tensor imageTokens, Tensor inputIds, long imagePosition, KeyValueCache? cache = null)
     {
         using var text = lm.EmbedInputs(inputIds, 0);                      // (B, T, W), text positions 0..T-1
-        using var sequence = ImageSplice.Embeddings(text, imageTokens, imagePositions);
+        using var sequence = ImageSplice.Embeddings(text, imageTokens, imagePosition);
         var deltas = ImageDeltas;
         if (deltas is null)
         {
             return lm.ForwardEmbeddings(sequence, cache);
         }
-        using var mask = ImageSplice.Mask(inputIds.shape[1], imagePositions, imageTokens.shape[1], inputIds.device);
+        using var mask = ImageSplice.Mask(inputIds.shape[0], inputIds.shape[1], imagePosition, imageTokens.shape[1], inputIds.device);
         return lm.ForwardEmbeddings(sequence, cache, deltas.At(mask));
     }
 
@@ -107,34 +104,24 @@ public abstract class VisionLanguageModel : nn.Module, IImageChatModel
     /// The language-model loss: (B, T) <paramref name="labels"/> are shifted text labels, labels[t] the id after text
     /// token t, -100 where not supervised (<see cref="ImageSplice"/> places them; image tokens are never targets).
     /// </summary>
-    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, IReadOnlyList<long> imagePositions, Tensor? instructionIds = null)
+    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition, Tensor? instructionIds = null)
     {
-        using var hidden = Forward(images, inputIds, imagePositions);      // (B, P+T, W)
-        using var sequenceLabels = ImageSplice.Labels(labels, imagePositions, hidden.shape[1] - inputIds.shape[1]);
+        using var hidden = Forward(images, inputIds, imagePosition);       // (B, P+T, W)
+        using var sequenceLabels = ImageSplice.Labels(labels, imagePosition, hidden.shape[1] - inputIds.shape[1]);
         return LanguageModelLoss.Compute(hidden, sequenceLabels, lm.OutputWeight);
     }
 
     /// <summary>
-    /// Greedy answers with the key-value cache: row b's image at <paramref name="imagePositions"/>[b] of its (B, T) prompt
-    /// (every row the same length T), then one token per step; returns each row's ids up to, not including, <paramref name="endOfText"/>.
+    /// Greedy answers with the key-value cache: the image at <paramref name="imagePosition"/> of each (B, T) prompt (every
+    /// row the same length T), then one token per step; returns each row's ids up to, not including, <paramref name="endOfText"/>.
     /// </summary>
-    public long[][] Generate(Tensor images, Tensor promptIds, IReadOnlyList<long> imagePositions, int maxTokens, long endOfText, Tensor? instructionIds = null)
+    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText, Tensor? instructionIds = null)
     {
         using var _ = no_grad();
         using var image = ImageTokens(images);
         return PromptedGreedy.Run(lm, image.shape[1] + promptIds.shape[1], promptIds.shape[1], maxTokens, endOfText,
-            cache => Decode(image, promptIds, imagePositions, cache));
+            cache => Decode(image, promptIds, imagePosition, cache));
     }
-
-    /// <summary>Every row's image at one text position.</summary>
-    public long[][] Generate(Tensor images, Tensor promptIds, long imagePosition, int maxTokens, long endOfText) =>
-        Generate(images, promptIds, Same(promptIds, imagePosition), maxTokens, endOfText);
-
-    /// <summary>Every row's image at one text position.</summary>
-    public Tensor Loss(Tensor images, Tensor inputIds, Tensor labels, long imagePosition) =>
-        Loss(images, inputIds, labels, Same(inputIds, imagePosition));
-
-    private static long[] Same(Tensor ids, long position) => [.. Enumerable.Repeat(position, (int)ids.shape[0])];
 
     /// <summary>Deltas added at the image tokens' positions (Partial LoRA), or null: the language model as it is.</summary>
     protected virtual PartialLora? ImageDeltas => null;
