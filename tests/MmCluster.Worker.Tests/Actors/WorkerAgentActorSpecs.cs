@@ -160,6 +160,21 @@ public sealed class WorkerAgentActorSpecs(ITestOutputHelper output) : TestKit(ou
         Assert.Equal((false, 1), (ended.Final, ended.ExitCode));
     }
 
+    [Fact]
+    public void Should_end_as_done_with_exit_code_0_when_the_coordinator_answers_its_registration_that_the_run_finished()
+    {
+        var coordinator = CreateTestProbe();
+        Sys.ActorOf(WorkerAgentActor.Props(new WorkerAgentSettings("worker-3", "http://w3:5100", "cpu", 2), session, coordinator.Ref), "worker-agent");
+        coordinator.ExpectMsg<RegisterWorker>(TimeSpan.FromSeconds(20));
+
+        coordinator.Reply(new RunFinished { RunId = "r", Generation = 4 });   // a late replacement: the run ended before it came up
+
+        AwaitAssert(() => Assert.Single(session.Ended));
+        var ended = session.Ended.Single();
+        Assert.Equal((true, 0), (ended.Succeeded, ended.ExitCode));
+        Assert.Empty(session.Started);
+    }
+
     private (Akka.TestKit.TestProbe Coordinator, IControlPlane Control) StartGeneration(long coordinatorWaitMs = 0)
     {
         var coordinator = CreateTestProbe();
