@@ -2,7 +2,8 @@
 # Distributed overhead: samples/s of the dev cluster with 1 worker and with 2 workers (1 torch thread each), the same
 # per-worker batch. Throughput = global samples between step FROM and the last training step / wall time between them
 # (from metrics.jsonl; evaluation points excluded), so start-up, evaluation and the first steps do not count.
-# The runs alternate (1, 2, 1, 2, ...) REPEATS times; the medians and their ratio are printed last.
+# The runs alternate (1, 2, 1, 2, ...) REPEATS times; the medians and their ratio are printed last. Each run also prints
+# the cores its processes used over the same steps (bench/cpu_split.py: utime+stime per coordinator and worker).
 #
 # --overlap compares 2 workers with the gradient all-reduce overlapped with backward (the default) against 2 workers
 # with it after backward (the spec with `gradient_overlap: false` added to every stage), alternating the same way.
@@ -48,10 +49,14 @@ for ((r = 1; r <= repeats; r++)); do
     esac
     dir="runs/$name-$mode-$v-r$r"
     rm -rf "$dir"
-    ./mmcluster dev --spec "$s" --workers "$w" --run-dir "$dir" --live false > "$dir.log" 2>&1
+    ./mmcluster dev --spec "$s" --workers "$w" --run-dir "$dir" --live false > "$dir.log" 2>&1 &
+    dev=$!
+    python3 bench/cpu_split.py sample "$dev" "$dir.cpu.jsonl" &
+    wait "$dev"
+    wait
     t=$(throughput "$dir/metrics.jsonl" "$w")
     runs[$v]="${runs[$v]:-} $t"
-    echo "run $r $mode=$v workers=$w samples_per_s=$t (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "run $r $mode=$v workers=$w samples_per_s=$t (load average $(cut -d' ' -f1-3 /proc/loadavg)); $(python3 bench/cpu_split.py report "$dir.cpu.jsonl" "$dir/metrics.jsonl" "$from")"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
