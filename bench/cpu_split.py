@@ -2,7 +2,8 @@
 """Where a dev run's cores go: CPU time (utime+stime from /proc/PID/stat) per process of the run, by role.
 
   cpu_split.py sample ROOT_PID OUT        every second until ROOT_PID exits, one JSON line per sample:
-                                          {"t": unix time, "coordinator": s, "worker-0": s, ...} for ROOT_PID's descendants
+                                          {"t": unix time, "launcher": s, "coordinator": s, "worker-0": s, ...} for
+                                          ROOT_PID itself (the dev launcher) and its descendants
   cpu_split.py report OUT METRICS FROM    cores used by each role between the first and last training points of
                                           metrics.jsonl at step >= FROM (evaluation points excluded), as bench/scaling.sh
                                           measures throughput over the same steps
@@ -47,8 +48,8 @@ def sample(root, out):
                 p, depth = pid, 0
                 while p in parent and p != root and depth < 16:
                     p, depth = parent[p], depth + 1
-                if p == root and pid != root:
-                    name = role(cmd.get(pid, []))
+                if p == root:
+                    name = "launcher" if pid == root else role(cmd.get(pid, []))
                     record[name] = round(record.get(name, 0) + cpu[pid], 3)
             f.write(json.dumps(record) + "\n")
             f.flush()
