@@ -34,6 +34,7 @@ internal static class LocalCluster
         {
             throw new ArgumentException($"{directory}: no Jobs, so no pods to run");
         }
+        var addresses = new PodAddresses(subnet, pods.Count);
         var policies = objects.Jobs.ToDictionary(j => j.Metadata.Name, j => new LocalJobPolicy(j), StringComparer.Ordinal);
         var coordinatorPod = pods.FirstOrDefault(p => p.Environment.ContainsKey("MMCLUSTER_DASHBOARD_PORT"));
         var workerPods = pods.Where(p => p.Environment.ContainsKey("JOB_COMPLETION_INDEX"))
@@ -62,8 +63,19 @@ internal static class LocalCluster
                 await log.WriteLineAsync($"  pod {pod.Name} ({pod.Ip}): {pod.EntryAssembly} {string.Join(' ', pod.Args)}");
                 var policy = policies[pod.Job];
                 var logPath = Path.Combine(root, "logs", $"{pod.Name}.log");
-                var process = SupervisedProcess.Start(pod.Name,
-                    _ => ChildProcess.Start(pod.Name, StartInfo(pod), PodEnvironment(pod), logPath, (name, line) => log.WriteLine($"[{name}] {line}")),
+                var incarnation = pod;
+                ChildProcess StartPod(int restart)
+                {
+                    if (restart > 0 && !pod.BehindService)
+                    {
+                        // A recreated pod gets a new pod IP (so a new Akka address: no new incarnation of the lost
+                        // member at its old address races that member's removal from the cluster).
+                        incarnation = incarnation.At(addresses.Next());
+                        log.WriteLine($"mmcluster k8s run-local: pod {pod.Name} recreated at {incarnation.Ip} (a new pod IP)");
+                    }
+                    return ChildProcess.Start(pod.Name, StartInfo(incarnation), PodEnvironment(incarnation), logPath, (name, line) => log.WriteLine($"[{name}] {line}"));
+                }
+                var process = SupervisedProcess.Start(pod.Name, StartPod,
                     new SupervisionOptions(int.MaxValue, RecreateDelay) { RefuseRestart = policy.OnPodFailed },
                     MayRestart,
                     line => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -201,5 +213,25 @@ internal static class LocalCluster
             info.Environment.Remove(inherited);
         }
         return info;
+    }
+}
+
+/// <summary>
+/// The addresses of recreated pods: the /24's addresses after the planned pods' own, in turn (after .254 it starts
+/// over, reusing the addresses of pods recreated long before).
+/// </summary>
+internal sealed class PodAddresses(string subnet, int planned)
+{
+    private const int Last = 254;
+    private int issued;
+
+    public string Next()
+    {
+        if (planned >= Last)
+        {
+            throw new InvalidOperationException($"{subnet}.0/24 holds no address for a recreated pod beside {planned} planned pods");
+        }
+        var host = planned + 1 + (Interlocked.Increment(ref issued) - 1) % (Last - planned);
+        return string.Create(CultureInfo.InvariantCulture, $"{subnet}.{host}");
     }
 }

@@ -33,7 +33,8 @@ internal sealed class LocalPodPlanner(K8sObjects objects, string podsRoot, strin
                 pods.Add((job, job.Spec.Template, name, indexed ? i : null, $"{subnet}.{pods.Count + 1}"));
             }
         }
-        return pods.Select(p => PlanPod(p.Job, p.Template, p.Pod, p.Index, p.Ip)).ToList();
+        var serviceTargets = objects.Services.Select(ServiceTarget).ToHashSet(StringComparer.Ordinal);
+        return pods.Select(p => PlanPod(p.Job, p.Template, p.Pod, p.Index, p.Ip) with { BehindService = serviceTargets.Contains(p.Ip) }).ToList();
     }
 
     private LocalPod PlanPod(V1Job job, V1PodTemplateSpec template, string pod, int? index, string ip)

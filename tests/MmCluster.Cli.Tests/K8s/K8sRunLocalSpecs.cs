@@ -65,6 +65,7 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains("SIGKILL to worker-1", log);
         Assert.Contains("pod rec-workers-1 exited (SIGKILL); restarting (Job rec-workers: 1 of backoffLimit 10 failures)", log);
         Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
+        Assert.Matches(@"pod rec-workers-1 recreated at 127\.\d+\.\d+\.4 \(a new pod IP\)", log); // after the 3 planned pods' .1-.3
         var summary = AssertCompletedWithExactLedger(runDir);
         Assert.NotEmpty(summary.Recoveries);
         Assert.Equal(2, summary.Recoveries[^1].WorldSizeAfter); // the recreated pod rejoined with its index
