@@ -57,7 +57,10 @@ internal static class LocalCluster
         var monkeyRun = Task.CompletedTask;
         try
         {
-            bool MayRestart() => !tracker.IsOver && policies.Values.All(p => !p.Failed);
+            // As a Job's controller: a failed pod is recreated until its Job fails. A worker pod is recreated even after
+            // the run ended (a replacement that comes late must hear from the coordinator that the run finished: it stays
+            // recovery.replacement_wait for it); the coordinator's pod is not, once the run is over.
+            bool MayRestart(LocalPod pod) => (pod != coordinatorPod || !tracker.IsOver) && policies.Values.All(p => !p.Failed);
             foreach (var pod in pods)
             {
                 await log.WriteLineAsync($"  pod {pod.Name} ({pod.Ip}): {pod.EntryAssembly} {string.Join(' ', pod.Args)}");
@@ -77,7 +80,7 @@ internal static class LocalCluster
                 }
                 var process = SupervisedProcess.Start(pod.Name, StartPod,
                     new SupervisionOptions(int.MaxValue, RecreateDelay) { RefuseRestart = policy.OnPodFailed },
-                    MayRestart,
+                    () => MayRestart(pod),
                     line => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"mmcluster k8s run-local: pod {line} (Job {policy.Name}: {policy.Failures} of backoffLimit {policy.BackoffLimit} failures)")));
                 supervised.Add((pod, process));

@@ -220,7 +220,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     {
         if (phase == RunPhase.Finished)
         {
-            log.Info("Worker {0} registered after run {1} finished: told it the run is done.", register.WorkerId, settings.RunId);
+            log.Warning("Worker {0} registered after run {1} finished (a late replacement): told it the run is done.", register.WorkerId, settings.RunId);
             Sender.Tell(new RunFinished { RunId = settings.RunId, Generation = generation });
             return;
         }

@@ -92,13 +92,31 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
         AssertCompletedWithExactLedger(runDir);
     }
 
+    [Fact]
+    public async Task Should_let_a_worker_pod_recreated_after_the_run_ended_hear_it_finished_from_the_coordinator_that_stayed()
+    {
+        // worker-1 is killed at step 5 and its pod comes back only 70 s later: the run waits 45 s for a replacement
+        // (recovery.replacement_wait), finishes the last 7 steps with worker-0 alone, and the coordinator stays 45 s more
+        // for late replacements. The recreated pod registers in that window (about 10 s after the end, more than 10 s
+        // before the coordinator leaves), hears the run finished and exits 0, so the workers' Job completes instead of
+        // recreating a pod that waits for a coordinator that is gone.
+        var (exit, log, runDir) = await RunRecoveryRunAsync($"kill worker-1 for 70s at step {RecoverySteps / 2 - 1}", replacementWait: "45s");
+
+        Assert.True(exit == 0, $"k8s run-local exited {exit}:\n{log}");
+        Assert.Contains("staying 45 s so that a replacement of a lost worker that starts late hears the run finished", log);
+        Assert.Contains("Worker worker-1 registered after run", log);
+        Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
+        var summary = AssertCompletedWithExactLedger(runDir);
+        Assert.Equal(1, summary.Recoveries[^1].WorldSizeAfter); // the stage ended without it
+    }
+
     private const int RecoverySteps = 12;
 
     /// <summary>
     /// The recovery run's layout (CliHarness.WriteRecoveryRunAsync) rendered as manifests and run locally under
     /// <paramref name="chaos"/>: 64 rows in shards of 16, a global batch of 16, so 12 steps are exactly epochs 0, 1 and 2.
     /// </summary>
-    private async Task<(int Exit, string Log, string RunDir)> RunRecoveryRunAsync(string chaos, int checkpointEvery = 0)
+    private async Task<(int Exit, string Log, string RunDir)> RunRecoveryRunAsync(string chaos, int checkpointEvery = 0, string replacementWait = "120s")
     {
         var data = Path.Combine(root, "volumes");
         await CliHarness.WriteManifestAsync(Path.Combine(data, "rec-data", "manifest"), trainRows: 64, testRows: 12);
@@ -109,7 +127,7 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
             seed: 3
             world_size: 2
             manifest: { path: /data/manifest }
-            recovery: { min_workers: 1, replacement_wait: 120s, collective_deadline: 20s }
+            recovery: { min_workers: 1, replacement_wait: {{replacementWait}}, collective_deadline: 20s }
             stages:
               - { name: clip, kind: clip, model: { preset: clip-mini }, batch_size: 8, steps: {{RecoverySteps}}, eval: { retrieval: { held_out: 4 } }{{checkpoints}} }
             """);
