@@ -58,13 +58,18 @@ internal static class RunCommands
         var device = EnvOption.Create("--device", "MMCLUSTER_DEVICE", "auto, cpu, cuda or cuda:N (auto: the first CUDA device if libtorch has one, else the CPU)", "cpu");
         var token = EnvOption.Create<string?>("--token", "MMCLUSTER_TOKEN", "Bearer token shared by the workers' collectives", null);
         var joinTimeout = EnvOption.Create("--join-timeout", "MMCLUSTER_JOIN_TIMEOUT", "Seconds to wait for the coordinator to be up in the cluster before giving up", 600);
+        var jobUid = EnvOption.Create("--job-uid", "MMCLUSTER_JOB_UID",
+            "The uid of the Kubernetes Job this worker's pod belongs to (its controller-uid label), recorded in the run's summary.json", "");
+        var runDir = EnvOption.Create<string?>("--run-dir", "MMCLUSTER_RUN_DIR",
+            "The run's directory on a volume shared with the coordinator: a worker that saw no coordinator within the join timeout ends as done " +
+            "(exit 0) if the run's summary.json says it succeeded with a worker of this worker's Job (--job-uid; a late replacement)", null);
         var transport = EnvOption.Create("--collective-transport", "MMCLUSTER_COLLECTIVE_TRANSPORT",
             "How collective payloads travel: auto (shared memory with workers on the same host, a bulk TCP lane with the others), tcp (the TCP lane with every worker) " +
             "or grpc (always inline in the gRPC streams); a lane that cannot be set up stays inline", "auto");
         var client = CollectiveClientOption.Create();
         var command = new Command("worker", "Run one training worker: joins the coordinator's cluster and trains its rank.")
         {
-            coordinator, host, publicHost, port, grpcPort, id, threads, device, token, joinTimeout, transport, client,
+            coordinator, host, publicHost, port, grpcPort, id, threads, device, token, joinTimeout, jobUid, runDir, transport, client,
         };
         command.SetAction(async (result, ct) => await Guard("worker", async () =>
         {
@@ -122,10 +127,23 @@ internal static class RunCommands
                 {
                     JoinTimeout = TimeSpan.FromSeconds(Math.Max(1, result.GetValue(joinTimeout))),
                     CoordinatorHint = seed,
+                    JobUid = result.GetValue(jobUid)!,
                 },
             };
             Console.WriteLine($"worker {workerId}: device {computeDevice}; {GcBudget.Describe(Environment.GetEnvironmentVariable(GcBudget.Variable))}");
             var ended = await WorkerHost.RunAsync(options, NewSession, stop.Token);
+            if (failure is null && ended.NoCoordinator && result.GetValue(runDir) is { Length: > 0 } directory)
+            {
+                if (FinishedRunCheck.Finished(directory, options.Agent.JobUid, out var why) is { } finished)
+                {
+                    Console.WriteLine($"worker {workerId}: {finished}; ending as done");
+                    return 0;
+                }
+                if (why is not null)
+                {
+                    Console.Error.WriteLine($"worker {workerId}: {why}");
+                }
+            }
             return failure is null ? ended.ExitCode : 1;
         }));
         return command;

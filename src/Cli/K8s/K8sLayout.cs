@@ -19,6 +19,12 @@ internal static class K8sLayout
     /// <summary>Where the run-data volume (manifest, run directory, checkpoints) is mounted in every pod.</summary>
     public const string DataMount = "/data";
 
+    /// <summary>
+    /// The downward-API path of the label Kubernetes (1.27+) puts on a Job's pods: the Job's uid, the same for every pod
+    /// the Job creates or recreates, and new for every new Job.
+    /// </summary>
+    public const string JobUidField = "metadata.labels['batch.kubernetes.io/controller-uid']";
+
     /// <summary>The key of the bearer token in the Secret.</summary>
     public const string TokenKey = "token";
 

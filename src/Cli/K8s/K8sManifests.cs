@@ -286,6 +286,12 @@ internal static class K8sManifests
                       value: "{{CollectivePort}}"
                     - name: MMCLUSTER_THREADS
                       value: "{{o.Threads.ToString(CultureInfo.InvariantCulture)}}"
+                    - name: MMCLUSTER_RUN_DIR
+                      value: {{DataMount}}/runs/{{o.Name}}
+                    - name: MMCLUSTER_JOB_UID
+                      valueFrom:
+                        fieldRef:
+                          fieldPath: {{JobUidField}}
                     - name: MMCLUSTER_TOKEN
                       valueFrom:
                         secretKeyRef:

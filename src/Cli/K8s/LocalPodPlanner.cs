@@ -16,6 +16,9 @@ internal sealed class LocalPodPlanner(K8sObjects objects, string podsRoot, strin
     private const string Namespace = "default";
     private readonly List<(V1Job Job, V1PodTemplateSpec Template, string Pod, int? Index, string Ip)> pods = [];
 
+    /// <summary>Each Job's uid (its pods' controller-uid label), one per planned Job, as the API server gives a new Job.</summary>
+    private readonly Dictionary<string, string> jobUids = new(StringComparer.Ordinal);
+
     /// <summary>Plans every pod of every Job (parallelism = completions: all at once, as the workers Job runs).</summary>
     public IReadOnlyList<LocalPod> Plan()
     {
@@ -77,9 +80,19 @@ internal sealed class LocalPodPlanner(K8sObjects objects, string podsRoot, strin
                 ?? throw new ArgumentException($"ConfigMap '{c.Name}' has no key '{c.Key}' (env {variable.Name} of Job {job.Metadata.Name})"),
             { FieldRef.FieldPath: "status.podIP" } => ip,
             { FieldRef.FieldPath: "metadata.name" } => pod,
+            { FieldRef.FieldPath: K8sLayout.JobUidField } => JobUid(job),
             { FieldRef.FieldPath: "metadata.namespace" } => Namespace,
             _ => throw new ArgumentException($"Job {job.Metadata.Name}: env {variable.Name}: this valueFrom is not supported by run-local"),
         };
+    }
+
+    private string JobUid(V1Job job)
+    {
+        if (!jobUids.TryGetValue(job.Metadata.Name, out var uid))
+        {
+            jobUids[job.Metadata.Name] = uid = Guid.NewGuid().ToString();
+        }
+        return uid;
     }
 
     /// <summary>$(VAR) in args expands from the container's env, as the kubelet does.</summary>

@@ -42,6 +42,9 @@ public sealed class RunActor : ReceiveActor, IWithTimers
     private readonly IActorRef? journal;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<string, WorkerEntry> workers = new(StringComparer.Ordinal);
+
+    /// <summary>The Kubernetes Jobs of every worker this run admitted (RegisterWorker.job_uid), for summary.json.</summary>
+    private readonly SortedSet<string> workerJobs = new(StringComparer.Ordinal);
     private readonly Dictionary<long, CommitVotes> votes = [];
     private readonly HashSet<IActorRef> subscribers = [];
     private readonly IReadOnlyList<ScheduledStage> schedule;
@@ -269,6 +272,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         if (known is null || !known.Agent.Equals(Sender))
         {
             workers[register.WorkerId] = new WorkerEntry(register, Sender);
+            NoteJob(register);
             Context.Watch(Sender);
             PublishSoon();
         }
@@ -328,6 +332,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         var joiner = new WorkerEntry(register, Sender);
         workers[register.WorkerId] = joiner;
+        NoteJob(register);
         Context.Watch(Sender);
         log.Info("Worker {0} registered from {1} to join the next generation.", register.WorkerId, Sender.Path.Address);
         PublishSoon();
@@ -346,6 +351,14 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         else
         {
             BeginDrain($"worker {register.WorkerId} joined: growing to {workers.Count} workers");
+        }
+    }
+
+    private void NoteJob(RegisterWorker register)
+    {
+        if (!string.IsNullOrEmpty(register.JobUid))
+        {
+            workerJobs.Add(register.JobUid);
         }
     }
 
@@ -1052,7 +1065,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         {
             DownWhenOver(member);
         }
-        onOutcome(new RunOutcome(succeeded, message, snapshot) { LateJoinerWait = lateJoinerWait });
+        onOutcome(new RunOutcome(succeeded, message, snapshot) { LateJoinerWait = lateJoinerWait, WorkerJobs = [.. workerJobs] });
     }
 
     /// <summary>Whether this actor system is a cluster member (the actor specs run it without one).</summary>

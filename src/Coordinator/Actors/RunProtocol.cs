@@ -154,4 +154,7 @@ public sealed record RunOutcome(bool Succeeded, string Message, RunStatus Final)
     /// zero otherwise.
     /// </summary>
     public TimeSpan LateJoinerWait { get; init; }
+
+    /// <summary>The Kubernetes Jobs (uids) of the workers the run admitted; empty outside Kubernetes.</summary>
+    public IReadOnlyList<string> WorkerJobs { get; init; } = [];
 }

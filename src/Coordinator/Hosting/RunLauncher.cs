@@ -147,7 +147,7 @@ public static class RunLauncher
             WallSeconds = (DateTimeOffset.UtcNow - hub.Current.StartedAt).TotalSeconds,
         };
         var summaryPath = Path.Combine(launch.RunDirectory, "summary.json");
-        RunSummary.From(final).Write(summaryPath);
+        (RunSummary.From(final) with { WorkerJobs = outcome.WorkerJobs }).Write(summaryPath);
         log.WriteLine(outcome.Succeeded ? $"run {runId} finished: {summaryPath}" : $"run {runId} failed: {outcome.Message}");
         return outcome.ExitCode;
     }

@@ -43,6 +43,12 @@ public sealed record RunSummary
 
     public string? Error { get; init; }
 
+    /// <summary>
+    /// The uids of the Kubernetes Jobs whose pods worked in this run (empty outside Kubernetes): a lost worker's
+    /// replacement that starts after the coordinator left finds its own Job here and knows its run finished.
+    /// </summary>
+    public IReadOnlyList<string> WorkerJobs { get; init; } = [];
+
     public static RunSummary From(RunSnapshot snapshot)
     {
         var evaluated = snapshot.Stages.LastOrDefault(s => s.Eval.Count > 0);

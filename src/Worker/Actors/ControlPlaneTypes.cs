@@ -50,6 +50,9 @@ public sealed record RunEnded(bool Succeeded, string Reason)
     /// </summary>
     public TimeSpan? RejoinWithin { get; init; }
 
+    /// <summary>No coordinator was up within the join timeout of the worker's first join (not a rejoin).</summary>
+    public bool NoCoordinator { get; init; }
+
     /// <summary>0 when the run finished; <see cref="FinalExitCode"/> when the coordinator ended it; 1 otherwise.</summary>
     public int ExitCode => Succeeded ? 0 : Final ? FinalExitCode : 1;
 

@@ -97,7 +97,10 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         var where = settings.CoordinatorHint is { } hint ? $" at {hint}" : "";
         End(new RunEnded(false, settings.Rejoining
             ? $"worker {settings.WorkerId}: no coordinator came back{where} within {settings.JoinTimeout.TotalSeconds:0.#} s (recovery.coordinator_wait)"
-            : $"worker {settings.WorkerId} saw no coordinator{where} within {settings.JoinTimeout.TotalSeconds:0.#} s: check --coordinator (MMCLUSTER_COORDINATOR) and that the coordinator is running and reachable"));
+            : $"worker {settings.WorkerId} saw no coordinator{where} within {settings.JoinTimeout.TotalSeconds:0.#} s: check --coordinator (MMCLUSTER_COORDINATOR) and that the coordinator is running and reachable")
+        {
+            NoCoordinator = !settings.Rejoining,
+        });
     }
 
     protected override void PostStop()
@@ -129,6 +132,7 @@ public sealed class WorkerAgentActor : ReceiveActor, IWithTimers
         CollectiveAddress = settings.CollectiveAddress,
         Device = settings.Device,
         Threads = settings.Threads,
+        JobUid = settings.JobUid,
     });
 
     private void HandleStartGeneration(StartGeneration start)

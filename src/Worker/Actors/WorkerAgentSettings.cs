@@ -19,6 +19,9 @@ public sealed record WorkerAgentSettings(string WorkerId, string CollectiveAddre
     /// <summary>Where the worker looks for the coordinator (the seed address), for the join-timeout message.</summary>
     public string? CoordinatorHint { get; init; }
 
+    /// <summary>The uid of the Kubernetes Job this worker's pod belongs to (MMCLUSTER_JOB_UID); empty outside one.</summary>
+    public string JobUid { get; init; } = "";
+
     /// <summary>This agent rejoins after the worker lost its coordinator (<see cref="RunEnded.RejoinWithin"/>), in the same process.</summary>
     public bool Rejoining { get; init; }
 }

@@ -108,6 +108,7 @@ public sealed class K8sRunLocalSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains("pod rec-workers-1 exited 0 (recreated 1 times)", log);
         var summary = AssertCompletedWithExactLedger(runDir);
         Assert.Equal(1, summary.Recoveries[^1].WorldSizeAfter); // the stage ended without it
+        Assert.True(Guid.TryParse(Assert.Single(summary.WorkerJobs), out _)); // the workers' Job, for a later replacement
     }
 
     private const int RecoverySteps = 12;

@@ -120,6 +120,20 @@ public sealed class RunActorRecoverySpecs(ITestOutputHelper output) : TestKit(ou
     }
 
     [Fact]
+    public void Should_name_the_kubernetes_jobs_of_every_admitted_worker_in_the_outcome()
+    {
+        var (run, _) = StartRun(world: 2, Policy(minWorkers: 1));
+        var w0 = WorkerProbes.Register(this, run, "worker-0", jobUid: "job-b");
+        var w1 = WorkerProbes.Register(this, run, "worker-1", jobUid: "job-a");
+        Starts(w0, w1);
+
+        run.Tell(new WorkerFinished { WorkerId = "worker-0", Step = 8 }, w0.Ref);
+        run.Tell(new WorkerFinished { WorkerId = "worker-1", Step = 8 }, w1.Ref);
+
+        Assert.Equal(["job-a", "job-b"], Outcome().WorkerJobs);   // summary.json's worker_jobs, for late replacements
+    }
+
+    [Fact]
     public void Should_fail_the_run_naming_the_cause_when_fewer_than_min_workers_remain()
     {
         var (run, _) = StartRun(world: 3, Policy(minWorkers: 3, replacementWait: TimeSpan.FromMilliseconds(300)));
