@@ -10,8 +10,8 @@ namespace MmCluster.Cli.K8s;
 /// <summary>
 /// <c>mmcluster k8s run-local DIR</c>: starts every pod of the rendered manifests as a local process (see
 /// <see cref="LocalPodPlanner"/> for how the cluster is stood in for) and waits for all of them, as the Jobs would. A pod
-/// that fails is recreated with the same name and index as its Job's controller would (<see cref="LocalJobPolicy"/>:
-/// <c>podFailurePolicy</c> and <c>backoffLimit</c>); when a Job fails, the other pods get 20 s to end on their own (the run
+/// that fails is recreated with the same name and index, and a new pod IP (<see cref="PodAddresses"/>), as its Job's
+/// controller would (<see cref="LocalJobPolicy"/>: <c>podFailurePolicy</c> and <c>backoffLimit</c>); when a Job fails, the other pods get 20 s to end on their own (the run
 /// fails on every member), then SIGTERM, as a Job's <c>FailJob</c> does. <c>--chaos</c> kills or freezes pods by the
 /// same plans as <c>mmcluster dev</c> (worker-N is the workers' pod of index N), following the coordinator's dashboard for
 /// step triggers. Exit code 0 only if every pod's last process exited 0.
