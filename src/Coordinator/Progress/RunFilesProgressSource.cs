@@ -72,7 +72,7 @@ public sealed class RunFilesProgressSource : IRunProgressSource
         {
             RunId = summary.RunId,
             RunName = summary.RunName,
-            State = ParseStatus(summary.Status),
+            State = RunStates.ParseStatus(summary.Status),
             Sequence = 1,
             Stage = stage,
             Stages = stages,
@@ -108,9 +108,6 @@ public sealed class RunFilesProgressSource : IRunProgressSource
             Error = summary.Error,
         };
     }
-
-    private static RunState ParseStatus(string status) =>
-        Enum.GetValues<RunState>().FirstOrDefault(s => JsonNamingPolicy.SnakeCaseLower.ConvertName(s.ToString()) == status, RunState.Failed);
 
     /// <summary>Every point of a metrics file; a last line cut short (the process died while writing it) is left out.</summary>
     private static List<HistoryPoint> ReadPoints(string path)

@@ -54,7 +54,7 @@ public sealed record RunSummary
         var evaluated = snapshot.Stages.LastOrDefault(s => s.Eval.Count > 0);
         return new RunSummary
         {
-            Status = JsonNamingPolicy.SnakeCaseLower.ConvertName(snapshot.State.ToString()),
+            Status = snapshot.State.StatusName(),
             RunId = snapshot.RunId,
             RunName = snapshot.RunName,
             WorldSize = snapshot.WorldSize,

@@ -40,7 +40,7 @@ public static class FinishedRunCheck
             why = $"{path} is run {summary.RunId}'s, whose workers were not of this worker's Job {jobUid}";
             return null;
         }
-        if (summary.Status != "succeeded")
+        if (RunStates.ParseStatus(summary.Status) != RunState.Succeeded)
         {
             why = $"{path} says run {summary.RunId} is {summary.Status}";
             return null;
