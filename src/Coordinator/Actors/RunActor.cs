@@ -271,9 +271,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
         if (known is null || !known.Agent.Equals(Sender))
         {
-            workers[register.WorkerId] = new WorkerEntry(register, Sender);
-            NoteJob(register);
-            Context.Watch(Sender);
+            Admit(register);
             PublishSoon();
         }
         if (workers.Count >= settings.WorldSize)
@@ -330,10 +328,7 @@ public sealed class RunActor : ReceiveActor, IWithTimers
             Sender.Tell(new RegistrationRejected { WorkerId = register.WorkerId, Reason = why });
             return;
         }
-        var joiner = new WorkerEntry(register, Sender);
-        workers[register.WorkerId] = joiner;
-        NoteJob(register);
-        Context.Watch(Sender);
+        Admit(register);
         log.Info("Worker {0} registered from {1} to join the next generation.", register.WorkerId, Sender.Path.Address);
         PublishSoon();
         if (phase == RunPhase.Recovering)
@@ -354,12 +349,18 @@ public sealed class RunActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void NoteJob(RegisterWorker register)
+    /// <summary>
+    /// Takes the sender in as the worker of <paramref name="register"/>'s id, watched, its Kubernetes Job noted for
+    /// summary.json.
+    /// </summary>
+    private void Admit(RegisterWorker register)
     {
+        workers[register.WorkerId] = new WorkerEntry(register, Sender);
         if (!string.IsNullOrEmpty(register.JobUid))
         {
             workerJobs.Add(register.JobUid);
         }
+        Context.Watch(Sender);
     }
 
     private bool Registrable(RegisterWorker register)
